@@ -1,0 +1,330 @@
+"""Remaining contamination per record and per district, as of a date.
+
+DESIGN §4 is the specification:
+
+* remaining = hazard − union(releases with ``released_on`` ≤ as-of date);
+* areas are true areas on the WGS84 ellipsoid (see :mod:`minemap.geodesy`);
+* a hazard that crosses a district boundary is split, its mines shared by area;
+  ground outside every district goes to ``(unassigned)``;
+* remaining mines are an estimate: a record's mines times its remaining share
+  of area (uniform density);
+* area figures count overlapping records once; mine figures are sums over
+  records.
+
+Two sets of area columns come out of :func:`remaining`. ``mapped_area_ha``,
+``released_area_ha`` and ``remaining_area_ha`` describe each record on its
+own (two overlapping records each count the shared ground). The ``net_*``
+columns give the shared ground to the earlier record only (input order), so
+their sums over any set of rows count ground once; :func:`by_district` adds
+those up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from tqdm.auto import tqdm
+
+from minemap import geodesy, overlay
+from minemap import schema as s
+from minemap.errors import SchemaError, ValidationError
+
+__all__ = ["by_district", "remaining"]
+
+_FIGURES = (
+    s.MINES,
+    s.MAPPED_AREA_HA,
+    s.RELEASED_AREA_HA,
+    s.REMAINING_AREA_HA,
+    s.REMAINING_SHARE,
+    s.REMAINING_MINES_AP_EST,
+    s.REMAINING_MINES_AT_EST,
+    s.REMAINING_MINES_EST,
+    s.NET_MAPPED_AREA_HA,
+    s.NET_RELEASED_AREA_HA,
+    s.NET_REMAINING_AREA_HA,
+)
+
+
+def _require(frame: pd.DataFrame, columns, layer: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{layer}: missing column(s) {', '.join(missing)}; columns present: "
+            f"{', '.join(map(str, frame.columns))}. Read the file with "
+            f"minemap.read_{layer}(), which maps known aliases, or rename the columns."
+        )
+
+
+def parse_as_of(as_of) -> pd.Timestamp | None:
+    """Turn an as-of date (``date``, ``datetime``, ``Timestamp`` or ``YYYY-MM-DD``) into a day."""
+    if as_of is None:
+        return None
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"as-of date {as_of!r} is not a date; use YYYY-MM-DD") from exc
+    if pd.isna(stamp):
+        raise ValueError(f"as-of date {as_of!r} is not a date; use YYYY-MM-DD")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(None)
+    return stamp.normalize()
+
+
+def _released_by(releases: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.GeoDataFrame:
+    if as_of is None:
+        return releases
+    dates = pd.to_datetime(releases[s.RELEASED_ON], errors="coerce")
+    if dates.isna().any():
+        bad = releases.loc[dates.isna(), s.RELEASE_ID].astype(str).tolist()[:5]
+        raise ValidationError(
+            f"releases: {int(dates.isna().sum())} release(s) have no valid released_on date "
+            f"(e.g. {', '.join(bad)}), so an as-of date cannot be applied. Fix or reject them "
+            "first (minemap validate)."
+        )
+    # Releases on the as-of day count: the day is inclusive.
+    return releases[dates.dt.normalize().to_numpy() <= as_of.to_datetime64()]
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        raise SchemaError(
+            f"{layer}: the layer has no CRS. Use GeoDataFrame.set_crs(...) to say what its "
+            "coordinates are (EPSG:4326 for longitude/latitude)."
+        )
+    return frame if frame.crs.equals(s.CANONICAL_CRS) else frame.to_crs(s.CANONICAL_CRS)
+
+
+def _project(frame: gpd.GeoDataFrame, crs) -> np.ndarray:
+    return frame.geometry.to_crs(crs).to_numpy(dtype=object)
+
+
+def _district_keys(districts: gpd.GeoDataFrame) -> np.ndarray:
+    keys = districts[s.DISTRICT].astype("string").str.strip()
+    if keys.isna().any() or (keys == "").any():
+        raise SchemaError("districts: every district needs a name in the 'district' column.")
+    return keys.to_numpy(dtype=object)
+
+
+def remaining(
+    hazards: gpd.GeoDataFrame,
+    releases: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame | None = None,
+    *,
+    as_of: dt.date | str | None = None,
+    progress: bool = False,
+) -> gpd.GeoDataFrame:
+    """Remaining hazardous ground of each record, split by district.
+
+    Parameters
+    ----------
+    hazards
+        Submitted hazard records (``hazard_id``, ``mines_ap``, ``mines_at``,
+        polygons).
+    releases
+        Released land (``release_id``, ``released_on``, ``method``, polygons).
+    districts
+        District polygons (``district``). Without them, each record's own
+        ``district`` attribute is used, or ``(unassigned)``.
+    as_of
+        Count only releases dated on or before this day; ``None`` counts all.
+    progress
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per record and district it lies in (every record has at least
+        one row, fully released ones with an empty geometry), in EPSG:4326,
+        with the record's columns and: ``district``, ``mines``,
+        ``mapped_area_ha``, ``released_area_ha``, ``remaining_area_ha``,
+        ``remaining_share``, ``mines_ap``/``mines_at`` (this piece's share of
+        the record's mines), ``remaining_mines_ap_est``,
+        ``remaining_mines_at_est``, ``remaining_mines_est``, and the counted-once
+        ``net_mapped_area_ha``, ``net_released_area_ha``,
+        ``net_remaining_area_ha``. The geometry is the remaining polygon.
+
+    Examples
+    --------
+    >>> import minemap as mm
+    >>> from minemap import datasets
+    >>> rem = mm.remaining(datasets.hazards(), datasets.releases(), datasets.districts())
+    >>> bool((rem["remaining_area_ha"] <= rem["mapped_area_ha"]).all())
+    True
+    """
+    _require(hazards, s.REQUIRED["hazards"], "hazards")
+    _require(releases, (s.RELEASED_ON,) if as_of is not None else (), "releases")
+    as_of = parse_as_of(as_of)
+    hazards = _to_wgs84(hazards, "hazards")
+    releases = _to_wgs84(_released_by(releases, as_of), "releases")
+
+    steps = tqdm(total=4, desc="remaining", unit="step", disable=not progress, leave=False)
+    crs = geodesy.equal_area_crs(hazards.total_bounds)
+    hz = _project(hazards, crs)
+    hz_area = geodesy.area_ha(hz)
+    flat = np.flatnonzero(~(hz_area > 0))
+    if len(flat):
+        ids = hazards[s.HAZARD_ID].iloc[flat].astype(str).tolist()[:5]
+        raise ValidationError(
+            f"hazards: {len(flat)} record(s) have no area (e.g. {', '.join(ids)}); "
+            "run minemap validate on the file."
+        )
+
+    # 1. Cut records along district boundaries.
+    if districts is not None:
+        _require(districts, s.REQUIRED["districts"], "districts")
+        districts = _to_wgs84(districts, "districts")
+        names = _district_keys(districts)
+        zones = overlay.make_disjoint(_project(districts, crs))
+        h_idx, z_idx, pieces = overlay.split(hz, zones)
+        piece_district = np.where(z_idx >= 0, names[np.maximum(z_idx, 0)], s.UNASSIGNED)
+    else:
+        h_idx = np.arange(len(hz))
+        pieces = hz
+        if s.DISTRICT in hazards.columns:
+            recorded = hazards[s.DISTRICT].astype("string").str.strip()
+            recorded = recorded.mask(recorded == "").fillna(s.UNASSIGNED)
+            piece_district = recorded.to_numpy(dtype=object)
+        else:
+            piece_district = np.full(len(hz), s.UNASSIGNED, dtype=object)
+    steps.update()
+
+    # 2. Each piece minus the releases that touch it.
+    piece_area = geodesy.area_ha(pieces)
+    left, unions = overlay.subtract(pieces, _project(releases, crs), return_unions=True)
+    left_area = geodesy.area_ha(left)
+    steps.update()
+
+    # 3. The same with overlapping records counted once.
+    net = overlay.make_disjoint(pieces)
+    net_left = overlay.subtract_unions(net, unions)
+    has = np.flatnonzero(unions != None)  # noqa: E711
+    net_released = np.zeros(len(net))
+    if len(has):
+        cleared = overlay.polygonal(shapely.intersection(net[has], unions[has]))
+        net_released[has] = geodesy.area_ha(cleared)
+    steps.update()
+
+    # 4. Mines shared by area among a record's pieces (shares add up to one).
+    total_by_hazard = np.bincount(h_idx, weights=piece_area, minlength=len(hz))
+    share = piece_area / total_by_hazard[h_idx]
+    remaining_share = np.divide(
+        left_area, piece_area, out=np.zeros_like(left_area), where=piece_area > 0
+    )
+    mines_ap = hazards[s.MINES_AP].to_numpy(dtype=float)[h_idx] * share
+    mines_at = hazards[s.MINES_AT].to_numpy(dtype=float)[h_idx] * share
+
+    out = hazards.drop(columns=hazards.geometry.name).iloc[h_idx].reset_index(drop=True)
+    if districts is not None and s.DISTRICT in out.columns:
+        out = out.rename(columns={s.DISTRICT: "district_recorded"})
+    out[s.DISTRICT] = piece_district
+    out[s.MINES_AP] = mines_ap
+    out[s.MINES_AT] = mines_at
+    out[s.MINES] = mines_ap + mines_at
+    out[s.MAPPED_AREA_HA] = piece_area
+    out[s.RELEASED_AREA_HA] = piece_area - left_area
+    out[s.REMAINING_AREA_HA] = left_area
+    out[s.REMAINING_SHARE] = remaining_share
+    out[s.REMAINING_MINES_AP_EST] = mines_ap * remaining_share
+    out[s.REMAINING_MINES_AT_EST] = mines_at * remaining_share
+    out[s.REMAINING_MINES_EST] = out[s.REMAINING_MINES_AP_EST] + out[s.REMAINING_MINES_AT_EST]
+    out[s.NET_MAPPED_AREA_HA] = geodesy.area_ha(net)
+    out[s.NET_RELEASED_AREA_HA] = net_released
+    out[s.NET_REMAINING_AREA_HA] = geodesy.area_ha(net_left)
+    geometry = gpd.GeoSeries(left, crs=crs).to_crs(s.CANONICAL_CRS)
+    result = gpd.GeoDataFrame(out, geometry=geometry.to_numpy(), crs=s.CANONICAL_CRS)
+    result.attrs["as_of"] = None if as_of is None else as_of.date().isoformat()
+    result.attrs["districts"] = list(_district_keys(districts)) if districts is not None else None
+    steps.update()
+    steps.close()
+    return result
+
+
+def by_district(
+    hazards: gpd.GeoDataFrame,
+    releases: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    *,
+    as_of: dt.date | str | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Per-district table of mapped, released and remaining ground and mines.
+
+    Call it with the same arguments as :func:`remaining`, or with the frame
+    :func:`remaining` returned (then ``releases`` is omitted).
+
+    Returns
+    -------
+    DataFrame
+        One row per district (in the districts layer's order, districts with
+        no hazard included), then ``(unassigned)``. The columns begin with
+        exactly ``district, mapped_area_ha, released_area_ha,
+        remaining_area_ha, mapped_mines, remaining_mines_est``; then
+        ``hazards`` (records with ground in the district), ``share_released``,
+        ``mapped_mines_ap``, ``mapped_mines_at``, ``remaining_mines_ap_est``,
+        ``remaining_mines_at_est``. Areas count overlapping records once.
+
+    Examples
+    --------
+    >>> import minemap as mm
+    >>> from minemap import datasets
+    >>> table = mm.by_district(datasets.hazards(), datasets.releases(), datasets.districts())
+    >>> list(table.columns[:3])
+    ['district', 'mapped_area_ha', 'released_area_ha']
+    """
+    if releases is None:
+        _require(hazards, _FIGURES, "remaining")
+        pieces = hazards
+        names = pieces.attrs.get("districts")
+        if districts is not None:
+            names = list(_district_keys(districts))
+    else:
+        pieces = remaining(hazards, releases, districts, as_of=as_of, progress=progress)
+        names = pieces.attrs.get("districts")
+    if names is None:
+        names = sorted(set(pieces[s.DISTRICT]) - {s.UNASSIGNED})
+    rows = [*dict.fromkeys(names), s.UNASSIGNED]
+
+    grouped = pieces.groupby(s.DISTRICT, sort=False)
+    sums = grouped[
+        [
+            s.NET_MAPPED_AREA_HA,
+            s.NET_RELEASED_AREA_HA,
+            s.NET_REMAINING_AREA_HA,
+            s.MINES,
+            s.REMAINING_MINES_EST,
+            s.MINES_AP,
+            s.MINES_AT,
+            s.REMAINING_MINES_AP_EST,
+            s.REMAINING_MINES_AT_EST,
+        ]
+    ].sum()
+    counts = grouped[s.HAZARD_ID].nunique()
+    extra = [d for d in sums.index if d not in rows]
+    rows = [*rows[:-1], *sorted(extra), s.UNASSIGNED]
+    sums = sums.reindex(rows, fill_value=0.0)
+    table = pd.DataFrame(
+        {
+            s.DISTRICT: rows,
+            s.MAPPED_AREA_HA: sums[s.NET_MAPPED_AREA_HA].to_numpy(),
+            s.RELEASED_AREA_HA: sums[s.NET_RELEASED_AREA_HA].to_numpy(),
+            s.REMAINING_AREA_HA: sums[s.NET_REMAINING_AREA_HA].to_numpy(),
+            s.MAPPED_MINES: sums[s.MINES].to_numpy(),
+            s.REMAINING_MINES_EST: sums[s.REMAINING_MINES_EST].to_numpy(),
+            s.HAZARDS: counts.reindex(rows, fill_value=0).to_numpy(),
+        }
+    )
+    mapped = table[s.MAPPED_AREA_HA].to_numpy()
+    table[s.SHARE_RELEASED] = np.divide(
+        table[s.RELEASED_AREA_HA].to_numpy(), mapped, out=np.zeros(len(table)), where=mapped > 0
+    )
+    table[s.MAPPED_MINES_AP] = sums[s.MINES_AP].to_numpy()
+    table[s.MAPPED_MINES_AT] = sums[s.MINES_AT].to_numpy()
+    table[s.REMAINING_MINES_AP_EST] = sums[s.REMAINING_MINES_AP_EST].to_numpy()
+    table[s.REMAINING_MINES_AT_EST] = sums[s.REMAINING_MINES_AT_EST].to_numpy()
+    table.attrs["as_of"] = pieces.attrs.get("as_of")
+    return table

@@ -1,0 +1,48 @@
+"""The minemap error tree.
+
+Every error minemap raises on purpose derives from :class:`MinemapError`. Each
+subclass also inherits the matching built-in (``ValueError`` or ``OSError``) so
+callers can catch either, as rasterio does with ``RasterioIOError``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InputFileError",
+    "MinemapError",
+    "OutputExistsError",
+    "SchemaError",
+    "ValidationError",
+]
+
+
+class MinemapError(Exception):
+    """Root of every error minemap raises on purpose."""
+
+
+class InputFileError(MinemapError, OSError):
+    """A file cannot be read: missing, empty, corrupt, unknown format or no CRS."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+class SchemaError(MinemapError, ValueError):
+    """A layer lacks a required column or has one of the wrong kind."""
+
+
+class ValidationError(MinemapError, ValueError):
+    """Features fail validation; ``problems`` lists every one of them."""
+
+    def __init__(self, message: str, problems: list | None = None) -> None:
+        self.problems = list(problems or [])
+        super().__init__(message)
+
+
+class OutputExistsError(MinemapError, OSError):
+    """An output file exists and ``--overwrite`` was not given."""

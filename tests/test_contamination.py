@@ -1,0 +1,218 @@
+"""Exact answers on rectangles, and the invariants of DESIGN §4 as properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import minemap as mm
+from minemap import schema as s
+from minemap.errors import SchemaError, ValidationError
+from tests.common import box, districts, hazards, releases
+
+HA = 10_000.0
+REL = 1e-7  # fixtures pass through longitude/latitude into minemap's own projection
+
+
+def test_one_hazard_half_cleared():
+    hz = hazards(box(0, 0, 200, 100), ap=[80], at=[20])
+    rel = releases(box(100, 0, 300, 100))
+    rem = mm.remaining(hz, rel)
+    row = rem.iloc[0]
+    assert row[s.MAPPED_AREA_HA] == pytest.approx(2.0, rel=REL)
+    assert row[s.REMAINING_AREA_HA] == pytest.approx(1.0, rel=REL)
+    assert row[s.RELEASED_AREA_HA] == pytest.approx(1.0, rel=REL)
+    assert row[s.REMAINING_MINES_AP_EST] == pytest.approx(40, rel=REL)
+    assert row[s.REMAINING_MINES_AT_EST] == pytest.approx(10, rel=REL)
+    assert row[s.REMAINING_MINES_EST] == pytest.approx(50, rel=REL)
+    assert row[s.DISTRICT] == s.UNASSIGNED
+
+
+def test_overlapping_hazards_count_ground_once_but_mines_per_record():
+    hz = hazards(box(0, 0, 200, 100), box(100, 0, 300, 100), ap=[10, 30])
+    table = mm.by_district(hz, releases())
+    total = table.set_index(s.DISTRICT).loc[s.UNASSIGNED]
+    assert total[s.MAPPED_AREA_HA] == pytest.approx(3.0, rel=REL)  # not 4
+    assert total[s.MAPPED_MINES] == pytest.approx(40)
+    rem = mm.remaining(hz, releases())
+    assert rem[s.MAPPED_AREA_HA].sum() == pytest.approx(4.0, rel=REL)  # each record whole
+    assert rem[s.NET_MAPPED_AREA_HA].tolist() == pytest.approx([2.0, 1.0], rel=REL)
+
+
+def test_boundary_crossing_hazard_is_split_and_mines_shared_by_area():
+    hz = hazards(box(-100, 0, 300, 100), ap=[400], at=[40])
+    ds = districts(["West", "East"], [box(-1000, -1000, 0, 1000), box(0, -1000, 1000, 1000)])
+    rel = releases(box(200, 0, 300, 100))
+    table = mm.by_district(hz, rel, ds).set_index(s.DISTRICT)
+    assert list(table.index) == ["West", "East", s.UNASSIGNED]
+    assert table.loc["West", s.MAPPED_AREA_HA] == pytest.approx(1.0, rel=REL)
+    assert table.loc["East", s.MAPPED_AREA_HA] == pytest.approx(3.0, rel=REL)
+    assert table.loc["West", s.MAPPED_MINES] == pytest.approx(110, rel=REL)
+    assert table.loc["East", s.MAPPED_MINES] == pytest.approx(330, rel=REL)
+    assert table.loc["East", s.REMAINING_MINES_EST] == pytest.approx(220, rel=REL)
+    assert table.loc["East", s.RELEASED_AREA_HA] == pytest.approx(1.0, rel=REL)
+    assert table.loc[s.UNASSIGNED, s.MAPPED_AREA_HA] == 0
+
+
+def test_ground_outside_every_district_is_unassigned_not_dropped():
+    hz = hazards(box(900, 0, 1100, 100), ap=[100])
+    ds = districts(["A"], [box(0, 0, 1000, 1000)])
+    table = mm.by_district(hz, releases(), ds).set_index(s.DISTRICT)
+    assert table.loc["A", s.MAPPED_AREA_HA] == pytest.approx(1.0, rel=REL)
+    assert table.loc[s.UNASSIGNED, s.MAPPED_AREA_HA] == pytest.approx(1.0, rel=REL)
+    assert table.loc[s.UNASSIGNED, s.MAPPED_MINES] == pytest.approx(50, rel=REL)
+
+
+def test_table_has_exact_leading_columns_and_a_row_per_district():
+    ds = districts(["A", "B", "C"], [box(0, 0, 10, 10), box(10, 0, 20, 10), box(20, 0, 30, 10)])
+    table = mm.by_district(hazards(box(1, 1, 2, 2)), releases(), ds)
+    assert tuple(table.columns[:6]) == s.TABLE_COLUMNS
+    assert list(table[s.DISTRICT]) == ["A", "B", "C", s.UNASSIGNED]
+
+
+def test_as_of_counts_releases_on_or_before_the_day():
+    hz = hazards(box(0, 0, 300, 100))
+    rel = releases(
+        box(0, 0, 100, 100),
+        box(100, 0, 200, 100),
+        box(200, 0, 300, 100),
+        dates=["2021-03-01", "2021-06-01", "2021-09-01"],
+    )
+    rem = lambda day: mm.remaining(hz, rel, as_of=day)[s.REMAINING_AREA_HA].iloc[0]  # noqa: E731
+    assert rem("2021-02-28") == pytest.approx(3.0, rel=REL)
+    assert rem("2021-03-01") == pytest.approx(2.0, rel=REL)
+    assert rem("2021-08-31") == pytest.approx(1.0, rel=REL)
+    assert rem(None) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fully_released_record_stays_in_the_result_with_empty_geometry():
+    hz = hazards(box(0, 0, 100, 100), box(500, 0, 600, 100))
+    rem = mm.remaining(hz, releases(box(-10, -10, 110, 110)))
+    assert len(rem) == 2
+    assert rem.geometry.iloc[0].is_empty
+    assert rem[s.REMAINING_MINES_EST].iloc[0] == 0
+
+
+def test_district_attribute_used_without_a_districts_layer():
+    hz = hazards(box(0, 0, 100, 100), box(500, 0, 600, 100), district=["Agdam", None])
+    table = mm.by_district(hz, releases())
+    assert set(table[s.DISTRICT]) == {"Agdam", s.UNASSIGNED}
+
+
+def test_inputs_are_not_modified():
+    hz = hazards(box(0, 0, 100, 100))
+    rel = releases(box(50, 0, 100, 100))
+    before = hz.copy(), rel.copy()
+    mm.remaining(hz, rel)
+    assert hz.equals(before[0])
+    assert rel.equals(before[1])
+
+
+def test_missing_column_names_the_fix():
+    hz = hazards(box(0, 0, 100, 100)).drop(columns=[s.MINES_AT])
+    with pytest.raises(SchemaError, match="mines_at"):
+        mm.remaining(hz, releases())
+
+
+def test_zero_area_hazard_is_refused():
+    hz = hazards(box(0, 0, 100, 0))
+    with pytest.raises(ValidationError, match="no area"):
+        mm.remaining(hz, releases())
+
+
+def test_areas_match_geodesic_areas_on_the_ellipsoid():
+    import geopandas as gpd
+    import shapely
+
+    from minemap.geodesy import geodesic_area_ha
+
+    # Real-sized records in Aghdam, given in longitude/latitude as files are.
+    lonlat = [shapely.box(46.90, 39.98, 46.92, 39.99), shapely.box(47.20, 39.60, 47.23, 39.62)]
+    hz = hazards(*lonlat).set_geometry(gpd.GeoSeries(lonlat, crs="EPSG:4326"))
+    rem = mm.remaining(hz, releases())
+    expected = geodesic_area_ha(hz.geometry.to_numpy())
+    np.testing.assert_allclose(rem[s.MAPPED_AREA_HA], expected, rtol=5e-5)
+
+
+# --- properties -------------------------------------------------------------
+
+coords = st.integers(min_value=0, max_value=40).map(lambda v: v * 25.0)
+
+
+@st.composite
+def rectangles(draw):
+    x0, y0 = draw(coords), draw(coords)
+    w = draw(st.integers(min_value=1, max_value=20)) * 25.0
+    h = draw(st.integers(min_value=1, max_value=20)) * 25.0
+    return box(x0, y0, x0 + w, y0 + h)
+
+
+@st.composite
+def scenes(draw):
+    hz = draw(st.lists(rectangles(), min_size=1, max_size=6))
+    rel = draw(st.lists(rectangles(), min_size=0, max_size=6))
+    days = draw(
+        st.lists(st.integers(min_value=0, max_value=700), min_size=len(rel), max_size=len(rel))
+    )
+    ap = draw(st.lists(st.integers(0, 500), min_size=len(hz), max_size=len(hz)))
+    at = draw(st.lists(st.integers(0, 500), min_size=len(hz), max_size=len(hz)))
+    dates = [str(np.datetime64("2021-01-01") + d) for d in days]
+    split_x = draw(coords) + 12.5
+    return (
+        hazards(*hz, ap=ap, at=at),
+        releases(*rel, dates=dates),
+        districts(["W", "E"], [box(-10, -10, split_x, 700), box(split_x, -10, 1100, 700)]),
+    )
+
+
+fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@fast
+@given(scenes())
+def test_conservation_per_district_and_in_total(scene):
+    import shapely
+
+    hz, rel, ds = scene
+    table = mm.by_district(hz, rel, ds)
+    mapped, released, left = (
+        table[c].to_numpy() for c in (s.MAPPED_AREA_HA, s.RELEASED_AREA_HA, s.REMAINING_AREA_HA)
+    )
+    np.testing.assert_allclose(mapped, released + left, rtol=1e-9, atol=1e-9)
+    union_ha = shapely.union_all(hz.geometry.to_numpy()).area / HA
+    assert mapped.sum() == pytest.approx(union_ha, rel=REL)  # counted once
+    mines = (hz[s.MINES_AP] + hz[s.MINES_AT]).sum()
+    assert table[s.MAPPED_MINES].sum() == pytest.approx(mines, rel=1e-9, abs=1e-9)
+    assert (table[s.REMAINING_MINES_EST] <= table[s.MAPPED_MINES] * (1 + 1e-9) + 1e-9).all()
+
+
+@fast
+@given(scenes())
+def test_remaining_equals_hazard_union_minus_release_union(scene):
+    import shapely
+
+    hz, rel, _ = scene
+    table = mm.by_district(hz, rel)
+    expected = (
+        shapely.difference(
+            shapely.union_all(hz.geometry.to_numpy()), shapely.union_all(rel.geometry.to_numpy())
+        ).area
+        / HA
+    )
+    assert table[s.REMAINING_AREA_HA].sum() == pytest.approx(expected, rel=REL, abs=1e-6)
+
+
+@fast
+@given(scenes(), st.integers(0, 700), st.integers(0, 700))
+def test_as_of_is_monotone(scene, a, b):
+    hz, rel, ds = scene
+    early, late = sorted((a, b))
+    start = np.datetime64("2021-01-01")
+    t1 = mm.by_district(hz, rel, ds, as_of=str(start + early))
+    t2 = mm.by_district(hz, rel, ds, as_of=str(start + late))
+    assert (t2[s.REMAINING_AREA_HA].to_numpy() <= t1[s.REMAINING_AREA_HA].to_numpy() + 1e-9).all()
+    assert (
+        t2[s.REMAINING_MINES_EST].to_numpy() <= t1[s.REMAINING_MINES_EST].to_numpy() + 1e-9
+    ).all()
