@@ -78,7 +78,8 @@ def normalise_columns(frame: pd.DataFrame, kind: str, mapping: dict | None = Non
     for canonical in known:
         if canonical in taken or canonical in frame.columns:
             continue
-        for name in (canonical, *aliases.get(canonical, ())):
+        # Shapefiles cut column names to 10 characters (released_on -> released_o).
+        for name in (canonical, canonical[:10], *aliases.get(canonical, ())):
             column = lower.get(name.lower())
             if column is not None and column not in renames:
                 renames[column] = canonical

@@ -89,7 +89,7 @@ def _robust_binary(operation, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         pass
     out = np.empty(len(a), dtype=object)
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
-        try:  # noqa: PERF203  (only reached when GEOS raised on the whole batch)
+        try:  # only reached when GEOS raised on the whole batch
             out[i] = operation(x, y)
         except GEOSException:
             x, y = shapely.make_valid(x), shapely.make_valid(y)

@@ -308,7 +308,10 @@ def check_layer(
             normalised = _normalise_enum(frame[column], allowed)
             frame[column] = normalised.where(normalised.notna(), frame[column])
     if s.DISTRICT in frame.columns:
-        names = frame[s.DISTRICT].astype("string").str.strip()
-        keys = names.map(lambda n: s.canonical_district(n) if isinstance(n, str) else None)
-        frame[s.DISTRICT] = keys.where(keys.notna(), names)
+        names = frame[s.DISTRICT].astype("string").str.strip().tolist()
+        frame[s.DISTRICT] = pd.Series(
+            [s.canonical_district(n) or n if isinstance(n, str) else None for n in names],
+            index=frame.index,
+            dtype="string",
+        )
     return frame, report.problems, report.rejected

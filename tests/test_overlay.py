@@ -1,0 +1,104 @@
+"""The vectorised geometry kernels, on exact rectangles and random layouts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minemap import overlay
+from tests.common import box
+
+EMPTY = shapely.Polygon()
+
+
+def test_subtract_removes_only_touching_cutters():
+    targets = [box(0, 0, 2, 1), box(10, 10, 11, 11)]
+    cutters = [box(1, 0, 3, 1), box(1.5, 0, 1.8, 0.5)]
+    out, unions = overlay.subtract(targets, cutters, return_unions=True)
+    assert out[0].area == pytest.approx(1.0)
+    assert out[1].equals(targets[1])  # untouched targets pass through unchanged
+    assert unions[1] is None
+
+
+def test_subtract_fully_covered_target_becomes_empty_polygon():
+    out = overlay.subtract([box(0, 0, 1, 1)], [box(-1, -1, 2, 2)])
+    assert out[0].is_empty
+    assert out[0].geom_type == "Polygon"
+
+
+def test_subtract_with_no_cutters_returns_targets():
+    targets = [box(0, 0, 1, 1)]
+    assert overlay.subtract(targets, [])[0].equals(targets[0])
+
+
+def test_polygonal_drops_lines_and_points_from_touching_intersections():
+    a, b, c = box(0, 0, 1, 1), box(1, 0, 2, 1), box(0.5, 0, 1.5, 1)
+    inter = shapely.intersection(shapely.union_all([a, c]), b)
+    mixed = shapely.GeometryCollection([inter, shapely.LineString([(5, 5), (6, 6)])])
+    out = overlay.polygonal([shapely.intersection(a, b), mixed, None])
+    assert out[0].is_empty
+    assert out[1].area == pytest.approx(0.5)
+    assert out[2].is_empty
+
+
+def test_union_by_group_handles_singletons_and_gaps():
+    geoms = np.array([box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)], dtype=object)
+    out = overlay.union_by_group(geoms, np.array([2, 2, 0]), 4)
+    assert out[0].equals(geoms[2])
+    assert out[1] is None and out[3] is None
+    assert out[2].area == pytest.approx(2.0)
+
+
+def test_make_disjoint_gives_shared_ground_to_the_first():
+    parts = overlay.make_disjoint([box(0, 0, 2, 2), box(1, 1, 3, 3), box(0, 0, 2, 2)])
+    assert [p.area for p in parts] == pytest.approx([4.0, 3.0, 0.0])
+
+
+def test_split_pieces_by_zone_with_outside_part_last():
+    zones = [box(0, 0, 10, 10), box(10, 0, 20, 10)]
+    targets = [box(8, 2, 12, 4), box(1, 1, 2, 2), box(18, 8, 22, 12)]
+    t, z, pieces = overlay.split(targets, zones)
+    assert t.tolist() == [0, 0, 1, 2, 2]
+    assert z.tolist() == [0, 1, 0, 1, -1]
+    assert shapely.area(pieces).tolist() == pytest.approx([4.0, 4.0, 1.0, 4.0, 12.0])
+
+
+coord = st.integers(0, 30).map(float)
+
+
+@st.composite
+def rects(draw):
+    x, y = draw(coord), draw(coord)
+    return box(x, y, x + draw(st.integers(1, 12)), y + draw(st.integers(1, 12)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(rects(), min_size=1, max_size=8))
+def test_make_disjoint_partitions_the_union(geoms):
+    parts = overlay.make_disjoint(geoms)
+    union = shapely.union_all(geoms)
+    assert shapely.area(parts).sum() == pytest.approx(union.area, rel=1e-12)
+    for i in range(len(parts)):
+        for j in range(i):
+            assert shapely.intersection(parts[i], parts[j]).area == pytest.approx(0, abs=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(rects(), min_size=1, max_size=6), st.integers(1, 40))
+def test_split_conserves_each_targets_area(targets, cut):
+    zones = [box(-1, -1, cut + 0.5, 50), box(cut + 0.5, -1, 50, 20)]
+    t, _, pieces = overlay.split(targets, zones)
+    by_target = np.bincount(t, weights=shapely.area(pieces), minlength=len(targets))
+    np.testing.assert_allclose(by_target, shapely.area(np.array(targets)), rtol=1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(rects(), min_size=1, max_size=6), st.lists(rects(), max_size=6))
+def test_subtract_matches_difference_with_the_global_union(targets, cutters):
+    out = overlay.subtract(targets, cutters)
+    everything = shapely.union_all(cutters) if cutters else EMPTY
+    expected = shapely.area(shapely.difference(np.array(targets), everything))
+    np.testing.assert_allclose(shapely.area(out), expected, rtol=1e-12, atol=1e-12)
