@@ -42,21 +42,13 @@ def test_every_problem_is_reported_in_one_pass():
         [SQUARE, SQUARE, SQUARE, shapely.Point(46.9, 39.9), None],
     )
     _, problems, rejected = check_layer(frame, "hazards", source="h.geojson")
-    assert _rules(problems) == [
-        ("hazard_id D", "geometry-type", ERROR),
-        ("hazard_id E", "missing-geometry", ERROR),
-        ("hazard_id C", "missing-count", ERROR),
+    assert sorted(_rules(problems)) == [
         ("hazard_id A", "bad-count", ERROR),
         ("hazard_id B", "bad-count", ERROR),
-    ] or sorted(_rules(problems)) == sorted(
-        [
-            ("hazard_id A", "bad-count", ERROR),
-            ("hazard_id B", "bad-count", ERROR),
-            ("hazard_id C", "missing-count", ERROR),
-            ("hazard_id D", "geometry-type", ERROR),
-            ("hazard_id E", "missing-geometry", ERROR),
-        ]
-    )
+        ("hazard_id C", "missing-count", ERROR),
+        ("hazard_id D", "geometry-type", ERROR),
+        ("hazard_id E", "missing-geometry", ERROR),
+    ]
     assert rejected.tolist() == [True] * 5
     assert all(p.file == "h.geojson" for p in problems)
 
