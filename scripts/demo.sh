@@ -6,7 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .
 .venv/bin/python -m pip install --quiet --disable-pip-version-check .
 out=${1:-minemap-demo}
 .venv/bin/minemap demo -o "$out" --overwrite
