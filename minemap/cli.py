@@ -174,7 +174,8 @@ def _load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: 
         geometry=[],
         crs=s.CANONICAL_CRS,
     )
-    return kept("hazards"), kept("releases") or empty_releases, kept("districts")
+    releases = kept("releases") if layers["releases"] is not None else empty_releases
+    return kept("hazards"), releases, kept("districts")
 
 
 def _write_rejects(loaded, path: Path, overwrite: bool) -> None:
