@@ -1,0 +1,13 @@
+"""Offline HTML maps of remaining contamination.
+
+:func:`render_map` builds a :class:`folium.Map` that loads nothing from the
+network (Leaflet is vendored and inlined, no tile server by default) and
+:func:`write_map` saves it atomically. See :mod:`minemap.render.symbology` for
+colours and styles and :mod:`minemap.render.offline` for the inlining.
+"""
+
+from __future__ import annotations
+
+from minemap.render.map import render_map, write_map
+
+__all__ = ["render_map", "write_map"]

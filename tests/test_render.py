@@ -1,0 +1,483 @@
+"""Unit tests of minemap.render (no browser): offline page, escaping, atomic writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from minemap import schema as s
+from minemap.errors import OutputExistsError
+from minemap.render import render_map, write_map
+from minemap.render import symbology as sym
+from minemap.render.offline import (
+    OfflineMap,
+    css_with_data_uris,
+    leaflet_css,
+    leaflet_js,
+    script_json,
+)
+
+EVIL = "<img src=x onerror=alert(1)>"
+BREAKOUT = "</script><script>alert(1)</script>"
+TEMPLATE = "{{ 7*7 }}"
+EVIL_ID = f"H-{EVIL}"
+WGS84 = s.CANONICAL_CRS
+
+
+def _square(x: float, y: float, size: float = 0.01) -> shapely.Polygon:
+    return shapely.box(x, y, x + size, y + size)
+
+
+def make_scene(*, evil: bool = True) -> dict:
+    """Districts, hazards, releases, remaining and table near 46.9E 39.9N.
+
+    Three districts side by side; hazards of each classification and status;
+    one hazard fully released (empty remaining geometry); one whose id,
+    source and district carry HTML and a ``</script>`` break-out when ``evil``.
+    """
+    district_names = ["Aghdam", "Fuzuli", EVIL if evil else "Khojavend"]
+    districts = gpd.GeoDataFrame(
+        {
+            s.DISTRICT: district_names,
+            s.NAME_AZ: ["Ağdam", "Füzuli", "Xocavənd"],
+            s.ISO_3166_2: ["AZ-AGM", "AZ-FUZ", "AZ-XVD"],
+        },
+        geometry=[shapely.box(46.80 + 0.1 * i, 39.85, 46.90 + 0.1 * i, 39.95) for i in range(3)],
+        crs=WGS84,
+    )
+    hz = [
+        # id, x, y, size, class, status, district, AP, AT
+        ("AGM-001", 46.82, 39.87, 0.02, "CHA", "open", 0, 1200, 300),
+        ("AGM-002", 46.85, 39.91, 0.015, "SHA", "worked_on", 0, 40, 0),
+        ("FUZ-001", 46.93, 39.88, 0.025, "CHA", "worked_on", 1, 800, 950),
+        ("FUZ-002", 46.96, 39.92, 0.012, "SHA", "closed", 1, 15, 2),
+        ("FUZ-003", 46.91, 39.925, 0.01, "CHA", "open", 1, 30, 0),  # fully released
+        (EVIL_ID if evil else "XVD-001", 47.03, 39.89, 0.02, "CHA", "open", 2, 5000, 2500),
+    ]
+    hazards = gpd.GeoDataFrame(
+        {
+            s.HAZARD_ID: [h[0] for h in hz],
+            s.MINES_AP: [h[7] for h in hz],
+            s.MINES_AT: [h[8] for h in hz],
+            s.CLASSIFICATION: [h[4] for h in hz],
+            s.STATUS: [h[5] for h in hz],
+            s.DISTRICT: [district_names[h[6]] for h in hz],
+            s.SOURCE: ["Handover map A"] * 5 + [f"{BREAKOUT}{EVIL}" if evil else "Map B"],
+            s.SUBMITTED_ON: pd.to_datetime(["2021-01-15"] * 6),
+        },
+        geometry=[_square(h[1], h[2], h[3]) for h in hz],
+        crs=WGS84,
+    )
+    releases = gpd.GeoDataFrame(
+        {
+            s.RELEASE_ID: ["R-1", "R-2", "R-3", "R-4"],
+            s.RELEASED_ON: pd.to_datetime(["2021-05-12", "2022-07-20", "2023-03-01", "2024-06-30"]),
+            s.METHOD: ["cleared", "reduced", "cancelled", "cleared"],
+            s.ITEMS_AP: [12, 0, 0, 3],
+            s.ITEMS_AT: [3, 0, 0, 1],
+            s.ITEMS_UXO: [4, 1, 0, 7],
+            s.ORGANISATION: ["Team 1", "Team 2", "Team 3", EVIL if evil else "Team 4"],
+        },
+        geometry=[
+            shapely.box(46.82, 39.87, 46.83, 39.89),
+            shapely.box(46.93, 39.88, 46.945, 39.905),
+            shapely.box(46.905, 39.92, 46.925, 39.94),  # covers FUZ-003 entirely
+            shapely.box(47.03, 39.89, 47.035, 39.895),
+        ],
+        crs=WGS84,
+    )
+    cut = shapely.union_all(releases.geometry.to_numpy())
+    left = shapely.difference(hazards.geometry.to_numpy(), cut)
+    mapped = hazards.geometry.to_crs(3857).area.to_numpy() / 1e4 * 0.58
+    remaining_ha = gpd.GeoSeries(left, crs=WGS84).to_crs(3857).area.to_numpy() / 1e4 * 0.58
+    share = remaining_ha / mapped
+    mines = (hazards[s.MINES_AP] + hazards[s.MINES_AT]).to_numpy(dtype=float)
+    remaining = gpd.GeoDataFrame(
+        hazards.drop(columns="geometry").assign(
+            **{
+                s.MINES: mines,
+                s.MAPPED_AREA_HA: mapped,
+                s.RELEASED_AREA_HA: mapped - remaining_ha,
+                s.REMAINING_AREA_HA: remaining_ha,
+                s.REMAINING_MINES_EST: mines * share,
+            }
+        ),
+        geometry=left,
+        crs=WGS84,
+    )
+    grouped = remaining.groupby(s.DISTRICT, sort=False)[
+        [s.MAPPED_AREA_HA, s.RELEASED_AREA_HA, s.REMAINING_AREA_HA, s.MINES, s.REMAINING_MINES_EST]
+    ].sum()
+    table = grouped.reset_index().rename(columns={s.MINES: s.MAPPED_MINES})
+    table = pd.concat(
+        [
+            table,
+            pd.DataFrame({s.DISTRICT: [s.UNASSIGNED]}).assign(
+                **dict.fromkeys(table.columns[1:], 0.0)
+            ),
+        ],
+        ignore_index=True,
+    )
+    table[s.SHARE_RELEASED] = table[s.RELEASED_AREA_HA] / table[s.MAPPED_AREA_HA].replace(0, np.nan)
+    return {
+        "remaining": remaining,
+        "table": table[[*s.TABLE_COLUMNS, s.SHARE_RELEASED]],
+        "hazards": hazards,
+        "releases": releases,
+        "districts": districts,
+    }
+
+
+def render_scene(scene: dict, **kwargs):
+    return render_map(
+        scene["remaining"],
+        scene["table"],
+        hazards=scene["hazards"],
+        releases=scene["releases"],
+        districts=scene["districts"],
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def scene() -> dict:
+    return make_scene()
+
+
+@pytest.fixture(scope="module")
+def page(scene) -> str:
+    return render_scene(scene, title=f"Demo {EVIL}{BREAKOUT}{TEMPLATE}").get_root().render()
+
+
+def _layer_of(page: str, class_name: str) -> tuple[dict, dict]:
+    """The FeatureCollection and options handed to ``minemap.geojson`` for one layer."""
+    for match in re.finditer(r"minemap\.geojson\((\{.*?\}), (\{.*?\})\);\n", page):
+        options = json.loads(match.group(2))
+        if options["className"] == class_name:
+            return json.loads(match.group(1)), options
+    raise AssertionError(f"no layer {class_name}")
+
+
+def _data_of(page: str, class_name: str) -> dict:
+    return _layer_of(page, class_name)[0]
+
+
+# --- offline -------------------------------------------------------------------
+
+
+def test_no_external_resources(page):
+    assert "<script src" not in page.lower()
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
+    assert not re.search(r"<link\b", page, re.I)
+    assert not re.search(r"""\bsrc\s*=\s*["']?(https?:)?//""", page, re.I)
+    assert not re.search(r"@import", page, re.I)
+    # Every CSS url() is inlined (or IE's VML behaviour, which loads nothing).
+    for ref in re.findall(r"url\(\s*['\"]?([^'\")]*)", page):
+        assert ref.startswith(("data:", "#")), ref
+    for cdn in (
+        "cdn.jsdelivr",
+        "code.jquery",
+        "bootstrapcdn",
+        "cdnjs",
+        "fontawesome",
+        "openstreet",
+    ):
+        assert cdn not in page
+    assert "sourceMappingURL" not in page
+    assert "L.tileLayer(" not in page
+
+
+def test_leaflet_is_inlined(page):
+    assert leaflet_js()[:200] in page
+    assert "window.L=t" in page or "window.L" in page
+    assert "data:image/png;base64," in page
+    assert "b'" not in page[:2000]  # branca's bytes-repr bug
+
+
+def test_css_data_uris():
+    css = css_with_data_uris(
+        ".a{background:url(images/a.png)} .b{behavior:url(#default#VML)} .c{x:url('b.svg')}",
+        lambda name: name.encode(),
+    )
+    assert 'url("data:image/png;base64,' in css
+    assert "url(#default#VML)" in css
+    assert 'url("data:image/svg+xml;base64,' in css
+    assert "images/layers.png" not in leaflet_css()
+
+
+def test_offline_map_loads_nothing():
+    m = OfflineMap()
+    html = m.get_root().render()
+    assert not re.search(r"<script[^>]*\bsrc\s*=|<link\b", html, re.I)
+    assert "L.tileLayer(" not in html
+
+
+# --- escaping ------------------------------------------------------------------
+
+
+def test_script_json_cannot_close_script():
+    text = script_json({"a": BREAKOUT + "<!--" + "\u2028"})
+    assert "<" not in text
+    assert ">" not in text
+    assert "\u2028" not in text
+    assert json.loads(text) == {"a": BREAKOUT + "<!--" + "\u2028"}
+
+
+def test_malicious_text_only_escaped(page):
+    assert EVIL not in page
+    assert "<img" not in page.lower()
+    # The only </script> in the page end real script elements.
+    assert page.lower().count("</script>") == page.lower().count("<script>")
+    assert "alert(1)" in page  # it is there, but only inside escaped JSON/HTML
+    assert "<script>alert" not in page
+    assert "onerror=alert(1)>" not in page
+
+
+def test_malicious_values_reach_tooltips_as_text(page):
+    hazards = _data_of(page, "minemap-hazard")
+    heads = [f["properties"]["t"]["h"] for f in hazards["features"]]
+    assert f"Hazard {EVIL_ID}" in heads
+    evil = next(f for f in hazards["features"] if EVIL in f["properties"]["t"]["h"])
+    rows = dict(evil["properties"]["t"]["r"])
+    assert rows["Source"] == f"{BREAKOUT}{EVIL}"
+    assert rows["District"] == EVIL
+    districts = _data_of(page, "minemap-district")
+    assert EVIL in [f["properties"]["t"]["h"] for f in districts["features"]]
+
+
+def test_title_escaped_everywhere(page):
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert "<" not in title
+    assert "&lt;img" in title
+    spec = json.loads(re.search(r"minemap\.title\(\w+, (\{.*?\})\);", page).group(1))
+    assert spec["title"] == f"Demo {EVIL}{BREAKOUT}{TEMPLATE}"
+
+
+def test_template_syntax_in_data_is_not_evaluated(scene):
+    remaining = scene["remaining"].copy()
+    remaining.loc[0, s.HAZARD_ID] = TEMPLATE
+    html = render_map(remaining, title=TEMPLATE).get_root().render()
+    assert "{{ 7*7 }}" in html
+    assert "Hazard 49" not in html
+
+
+def test_layer_names_and_attribution_are_html_safe(page):
+    control = re.search(r"overlays\s*:\s*\{(.*?)\}", page, re.S).group(1)
+    assert "Remaining hazards" in control
+    assert "geoBoundaries" in page
+    assert "CC BY-SA 3.0" in page
+
+
+# --- content -------------------------------------------------------------------
+
+
+def test_layers_and_legend(page):
+    for cls in ("minemap-district", "minemap-hazard", "minemap-release", "minemap-submitted"):
+        assert _data_of(page, cls)["features"]
+    legend = json.loads(re.search(r"minemap\.legend\(\w+, (\[.*?\])\);\n", page).group(1))
+    titles = [section["title"] for section in legend]
+    assert titles == [
+        "Remaining hazardous area by district",
+        "Released land",
+        "Remaining hazards",
+        "Submitted maps",
+    ]
+    labels = " ".join(item["label"] for section in legend for item in section["items"])
+    for method in s.RELEASE_METHODS:
+        assert method in labels
+    assert " ha" in legend[0]["items"][0]["label"]
+
+
+def test_hazard_styles(page):
+    data, options = _layer_of(page, "minemap-hazard")
+    styles = options["styles"]
+    by_id = {f["properties"]["t"]["h"]: styles[f["properties"]["s"]] for f in data["features"]}
+    assert by_id["Hazard AGM-001"]["fillColor"] == sym.CHA_FILL
+    assert by_id["Hazard AGM-002"]["fillColor"] == sym.SHA_FILL
+    assert by_id["Hazard AGM-002"]["dashArray"]
+    assert by_id["Hazard AGM-001"]["fillOpacity"] == 0.5
+    assert by_id["Hazard FUZ-002"]["color"] == sym.STATUS_OUTLINES["closed"]["color"]
+
+
+def test_empty_geometries_skipped(page, scene):
+    assert scene["remaining"].geometry.is_empty.sum() == 1
+    heads = [f["properties"]["t"]["h"] for f in _data_of(page, "minemap-hazard")["features"]]
+    assert len(heads) == len(scene["remaining"]) - 1
+    assert "Hazard FUZ-003" not in heads
+
+
+def test_tooltip_figures_formatted(page):
+    data = _data_of(page, "minemap-hazard")
+    rows = {f["properties"]["t"]["h"]: dict(f["properties"]["t"]["r"]) for f in data["features"]}
+    evil = rows[f"Hazard {EVIL_ID}"]
+    assert evil["Mines recorded AP / AT"] == "5,000 / 2,500"
+    assert evil["Submitted"] == "2021-01-15"
+    assert evil["Remaining area"].endswith(" ha")
+    assert re.fullmatch(r"[\d,]+", evil["Remaining mines (est.)"])
+    releases = {
+        f["properties"]["t"]["h"]: dict(f["properties"]["t"]["r"])
+        for f in _data_of(page, "minemap-release")["features"]
+    }
+    assert releases["Release R-1"]["Items found"] == "AP 12 · AT 3 · UXO 4"
+    assert releases["Release R-1"]["Date"] == "2021-05-12"
+    assert releases["Release R-1"]["Method"] == "cleared"
+    district = next(
+        dict(f["properties"]["t"]["r"])
+        for f in _data_of(page, "minemap-district")["features"]
+        if f["properties"]["t"]["h"] == "Fuzuli"
+    )
+    assert district["Remaining area"].endswith(" ha")
+    assert district["Name (Azerbaijani)"] == "Füzuli"
+    assert district["Share released"].endswith(" %")
+
+
+def test_coordinates_rounded(page):
+    data = _data_of(page, "minemap-district")
+    coords = np.array(data["features"][0]["geometry"]["coordinates"][0])
+    assert np.allclose(coords, np.round(coords, 6))
+
+
+def test_display_geometry_simplified():
+    ring = [(46.9 + 0.01 * np.cos(a), 39.9 + 0.01 * np.sin(a)) for a in np.linspace(0, 6.28, 2000)]
+    remaining = gpd.GeoDataFrame(
+        {s.HAZARD_ID: ["C"], s.MINES_AP: [1], s.MINES_AT: [0]},
+        geometry=[shapely.Polygon(ring)],
+        crs=WGS84,
+    )
+    page = render_map(remaining).get_root().render()
+    coords = _data_of(page, "minemap-hazard")["features"][0]["geometry"]["coordinates"][0]
+    assert 20 < len(coords) < 1000
+
+
+def test_only_remaining(scene):
+    m = render_map(scene["remaining"])
+    page = m.get_root().render()
+    assert _data_of(page, "minemap-hazard")["features"]
+    assert "minemap-district" not in page
+    assert "geoBoundaries" not in page
+    assert "fitBounds" in page
+
+
+def test_districts_without_table(scene):
+    page = render_map(scene["remaining"], districts=scene["districts"]).get_root().render()
+    rows = [dict(f["properties"]["t"]["r"]) for f in _data_of(page, "minemap-district")["features"]]
+    assert all("Remaining area" in r for r in rows)
+
+
+def test_as_of_filters_releases_and_is_shown(scene):
+    page = render_scene(scene, as_of=dt.date(2023, 1, 1)).get_root().render()
+    heads = [f["properties"]["t"]["h"] for f in _data_of(page, "minemap-release")["features"]]
+    assert heads == ["Release R-1", "Release R-2"]
+    assert "As of 2023-01-01" in page
+
+
+def test_release_dates_as_date_objects(scene):
+    releases = scene["releases"].copy()
+    releases[s.RELEASED_ON] = [d.date() for d in releases[s.RELEASED_ON]]
+    page = render_map(scene["remaining"], releases=releases, as_of="2022-12-31")
+    heads = [
+        f["properties"]["t"]["h"]
+        for f in _data_of(page.get_root().render(), "minemap-release")["features"]
+    ]
+    assert heads == ["Release R-1", "Release R-2"]
+
+
+def test_bad_as_of(scene):
+    with pytest.raises(ValueError, match="as_of"):
+        render_map(scene["remaining"], as_of="not a date")
+
+
+def test_nothing_to_draw(scene):
+    remaining = scene["remaining"].iloc[[4]]  # fully released: empty geometry
+    page = render_map(remaining).get_root().render()
+    assert _data_of(page, "minemap-hazard")["features"] == []
+    empty = scene["remaining"].iloc[[]]
+    assert "minemap.legend" in render_map(empty).get_root().render()
+
+
+def test_inputs_not_modified(scene):
+    before = {k: v.copy() for k, v in scene.items()}
+    render_scene(scene)
+    for key, frame in scene.items():
+        pd.testing.assert_frame_equal(frame, before[key])
+
+
+def test_reprojects_other_crs(scene):
+    remaining = scene["remaining"].to_crs(3857)
+    page = render_map(remaining).get_root().render()
+    x, y = _data_of(page, "minemap-hazard")["features"][0]["geometry"]["coordinates"][0][0]
+    assert 46 < x < 48
+    assert 39 < y < 41
+
+
+def test_class_breaks():
+    assert sym.class_breaks([]) == []
+    assert sym.class_breaks([0, None, float("nan")]) == []
+    breaks = sym.class_breaks([5.0, 50.0, 500.0, 5000.0, 50000.0, 0.0])
+    assert breaks == sorted(breaks)
+    assert breaks[-1] >= 50000
+    assert sym.class_index(50000.0, breaks) == len(breaks) - 1
+    assert sym.class_index(0, breaks) is None
+    assert sym.format_area(12345.678) == "12,345.7 ha"
+    assert sym.format_count(97000.4) == "97,000"
+
+
+# --- write_map -----------------------------------------------------------------
+
+
+def test_write_map_refuses_to_overwrite(tmp_path, scene):
+    m = render_map(scene["remaining"])
+    out = tmp_path / "map.html"
+    assert write_map(m, out) == out
+    first = out.read_text(encoding="utf-8")
+    assert first.startswith("<!DOCTYPE html>")
+    with pytest.raises(OutputExistsError, match="overwrite"):
+        write_map(m, out)
+    assert out.read_text(encoding="utf-8") == first
+    write_map(render_map(scene["remaining"], title="second"), out, overwrite=True)
+    assert "second" in out.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html"]
+
+
+def test_write_map_is_atomic(tmp_path, scene, monkeypatch):
+    out = tmp_path / "map.html"
+    out.write_text("old", encoding="utf-8")
+
+    def _crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", _crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_map(render_map(scene["remaining"]), out, overwrite=True)
+    assert out.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
+
+
+def test_write_map_permissions(tmp_path, scene):
+    out = write_map(render_map(scene["remaining"]), tmp_path / "map.html")
+    assert out.stat().st_mode & 0o044  # readable by others, as open() would make it
+
+
+def test_geometry_collections_drawn_as_polygons():
+    mixed = shapely.GeometryCollection(
+        [
+            _square(46.9, 39.9),
+            shapely.LineString([(46.9, 39.9), (47.0, 40.0)]),
+            shapely.Point(47, 40),
+        ]
+    )
+    remaining = gpd.GeoDataFrame(
+        {s.HAZARD_ID: ["G", "L"], s.MINES_AP: [1, 1], s.MINES_AT: [0, 0]},
+        geometry=[mixed, shapely.GeometryCollection([shapely.Point(47, 40)])],
+        crs=WGS84,
+    )
+    features = _data_of(render_map(remaining).get_root().render(), "minemap-hazard")["features"]
+    assert [f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in features] == [True]
