@@ -287,11 +287,30 @@ def demo(outdir: Path, as_of, overwrite: bool) -> None:
         None,
         overwrite,
     )
-    _run(hazards, releases, districts, as_of, *outputs, overwrite=overwrite)
+    _run(
+        hazards,
+        releases,
+        districts,
+        as_of,
+        *outputs,
+        overwrite=overwrite,
+        title="minemap demo: remaining contamination (synthetic sample)",
+    )
     click.echo(f"wrote {', '.join(str(p) for p in outputs)}", err=True)
 
 
-def _run(hazards, releases, districts, as_of, map_path, table_path, layer_path, *, overwrite):
+def _run(
+    hazards,
+    releases,
+    districts,
+    as_of,
+    map_path,
+    table_path,
+    layer_path,
+    *,
+    overwrite,
+    title="Remaining contamination",
+):
     rem = contamination.remaining(hazards, releases, districts, as_of=as_of, progress=not _quiet())
     table = contamination.by_district(rem, districts=districts)
     if layer_path is not None:
@@ -299,17 +318,19 @@ def _run(hazards, releases, districts, as_of, map_path, table_path, layer_path, 
     if table_path is not None:
         mio.write_table(table, table_path, overwrite=overwrite)
     if map_path is not None:
-        _write_map(rem, table, hazards, releases, districts, as_of, map_path, overwrite)
+        _write_map(rem, table, hazards, releases, districts, as_of, map_path, overwrite, title)
     click.echo(f"Remaining contamination ({_as_of_text(as_of)}):", err=True)
     click.echo(format_table(table))
     return rem, table
 
 
-def _write_map(rem, table, hazards, releases, districts, as_of, path, overwrite) -> None:
+def _write_map(rem, table, hazards, releases, districts, as_of, path, overwrite, title) -> None:
     from minemap.render import render_map, write_map
 
     shown = contamination._released_by(releases, contamination.parse_as_of(as_of))
-    m = render_map(rem, table, hazards=hazards, releases=shown, districts=districts, as_of=as_of)
+    m = render_map(
+        rem, table, hazards=hazards, releases=shown, districts=districts, as_of=as_of, title=title
+    )
     write_map(m, path, overwrite=overwrite)
 
 
