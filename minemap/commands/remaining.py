@@ -1,0 +1,45 @@
+"""`minemap remaining`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from minemap.commands._common import (
+    check_outputs,
+    layer_options,
+    load_inputs,
+    overwrite_option,
+    run_job,
+    verbosity,
+)
+
+
+@click.command()
+@layer_options()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Remaining hazard polygons (.gpkg, .geojson or .shp).",
+)
+@click.option(
+    "--by-district",
+    "by_district",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The per-district table as CSV.",
+)
+@overwrite_option
+@verbosity
+def remaining(hazards, releases, districts, as_of, rejects, output, by_district, overwrite):
+    """Remaining contamination: hazards minus released land, per record and per district.
+
+    Prints the per-district table; -o writes the remaining polygons.
+    """
+    check_outputs([output, by_district, rejects], overwrite)
+    hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
+    run_job(hz, rel, ds, as_of, None, by_district, output, overwrite=overwrite)
+
+
+command = remaining
