@@ -20,7 +20,7 @@ from minemap.errors import (
     SchemaError,
     ValidationError,
 )
-from minemap.io import read_districts, read_hazards, read_releases, write_layer
+from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
 
 
 def render_map(*args, **kwargs):
@@ -42,6 +42,7 @@ __all__ = [
     "by_district",
     "read_districts",
     "read_hazards",
+    "read_items",
     "read_releases",
     "remaining",
     "render_map",

@@ -32,6 +32,7 @@ __all__ = [
     "normalise_columns",
     "read_districts",
     "read_hazards",
+    "read_items",
     "read_layer",
     "read_releases",
     "write_layer",
@@ -255,6 +256,7 @@ def _reader(kind: str):
 
 read_hazards = _reader("hazards")
 read_releases = _reader("releases")
+read_items = _reader("items")
 read_districts = _reader("districts")
 
 

@@ -44,6 +44,12 @@ ITEMS_AT = "items_at"
 ITEMS_UXO = "items_uxo"
 ORGANISATION = "organisation"
 
+ITEM_ID = "item_id"
+FOUND_ON = "found_on"
+ITEM_TYPE = "item_type"
+MODEL = "model"
+DEPTH_CM = "depth_cm"
+
 NAME_AZ = "name_az"
 ISO_3166_2 = "iso_3166_2"
 
@@ -84,32 +90,51 @@ UNASSIGNED = "(unassigned)"
 HAZARD_CLASSIFICATIONS = ("SHA", "CHA")
 HAZARD_STATUSES = ("open", "worked_on", "closed")
 RELEASE_METHODS = ("cancelled", "reduced", "cleared")
+#: Device types found (IMSMA): anti-personnel, anti-tank, unexploded ordnance,
+#: abandoned explosive ordnance, improvised explosive device, submunition.
+ITEM_TYPES = ("AP", "AT", "UXO", "AXO", "IED", "SUBMUNITION")
 
-LAYER_KINDS = ("hazards", "releases", "districts")
+LAYER_KINDS = ("hazards", "releases", "items", "districts")
 
 #: Required columns of each layer, geometry aside.
 REQUIRED = {
     "hazards": (HAZARD_ID, MINES_AP, MINES_AT),
     "releases": (RELEASE_ID, RELEASED_ON, METHOD),
+    "items": (ITEM_ID, FOUND_ON, ITEM_TYPE),
     "districts": (DISTRICT,),
 }
 #: Optional columns minemap knows, carried through when present.
 OPTIONAL = {
     "hazards": (CLASSIFICATION, STATUS, DISTRICT, SOURCE, SUBMITTED_ON),
     "releases": (ITEMS_AP, ITEMS_AT, ITEMS_UXO, HAZARD_ID, ORGANISATION),
+    "items": (MODEL, RELEASE_ID, DEPTH_CM),
     "districts": (NAME_AZ, ISO_3166_2),
 }
-ID_COLUMN = {"hazards": HAZARD_ID, "releases": RELEASE_ID, "districts": DISTRICT}
+ID_COLUMN = {"hazards": HAZARD_ID, "releases": RELEASE_ID, "items": ITEM_ID, "districts": DISTRICT}
 COUNT_COLUMNS = {
     "hazards": (MINES_AP, MINES_AT),
     "releases": (ITEMS_AP, ITEMS_AT, ITEMS_UXO),
+    "items": (),
     "districts": (),
 }
-DATE_COLUMNS = {"hazards": (SUBMITTED_ON,), "releases": (RELEASED_ON,), "districts": ()}
+DATE_COLUMNS = {
+    "hazards": (SUBMITTED_ON,),
+    "releases": (RELEASED_ON,),
+    "items": (FOUND_ON,),
+    "districts": (),
+}
 ENUM_COLUMNS = {
     "hazards": {CLASSIFICATION: HAZARD_CLASSIFICATIONS, STATUS: HAZARD_STATUSES},
     "releases": {METHOD: RELEASE_METHODS},
+    "items": {ITEM_TYPE: ITEM_TYPES},
     "districts": {},
+}
+#: Geometry types each layer takes.
+GEOMETRY_TYPES = {
+    "hazards": ("Polygon", "MultiPolygon"),
+    "releases": ("Polygon", "MultiPolygon"),
+    "items": ("Point",),
+    "districts": ("Polygon", "MultiPolygon"),
 }
 
 #: Column aliases seen in files, matched case-insensitively.
@@ -128,6 +153,11 @@ COLUMN_ALIASES = {
         ITEMS_AP: ("ap", "ap_found"),
         ITEMS_AT: ("at", "at_found"),
         ITEMS_UXO: ("uxo", "uxo_found"),
+    },
+    "items": {
+        ITEM_ID: ("id", "item", "device_id"),
+        FOUND_ON: ("date", "found", "found_date"),
+        ITEM_TYPE: ("type", "device_type", "category"),
     },
     "districts": {
         DISTRICT: ("name", "district_name", "rayon", "shapename"),

@@ -49,6 +49,8 @@ class Problem:
 def guess_kind(columns) -> str | None:
     """Guess the layer kind from its (already canonical) column names."""
     cols = set(columns)
+    if {s.ITEM_ID, s.FOUND_ON, s.ITEM_TYPE} & cols:
+        return "items"
     if {s.RELEASED_ON, s.METHOD} & cols or s.RELEASE_ID in cols:
         return "releases"
     if {s.MINES_AP, s.MINES_AT} & cols or s.HAZARD_ID in cols:
@@ -96,12 +98,13 @@ def _check_geometry(frame: gpd.GeoDataFrame, kind: str, report: _Report) -> gpd.
         report.add(has_z, "z-dropped", "Z coordinates were dropped", WARNING)
         geoms[has_z] = shapely.force_2d(geoms[has_z])
 
-    types = shapely.get_type_id(geoms)
-    wrong = present & ~np.isin(types, _POLYGONAL)
+    allowed = s.GEOMETRY_TYPES[kind]
+    kinds = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
+    wrong = present & ~np.isin(kinds, allowed)
     report.add(
         wrong,
         "geometry-type",
-        lambda i: f"a {kind} feature must be a Polygon or MultiPolygon, not a {geoms[i].geom_type}",
+        lambda i: f"a {kind} feature must be a {' or '.join(allowed)}, not a {kinds[i]}",
     )
     ok = present & ~wrong
 
@@ -123,6 +126,9 @@ def _check_geometry(frame: gpd.GeoDataFrame, kind: str, report: _Report) -> gpd.
             ),
         )
         ok &= ~outside
+
+    if "Point" in allowed:
+        return gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
 
     invalid = ok & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
@@ -251,7 +257,7 @@ def check_layer(
     frame
         The layer, with canonical column names (see :func:`minemap.io.normalise_columns`).
     kind
-        ``hazards``, ``releases`` or ``districts``.
+        ``hazards``, ``releases``, ``items`` or ``districts``.
     source
         The file name used in problem reports.
     today

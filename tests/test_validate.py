@@ -111,3 +111,20 @@ def test_missing_required_column_rejects_the_layer():
 )
 def test_guess_kind(columns, kind):
     assert guess_kind(columns) == kind
+
+
+def test_items_are_points_with_known_types():
+    frame = _layer(
+        {
+            "item_id": ["I1", "I2", "I3"],
+            "found_on": ["2022-07-19", "2022-07-20", "2022-07-21"],
+            "item_type": ["ap", "PMN-2", "UXO"],
+        },
+        [shapely.Point(46.9, 39.98), shapely.Point(46.91, 39.98), SQUARE],
+    )
+    cleaned, problems, _ = check_layer(frame, "items", today=dt.date(2026, 11, 22))
+    assert sorted(_rules(problems)) == [
+        ("item_id I2", "unknown-value", ERROR),
+        ("item_id I3", "geometry-type", ERROR),
+    ]
+    assert cleaned[s.ITEM_TYPE].iloc[0] == "AP"
