@@ -1,36 +1,49 @@
 """Reading and writing layers; the rejects report.
 
-Readers go through pyogrio (with Arrow when available), map known column
-aliases to the canonical names, bring every layer to EPSG:4326, and check each
-feature (:mod:`minemap.validate`). A file that cannot be read raises
-:class:`~minemap.errors.InputFileError` naming the file and the problem.
-Writers are atomic: they write a temporary file beside the target and rename it.
+Readers take GeoJSON, GeoPackage (any layer), Shapefile (also zipped, in the
+encoding its ``.cpg`` names), KML and KMZ, FlatGeobuf, GeoParquet and CSV (a
+WKT column, or longitude/latitude columns). They read through pyogrio and
+Arrow, map known column aliases to the canonical names, bring every layer to
+EPSG:4326, and check each feature (:mod:`minemap.validate`). A file that cannot
+be read raises :class:`~minemap.errors.InputFileError` naming the file and the
+problem. Writers take the same formats and are atomic: they write a temporary
+file beside the target and rename it. ``docs/import.md`` describes it all.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import dataclasses
+import io as _io
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import pyogrio.errors
+import pyproj
+import shapely
 
 from minemap import schema as s
 from minemap.errors import InputFileError, OutputExistsError, SchemaError, ValidationError
-from minemap.validate import ERROR, Problem, check_layer
+from minemap.validate import ERROR, GEOMETRY_NOTE, MAX_SEGMENT_M, Problem, check_layer
 
 __all__ = [
+    "READ_FORMATS",
+    "WRITE_FORMATS",
     "Loaded",
     "load_layers",
     "normalise_columns",
     "read_districts",
+    "read_file",
     "read_hazards",
     "read_items",
     "read_layer",
@@ -39,16 +52,59 @@ __all__ = [
     "write_table",
 ]
 
-#: Output formats by file extension (GDAL driver names).
-DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
+#: Output formats by file extension (GDAL driver names); .parquet, .csv and .zip
+#: (a zipped Shapefile) are written without a GDAL driver of their own.
+DRIVERS = {
+    ".gpkg": "GPKG",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".shp": "ESRI Shapefile",
+    ".fgb": "FlatGeobuf",
+    ".kml": "LIBKML",
+    ".kmz": "LIBKML",
+}
+_PARQUET = (".parquet", ".geoparquet")
+_CSV = (".csv", ".tsv", ".txt")
+_ZIP = (".zip",)
+#: Extensions minemap reads (others are tried with GDAL, which reads many more).
+READ_FORMATS = (*DRIVERS, *_PARQUET, *_CSV, *_ZIP)
+#: Extensions :func:`write_layer` writes.
+WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip")
 
 #: Name of the column that says why a feature was rejected.
 PROBLEM = "problem"
 SOURCE_FILE = "source_file"
 SOURCE_ROW = "source_row"
+#: Private per-row column: the CRS a feature's coordinates were given in.
+_SOURCE_CRS = "_source_crs"
+
+#: Columns GDAL's KML drivers add to every layer (the placemark's own fields).
+KML_EXTRA_COLUMNS = (
+    "Name",
+    "description",
+    "timestamp",
+    "begin",
+    "end",
+    "altitudeMode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "drawOrder",
+    "icon",
+)
+# Column names that hold WKT in a CSV, and those that hold coordinates. Only the
+# longitude/latitude names say the CRS (WGS84); x/y and easting/northing need --crs.
+_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "wkt_geom", "shape", "geometry_wkt")
+_LON_NAMES = ("longitude", "lon", "long", "lng")
+_LAT_NAMES = ("latitude", "lat")
+_X_NAMES = ("x", "easting", "east")
+_Y_NAMES = ("y", "northing", "north")
+_CSV_WKT = "wkt"
 
 
-def normalise_columns(frame: pd.DataFrame, kind: str, mapping: dict | None = None) -> pd.DataFrame:
+def normalise_columns(
+    frame: pd.DataFrame, kind: str, mapping: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """Rename known aliases to canonical column names (case-insensitive).
 
     Parameters
@@ -56,9 +112,10 @@ def normalise_columns(frame: pd.DataFrame, kind: str, mapping: dict | None = Non
     frame
         The layer as read.
     kind
-        ``hazards``, ``releases`` or ``districts``.
+        ``hazards``, ``releases``, ``items`` or ``districts``.
     mapping
         Explicit ``{canonical: column_in_file}`` pairs; they win over aliases.
+        The file's column is matched exactly first, then case-insensitively.
 
     Examples
     --------
@@ -68,11 +125,20 @@ def normalise_columns(frame: pd.DataFrame, kind: str, mapping: dict | None = Non
     """
     renames: dict = {}
     taken = set()
+    lower_all = {str(c).lower(): c for c in frame.columns}
     for canonical, given in (mapping or {}).items():
-        if given not in frame.columns:
-            raise SchemaError(f"column {given!r} (mapped to {canonical}) is not in the layer")
-        renames[given] = canonical
+        column = given if given in frame.columns else lower_all.get(str(given).lower())
+        if column is None:
+            columns = ", ".join(str(c) for c in frame.columns if c != _geometry_name(frame))
+            raise SchemaError(
+                f"column {given!r} (mapped to {canonical}) is not in the layer; "
+                f"its columns are: {columns}"
+            )
+        renames[column] = canonical
         taken.add(canonical)
+    # A column that already has a name mapped onto it explicitly steps aside (kept).
+    clashes = {c: f"{c}_unmapped" for c in frame.columns if c in taken and c not in renames}
+    renames.update(clashes)
     lower = {str(c).lower(): c for c in frame.columns if c not in renames}
     known = (*s.REQUIRED[kind], *s.OPTIONAL[kind])
     aliases = s.COLUMN_ALIASES.get(kind, {})
@@ -82,57 +148,391 @@ def normalise_columns(frame: pd.DataFrame, kind: str, mapping: dict | None = Non
         # Shapefiles cut column names to 10 characters (released_on -> released_o).
         for name in (canonical, canonical[:10], *aliases.get(canonical, ())):
             column = lower.get(name.lower())
-            if column is not None and column not in renames:
+            if column is not None and column not in renames and column not in known:
                 renames[column] = canonical
                 break
     return frame.rename(columns=renames)
 
 
-def _read_raw(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _geometry_name(frame) -> str | None:
+    return frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+
+
+# --- reading files --------------------------------------------------------------
+
+
+def _suffix(path: Path) -> str:
+    return path.suffix.lower()
+
+
+def read_file(
+    path,
+    *,
+    layer: str | None = None,
+    crs=None,
+    kind: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one file as it is (no alias mapping, no checks); raise if it cannot be read.
+
+    Parameters
+    ----------
+    path
+        Any format in :data:`READ_FORMATS` (other GDAL formats are tried too).
+    layer
+        The layer of a multi-layer file (GeoPackage, KML...). Without it, a file
+        with several layers gives its layer named like ``kind``, or an error
+        listing the layers (KML folders are read together).
+    crs
+        The CRS of coordinates that come without one (CSV, a Shapefile without
+        ``.prj``). A CSV with ``longitude``/``latitude`` columns needs none.
+    kind
+        The layer kind, to choose a layer named like it.
+
+    Returns
+    -------
+    GeoDataFrame
+        In the file's own CRS. A private ``_geometry_note`` column marks rings
+        that were closed and geometries that could not be decoded.
+    """
+    path = Path(path)
+    if crs is not None:
+        crs = _user_crs(crs)
     if not path.exists():
         raise InputFileError(path, "no such file")
-    if path.is_dir() and path.suffix.lower() not in (".gdb",):
+    if path.is_dir() and _suffix(path) not in (".gdb",):
         raise InputFileError(path, "is a folder, not a file")
     if path.is_file() and path.stat().st_size == 0:
         raise InputFileError(path, "the file is empty")
-    kwargs = {"layer": layer} if layer else {}
+    suffix = _suffix(path)
     try:
         with warnings.catch_warnings():
             # GDAL warns about odd but readable content; the checks report what matters.
             warnings.simplefilter("ignore", RuntimeWarning)
-            frame = pyogrio.read_dataframe(path, use_arrow=_has_arrow(), **kwargs)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputFileError(path, f"cannot be read as a map layer ({_short(exc)})") from None
-    except (pyogrio.errors.GeometryError, pyogrio.errors.FieldError, ValueError) as exc:
-        raise InputFileError(path, f"cannot be read ({_short(exc)})") from None
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-        raise InputFileError(path, "has no geometry column; is it a map layer?")
+            warnings.simplefilter("ignore", UserWarning)
+            if suffix in _PARQUET:
+                frame = _read_parquet(path)
+            elif suffix in _CSV:
+                frame = _read_csv(path, crs)
+            else:
+                frame = _read_ogr(path, layer, kind)
+    except InputFileError:
+        raise
+    except MemoryError:
+        raise InputFileError(path, "is too large to read into memory") from None
+    except Exception as exc:
+        raise InputFileError(path, _describe(path, exc)) from None
     if frame.crs is None:
-        raise InputFileError(
-            path, "has no coordinate reference system; save it with one (e.g. EPSG:4326)"
-        )
+        if crs is None:
+            raise InputFileError(
+                path,
+                "has no coordinate reference system; pass --crs (crs=...) with the one its "
+                "coordinates are in (e.g. EPSG:4326 for longitude/latitude, EPSG:32638 for "
+                "UTM 38N), or save it with one",
+            )
+        frame = frame.set_crs(crs)
     return frame
 
 
-def _has_arrow() -> bool:
+def _user_crs(crs) -> pyproj.CRS:
+    """A CRS given by the user (``--crs``), or a clear error."""
     try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        raise SchemaError(
+            f"{crs!r} is not a coordinate reference system; use e.g. EPSG:4326 "
+            "(longitude/latitude) or EPSG:32638 (UTM 38N)"
+        ) from None
+
+
+def _describe(path: Path, exc: BaseException) -> str:
+    """One line saying why a file could not be read, with a hint where there is one."""
+    text = _short(exc).replace(f"'{path}'", "the file").replace(str(path), "the file")
+    suffix = _suffix(path)
+    if "not recognized as being in a supported file format" in text or ("not recognised" in text):
+        if suffix not in READ_FORMATS:
+            return (
+                f"'{suffix or path.name}' is not a format minemap reads; use one of "
+                f"{', '.join(READ_FORMATS)}"
+            )
+        return f"is not a readable {suffix} file (truncated, corrupt, or not really {suffix}?)"
+    if "Wrapping" in text or "codec" in text or "decode" in text.lower():
+        return f"holds text that is not in the encoding it declares ({text})"
+    return f"cannot be read as a map layer ({text})"
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:300]
 
 
-def read_layer(path, kind: str, *, layer: str | None = None, mapping: dict | None = None):
+def _read_parquet(path: Path) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(path)
+    except ValueError as exc:
+        if "geo" in str(exc).lower():
+            raise InputFileError(
+                path, "is a Parquet file without GeoParquet metadata (no geometry column)"
+            ) from None
+        raise
+
+
+def _zip_member(path: Path) -> str:
+    """The GDAL path of the one map layer inside a ZIP (a zipped Shapefile, usually)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+    except zipfile.BadZipFile:
+        raise InputFileError(path, "is not a valid ZIP archive (truncated or corrupt?)") from None
+    readable = [n for n in names if Path(n).suffix.lower() in (".shp", *DRIVERS, *_CSV)]
+    readable = [n for n in readable if not Path(n).name.startswith(("._", "."))]
+    shapefiles = [n for n in readable if n.lower().endswith(".shp")]
+    chosen = shapefiles or [n for n in readable if not n.lower().endswith(_CSV)]
+    if len(chosen) != 1:
+        listed = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+        problem = (
+            "holds no .shp (nor another map layer)"
+            if not chosen
+            else f"holds {len(chosen)} map layers ({', '.join(chosen)}); zip one per file"
+        )
+        raise InputFileError(path, f"the ZIP {problem}; it contains: {listed or 'nothing'}")
+    return f"/vsizip/{path}/{chosen[0]}"
+
+
+def _check_cpg(path: Path, target: str) -> None:
+    """Refuse a Shapefile whose .cpg names an encoding nobody knows (GDAL would garble it)."""
+    if not target.lower().endswith(".shp"):
+        return
+    text = None
+    if target.startswith("/vsizip/"):
+        inner = target.split(f"{path}/", 1)[1]
+        cpg = str(Path(inner).with_suffix(".cpg"))
+        with zipfile.ZipFile(path) as archive:
+            found = [n for n in archive.namelist() if n.lower() == cpg.lower()]
+            if found:
+                text = archive.read(found[0]).decode("ascii", "replace")
+    else:
+        for suffix in (".cpg", ".CPG"):
+            cpg = Path(target).with_suffix(suffix)
+            if cpg.is_file():
+                text = cpg.read_text(encoding="ascii", errors="replace")
+                break
+    if text is None or not text.strip():
+        return
+    name = text.strip()
+    candidates = [name, name.replace(" ", ""), name.replace("ANSI ", "cp")]
+    if name.isdigit():
+        candidates.append(f"cp{name}")
+    for candidate in candidates:
+        try:
+            codecs.lookup(candidate)
+            return
+        except LookupError:
+            continue
+    raise InputFileError(
+        path,
+        f"its .cpg names an unknown encoding {name!r}; write the real code page in it "
+        "(e.g. UTF-8, CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
+    )
+
+
+def _read_ogr(path: Path, layer: str | None, kind: str | None) -> gpd.GeoDataFrame:
+    target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
+    _check_cpg(path, target)
+    try:
+        layers = [str(n) for n in pyogrio.list_layers(target)[:, 0]]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputFileError(path, _describe(path, exc)) from None
+    is_kml = _suffix(path) in (".kml", ".kmz")
+    if layer is not None:
+        if layer not in layers:
+            raise InputFileError(
+                path, f"has no layer {layer!r}; its layers are: {', '.join(layers) or 'none'}"
+            )
+        names = [layer]
+    elif len(layers) <= 1:
+        names = layers[:1] or [None]
+    elif kind is not None and kind in layers:
+        names = [kind]
+    elif is_kml:
+        names = layers  # KML folders are parts of one map
+    else:
+        raise InputFileError(
+            path,
+            f"has {len(layers)} layers ({', '.join(layers)}); choose one with --layer (layer=...)",
+        )
+    frames = [_read_ogr_layer(target, name, path) for name in names]
+    frame = frames[0] if len(frames) == 1 else _concat(frames)
+    if is_kml:
+        frame = _normalise_kml(frame)
+    return frame
+
+
+def _read_ogr_layer(target: str, layer: str | None, path: Path) -> gpd.GeoDataFrame:
+    kwargs = {"layer": layer} if layer is not None else {}
+    meta, table = pyogrio.read_arrow(target, **kwargs)
+    geometry = meta.get("geometry_name") or "wkb_geometry"
+    if meta.get("geometry_type") is None or geometry not in table.column_names:
+        raise InputFileError(path, "has no geometry column; is it a map layer?")
+    wkb = table[geometry].to_numpy(zero_copy_only=False)
+    attributes = table.drop_columns([geometry])
+    try:
+        # GDAL hands text over as declared (a .cpg saying UTF-8 over CP1251 bytes passes
+        # through): check it here, or it fails later, far from the file.
+        attributes.validate(full=True)
+    except pa.ArrowInvalid:
+        declared = meta.get("encoding") or "UTF-8"
+        raise InputFileError(
+            path,
+            f"holds text that is not valid {declared}; give the file its real encoding "
+            "(a .cpg with e.g. CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
+        ) from None
+    attributes = attributes.to_pandas()
+    geoms, note = _decode_wkb(wkb)
+    frame = gpd.GeoDataFrame(attributes, geometry=geoms, crs=meta.get("crs"))
+    if note is not None:
+        frame[GEOMETRY_NOTE] = note
+    return frame
+
+
+def _decode_wkb(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Geometries from WKB, and a note per row where decoding needed help.
+
+    Unclosed rings are common in hand-made files: they are closed (``"unclosed"``,
+    reported as a repair). What cannot be decoded at all is ``"unreadable"``.
+    """
+    wkb = np.asarray(wkb, dtype=object)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    failed = pd.notna(wkb) & pd.isna(geoms)
+    if not failed.any():
+        return geoms, None
+    geoms[failed] = shapely.from_wkb(wkb[failed], on_invalid="fix")
+    note = np.full(len(wkb), None, dtype=object)
+    note[failed & pd.notna(geoms)] = "unclosed"
+    note[failed & pd.isna(geoms)] = "unreadable"
+    return geoms, note
+
+
+def _concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    crs = frames[0].crs
+    frames = [f.to_crs(crs) if f.crs is not None and crs is not None else f for f in frames]
+    combined = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(combined, geometry=frames[0].geometry.name, crs=crs)
+
+
+def _normalise_kml(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop the placemark fields GDAL adds, keep the data's own columns.
+
+    ``Name`` and ``description`` stay when they hold something. GDAL's KML
+    writer stores a data column ``id`` as ``id2`` (``id`` is the placemark's):
+    it gets its name back. KML altitudes of 0 are not data: they are dropped.
+    """
+    frame = frame.copy()
+    drop = []
+    for column in KML_EXTRA_COLUMNS:
+        if column not in frame.columns:
+            continue
+        values = frame[column]
+        empty = values.isna() | (values.astype("string").str.strip() == "")
+        if column in ("Name", "description") and not empty.all():
+            continue
+        drop.append(column)
+    frame = frame.drop(columns=drop)
+    if "id2" in frame.columns and "id" in frame.columns:
+        frame = frame.drop(columns="id").rename(columns={"id2": "id"})
+    geoms = frame.geometry.to_numpy(dtype=object)
+    with_z = pd.notna(geoms) & shapely.has_z(geoms)
+    if with_z.any():
+        coords = shapely.get_coordinates(geoms[with_z], include_z=True)
+        if np.all(np.nan_to_num(coords[:, 2]) == 0):
+            geoms = geoms.copy()
+            geoms[with_z] = shapely.force_2d(geoms[with_z])
+            frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
+    return frame
+
+
+def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            path,
+            f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV UTF-8)",
+        ) from None
+    if "\x00" in text:
+        raise InputFileError(path, "is binary, not CSV text")
+    if not text.strip():
+        raise InputFileError(path, "the file is empty")
+    header = text.splitlines()[0]
+    sep = "\t" if "\t" in header else (";" if header.count(";") > header.count(",") else ",")
+    # Everything as text: ids keep leading zeros, and the checks parse counts and dates.
+    table = pd.read_csv(
+        _io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""]
+    )
+    lower = {str(c).strip().lower(): c for c in table.columns}
+
+    def find(names):
+        return next((lower[n] for n in names if n in lower), None)
+
+    wkt = find(_WKT_NAMES)
+    lon, lat = find(_LON_NAMES), find(_LAT_NAMES)
+    x, y = find(_X_NAMES), find(_Y_NAMES)
+    note = np.full(len(table), None, dtype=object)
+    if wkt is not None:
+        values = table[wkt].to_numpy(dtype=object)
+        geoms = shapely.from_wkt(values, on_invalid="ignore")
+        failed = pd.notna(values) & pd.isna(geoms)
+        if failed.any():
+            geoms[failed] = shapely.from_wkt(values[failed], on_invalid="fix")
+            note[failed & pd.notna(geoms)] = "unclosed"
+            note[failed & pd.isna(geoms)] = "unreadable"
+        used, given_crs = [wkt], None
+    elif (lon is not None and lat is not None) or (x is not None and y is not None):
+        cx, cy = (lon, lat) if lon is not None and lat is not None else (x, y)
+        xs = pd.to_numeric(table[cx].str.replace(",", ".", regex=False), errors="coerce")
+        ys = pd.to_numeric(table[cy].str.replace(",", ".", regex=False), errors="coerce")
+        geoms = shapely.points(xs.to_numpy(), ys.to_numpy())
+        blank = table[cx].isna() & table[cy].isna()
+        unreadable = (xs.isna() | ys.isna()).to_numpy() & ~blank.to_numpy()
+        geoms[(xs.isna() | ys.isna()).to_numpy()] = None
+        note[unreadable] = "unreadable"
+        used = [cx, cy]
+        given_crs = s.CANONICAL_CRS if cx == lon else None
+    else:
+        raise InputFileError(
+            path,
+            "has no geometry: no WKT column (wkt, geometry) and no coordinate columns "
+            "(longitude/latitude, lon/lat, or x/y with --crs)",
+        )
+    if given_crs is None and crs is None:
+        raise InputFileError(
+            path,
+            "a CSV has no coordinate reference system: pass --crs (crs=...) with the one its "
+            "coordinates are in (EPSG:4326 for longitude/latitude), or name the columns "
+            "longitude and latitude",
+        )
+    frame = gpd.GeoDataFrame(table.drop(columns=used), geometry=geoms, crs=crs or given_crs)
+    if pd.notna(note).any():
+        frame[GEOMETRY_NOTE] = note
+    return frame
+
+
+# --- loading and checking layers --------------------------------------------------
+
+
+def read_layer(
+    path,
+    kind: str,
+    *,
+    layer: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    crs=None,
+) -> gpd.GeoDataFrame:
     """Read one file as a canonical, checked layer; raise if any feature is rejected.
 
     Warnings (repairs) are kept in ``frame.attrs["problems"]``.
     """
-    loaded = load_layers([path], kind, layer=layer, mapping=mapping)
+    loaded = load_layers([path], kind, layer=layer, mapping=mapping, crs=crs)
     loaded.raise_if_rejected()
     return loaded.kept
 
@@ -156,6 +556,7 @@ class Loaded:
         return [p for p in self.problems if p.severity != ERROR]
 
     def summary(self) -> str:
+        """``kind: read N, kept K, rejected R (W warning(s))``; always N = K + R."""
         return (
             f"{self.kind}: read {self.read}, kept {len(self.kept)}, rejected {len(self.rejected)}"
             f" ({len(self.warnings)} warning(s))"
@@ -177,79 +578,147 @@ def load_layers(
     kind: str,
     *,
     layer: str | None = None,
-    mapping: dict | None = None,
+    mapping: Mapping[str, str] | None = None,
+    crs=None,
+    districts: gpd.GeoDataFrame | None = None,
+    hazards: gpd.GeoDataFrame | None = None,
+    max_segment_m: float | None = MAX_SEGMENT_M,
+    today=None,
 ) -> Loaded:
     """Read, normalise and check files of one kind; keep what passes, set aside the rest.
 
     Every feature read ends up in ``kept`` or in ``rejected`` (with ``problem``,
     ``source_file`` and ``source_row`` columns): ``read == len(kept) + len(rejected)``.
     Ids must be unique across all the files.
+
+    Parameters
+    ----------
+    paths
+        One or more files (see :func:`read_file` for formats, ``layer`` and ``crs``).
+    kind
+        ``hazards``, ``releases``, ``items`` or ``districts``.
+    mapping
+        Explicit ``{canonical: column_in_file}`` pairs (over the aliases).
+    districts, hazards
+        Context layers for the checks (see :func:`minemap.validate.check_layer`).
+    max_segment_m, today
+        Passed to :func:`minemap.validate.check_layer`.
     """
-    frames, problems, read = [], [], 0
-    for path in map(Path, paths):
-        raw = _read_raw(path, layer)
+    paths = [Path(p) for p in ([paths] if isinstance(paths, str | os.PathLike) else paths)]
+    if not paths:
+        raise SchemaError(f"no {kind} file given")
+    raws = [(path, read_file(path, layer=layer, crs=crs, kind=kind)) for path in paths]
+    return _load_frames(
+        raws,
+        kind,
+        mapping=mapping,
+        districts=districts,
+        hazards=hazards,
+        max_segment_m=max_segment_m,
+        today=today,
+    )
+
+
+def _load_frames(
+    raws: list[tuple[Path, gpd.GeoDataFrame]],
+    kind: str,
+    *,
+    mapping=None,
+    districts=None,
+    hazards=None,
+    max_segment_m: float | None = MAX_SEGMENT_M,
+    today=None,
+) -> Loaded:
+    """:func:`load_layers` on files already read (``minemap validate`` reads them first)."""
+    frames, read = [], 0
+    for path, raw in raws:
         read += len(raw)
         frame = normalise_columns(raw, kind, mapping)
+        source_crs = frame.crs.to_wkt() if frame.crs is not None else None
         if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
-            frame = frame.to_crs(s.CANONICAL_CRS)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # inf from out-of-domain points
+                frame = frame.to_crs(s.CANONICAL_CRS)
         frame[SOURCE_FILE] = str(path)
         frame[SOURCE_ROW] = range(1, len(frame) + 1)
+        frame[_SOURCE_CRS] = source_crs
         frames.append(frame)
-    if not frames:
-        raise SchemaError(f"no {kind} file given")
+    frames = [f if f.geometry.name == s.GEOMETRY else f.rename_geometry(s.GEOMETRY) for f in frames]
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    combined = gpd.GeoDataFrame(combined, geometry=combined.geometry.name, crs=s.CANONICAL_CRS)
-    source = (
-        str(paths[0])
-        if isinstance(paths, Sequence) and len(paths) == 1
-        else "+".join(dict.fromkeys(combined[SOURCE_FILE]))
+    combined = gpd.GeoDataFrame(combined, geometry=s.GEOMETRY, crs=s.CANONICAL_CRS)
+    source = "+".join(dict.fromkeys(str(p) for p, _ in raws))
+    source_crs = combined[_SOURCE_CRS].to_numpy(dtype=object)
+    combined = combined.drop(columns=_SOURCE_CRS)
+    cleaned, found, rejected_mask = check_layer(
+        combined,
+        kind,
+        source=source,
+        districts=districts,
+        hazards=hazards,
+        source_crs=source_crs,
+        max_segment_m=max_segment_m,
+        today=today,
     )
-    cleaned, found, rejected_mask = check_layer(combined, kind, source=source)
-    # Name each problem after the file the feature came from.
-    for p in found:
-        if p.row is None:
-            problems.append(p)
-            continue
-        origin = combined.iloc[p.row]
-        problems.append(
-            dataclasses.replace(
-                p,
-                file=origin[SOURCE_FILE],
-                row=int(origin[SOURCE_ROW]),
-                feature=p.feature
-                if not p.feature.startswith("feature ")
-                else f"feature {int(origin[SOURCE_ROW])}",
-            )
-        )
-    reasons = pd.Series("", index=range(len(cleaned)), dtype=object)
+    problems = [_locate(p, combined) for p in found]
+    reasons = np.full(len(cleaned), "", dtype=object)
+    whole_file = [q.message for q in problems if q.severity == ERROR and q.row is None]
     for p, q in zip(found, problems, strict=True):
         if q.severity == ERROR and p.row is not None:
-            reasons.iloc[p.row] = "; ".join(filter(None, [reasons.iloc[p.row], q.message]))
-        elif q.severity == ERROR:
-            reasons[:] = q.message
-    rejected = combined[rejected_mask].copy()
-    rejected[PROBLEM] = reasons[rejected_mask].to_numpy()
+            reasons[p.row] = "; ".join(filter(None, [reasons[p.row], f"{q.rule}: {q.message}"]))
+    if whole_file:
+        reasons[:] = "; ".join(whole_file)
+    raw_columns = combined.drop(columns=GEOMETRY_NOTE, errors="ignore")
+    rejected = raw_columns[rejected_mask].copy()
+    rejected[PROBLEM] = reasons[rejected_mask]
     kept = cleaned[~rejected_mask].drop(columns=[SOURCE_FILE, SOURCE_ROW]).reset_index(drop=True)
     kept.attrs["problems"] = [p for p in problems if p.severity != ERROR]
     return Loaded(kind, kept, rejected.reset_index(drop=True), problems, read)
 
 
+def _locate(problem: Problem, combined: pd.DataFrame) -> Problem:
+    """Name a problem after the file and row its feature came from."""
+    if problem.row is None:
+        return problem
+    origin = combined.iloc[problem.row]
+    row = int(origin[SOURCE_ROW])
+    feature = problem.feature if not problem.feature.startswith("feature ") else f"feature {row}"
+    return dataclasses.replace(problem, file=origin[SOURCE_FILE], row=row, feature=feature)
+
+
 def _reader(kind: str):
-    def read(paths, *, layer: str | None = None, mapping: dict | None = None):
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        loaded = load_layers(list(paths), kind, layer=layer, mapping=mapping)
+    def read(
+        paths,
+        *,
+        layer: str | None = None,
+        mapping: Mapping[str, str] | None = None,
+        crs=None,
+        districts: gpd.GeoDataFrame | None = None,
+        hazards: gpd.GeoDataFrame | None = None,
+    ):
+        loaded = load_layers(
+            paths,
+            kind,
+            layer=layer,
+            mapping=mapping,
+            crs=crs,
+            districts=districts,
+            hazards=hazards,
+        )
         loaded.raise_if_rejected()
         return loaded.kept
 
     read.__name__ = f"read_{kind}"
-    read.__doc__ = f"""Read {kind} from one or more files (any format GDAL reads).
+    read.__qualname__ = f"read_{kind}"
+    read.__doc__ = f"""Read {kind} from one or more files (any format in ``READ_FORMATS``).
 
-    Column aliases are mapped, the layer is brought to EPSG:4326 and every
-    feature is checked. Raises :class:`~minemap.errors.ValidationError` listing
-    every problem when any feature would be rejected, and
-    :class:`~minemap.errors.InputFileError` when a file cannot be read. Use
-    :func:`load_layers` to keep going with the rejected features set aside.
+    Column aliases are mapped (``mapping={{canonical: column}}`` overrides them),
+    the layer is brought to EPSG:4326 and every feature is checked. ``layer``
+    picks a layer of a multi-layer file, ``crs`` is the CRS of files that have
+    none (CSV); ``districts`` / ``hazards`` give the checks their context.
+    Raises :class:`~minemap.errors.ValidationError` listing every problem when
+    any feature would be rejected, and :class:`~minemap.errors.InputFileError`
+    when a file cannot be read. Use :func:`load_layers` to keep going with the
+    rejected features set aside.
     """
     return read
 
@@ -258,6 +727,9 @@ read_hazards = _reader("hazards")
 read_releases = _reader("releases")
 read_items = _reader("items")
 read_districts = _reader("districts")
+
+
+# --- writing ------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -289,30 +761,72 @@ def _writable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Path:
-    """Write a layer to GeoPackage, GeoJSON or Shapefile (chosen by extension), atomically."""
+    """Write a layer atomically, in the format its extension names.
+
+    ``.gpkg``, ``.geojson``/``.json``, ``.shp``, ``.zip`` (a zipped Shapefile),
+    ``.fgb`` (FlatGeobuf), ``.kml``/``.kmz``, ``.parquet`` (GeoParquet) and
+    ``.csv`` (a ``wkt`` column, or ``longitude``/``latitude`` for points, in
+    EPSG:4326). Dates are written as YYYY-MM-DD.
+    """
     path = Path(path)
-    driver = DRIVERS.get(path.suffix.lower())
-    if driver is None:
-        raise SchemaError(f"{path}: unknown output format; use one of {', '.join(sorted(DRIVERS))}")
+    suffix = _suffix(path)
+    if suffix not in WRITE_FORMATS:
+        raise SchemaError(
+            f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
+        )
     frame = _writable(frame)
-    if driver == "ESRI Shapefile":
-        return _write_shapefile(frame, path, overwrite)
+    if suffix in (".shp", ".zip"):
+        return _write_shapefile(frame, path, overwrite, zipped=suffix == ".zip")
     with _atomic_path(path, overwrite) as tmp:
-        pyogrio.write_dataframe(frame, tmp, driver=driver, layer=path.stem)
+        if suffix in _PARQUET:
+            frame.to_parquet(tmp, index=False)
+        elif suffix == ".csv":
+            _csv_table(frame).to_csv(tmp, index=False)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                # FlatGeobuf's spatial index reorders features: keep the user's order.
+                options = {"SPATIAL_INDEX": "NO"} if suffix == ".fgb" else {}
+                pyogrio.write_dataframe(
+                    frame, tmp, driver=DRIVERS[suffix], layer=path.stem, layer_options=options
+                )
     return path
 
 
-def _write_shapefile(frame: gpd.GeoDataFrame, path: Path, overwrite: bool) -> Path:
+def _csv_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
+        frame = frame.to_crs(s.CANONICAL_CRS)
+    geoms = frame.geometry.to_numpy(dtype=object)
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    present = pd.notna(geoms)
+    if present.any() and np.all(shapely.get_type_id(geoms[present]) == shapely.GeometryType.POINT):
+        table["longitude"] = shapely.get_x(geoms)
+        table["latitude"] = shapely.get_y(geoms)
+    else:
+        table[_CSV_WKT] = shapely.to_wkt(geoms, rounding_precision=-1)
+    return table
+
+
+def _write_shapefile(frame: gpd.GeoDataFrame, path: Path, overwrite: bool, zipped: bool) -> Path:
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
+    stem = path.name[: -len(".shp.zip")] if path.name.lower().endswith(".shp.zip") else path.stem
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".shp-") as tmp:
-        target = Path(tmp) / path.name
+        target = Path(tmp) / f"{stem}.shp"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # column names cut to 10 characters
             pyogrio.write_dataframe(frame, target, driver="ESRI Shapefile", encoding="UTF-8")
-        for part in sorted(Path(tmp).iterdir()):
-            os.replace(part, path.parent / part.name)
+        parts = sorted(p for p in Path(tmp).iterdir() if p.name.startswith(f"{stem}."))
+        if zipped:
+            archive = Path(tmp) / "out.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+                for part in parts:
+                    out.write(part, part.name)
+            os.replace(archive, path)
+        else:
+            for part in parts:
+                os.replace(part, path.parent / part.name)
     return path
 
 

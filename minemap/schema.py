@@ -14,11 +14,14 @@ __all__ = [
     "DISTRICT_NAMES",
     "HAZARD_CLASSIFICATIONS",
     "HAZARD_STATUSES",
+    "KNOWN_DISTRICTS",
     "LAYER_KINDS",
     "RELEASE_METHODS",
     "TABLE_COLUMNS",
     "UNASSIGNED",
     "canonical_district",
+    "closest_districts",
+    "fold_name",
 ]
 
 #: Every layer is held in WGS84 longitude/latitude once read.
@@ -137,30 +140,82 @@ GEOMETRY_TYPES = {
     "districts": ("Polygon", "MultiPolygon"),
 }
 
-#: Column aliases seen in files, matched case-insensitively.
+#: Column aliases seen in files, matched case-insensitively (after the canonical
+#: name itself and its 10-character Shapefile cut). Order matters: the first alias
+#: found in a file wins. An explicit mapping overrides all of them.
 COLUMN_ALIASES = {
     "hazards": {
-        HAZARD_ID: ("id", "hazard", "hazardid", "hazard_ref", "sha_id", "cha_id", "fid_hazard"),
-        MINES_AP: ("ap", "anti_personnel", "ap_mines", "mines_ap_count"),
-        MINES_AT: ("at", "anti_tank", "at_mines", "mines_at_count"),
-        CLASSIFICATION: ("class", "hazard_type", "type"),
-        SUBMITTED_ON: ("submitted", "date", "record_date"),
+        HAZARD_ID: (
+            "id",
+            "hazard",
+            "hazardid",
+            "hazard_ref",
+            "hazard_no",
+            "hazard_code",
+            "sha_id",
+            "cha_id",
+            "fid_hazard",
+            "record_id",
+            "minefield_id",
+            "ref",
+        ),
+        MINES_AP: (
+            "ap",
+            "anti_personnel",
+            "antipersonnel",
+            "ap_mines",
+            "ap_count",
+            "mines_ap_count",
+            "apm",
+            "ap_mine",
+        ),
+        MINES_AT: (
+            "at",
+            "anti_tank",
+            "antitank",
+            "at_mines",
+            "at_count",
+            "mines_at_count",
+            "atm",
+            "at_mine",
+        ),
+        CLASSIFICATION: ("class", "hazard_type", "hazard_class", "type"),
+        STATUS: ("state", "hazard_status"),
+        DISTRICT: ("rayon", "district_name", "region", "adm2"),
+        SOURCE: ("source_name", "origin", "submitted_by"),
+        SUBMITTED_ON: ("submitted", "date", "record_date", "date_submitted", "received_on"),
     },
     "releases": {
-        RELEASE_ID: ("id", "release", "releaseid", "task_id"),
-        RELEASED_ON: ("date", "cleared_on", "release_date", "completed_on"),
-        METHOD: ("release_method", "type"),
-        ITEMS_AP: ("ap", "ap_found"),
-        ITEMS_AT: ("at", "at_found"),
-        ITEMS_UXO: ("uxo", "uxo_found"),
+        RELEASE_ID: ("id", "release", "releaseid", "release_ref", "task_id", "task", "ref"),
+        RELEASED_ON: (
+            "date",
+            "cleared_on",
+            "release_date",
+            "released",
+            "completed_on",
+            "completion_date",
+            "date_released",
+            "end_date",
+        ),
+        METHOD: ("release_method", "release_type", "type"),
+        ITEMS_AP: ("ap", "ap_found", "anti_personnel", "ap_mines"),
+        ITEMS_AT: ("at", "at_found", "anti_tank", "at_mines"),
+        ITEMS_UXO: ("uxo", "uxo_found", "erw"),
+        HAZARD_ID: ("hazard", "hazard_ref", "hazardid"),
+        ORGANISATION: ("organization", "org", "operator", "agency", "team"),
     },
     "items": {
-        ITEM_ID: ("id", "item", "device_id"),
-        FOUND_ON: ("date", "found", "found_date"),
+        ITEM_ID: ("id", "item", "device_id", "item_ref", "ref"),
+        FOUND_ON: ("date", "found", "found_date", "date_found"),
         ITEM_TYPE: ("type", "device_type", "category"),
+        MODEL: ("device_model", "device"),
+        RELEASE_ID: ("task_id", "release", "task"),
+        DEPTH_CM: ("depth", "depth_centimetres"),
     },
     "districts": {
-        DISTRICT: ("name", "district_name", "rayon", "shapename"),
+        DISTRICT: ("name", "district_name", "rayon", "shapename", "adm2_en", "name_en", "adm2"),
+        NAME_AZ: ("name_azeri", "adm2_az", "name_local"),
+        ISO_3166_2: ("iso", "iso_code", "shapeiso", "iso3166_2"),
     },
 }
 
@@ -181,46 +236,266 @@ DISTRICT_NAMES = (
     "Khankandi",
 )
 
-#: Spellings seen in maps and bulletins, by district key. The fuller matcher
-#: (scripts, ISO codes, closest names) belongs to the import issue.
+#: Spellings seen in maps and bulletins, by district key: English forms,
+#: Azerbaijani with and without diacritics, Russian (Cyrillic), the names used
+#: before 2020, and ISO 3166-2 codes. Folding (:func:`fold_name`) already makes
+#: case, diacritics, separators and a trailing "district"/"rayonu" irrelevant,
+#: so only genuinely different spellings need listing.
 DISTRICT_ALIASES = {
-    "Aghdam": ("Agdam", "Ağdam", "AZ-AGM"),
-    "Fuzuli": ("Fizuli", "Füzuli", "AZ-FUZ"),
-    "Zangilan": ("Zəngilan", "Zengilan", "AZ-ZAN"),
-    "Jabrayil": ("Jabrail", "Cəbrayıl", "Cabrayil", "AZ-CAB"),
-    "Gubadli": ("Gubadly", "Qubadli", "Qubadlı", "AZ-QBI"),
-    "Lachin": ("Laçın", "Lacin", "AZ-LAC"),
-    "Kalbajar": ("Kelbajar", "Kəlbəcər", "Kelbecer", "AZ-KAL"),
-    "Khojaly": ("Khojali", "Xocalı", "Xocali", "AZ-XCI"),
-    "Khojavend": ("Xocavənd", "Xocavend", "Khojavand", "AZ-XVD"),
-    "Shusha": ("Şuşa", "Susa", "Shushi", "AZ-SUS"),
-    "Tartar": ("Terter", "Tərtər", "AZ-TAR"),
-    "Aghdara": ("Agdara", "Ağdərə", "Agdere"),
-    "Khankandi": ("Khankendi", "Xankəndi", "Xankandi", "Stepanakert", "AZ-XA"),
+    "Aghdam": ("Agdam", "Ağdam", "Akna", "Агдам", "AZ-AGM"),
+    "Fuzuli": ("Fizuli", "Füzuli", "Fuzuly", "Varanda", "Физули", "AZ-FUZ"),
+    "Zangilan": ("Zəngilan", "Zengilan", "Zangelan", "Kovsakan", "Зангилан", "Зангелан", "AZ-ZAN"),
+    "Jabrayil": (
+        "Jabrail",
+        "Jebrail",
+        "Jabrayel",
+        "Djabrail",
+        "Cəbrayıl",
+        "Cabrayil",
+        "Cebrayil",
+        "Джебраил",
+        "Джабраил",
+        "AZ-CAB",
+    ),
+    "Gubadli": ("Gubadly", "Qubadli", "Qubadlı", "Kubatly", "Kubadly", "Губадлы", "AZ-QBI"),
+    "Lachin": ("Laçın", "Lacin", "Lachyn", "Berdzor", "Kashatagh", "Лачин", "AZ-LAC"),
+    "Kalbajar": (
+        "Kelbajar",
+        "Kəlbəcər",
+        "Kelbecer",
+        "Kalbacar",
+        "Karvachar",
+        "Кельбаджар",
+        "Кельбаджары",
+        "AZ-KAL",
+    ),
+    "Khojaly": (
+        "Khojali",
+        "Xocalı",
+        "Xocali",
+        "Khodjaly",
+        "Hojaly",
+        "Askeran",
+        "Ходжалы",
+        "AZ-XCI",
+    ),
+    "Khojavend": (
+        "Xocavənd",
+        "Xocavend",
+        "Khojavand",
+        "Khodjavend",
+        "Hojavend",
+        "Martuni",
+        "Ходжавенд",
+        "AZ-XVD",
+    ),
+    "Shusha": ("Şuşa", "Susa", "Shushi", "Shusa", "Шуша", "AZ-SUS"),
+    "Tartar": ("Terter", "Tərtər", "Tertar", "Mir Bashir", "Тертер", "AZ-TAR"),
+    "Aghdara": ("Agdara", "Ağdərə", "Agdere", "Aghdere", "Martakert", "Mardakert", "Агдере"),
+    "Khankandi": (
+        "Khankendi",
+        "Xankəndi",
+        "Xankandi",
+        "Xankendi",
+        "Hankendi",
+        "Stepanakert",
+        "Ханкенди",
+        "Степанакерт",
+        "AZ-XA",
+    ),
 }
 
+# Words that name the kind of unit rather than the unit ("Agdam District",
+# "Ağdam rayonu", "Xankəndi şəhəri"), compared after folding.
+_UNIT_WORDS = (
+    "district",
+    "rayonu",
+    "rayon",
+    "region",
+    "city",
+    "municipality",
+    "seheri",
+    "sheher",
+    "raion",
+    "район",
+)
 
-def _fold(text: str) -> str:
-    """Lower-case, strip diacritics and separators, map Azerbaijani letters to ASCII."""
-    table = str.maketrans({"ə": "e", "Ə": "e", "ı": "i", "İ": "i", "ş": "s", "ç": "c", "ğ": "g"})
-    text = unicodedata.normalize("NFKD", text.translate(table))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    for suffix in (" district", " rayon", " city", " rayonu"):
-        text = text.lower().removesuffix(suffix)
-    return "".join(c for c in text.lower() if c.isalnum())
+_FOLD_TABLE = str.maketrans(
+    {"ə": "e", "Ə": "e", "ǝ": "e", "ı": "i", "İ": "i", "ş": "s", "Ş": "s", "ç": "c", "Ç": "c"}
+    | {"ğ": "g", "Ğ": "g", "ö": "o", "Ö": "o", "ü": "u", "Ü": "u", "ё": "е", "Ё": "е"}
+)
 
 
-_DISTRICT_LOOKUP = {
-    _fold(alias): key for key, aliases in DISTRICT_ALIASES.items() for alias in (key, *aliases)
-}
+def fold_name(text: str) -> str:
+    """Fold a place name for matching: lower case, no diacritics, separators or unit words.
+
+    >>> fold_name("Ağdam rayonu"), fold_name("Xankəndi şəhəri"), fold_name("Gubadli District")
+    ('agdam', 'xankendi', 'gubadli')
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD_TABLE)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    words = "".join(c if c.isalnum() else " " for c in text).split()
+    while len(words) > 1 and words[-1] in _UNIT_WORDS:
+        words.pop()
+    return "".join(words)
+
+
+def _az_subdivisions() -> dict[str, str]:
+    """Other Azerbaijani rayons and cities by ISO 3166-2 code, from pycountry.
+
+    Hazards elsewhere in Azerbaijan (Tovuz, Gədəbəy, Naxçıvan...) are real too:
+    their key is the official Azerbaijani name without the unit word.
+    """
+    try:
+        import pycountry
+    except ImportError:  # pragma: no cover - pycountry is a dependency
+        return {}
+    names = {}
+    for sub in pycountry.subdivisions.get(country_code="AZ") or ():
+        names[sub.code] = sub.name
+    return names
+
+
+def _build_lookup() -> tuple[dict[str, str], dict[str, str]]:
+    lookup: dict[str, str] = {}
+    keys = {}
+    own_codes = {a for aliases in DISTRICT_ALIASES.values() for a in aliases if a.startswith("AZ-")}
+    for code, name in _az_subdivisions().items():
+        if code in own_codes:
+            continue
+        keys.setdefault(fold_name(name), name)
+        for spelling in (name, code):
+            lookup.setdefault(fold_name(spelling), name)
+    # minemap's own spellings win over pycountry's.
+    for key, aliases in DISTRICT_ALIASES.items():
+        keys[fold_name(key)] = key
+        for alias in (key, *aliases):
+            lookup[fold_name(alias)] = key
+    return lookup, keys
+
+
+_DISTRICT_LOOKUP, _KNOWN_KEYS = _build_lookup()
+
+#: Every district key minemap knows: its 13 districts and Azerbaijan's other
+#: rayons and cities (ISO 3166-2:AZ).
+KNOWN_DISTRICTS = tuple(sorted(set(_DISTRICT_LOOKUP.values())))
 
 
 def canonical_district(name: object) -> str | None:
     """Return minemap's district key for a spelling, or ``None`` when unknown.
 
+    English forms, Azerbaijani with or without diacritics, Russian, former
+    names and ISO 3166-2 codes all match.
+
     >>> canonical_district("Qubadlı"), canonical_district("Agdam District")
     ('Gubadli', 'Aghdam')
+    >>> canonical_district("AZ-XA"), canonical_district("Степанакерт")
+    ('Khankandi', 'Khankandi')
     """
     if not isinstance(name, str) or not name.strip():
         return None
-    return _DISTRICT_LOOKUP.get(_fold(name.strip()))
+    return _DISTRICT_LOOKUP.get(fold_name(name.strip()))
+
+
+def closest_districts(name: str, n: int = 3, *, extra: tuple[str, ...] = ()) -> list[str]:
+    """The known district names closest to an unknown spelling (for error messages).
+
+    ``extra`` adds names known only from the data (a districts layer's names).
+
+    >>> closest_districts("Zangillan")
+    ['Zangilan']
+    """
+    import difflib
+
+    candidates = {fold_name(alias): key for alias, key in _DISTRICT_LOOKUP.items()}
+    candidates.update({fold_name(e): e for e in extra if isinstance(e, str) and e.strip()})
+    candidates.pop("", None)
+    matches = difflib.get_close_matches(fold_name(name), list(candidates), n=n * 4, cutoff=0.6)
+    return list(dict.fromkeys(candidates[m] for m in matches))[:n]
+
+
+# --- issue 7: map accuracy, density, priorities -----------------------------------
+DEVICES_NEAR = "devices_near"
+DEVICES_INSIDE = "devices_inside"
+DEVICES_INSIDE_AP = "devices_inside_ap"
+DEVICES_INSIDE_AT = "devices_inside_at"
+HIT_RATE = "hit_rate"
+HIT_RATE_SHIFTED = "hit_rate_shifted"
+FOUND_VS_RECORDED_AP = "found_vs_recorded_ap"
+FOUND_VS_RECORDED_AT = "found_vs_recorded_at"
+OFFSET_M = "offset_m"
+OFFSET_BEARING_DEG = "offset_bearing_deg"
+OFFSET_DX_M = "offset_dx_m"
+OFFSET_DY_M = "offset_dy_m"
+IOU = "iou"
+SEARCHED_SHARE = "searched_share"
+RECORDS = "records"
+RECORDS_WITH_DEVICES = "records_with_devices"
+RECORDS_SHIFTED = "records_shifted"
+MINES_PER_HA_EST = "mines_per_ha_est"
+DIST_SETTLEMENT_M = "dist_settlement_m"
+DIST_ROAD_M = "dist_road_m"
+ACCIDENTS_NEAR = "accidents_near"
+SCORE = "score"
+RANK = "rank"
+
+# --- issue 6: clearance progress, bulletins, forecast (and issue 3's bulletins) ------
+PERIOD_START = "period_start"
+PERIOD_END = "period_end"
+UXO = "uxo"
+AREA_HA = "area_ha"
+PERIOD = "period"
+RELEASED_HA = "released_ha"
+CUMULATIVE_RELEASED_HA = "cumulative_released_ha"
+REMAINING_HA = "remaining_ha"
+BULLETIN_AREA_HA = "bulletin_area_ha"
+DIFFERENCE_HA = "difference_ha"
+RATE_HA_PER_WEEK = "rate_ha_per_week"
+COMPLETION_EARLIEST = "completion_earliest"
+COMPLETION_CENTRAL = "completion_central"
+COMPLETION_LATEST = "completion_latest"
+#: District and method value meaning "every district" / "every method" in progress tables.
+ALL = "all"
+#: The progress table has exactly these columns, in this order.
+PROGRESS_COLUMNS = (
+    PERIOD,
+    DISTRICT,
+    METHOD,
+    RELEASED_HA,
+    CUMULATIVE_RELEASED_HA,
+    REMAINING_HA,
+    ITEMS_AP,
+    ITEMS_AT,
+    ITEMS_UXO,
+)
+#: The forecast table begins with exactly these columns, in this order.
+FORECAST_COLUMNS = (
+    DISTRICT,
+    REMAINING_HA,
+    RATE_HA_PER_WEEK,
+    COMPLETION_EARLIEST,
+    COMPLETION_CENTRAL,
+    COMPLETION_LATEST,
+)
+
+# --- issue 3: minefield records (minemap.records) -------------------------------
+#: Day the mines were laid (hazards made from a minefield record).
+LAID_ON = "laid_on"
+#: Distance in metres between a traverse's closing point and its first point.
+MISCLOSURE_M = "misclosure_m"
+#: Mine types and counts of a record as text, e.g. "PMN-2 (AP) 120; TM-62M (AT) 60".
+MINE_TYPES = "mine_types"
+MINE_TYPE = "mine_type"
+ROW_ID = "row_id"
+POINT_ID = "point_id"
+ROLE = "role"
+FROMPOINT = "frompoint"
+BEARING = "bearing"
+BEARING_UNIT = "bearing_unit"
+NORTH = "north"
+#: True (geodetic) azimuth of a leg in degrees, after unit and north reference.
+AZIMUTH_DEG = "azimuth_deg"
+DISTANCE_M = "distance_m"
+LENGTH_M = "length_m"
+GIVEN_AS = "given_as"

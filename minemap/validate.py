@@ -1,10 +1,15 @@
 """Feature checks for the canonical layers, batched: every problem at once.
 
 Each check looks at the whole layer and reports every failing feature, so a
-user fixes a file in one pass. Repairs (``make_valid``, dropping Z) are
-warnings and the repaired feature is kept; anything else is an error and the
-feature is rejected. The rules follow GICHD's checks for IMSMA data (DESIGN
-§5); the full rule set grows with the import issue.
+user fixes a file in one pass. Repairs (closing a ring, dropping repeated
+points or Z/M values, ``make_valid``) are warnings and the repaired feature is
+kept; anything else is an error and the feature is rejected. The rules follow
+GICHD's checks for IMSMA data (DESIGN §5); :data:`RULES` lists them, and
+``docs/import.md`` explains each.
+
+Some checks need another layer as context: the lat/lon-swap check and the
+hazards' district names look at a districts layer, the "release outside every
+hazard" check at the hazards. Without that layer they are skipped.
 """
 
 from __future__ import annotations
@@ -15,16 +20,93 @@ import datetime as dt
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
+from minemap import geodesy
 from minemap import schema as s
 
-__all__ = ["ERROR", "WARNING", "Problem", "check_layer", "guess_kind"]
+__all__ = [
+    "ERROR",
+    "GEOMETRY_NOTE",
+    "MAX_SEGMENT_M",
+    "OVERLAP_SHARE",
+    "RULES",
+    "WARNING",
+    "Problem",
+    "check_layer",
+    "guess_kind",
+]
 
 ERROR = "error"
 WARNING = "warning"
 
+#: Longest allowed distance between consecutive vertices of a hazard or release.
+MAX_SEGMENT_M = 5_000.0
+#: Two hazards sharing more than this share of the larger one's area are likely
+#: the same record submitted twice.
+OVERLAP_SHARE = 0.9
+
+#: Private column a reader may add to say what it had to do to a geometry:
+#: ``"unclosed"`` (a ring was closed) or ``"unreadable"`` (no geometry could be
+#: made of it). :func:`check_layer` reports it and drops the column.
+GEOMETRY_NOTE = "_geometry_note"
+
+#: Every rule: name -> (severity, what it checks). Severity "error" rejects the feature.
+RULES = {
+    "missing-column": (ERROR, "a required column is absent (the whole file is rejected)"),
+    "unreadable-geometry": (ERROR, "the geometry cannot be decoded (e.g. a ring of 2 points)"),
+    "missing-geometry": (ERROR, "the feature has no geometry or an empty one"),
+    "ring-not-closed": (WARNING, "a ring's last vertex differs from its first; it is closed"),
+    "z-dropped": (WARNING, "Z (height) or M (measure) values are dropped"),
+    "geometry-type": (ERROR, "the geometry type is wrong for the layer"),
+    "coordinates-out-of-range": (ERROR, "longitude beyond ±180 or latitude beyond ±90"),
+    "lat-lon-swapped": (ERROR, "x and y look exchanged (swapped, they fall in the districts)"),
+    "outside-crs-area": (ERROR, "the feature lies far outside the area of use of its CRS"),
+    "too-few-vertices": (ERROR, "a ring has fewer than 3 distinct vertices"),
+    "repeated-points": (WARNING, "consecutive repeated vertices are removed"),
+    "long-segment": (ERROR, "consecutive vertices more than 5 km apart (configurable)"),
+    "invalid-geometry": (
+        WARNING,
+        "invalid geometry (is_valid_reason), repaired by make_valid (an error if no area is left)",
+    ),
+    "no-area": (ERROR, "the polygon has no area, even once repaired"),
+    "missing-id": (ERROR, "the id is empty"),
+    "duplicate-id": (ERROR, "the id (trimmed) occurs more than once across the files"),
+    "duplicate-record": (
+        ERROR,
+        (
+            "two hazards of one source overlap by more than 90 % of the larger one (a "
+            "warning when their sources differ: the same minefield in two maps)"
+        ),
+    ),
+    "outside-hazards": (WARNING, "a release touches no hazard"),
+    "missing-count": (ERROR, "a required count is empty"),
+    "bad-count": (ERROR, "a count is not a whole number ≥ 0"),
+    "missing-date": (ERROR, "a required date is empty"),
+    "bad-date": (ERROR, "a date does not parse"),
+    "future-date": (ERROR, "a date is after today"),
+    "missing-value": (ERROR, "a required enumerated value is empty"),
+    "unknown-value": (ERROR, "an enumerated value is not one of the known ones"),
+    "unknown-district": (
+        ERROR,
+        (
+            "a hazard's district is neither a known name nor a district of the districts "
+            "layer (a warning in a districts layer, and only when it looks like a typo)"
+        ),
+    ),
+}
+
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+_GEOD = pyproj.Geod(ellps="WGS84")
+# Geometry type names by shapely type id; id -1 (no geometry) indexes the last.
+_TYPE_NAMES = np.array(
+    [
+        *("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString"),
+        *("MultiPolygon", "GeometryCollection", ""),
+    ],
+    dtype=object,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,49 +169,176 @@ class _Report:
             self.rejected[i] = True
 
 
-def _check_geometry(frame: gpd.GeoDataFrame, kind: str, report: _Report) -> gpd.GeoSeries:
-    geoms = frame.geometry.to_numpy(dtype=object).copy()
-    missing = pd.isna(geoms) | shapely.is_empty(geoms)
-    report.add(missing, "missing-geometry", "the feature has no geometry")
-    present = ~missing
+# --- geometry -------------------------------------------------------------------
 
-    has_z = present & shapely.has_z(geoms)
-    if has_z.any():
-        report.add(has_z, "z-dropped", "Z coordinates were dropped", WARNING)
-        geoms[has_z] = shapely.force_2d(geoms[has_z])
 
-    allowed = s.GEOMETRY_TYPES[kind]
-    kinds = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
-    wrong = present & ~np.isin(kinds, allowed)
-    report.add(
-        wrong,
-        "geometry-type",
-        lambda i: f"a {kind} feature must be a {' or '.join(allowed)}, not a {kinds[i]}",
-    )
-    ok = present & ~wrong
+def _swap_xy(geoms: np.ndarray) -> np.ndarray:
+    return shapely.transform(geoms, lambda c: c[:, ::-1])
 
-    if frame.crs is not None and frame.crs.is_geographic:
-        bounds = np.full((len(geoms), 4), np.nan)
-        bounds[ok] = shapely.bounds(geoms[ok])
-        outside = ok & (
-            (np.abs(bounds[:, 0]) > 180)
-            | (np.abs(bounds[:, 2]) > 180)
-            | (np.abs(bounds[:, 1]) > 90)
-            | (np.abs(bounds[:, 3]) > 90)
+
+def _in_range(bounds: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(bounds).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        return (
+            finite
+            & (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1)
+            & (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
         )
+
+
+def _check_range(geoms, ok, report) -> np.ndarray:
+    """Coordinates on the globe; a swap that would put them there is named as such."""
+    bounds = np.full((len(geoms), 4), np.nan)
+    bounds[ok] = shapely.bounds(geoms[ok])
+    outside = ok & ~_in_range(bounds)
+    if not outside.any():
+        return outside
+    swapped_bounds = bounds[:, [1, 0, 3, 2]]
+    swap = outside & _in_range(swapped_bounds)
+    report.add(
+        swap,
+        "lat-lon-swapped",
+        lambda i: (
+            f"latitude and longitude look swapped (bounds {np.round(bounds[i], 6).tolist()} "
+            "are off the globe, exchanged they are not); write x = longitude, y = latitude"
+        ),
+    )
+    report.add(
+        outside & ~swap,
+        "coordinates-out-of-range",
+        lambda i: (
+            "coordinates lie outside longitude ±180 / latitude ±90 "
+            f"(bounds {np.round(bounds[i], 6).tolist()}); is the CRS right?"
+        ),
+    )
+    return outside
+
+
+def _crs_area(crs) -> tuple[float, float, float, float] | None:
+    try:
+        crs = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        return None
+    area = crs.area_of_use
+    if area is None or area.west > area.east:  # unknown, or crossing the antimeridian
+        return None
+    if (area.west, area.south, area.east, area.north) == (-180.0, -90.0, 180.0, 90.0):
+        return None  # the range check covers it
+    return area.west, area.south, area.east, area.north
+
+
+def _check_crs_area(geoms, ok, source_crs, report) -> np.ndarray:
+    """Features far outside the area of use of the CRS they were given in.
+
+    The area is widened by a tenth of its size (at least 1°) on each side:
+    projections are routinely used a little past their zone, but data in the
+    wrong CRS (degrees labelled as UTM metres, a wrong zone) lands far away.
+    """
+    bad = np.zeros(len(geoms), dtype=bool)
+    if source_crs is None:
+        return bad
+    if isinstance(source_crs, str | pyproj.CRS) or not hasattr(source_crs, "__len__"):
+        groups = [(source_crs, ok)]
+    else:
+        per_row = np.asarray(list(source_crs), dtype=object)
+        if len(per_row) != len(geoms):
+            raise ValueError("source_crs must be one CRS or one per row")
+        groups = [(crs, ok & (per_row == crs)) for crs in pd.unique(per_row) if crs is not None]
+    for crs, rows in groups:
+        area = _crs_area(crs)
+        if area is None or not rows.any():
+            continue
+        west, south, east, north = area
+        mx, my = max(1.0, (east - west) / 10), max(1.0, (north - south) / 10)
+        b = shapely.bounds(geoms[rows])
+        far = (b[:, 2] < west - mx) | (b[:, 0] > east + mx) | (b[:, 3] < south - my)
+        far |= b[:, 1] > north + my
+        mask = np.zeros(len(geoms), dtype=bool)
+        mask[np.flatnonzero(rows)[far]] = True
+        name = pyproj.CRS.from_user_input(crs).name
         report.add(
-            outside,
-            "coordinates-out-of-range",
-            lambda i: (
-                "coordinates lie outside longitude ±180 / latitude ±90 "
-                f"(bounds {np.round(bounds[i], 6).tolist()}); is the CRS right?"
+            mask,
+            "outside-crs-area",
+            lambda i, n=name, a=area: (
+                f"lies outside the area where {n} is used (longitude {a[0]:g}..{a[2]:g}, "
+                f"latitude {a[1]:g}..{a[3]:g}); is the CRS right? Save the file with the CRS "
+                "its coordinates are really in (EPSG:4326 for degrees)"
             ),
         )
-        ok &= ~outside
+        bad |= mask
+    return bad
 
-    if "Point" in allowed:
-        return gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
 
+def _ring_coordinates(geoms: np.ndarray):
+    """Every vertex of every ring: coordinates, ring number and feature row of each."""
+    parts, part_row = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+    ring_row = part_row[ring_part]
+    return coords, vertex_ring, ring_row
+
+
+def _check_rings(geoms, ok, report, max_segment_m: float | None) -> np.ndarray:
+    """Distinct vertices, repeated points and long segments, on every ring at once."""
+    rows = np.flatnonzero(ok)
+    bad = np.zeros(len(geoms), dtype=bool)
+    if not len(rows):
+        return bad
+    coords, vertex_ring, ring_row = _ring_coordinates(geoms[rows])
+    ring_row = rows[ring_row]
+    if not len(coords):
+        return bad
+    # Distinct vertices per ring (the closing vertex repeats the first).
+    keyed = np.column_stack([vertex_ring.astype(float), coords])
+    unique_rings = np.unique(keyed, axis=0)[:, 0].astype(int)
+    distinct = np.bincount(unique_rings, minlength=len(ring_row))
+    few = distinct < 3
+    for ring in np.flatnonzero(few):
+        i = ring_row[ring]
+        if not bad[i]:
+            report.add_one(
+                i,
+                "too-few-vertices",
+                f"a ring has {distinct[ring]} distinct vertices; a polygon needs at least 3",
+            )
+            bad[i] = True
+
+    same_ring = vertex_ring[1:] == vertex_ring[:-1]
+    repeated = same_ring & np.all(coords[1:] == coords[:-1], axis=1)
+    repeated_rows = np.zeros(len(geoms), dtype=bool)
+    repeated_rows[ring_row[vertex_ring[1:][repeated]]] = True
+    repeated_rows &= ~bad
+    if repeated_rows.any():
+        counts = np.bincount(ring_row[vertex_ring[1:][repeated]], minlength=len(geoms))
+        report.add(
+            repeated_rows,
+            "repeated-points",
+            lambda i: f"{counts[i]} repeated consecutive vertex/vertices removed",
+            WARNING,
+        )
+        geoms[repeated_rows] = shapely.remove_repeated_points(geoms[repeated_rows], tolerance=0)
+
+    if max_segment_m is not None and same_ring.any():
+        start, end = coords[:-1][same_ring], coords[1:][same_ring]
+        _, _, dist = _GEOD.inv(start[:, 0], start[:, 1], end[:, 0], end[:, 1])
+        segment_row = ring_row[vertex_ring[1:][same_ring]]
+        longest = np.zeros(len(geoms))
+        np.maximum.at(longest, segment_row, np.nan_to_num(dist, nan=np.inf))
+        long_rows = (longest > max_segment_m) & ~bad
+        report.add(
+            long_rows,
+            "long-segment",
+            lambda i: (
+                f"two consecutive vertices are {longest[i] / 1000:,.1f} km apart (more than "
+                f"{max_segment_m / 1000:g} km): a mistyped coordinate?"
+            ),
+        )
+        bad |= long_rows
+    return bad
+
+
+def _repair_invalid(geoms, ok, report) -> np.ndarray:
+    bad = np.zeros(len(geoms), dtype=bool)
     invalid = ok & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
         reason = shapely.is_valid_reason(geoms[i])
@@ -142,16 +351,195 @@ def _check_geometry(frame: gpd.GeoDataFrame, kind: str, report: _Report) -> gpd.
             report.add_one(
                 i, "invalid-geometry", f"invalid geometry ({reason}) that has no area once repaired"
             )
-            ok[i] = False
+            bad[i] = True
             continue
         geoms[i] = polys[0] if len(polys) == 1 else shapely.multipolygons(polys)
         report.add_one(
             i, "invalid-geometry", f"invalid geometry ({reason}), repaired with make_valid", WARNING
         )
+    return bad
 
-    flat = ok & ~(shapely.area(np.where(ok, geoms, None)) > 0)
-    report.add(flat, "no-area", "the polygon has no area (fewer than 3 distinct vertices?)")
-    return gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
+
+def _check_geometry(
+    frame: gpd.GeoDataFrame,
+    kind: str,
+    report: _Report,
+    *,
+    source_crs,
+    max_segment_m: float | None,
+) -> tuple[gpd.GeoSeries, np.ndarray]:
+    geoms = frame.geometry.to_numpy(dtype=object).copy()
+    note = (
+        frame[GEOMETRY_NOTE].to_numpy(dtype=object)
+        if GEOMETRY_NOTE in frame.columns
+        else np.full(len(frame), None, dtype=object)
+    )
+    unreadable = note == "unreadable"
+    report.add(
+        unreadable,
+        "unreadable-geometry",
+        "the geometry cannot be decoded (a ring with too few points, or text that is not "
+        "WKT / not numbers)",
+    )
+    missing = ~unreadable & (pd.isna(geoms) | shapely.is_empty(geoms))
+    report.add(missing, "missing-geometry", "the feature has no geometry")
+    present = ~missing & ~unreadable
+    report.add(
+        present & (note == "unclosed"),
+        "ring-not-closed",
+        "a ring was not closed (last vertex ≠ first); it was closed",
+        WARNING,
+    )
+
+    has_zm = present & (shapely.has_z(geoms) | shapely.has_m(geoms))
+    if has_zm.any():
+        report.add(has_zm, "z-dropped", "Z (height) / M (measure) values were dropped", WARNING)
+        geoms[has_zm] = shapely.force_2d(geoms[has_zm])
+
+    allowed = s.GEOMETRY_TYPES[kind]
+    kinds = _TYPE_NAMES[shapely.get_type_id(geoms)]  # -1 (missing) picks the last: ""
+    wrong = present & ~np.isin(kinds, allowed)
+    report.add(
+        wrong,
+        "geometry-type",
+        lambda i: f"a {kind} feature must be a {' or '.join(allowed)}, not a {kinds[i]}",
+    )
+    ok = present & ~wrong
+    ok &= ~_check_range(geoms, ok, report)
+    ok &= ~_check_crs_area(geoms, ok, source_crs, report)
+
+    if "Point" not in allowed:
+        segments = max_segment_m if kind in ("hazards", "releases") else None
+        ok &= ~_check_rings(geoms, ok, report, segments)
+        ok &= ~_repair_invalid(geoms, ok, report)
+        flat = ok & ~(shapely.area(np.where(ok, geoms, None)) > 0)
+        report.add(flat, "no-area", "the polygon has no area (fewer than 3 distinct vertices?)")
+        ok &= ~flat
+    return gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs), ok
+
+
+def _lonlat(layer: gpd.GeoDataFrame) -> np.ndarray:
+    """A context layer's geometries in longitude/latitude (no CRS: taken as such)."""
+    series = layer.geometry
+    if series.crs is not None and not series.crs.equals(s.CANONICAL_CRS):
+        series = series.to_crs(s.CANONICAL_CRS)
+    return series.to_numpy(dtype=object)
+
+
+def _check_swapped(geoms: np.ndarray, ok, districts: gpd.GeoDataFrame, report) -> np.ndarray:
+    """Features outside every district whose swapped coordinates fall inside one."""
+    bad = np.zeros(len(geoms), dtype=bool)
+    area = _lonlat(districts)
+    present = ~(pd.isna(area) | shapely.is_empty(area))
+    area = area[present]
+    if not len(area) or not ok.any():
+        return bad
+    tree = shapely.STRtree(area)
+    rows = np.flatnonzero(ok)
+    hit = np.zeros(len(geoms), dtype=bool)
+    hit[rows[np.unique(tree.query(geoms[rows], predicate="intersects")[0])]] = True
+    candidates = np.flatnonzero(ok & ~hit)
+    if not len(candidates):
+        return bad
+    swapped = _swap_xy(geoms[candidates])
+    pairs = tree.query(swapped, predicate="intersects")
+    names = (
+        districts[s.DISTRICT].astype("string").to_numpy(dtype=object)[present]
+        if s.DISTRICT in districts.columns
+        else None
+    )
+    first = {}
+    for a, b in zip(*pairs, strict=True):
+        first.setdefault(int(a), int(b))
+    for a, b in first.items():
+        i = candidates[a]
+        where = f" in {names[b]}" if names is not None else " inside a district"
+        report.add_one(
+            i,
+            "lat-lon-swapped",
+            f"latitude and longitude look swapped: the feature lies outside every district, "
+            f"but with x and y exchanged it falls{where}; write x = longitude, y = latitude",
+        )
+        bad[i] = True
+    return bad
+
+
+def _check_duplicates(geoms, ok, report, share: float, sources: np.ndarray | None) -> None:
+    """Hazards overlapping by more than ``share`` of the larger one: the same record twice?
+
+    Within one source (or with no ``source`` column) that is an error: one of the
+    two is a duplicate and its mines would be counted twice. Between two sources
+    it is the same minefield in two maps, a normal thing to receive: a warning,
+    since the ground is counted once but the mines of both records are summed.
+    """
+    rows = np.flatnonzero(ok)
+    if len(rows) < 2:
+        return
+    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms[rows]))
+    projected = gpd.GeoSeries(geoms[rows], crs=s.CANONICAL_CRS).to_crs(crs).to_numpy(dtype=object)
+    area = shapely.area(projected)
+    bounds = shapely.bounds(projected)
+    # Envelope pairs first: the envelopes' overlap bounds the true one from above,
+    # so only pairs that could pass get an exact (costly) intersection.
+    a, c = shapely.STRtree(projected).query(projected)
+    keep = a < c
+    a, c = a[keep], c[keep]
+    larger = np.maximum(area[a], area[c])
+    width = np.minimum(bounds[a, 2], bounds[c, 2]) - np.maximum(bounds[a, 0], bounds[c, 0])
+    height = np.minimum(bounds[a, 3], bounds[c, 3]) - np.maximum(bounds[a, 1], bounds[c, 1])
+    envelope = np.clip(width, 0, None) * np.clip(height, 0, None)
+    could = (
+        (larger > 0) & (envelope > share * larger) & (np.minimum(area[a], area[c]) > share * larger)
+    )
+    a, c, larger = a[could], c[could], larger[could]
+    if not len(a):
+        return
+    ratio = shapely.area(shapely.intersection(projected[a], projected[c])) / larger
+    reported = set()
+    hits = ratio > share
+    for x, y, r in zip(rows[a[hits]], rows[c[hits]], ratio[hits], strict=True):
+        if int(y) in reported:
+            continue
+        reported.add(int(y))
+        same_source = sources is None or sources[x] == sources[y] or pd.isna(sources[x])
+        if same_source:
+            report.add_one(
+                y,
+                "duplicate-record",
+                f"overlaps {report.labels[x]} on {r:.0%} of the larger one's area: likely "
+                "the same record twice (its mines would count twice); remove one of them",
+            )
+        else:
+            report.add_one(
+                y,
+                "duplicate-record",
+                f"overlaps {report.labels[x]} (source {sources[x]!s}) on {r:.0%} of the larger "
+                "one's area: the same minefield in two maps? The ground counts once, but the "
+                "mines of both records are summed",
+                WARNING,
+            )
+
+
+def _check_outside_hazards(geoms, ok, hazards: gpd.GeoDataFrame, report) -> None:
+    hz = _lonlat(hazards)
+    hz = hz[~(pd.isna(hz) | shapely.is_empty(hz))]
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return
+    touched = np.zeros(len(geoms), dtype=bool)
+    if len(hz):
+        tree = shapely.STRtree(hz)
+        touched[rows[np.unique(tree.query(geoms[rows], predicate="intersects")[0])]] = True
+    report.add(
+        ok & ~touched,
+        "outside-hazards",
+        "the release touches no hazard: released land outside every recorded hazard "
+        "(a hazard missing from the inputs, or a mistyped coordinate?)",
+        WARNING,
+    )
+
+
+# --- attributes -------------------------------------------------------------------
 
 
 def _check_ids(frame: pd.DataFrame, kind: str, report: _Report) -> None:
@@ -169,6 +557,11 @@ def _check_ids(frame: pd.DataFrame, kind: str, report: _Report) -> None:
     )
 
 
+#: No single record or release holds more devices than this; larger counts are typos
+#: (and would overflow integer columns).
+MAX_COUNT = 10_000_000
+
+
 def _check_counts(frame: pd.DataFrame, kind: str, report: _Report) -> None:
     for column in s.COUNT_COLUMNS[kind]:
         if column not in frame.columns:
@@ -183,8 +576,26 @@ def _check_counts(frame: pd.DataFrame, kind: str, report: _Report) -> None:
         report.add(
             bad,
             "bad-count",
-            lambda i, c=column, r=raw: f"{c} must be a whole number ≥ 0, not {r.iloc[i]!r}",
+            lambda i, c=column, r=raw: f"{c} must be a whole number ≥ 0, not {_show(r.iloc[i])}",
         )
+        huge = ~absent & ~bad & (numbers > MAX_COUNT)
+        report.add(
+            huge,
+            "bad-count",
+            lambda i, c=column, r=raw: (
+                f"{c} {_show(r.iloc[i])} is implausibly large "
+                f"(more than {MAX_COUNT:,} on one feature)"
+            ),
+        )
+
+
+def _show(value) -> str:
+    """A value as a user wrote it: text quoted, numbers plain (no numpy reprs)."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date) -> None:
@@ -243,25 +654,103 @@ def _normalise_enum(values: pd.Series, allowed) -> pd.Series:
     return text.str.lower().map(lookup)
 
 
+def _district_names(
+    frame: pd.DataFrame, kind: str, report: _Report, districts: gpd.GeoDataFrame | None
+) -> pd.Series:
+    """Canonical district names, checking unknown ones.
+
+    A districts layer may come from anywhere (another country's boundaries must
+    work), so its unknown names are kept, with a warning only when one looks like
+    a typo of a known name. A hazard's district must be a known name or one of
+    the districts layer's: anything else is an error listing the closest names.
+    """
+    raw = frame[s.DISTRICT]
+    names = raw.astype("string").str.strip().tolist()
+    layer_names: dict[str, str] = {}
+    if districts is not None and s.DISTRICT in districts.columns:
+        for name in districts[s.DISTRICT].dropna().astype(str):
+            layer_names[s.fold_name(name)] = s.canonical_district(name) or name
+    out = []
+    keys = {
+        name: s.canonical_district(name) or layer_names.get(s.fold_name(name))
+        for name in dict.fromkeys(n for n in names if isinstance(n, str) and n)
+    }
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            out.append(None)
+            continue
+        key = keys[name]
+        if key is not None:
+            out.append(key)
+            continue
+        out.append(name)
+        if kind == "districts":
+            close = s.closest_districts(name)
+            close = [c for c in close if _similar(name, c) >= 0.8]
+            if close:
+                report.add_one(
+                    i,
+                    "unknown-district",
+                    f"district {name!r} is not a name minemap knows; did you mean "
+                    f"{' or '.join(close)}? Kept as written",
+                    WARNING,
+                )
+            continue
+        close = s.closest_districts(name, extra=tuple(layer_names.values()))
+        hint = f"; closest known: {', '.join(close)}" if close else ""
+        report.add_one(
+            i,
+            "unknown-district",
+            f"district {name!r} is not a known district name{hint} "
+            "(use one of them, or give a districts layer that has it)",
+        )
+    return pd.Series(out, index=frame.index, dtype="string")
+
+
+def _similar(a: str, b: str) -> float:
+    import difflib
+
+    return difflib.SequenceMatcher(None, s.fold_name(a), s.fold_name(b)).ratio()
+
+
 def check_layer(
     frame: gpd.GeoDataFrame,
     kind: str,
     *,
     source: str = "<frame>",
     today: dt.date | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    hazards: gpd.GeoDataFrame | None = None,
+    source_crs=None,
+    max_segment_m: float | None = MAX_SEGMENT_M,
+    overlap_share: float = OVERLAP_SHARE,
 ) -> tuple[gpd.GeoDataFrame, list[Problem], np.ndarray]:
     """Check every feature of a layer whose columns are already canonical.
 
     Parameters
     ----------
     frame
-        The layer, with canonical column names (see :func:`minemap.io.normalise_columns`).
+        The layer in EPSG:4326, with canonical column names (see
+        :func:`minemap.io.normalise_columns`).
     kind
         ``hazards``, ``releases``, ``items`` or ``districts``.
     source
         The file name used in problem reports.
     today
         Dates after this day are errors (default: today).
+    districts
+        A districts layer: context for the lat/lon-swap check and the hazards'
+        district names. Without it both are skipped.
+    hazards
+        The hazards: context for the "release outside every hazard" warning.
+    source_crs
+        The CRS the coordinates were given in (one, or one per row): features far
+        outside its area of use are errors.
+    max_segment_m
+        Longest allowed distance between consecutive vertices of a hazard or a
+        release; ``None`` turns the check off.
+    overlap_share
+        Two hazards overlapping by more than this share of the larger are errors.
 
     Returns
     -------
@@ -269,17 +758,28 @@ def check_layer(
         ``cleaned`` has the repairs applied and values typed (ids trimmed text,
         counts integers, dates as days, enums in canonical spelling);
         ``rejected`` marks the rows with an error. Nothing is dropped here.
+
+    Examples
+    --------
+    >>> from minemap import datasets
+    >>> _, problems, rejected = check_layer(datasets.hazards(), "hazards")
+    >>> int(rejected.sum())
+    0
     """
     if kind not in s.LAYER_KINDS:
         raise ValueError(f"kind must be one of {', '.join(s.LAYER_KINDS)}, not {kind!r}")
     today = today or dt.date.today()
     frame = frame.copy()
+    if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
+        source_crs = frame.crs if source_crs is None else source_crs
+        frame = frame.to_crs(s.CANONICAL_CRS)
     id_col = s.ID_COLUMN[kind]
     if id_col in frame.columns:
         frame[id_col] = frame[id_col].astype("string").str.strip()
     report = _Report(frame, kind, source)
     missing = [c for c in s.REQUIRED[kind] if c not in frame.columns]
     if missing:
+        shown = [c for c in frame.columns if c not in (frame.geometry.name, GEOMETRY_NOTE)]
         report.problems.append(
             Problem(
                 source,
@@ -288,23 +788,40 @@ def check_layer(
                 "missing-column",
                 ERROR,
                 f"no column {', '.join(missing)} for a {kind} layer (columns: "
-                f"{', '.join(c for c in frame.columns if c != frame.geometry.name)}); "
-                "rename it or map it explicitly",
+                f"{', '.join(map(str, shown))}); rename it or map it explicitly "
+                f"(--map {missing[0]}=COLUMN, or mapping={{{missing[0]!r}: 'COLUMN'}})",
             )
         )
         report.rejected[:] = True
-        return frame, report.problems, report.rejected
+        return frame.drop(columns=GEOMETRY_NOTE, errors="ignore"), report.problems, report.rejected
 
-    frame = frame.set_geometry(_check_geometry(frame, kind, report))
+    geometry, ok = _check_geometry(
+        frame, kind, report, source_crs=source_crs, max_segment_m=max_segment_m
+    )
+    frame = frame.set_geometry(geometry).drop(columns=GEOMETRY_NOTE, errors="ignore")
+    geoms = geometry.to_numpy(dtype=object)
+    if districts is not None and kind != "districts":
+        ok &= ~_check_swapped(geoms, ok, districts, report)
+    if kind == "hazards":
+        sources = (
+            frame[s.SOURCE].astype("string").str.strip().to_numpy(dtype=object)
+            if s.SOURCE in frame.columns
+            else None
+        )
+        _check_duplicates(geoms, ok & ~report.rejected, report, overlap_share, sources)
+    if kind == "releases" and hazards is not None:
+        _check_outside_hazards(geoms, ok, hazards, report)
     _check_ids(frame, kind, report)
     _check_counts(frame, kind, report)
     _check_dates(frame, kind, report, today)
     _check_enums(frame, kind, report)
+    if s.DISTRICT in frame.columns:
+        frame[s.DISTRICT] = _district_names(frame, kind, report, districts)
 
     for column in s.COUNT_COLUMNS[kind]:
         if column in frame.columns:
             numbers = pd.to_numeric(frame[column], errors="coerce")
-            whole = numbers.where((numbers >= 0) & (numbers % 1 == 0))
+            whole = numbers.where((numbers >= 0) & (numbers % 1 == 0) & (numbers <= MAX_COUNT))
             frame[column] = whole.round().astype("Int64")
     for column in s.DATE_COLUMNS[kind]:
         if column in frame.columns:
@@ -313,11 +830,4 @@ def check_layer(
         if column in frame.columns:
             normalised = _normalise_enum(frame[column], allowed)
             frame[column] = normalised.where(normalised.notna(), frame[column])
-    if s.DISTRICT in frame.columns:
-        names = frame[s.DISTRICT].astype("string").str.strip().tolist()
-        frame[s.DISTRICT] = pd.Series(
-            [s.canonical_district(n) or n if isinstance(n, str) else None for n in names],
-            index=frame.index,
-            dtype="string",
-        )
     return frame, report.problems, report.rejected

@@ -1,20 +1,29 @@
-"""Readers and writers: aliases, CRS, formats, atomic writes, unreadable files."""
+"""Readers and writers: formats, aliases, CRS, atomic writes, unreadable files."""
 
 from __future__ import annotations
 
 import json
+import zipfile
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 
 import minemap as mm
 from minemap import io as mio
 from minemap import schema as s
-from minemap.errors import InputFileError, OutputExistsError, ValidationError
+from minemap.errors import InputFileError, OutputExistsError, SchemaError, ValidationError
 
+FORMATS = Path(__file__).parent / "data" / "formats"
 SQUARE = shapely.box(46.90, 39.98, 46.91, 39.99)
+OTHER = shapely.box(46.92, 39.98, 46.93, 39.99)
+
+
+def _square(i: int) -> shapely.Polygon:
+    return shapely.box(46.90 + 0.02 * i, 39.98, 46.91 + 0.02 * i, 39.99)
 
 
 def _geojson(path, features):
@@ -26,6 +35,20 @@ def _feature(props, geom=SQUARE):
     return {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
 
 
+def _releases():
+    return gpd.GeoDataFrame(
+        {
+            "release_id": ["R1", "R2"],
+            "released_on": pd.to_datetime(["2021-05-10", "2022-07-18"]),
+            "method": ["cleared", "cancelled"],
+            "items_ap": pd.array([3, 0], dtype="Int64"),
+            "organisation": ["ANAMA", "HALO Trust – Ağdam"],
+        },
+        geometry=[SQUARE, OTHER],
+        crs="EPSG:4326",
+    )
+
+
 def test_aliases_map_case_insensitively(tmp_path):
     path = _geojson(tmp_path / "h.geojson", [_feature({"ID": " H-1 ", "AP": 3, "At": 1})])
     frame = mm.read_hazards(path)
@@ -34,10 +57,47 @@ def test_aliases_map_case_insensitively(tmp_path):
     assert frame[s.MINES_AT].tolist() == [1]
 
 
+@pytest.mark.parametrize(
+    ("columns", "kind", "expected"),
+    [
+        (
+            ["Anti_Personnel", "ANTI_TANK", "Hazard_Ref"],
+            "hazards",
+            [s.MINES_AP, s.MINES_AT, s.HAZARD_ID],
+        ),
+        (
+            ["Cleared_On", "TYPE", "Task_ID", "UXO"],
+            "releases",
+            [s.RELEASED_ON, s.METHOD, s.RELEASE_ID, s.ITEMS_UXO],
+        ),
+        (["released_o", "Organization"], "releases", [s.RELEASED_ON, s.ORGANISATION]),
+        (["shapeName", "shapeISO"], "districts", [s.DISTRICT, s.ISO_3166_2]),
+        (["Device_Type", "Date", "depth"], "items", [s.ITEM_TYPE, s.FOUND_ON, s.DEPTH_CM]),
+    ],
+)
+def test_known_aliases(columns, kind, expected):
+    out = mio.normalise_columns(pd.DataFrame(columns=columns), kind)
+    assert list(out.columns) == expected
+
+
 def test_explicit_mapping_wins(tmp_path):
-    path = _geojson(tmp_path / "h.geojson", [_feature({"ref": "A", "AP_COUNT": 7, "AT": 0})])
+    path = _geojson(
+        tmp_path / "h.geojson", [_feature({"ref": "A", "AP_COUNT": 7, "AT": 0, "AP": 1})]
+    )
     frame = mm.read_hazards(path, mapping={s.HAZARD_ID: "ref", s.MINES_AP: "AP_COUNT"})
     assert frame[s.MINES_AP].tolist() == [7]
+
+
+def test_explicit_mapping_over_a_canonical_column_keeps_the_other(tmp_path):
+    frame = pd.DataFrame({"mines_ap": [1], "AP_TOTAL": [9]})
+    out = mio.normalise_columns(frame, "hazards", {s.MINES_AP: "ap_total"})
+    assert out[s.MINES_AP].tolist() == [9]
+    assert out["mines_ap_unmapped"].tolist() == [1]
+
+
+def test_mapping_to_a_missing_column_names_the_columns():
+    with pytest.raises(SchemaError, match=r"'nope'.*its columns are: a, b"):
+        mio.normalise_columns(pd.DataFrame(columns=["a", "b"]), "hazards", {s.MINES_AP: "nope"})
 
 
 def test_projected_input_is_brought_to_wgs84(tmp_path):
@@ -52,36 +112,174 @@ def test_projected_input_is_brought_to_wgs84(tmp_path):
     assert read.geometry.iloc[0].equals_exact(SQUARE, tolerance=1e-7)
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp"])
+ROUND_TRIP = [".gpkg", ".geojson", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".parquet", ".csv"]
+
+
+@pytest.mark.parametrize("suffix", ROUND_TRIP)
 def test_round_trip(tmp_path, suffix):
-    frame = gpd.GeoDataFrame(
-        {
-            "release_id": ["R1", "R2"],
-            "released_on": pd.to_datetime(["2021-05-10", "2022-07-18"]),
-            "method": ["cleared", "cancelled"],
-            "items_ap": pd.array([3, 0], dtype="Int64"),
-        },
-        geometry=[SQUARE, shapely.box(46.92, 39.98, 46.93, 39.99)],
-        crs="EPSG:4326",
-    )
-    path = mm.write_layer(frame, tmp_path / f"r{suffix}")
-    back = mm.read_releases(path)
+    path = mm.write_layer(_releases(), tmp_path / f"r{suffix}")
+    crs = "EPSG:4326" if suffix == ".csv" else None  # a WKT CSV has no CRS of its own
+    back = mm.read_releases(path, crs=crs)
     assert back[s.RELEASE_ID].tolist() == ["R1", "R2"]
     assert back[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist() == ["2021-05-10", "2022-07-18"]
     assert back[s.METHOD].tolist() == ["cleared", "cancelled"]
+    assert back[s.ITEMS_AP].tolist() == [3, 0]
+    assert back[s.ORGANISATION].tolist() == ["ANAMA", "HALO Trust – Ağdam"]
+    assert back.attrs["problems"] == []  # no Z from KML, nothing repaired
     # Shapefiles turn rings clockwise: compare normalised shapes.
-    assert shapely.normalize(back.geometry.iloc[0]).equals_exact(
-        shapely.normalize(SQUARE), tolerance=1e-9
+    for got, want in zip(back.geometry, [SQUARE, OTHER], strict=True):
+        assert shapely.normalize(got).equals_exact(shapely.normalize(want), tolerance=1e-9)
+
+
+def test_points_round_trip_through_csv_as_longitude_latitude(tmp_path):
+    items = gpd.GeoDataFrame(
+        {"item_id": ["I1"], "found_on": ["2022-07-19"], "item_type": ["AP"]},
+        geometry=[shapely.Point(46.905, 39.985)],
+        crs="EPSG:4326",
     )
+    path = mm.write_layer(items, tmp_path / "i.csv")
+    assert pd.read_csv(path).columns.tolist()[-2:] == ["longitude", "latitude"]
+    back = mm.read_items(path)  # named longitude/latitude: no --crs needed
+    assert back.geometry.iloc[0].equals(shapely.Point(46.905, 39.985))
+
+
+def test_unknown_output_format_is_refused(tmp_path):
+    with pytest.raises(SchemaError, match="unknown output format"):
+        mm.write_layer(_releases(), tmp_path / "r.xlsx")
+
+
+def test_zipped_shapefile_in_cp1251_reads_cyrillic_names():
+    frame = mm.read_districts(FORMATS / "districts_cp1251.zip")
+    assert frame[s.DISTRICT].tolist() == ["Aghdam", "Fuzuli", "Shusha", "Tartar"]
+    assert frame[s.ISO_3166_2].tolist() == ["AZ-AGM", "AZ-FUZ", "AZ-SUS", "AZ-TAR"]
+
+
+def test_kml_from_gdal_loses_its_extra_columns_and_gets_its_id_back():
+    raw = mio.read_file(FORMATS / "hazards_gdal_kml.kml")
+    assert not set(mio.KML_EXTRA_COLUMNS) & set(raw.columns)
+    assert "id2" not in raw.columns
+    frame = mm.read_hazards(FORMATS / "hazards_gdal_kml.kml")
+    assert frame[s.HAZARD_ID].tolist() == ["AGM-1", "AGM-2"]
+    assert frame[s.MINES_AP].tolist() == [12, 0]
+    assert frame[s.DISTRICT].tolist() == ["Aghdam", "Aghdam"]
+    assert not frame.geometry.has_z.any()
+
+
+def test_kml_names_and_descriptions_are_kept_when_they_hold_data(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"Name": ["Field 7"], "district": ["Fuzuli"]}, geometry=[SQUARE], crs="EPSG:4326"
+    )
+    pyogrio.write_dataframe(frame, tmp_path / "d.kml", driver="LIBKML")
+    raw = mio.read_file(tmp_path / "d.kml")
+    assert raw["Name"].tolist() == ["Field 7"]
+    assert "description" not in raw.columns
+
+
+def test_csv_with_wkt_and_semicolons_and_decimal_commas():
+    hazards = mm.read_hazards(
+        FORMATS / "hazards_wkt.csv", crs="EPSG:4326", mapping={s.MINES_AP: "AP_TOTAL"}
+    )
+    assert hazards[s.HAZARD_ID].tolist() == ["007", "008"]  # text, leading zeros kept
+    assert hazards[s.DISTRICT].tolist() == ["Aghdam", "Fuzuli"]
+    items = mm.read_items(FORMATS / "items_lonlat.csv")
+    assert items.geometry.iloc[0].equals(shapely.Point(46.905, 39.985))
+    assert items[s.ITEM_TYPE].tolist() == ["AP", "UXO"]
+
+
+def test_csv_with_x_y_needs_a_crs(tmp_path):
+    path = tmp_path / "i.csv"
+    path.write_text("item_id,found_on,item_type,x,y\nI1,2022-07-19,AP,500000,4420000\n")
+    with pytest.raises(InputFileError, match="pass --crs"):
+        mm.read_items(path)
+    items = mm.read_items(path, crs="EPSG:32638")
+    assert 44.9 < items.geometry.iloc[0].x < 45.1
+
+
+def test_csv_rows_with_bad_geometry_are_rejected_not_lost(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "hazard_id,mines_ap,mines_at,wkt\n"
+        f'A,1,0,"{SQUARE.wkt}"\n'
+        'B,1,0,"POLYGON ((1 2, 3"\n'
+        f'C,1,0,"{OTHER.wkt}"\n'
+    )
+    loaded = mio.load_layers([path], "hazards", crs="EPSG:4326")
+    assert loaded.kept[s.HAZARD_ID].tolist() == ["A", "C"]
+    assert [p.rule for p in loaded.errors] == ["unreadable-geometry"]
+    assert loaded.read == len(loaded.kept) + len(loaded.rejected)
+
+
+def test_geoparquet_without_geometry_is_an_input_error(tmp_path):
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"a": [1]}).to_parquet(path)
+    with pytest.raises(InputFileError, match="without GeoParquet metadata"):
+        mm.read_hazards(path)
+
+
+def test_geopackage_layers(tmp_path):
+    path = tmp_path / "all.gpkg"
+    hz = gpd.GeoDataFrame(
+        {"hazard_id": ["A"], "mines_ap": [1], "mines_at": [0]}, geometry=[SQUARE], crs="EPSG:4326"
+    )
+    hz.to_file(path, layer="hazards")
+    hz.to_file(path, layer="minefields_2021", mode="a")
+    assert len(mm.read_hazards(path)) == 1  # the layer named like the kind
+    assert len(mm.read_hazards(path, layer="minefields_2021")) == 1
+    with pytest.raises(InputFileError, match="no layer 'x'; its layers are: hazards, minefields"):
+        mm.read_hazards(path, layer="x")
+    with pytest.raises(InputFileError, match="choose one with --layer"):
+        mm.read_districts(path)
+
+
+def test_zip_with_two_shapefiles_is_refused(tmp_path):
+    frame = gpd.GeoDataFrame({"district": ["A"]}, geometry=[SQUARE], crs="EPSG:4326")
+    mm.write_layer(frame, tmp_path / "a.shp")
+    mm.write_layer(frame, tmp_path / "b.shp")
+    with zipfile.ZipFile(tmp_path / "ab.zip", "w") as archive:
+        for part in tmp_path.iterdir():
+            if part.suffix != ".zip":
+                archive.write(part, part.name)
+    with pytest.raises(InputFileError, match="holds 2 map layers"):
+        mm.read_districts(tmp_path / "ab.zip")
+
+
+def test_unclosed_ring_is_closed_with_a_warning(tmp_path):
+    ring = [[46.90, 39.98], [46.91, 39.98], [46.91, 39.99], [46.90, 39.99]]
+    path = tmp_path / "h.geojson"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"hazard_id": "A", "mines_ap": 1, "mines_at": 0},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                ],
+            }
+        )
+    )
+    frame = mm.read_hazards(path)
+    assert [p.rule for p in frame.attrs["problems"]] == ["ring-not-closed"]
+    assert shapely.normalize(frame.geometry.iloc[0]).equals(shapely.normalize(SQUARE))
 
 
 def test_writers_refuse_to_overwrite_and_leave_no_temporary_files(tmp_path):
     frame = gpd.GeoDataFrame({"district": ["A"]}, geometry=[SQUARE], crs="EPSG:4326")
-    path = mm.write_layer(frame, tmp_path / "d.gpkg")
-    with pytest.raises(OutputExistsError, match="--overwrite"):
-        mm.write_layer(frame, path)
-    mm.write_layer(frame, path, overwrite=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.gpkg"]
+    for name in ("d.gpkg", "d.parquet", "d.zip", "d.csv"):
+        path = mm.write_layer(frame, tmp_path / name)
+        with pytest.raises(OutputExistsError, match="--overwrite"):
+            mm.write_layer(frame, path)
+        mm.write_layer(frame, path, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "d.gpkg", "d.parquet", "d.zip"]
+    assert sorted(zipfile.ZipFile(tmp_path / "d.zip").namelist()) == [
+        "d.cpg",
+        "d.dbf",
+        "d.prj",
+        "d.shp",
+        "d.shx",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -92,10 +290,15 @@ def test_writers_refuse_to_overwrite_and_leave_no_temporary_files(tmp_path):
         (
             "truncated.geojson",
             b'{"type": "FeatureCollection", "features": [{"type": "Fea',
-            "cannot",
+            "cannot be read as a map layer",
         ),
-        ("garbage.gpkg", bytes(range(256)) * 4, "cannot"),
+        ("garbage.gpkg", bytes(range(256)) * 4, "is not a readable .gpkg file"),
+        ("garbage.fgb", bytes(range(256)) * 4, "is not a readable .fgb file"),
+        ("garbage.parquet", bytes(range(256)) * 4, "cannot be read"),
+        ("garbage.kmz", bytes(range(256)) * 4, "is not a valid kmz file"),
+        ("garbage.csv", bytes(range(256)) * 4, "is not UTF-8 text"),
         ("table.csv", b"a,b\n1,2\n", "no geometry"),
+        ("report.docx", b"PK\x03\x04junk", "'.docx' is not a format minemap reads"),
     ],
 )
 def test_unreadable_files_name_the_file_and_the_problem(tmp_path, name, content, message):
@@ -105,14 +308,15 @@ def test_unreadable_files_name_the_file_and_the_problem(tmp_path, name, content,
     with pytest.raises(InputFileError, match=message) as info:
         mm.read_hazards(path)
     assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_rejected_features_are_all_reported_and_nothing_is_lost(tmp_path):
     features = [
-        _feature({"hazard_id": "A", "mines_ap": 1, "mines_at": 0}),
-        _feature({"hazard_id": "A", "mines_ap": 2, "mines_at": 0}),
-        _feature({"hazard_id": "B", "mines_ap": -1, "mines_at": 0}),
-        _feature({"hazard_id": "C", "mines_ap": 1, "mines_at": 0}),
+        _feature({"hazard_id": "A", "mines_ap": 1, "mines_at": 0}, _square(0)),
+        _feature({"hazard_id": "A", "mines_ap": 2, "mines_at": 0}, _square(1)),
+        _feature({"hazard_id": "B", "mines_ap": -1, "mines_at": 0}, _square(2)),
+        _feature({"hazard_id": "C", "mines_ap": 1, "mines_at": 0}, _square(3)),
     ]
     path = _geojson(tmp_path / "h.geojson", features)
     with pytest.raises(ValidationError) as info:
@@ -124,10 +328,34 @@ def test_rejected_features_are_all_reported_and_nothing_is_lost(tmp_path):
     assert loaded.kept[s.HAZARD_ID].tolist() == ["C"]
     assert loaded.rejected["problem"].str.len().gt(0).all()
     assert loaded.rejected["source_row"].tolist() == [1, 2, 3]
+    assert "read 4, kept 1, rejected 3" in loaded.summary()
+
+
+def test_a_missing_column_rejects_every_feature_with_the_reason(tmp_path):
+    path = _geojson(tmp_path / "h.geojson", [_feature({"hazard_id": "A"})])
+    loaded = mio.load_layers([path], "hazards")
+    assert loaded.read == len(loaded.rejected) == 1
+    assert "no column mines_ap" in loaded.rejected["problem"].iloc[0]
 
 
 def test_ids_must_be_unique_across_files(tmp_path):
     a = _geojson(tmp_path / "a.geojson", [_feature({"hazard_id": "X", "AP": 1, "AT": 0})])
-    b = _geojson(tmp_path / "b.geojson", [_feature({"hazard_id": "X", "AP": 1, "AT": 0})])
+    b = _geojson(tmp_path / "b.geojson", [_feature({"hazard_id": "X", "AP": 1, "AT": 0}, OTHER)])
     loaded = mio.load_layers([a, b], "hazards")
     assert {p.file for p in loaded.errors} == {str(a), str(b)}
+    assert {p.row for p in loaded.errors} == {1}
+
+
+def test_readers_do_not_change_their_context_layers(tmp_path):
+    districts = gpd.GeoDataFrame(
+        {"district": ["Aghdam"]}, geometry=[shapely.box(46, 39, 47, 40)], crs="EPSG:4326"
+    )
+    before = districts.copy()
+    path = _geojson(tmp_path / "h.geojson", [_feature({"hazard_id": "A", "AP": 1, "AT": 0})])
+    mm.read_hazards(path, districts=districts)
+    pd.testing.assert_frame_equal(districts, before)
+
+
+def test_a_bad_crs_argument_is_a_schema_error(tmp_path):
+    with pytest.raises(SchemaError, match="'EPSG:99999' is not a coordinate reference system"):
+        mm.read_hazards(FORMATS / "hazards_wkt.csv", crs="EPSG:99999")

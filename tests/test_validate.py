@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+import shapely.affinity
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minemap import schema as s
-from minemap.validate import ERROR, WARNING, check_layer, guess_kind
+from minemap.validate import ERROR, GEOMETRY_NOTE, RULES, WARNING, check_layer, guess_kind
 
 SQUARE = shapely.box(46.90, 39.98, 46.91, 39.99)
 BOWTIE = shapely.Polygon([(46.90, 39.98), (46.91, 39.99), (46.91, 39.98), (46.90, 39.99)])
+
+
+def _square(i: int, size: float = 0.01) -> shapely.Polygon:
+    return shapely.box(46.90 + 0.02 * i, 39.98, 46.90 + 0.02 * i + size, 39.98 + size)
 
 
 def _layer(rows, geoms):
@@ -39,7 +47,7 @@ def test_every_problem_is_reported_in_one_pass():
             "mines_ap": [1.5, "x", 1, 1, 1],
             "mines_at": [0, 0, None, 0, 0],
         },
-        [SQUARE, SQUARE, SQUARE, shapely.Point(46.9, 39.9), None],
+        [_square(0), _square(1), _square(2), shapely.Point(46.9, 39.9), None],
     )
     _, problems, rejected = check_layer(frame, "hazards", source="h.geojson")
     assert sorted(_rules(problems)) == [
@@ -69,7 +77,7 @@ def test_release_dates_methods_and_future():
             "released_on": ["2022-07-18", "18/07/2022x", "2999-01-01", "2022-01-03"],
             "method": ["Cleared", "cleared", "cleared", "demined"],
         },
-        [SQUARE] * 4,
+        [_square(i) for i in range(4)],
     )
     cleaned, problems, _ = check_layer(frame, "releases", today=dt.date(2026, 11, 22))
     assert sorted(_rules(problems)) == [
@@ -128,3 +136,302 @@ def test_items_are_points_with_known_types():
         ("item_id I3", "geometry-type", ERROR),
     ]
     assert cleaned[s.ITEM_TYPE].iloc[0] == "AP"
+
+
+# --- every rule: a case that trips it and one that does not -------------------------
+
+
+def _hazards(geoms, **columns):
+    n = len(geoms)
+    rows = {"hazard_id": [f"H{i + 1}" for i in range(n)], "mines_ap": [1] * n, "mines_at": [0] * n}
+    rows.update(columns)
+    return _layer(rows, list(geoms))
+
+
+def _found(frame, kind="hazards", **kwargs):
+    cleaned, problems, rejected = check_layer(frame, kind, today=dt.date(2026, 11, 22), **kwargs)
+    return cleaned, sorted(_rules(problems)), rejected
+
+
+def test_every_rule_is_documented_with_a_severity():
+    assert all(severity in (ERROR, WARNING) for severity, _ in RULES.values())
+    doc = (Path(__file__).parent.parent / "docs" / "import.md").read_text(encoding="utf-8")
+    for rule, (severity, _) in RULES.items():
+        assert f"`{rule}`" in doc, rule
+        assert severity in doc
+
+
+def test_geometry_notes_from_the_readers_are_reported():
+    frame = _hazards([_square(0), _square(1), None])
+    frame[GEOMETRY_NOTE] = [None, "unclosed", "unreadable"]
+    cleaned, found, rejected = _found(frame)
+    assert found == [
+        ("hazard_id H2", "ring-not-closed", WARNING),
+        ("hazard_id H3", "unreadable-geometry", ERROR),
+    ]
+    assert rejected.tolist() == [False, False, True]
+    assert GEOMETRY_NOTE not in cleaned.columns
+
+
+@pytest.mark.parametrize(
+    "wkt",
+    [
+        "POLYGON Z ((46.9 39.98 1, 46.91 39.98 1, 46.91 39.99 1, 46.9 39.98 1))",
+        "POLYGON M ((46.9 39.98 1, 46.91 39.98 1, 46.91 39.99 1, 46.9 39.98 1))",
+    ],
+)
+def test_z_and_m_are_dropped_with_a_warning(wkt):
+    cleaned, found, rejected = _found(_hazards([shapely.from_wkt(wkt)]))
+    assert found == [("hazard_id H1", "z-dropped", WARNING)]
+    assert not rejected.any()
+    geom = cleaned.geometry.iloc[0]
+    assert not geom.has_z
+    assert not shapely.has_m(geom)
+
+
+def test_too_few_distinct_vertices():
+    two = shapely.Polygon([(46.9, 39.98), (46.91, 39.98), (46.9, 39.98), (46.91, 39.98)])
+    three = shapely.Polygon([(46.9, 39.98), (46.91, 39.98), (46.91, 39.99)])
+    _, found, rejected = _found(_hazards([two, three]))
+    assert found == [("hazard_id H1", "too-few-vertices", ERROR)]
+    assert rejected.tolist() == [True, False]
+
+
+def test_repeated_points_are_removed_with_a_warning():
+    coords = [(46.9, 39.98), (46.91, 39.98), (46.91, 39.98), (46.91, 39.99), (46.9, 39.99)]
+    cleaned, found, rejected = _found(_hazards([shapely.Polygon(coords), _square(2)]))
+    assert found == [("hazard_id H1", "repeated-points", WARNING)]
+    assert not rejected.any()
+    assert shapely.get_num_coordinates(cleaned.geometry.iloc[0]) == 5
+    assert shapely.normalize(cleaned.geometry.iloc[0]).equals(shapely.normalize(SQUARE))
+
+
+@pytest.mark.parametrize(
+    ("width_deg", "limit_m", "tripped"),
+    [(0.07, 5_000, True), (0.05, 5_000, False), (0.07, 7_000, False), (0.07, None, False)],
+)
+def test_long_segments(width_deg, limit_m, tripped):
+    # One degree of longitude at 39.98°N is about 85.4 km: 0.07° ≈ 6.0 km, 0.05° ≈ 4.3 km.
+    geom = shapely.Polygon([(46.9, 39.98), (46.9 + width_deg, 39.98), (46.9, 39.99)])
+    _, found, _ = _found(_hazards([geom]), max_segment_m=limit_m)
+    assert found == ([("hazard_id H1", "long-segment", ERROR)] if tripped else [])
+
+
+def test_long_segment_message_gives_the_distance():
+    geom = shapely.Polygon([(46.9, 39.98), (46.97, 39.98), (46.9, 39.99)])
+    _, problems, _ = check_layer(_hazards([geom]), "hazards")
+    # The longest edge is the diagonal: 5.98 km east, 1.11 km north, 6.08 km (pyproj.Geod).
+    assert "6.1 km apart" in problems[0].message
+
+
+def test_districts_may_have_long_segments():
+    big = shapely.box(46.0, 39.0, 47.0, 40.0)
+    _, found, _ = _found(_layer({"district": ["Aghdam"]}, [big]), "districts")
+    assert found == []
+
+
+def test_duplicate_ids_after_trimming():
+    _, found, _ = _found(
+        _hazards([_square(0), _square(1), _square(2)], hazard_id=[" A", "A ", "B"])
+    )
+    assert found == [("hazard_id A", "duplicate-id", ERROR), ("hazard_id A", "duplicate-id", ERROR)]
+
+
+def test_same_record_twice_within_one_source_is_an_error():
+    nearly = shapely.affinity.translate(SQUARE, 0.0002, 0)  # 2 % shifted
+    half = shapely.affinity.translate(SQUARE, 0.005, 0)
+    inside = shapely.box(46.902, 39.982, 46.904, 39.984)  # a CHA inside an SHA
+    _, found, rejected = _found(_hazards([SQUARE, nearly, half, inside]))
+    assert found == [("hazard_id H2", "duplicate-record", ERROR)]
+    assert rejected.tolist() == [False, True, False, False]
+
+
+def test_same_minefield_from_two_sources_is_a_warning():
+    nearly = shapely.affinity.translate(SQUARE, 0.0002, 0)
+    frame = _hazards([SQUARE, nearly], source=["Handover map", "Survey map"])
+    _, found, rejected = _found(frame)
+    assert found == [("hazard_id H2", "duplicate-record", WARNING)]
+    assert not rejected.any()
+
+
+def test_overlap_share_is_configurable():
+    half = shapely.affinity.translate(SQUARE, 0.005, 0)
+    _, found, _ = _found(_hazards([SQUARE, half]), overlap_share=0.4)
+    assert found == [("hazard_id H2", "duplicate-record", ERROR)]
+
+
+def test_release_outside_every_hazard_is_a_warning():
+    hazards = _hazards([_square(0)])
+    frame = _layer(
+        {"release_id": ["R1", "R2"], "released_on": ["2022-01-03"] * 2, "method": ["cleared"] * 2},
+        [_square(0, 0.005), _square(5)],
+    )
+    _, found, rejected = _found(frame, "releases", hazards=hazards)
+    assert found == [("release_id R2", "outside-hazards", WARNING)]
+    assert not rejected.any()
+    assert _found(frame, "releases")[1] == []  # no hazards given: no context, no check
+
+
+DISTRICTS = _layer(
+    {"district": ["Aghdam", "Fuzuli"]},
+    [shapely.box(46.8, 39.9, 46.95, 40.05), shapely.box(46.95, 39.9, 47.1, 40.05)],
+)
+
+
+def test_lat_lon_swap_is_named_with_the_districts_as_context():
+    swapped = shapely.box(39.98, 46.90, 39.99, 46.91)
+    nowhere = shapely.box(10.0, 10.0, 10.01, 10.01)
+    _, found, rejected = _found(_hazards([swapped, nowhere, _square(0)]), districts=DISTRICTS)
+    assert found == [("hazard_id H1", "lat-lon-swapped", ERROR)]
+    assert rejected.tolist() == [True, False, False]
+    assert _found(_hazards([swapped]))[1] == []  # without districts it cannot tell
+
+
+def test_lat_lon_swap_off_the_globe_is_named_without_context():
+    _, found, _ = _found(_hazards([shapely.box(39.98, 146.9, 39.99, 146.91)]))
+    assert found == [("hazard_id H1", "lat-lon-swapped", ERROR)]
+
+
+def test_coordinates_outside_the_area_of_use_of_their_crs():
+    # Degrees written into a UTM 38N file land near (40.5°E, 0°N), far outside zone 38N.
+    wrong = gpd.GeoDataFrame(
+        {"hazard_id": ["A"], "mines_ap": [1], "mines_at": [0]},
+        geometry=[SQUARE],
+        crs="EPSG:32638",
+    )
+    _, found, _ = _found(wrong)
+    assert found == [("hazard_id A", "outside-crs-area", ERROR)]
+    right = gpd.GeoDataFrame(
+        {"hazard_id": ["A"], "mines_ap": [1], "mines_at": [0]}, geometry=[SQUARE], crs="EPSG:4326"
+    ).to_crs("EPSG:32638")
+    assert _found(right)[1] == []
+
+
+def test_source_crs_may_be_given_per_row():
+    frame = _hazards([_square(0), shapely.box(40.4, 0.0, 40.41, 0.01)])
+    _, found, _ = _found(frame, source_crs=["EPSG:4326", "EPSG:32638"])
+    assert found == [("hazard_id H2", "outside-crs-area", ERROR)]
+
+
+def test_unknown_district_of_a_hazard_lists_the_closest_names():
+    frame = _hazards([_square(0), _square(1), _square(2)], district=["Ağdam", "Agdamm", None])
+    cleaned, problems, rejected = check_layer(frame, "hazards")
+    assert [(p.feature, p.rule) for p in problems] == [("hazard_id H2", "unknown-district")]
+    assert "closest known: Aghdam" in problems[0].message
+    assert rejected.tolist() == [False, True, False]
+    assert cleaned[s.DISTRICT].iloc[0] == "Aghdam"
+
+
+def test_a_districts_layer_from_elsewhere_is_fine_and_typos_warn():
+    frame = _layer(
+        {"district": ["Tbilisi", "Rustavi", "Zangilann"]}, [_square(i) for i in range(3)]
+    )
+    cleaned, found, rejected = _found(frame, "districts")
+    assert found == [("district Zangilann", "unknown-district", WARNING)]
+    assert not rejected.any()
+    assert cleaned[s.DISTRICT].tolist() == ["Tbilisi", "Rustavi", "Zangilann"]
+    hazards = _hazards([_square(0)], district=["Rustavi"])
+    assert _found(hazards, districts=cleaned)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("spelling", "key"),
+    [
+        ("Gubadly", "Gubadli"),
+        ("QUBADLI", "Gubadli"),
+        ("Qubadlı rayonu", "Gubadli"),
+        ("Terter", "Tartar"),
+        ("Tərtər", "Tartar"),
+        ("Stepanakert", "Khankandi"),
+        ("Xankəndi şəhəri", "Khankandi"),
+        ("Khankendi", "Khankandi"),
+        ("Jabrail", "Jabrayil"),
+        ("Cəbrayıl", "Jabrayil"),
+        ("Fizuli", "Fuzuli"),
+        ("Füzuli", "Fuzuli"),
+        ("Kelbajar", "Kalbajar"),
+        ("Kəlbəcər", "Kalbajar"),
+        ("Agdam District", "Aghdam"),
+        ("AZ-AGM", "Aghdam"),
+        ("az-qbi", "Gubadli"),
+        ("Агдам", "Aghdam"),
+        ("Шуша", "Shusha"),
+        ("Şuşa", "Shusha"),
+        ("Xocavənd", "Khojavend"),
+        ("Martakert", "Aghdara"),
+        ("AZ-TOV", "Tovuz"),
+        ("Gədəbəy Rayon", "Gədəbəy"),
+    ],
+)
+def test_district_spellings(spelling, key):
+    assert s.canonical_district(spelling) == key
+
+
+@pytest.mark.parametrize("name", ["Atlantis", "", "   ", None, 7])
+def test_unknown_district_spellings(name):
+    assert s.canonical_district(name) is None
+
+
+@given(
+    key=st.sampled_from(sorted(s.DISTRICT_ALIASES)),
+    data=st.data(),
+)
+def test_any_alias_in_any_case_with_padding_matches(key, data):
+    alias = data.draw(st.sampled_from([key, *s.DISTRICT_ALIASES[key]]))
+    upper = data.draw(st.booleans())
+    pad = data.draw(st.sampled_from(["", " ", "  ", "\t"]))
+    text = pad + (alias.upper() if upper else alias) + pad
+    assert s.canonical_district(text) == key
+
+
+@given(st.text(max_size=30))
+def test_fold_name_is_idempotent_and_closest_never_fails(text):
+    folded = s.fold_name(text)
+    assert s.fold_name(folded) == folded
+    assert len(s.closest_districts(text)) <= 3
+
+
+def test_swap_names_the_right_district_and_context_may_lack_a_crs():
+    districts = gpd.GeoDataFrame(
+        {"district": ["Empty", "Aghdam"]},
+        geometry=[shapely.Polygon(), shapely.box(46.8, 39.9, 46.95, 40.05)],
+    )
+    swapped = shapely.box(39.98, 46.90, 39.99, 46.91)
+    _, problems, _ = check_layer(_hazards([swapped]), "hazards", districts=districts)
+    assert [p.rule for p in problems] == ["lat-lon-swapped"]
+    assert "falls in Aghdam" in problems[0].message
+
+
+def test_check_layer_does_not_change_its_inputs():
+    frame = _hazards([_square(0), _square(0)], hazard_id=[" A", "B"], district=["Agdam", "x"])
+    before = frame.copy()
+    context = DISTRICTS.copy()
+    check_layer(frame, "hazards", districts=DISTRICTS)
+    pd.testing.assert_frame_equal(frame, before)
+    pd.testing.assert_frame_equal(DISTRICTS, context)
+
+
+def test_collinear_ring_is_rejected_as_having_no_area_once_repaired():
+    flat = shapely.Polygon([(46.9, 39.98), (46.91, 39.98), (46.92, 39.98)])
+    _, problems, rejected = check_layer(_hazards([flat, _square(2)]), "hazards")
+    assert [(p.rule, p.severity) for p in problems] == [("invalid-geometry", ERROR)]
+    assert "no area once repaired" in problems[0].message
+    assert rejected.tolist() == [True, False]
+
+
+def test_missing_ids_are_named_by_row():
+    frame = _hazards([_square(0), _square(1), _square(2)], hazard_id=["A", "  ", None])
+    _, found, rejected = _found(frame)
+    assert found == [("feature 2", "missing-id", ERROR), ("feature 3", "missing-id", ERROR)]
+    assert rejected.tolist() == [False, True, True]
+
+
+def test_implausibly_large_counts_are_errors_not_overflows():
+    frame = _layer(
+        {"hazard_id": ["A"], "mines_ap": [9.223372036854776e18], "mines_at": [0]}, [SQUARE]
+    )
+    cleaned, problems, rejected = check_layer(frame, "hazards")
+    assert [p.rule for p in problems] == ["bad-count"]
+    assert "implausibly large" in problems[0].message
+    assert rejected.tolist() == [True]
+    assert cleaned[s.MINES_AP].isna().all()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import sys
 from pathlib import Path
 
 import click
@@ -54,8 +53,120 @@ class OneOrMore(click.Option):
 EXISTING = click.Path(exists=False, dir_okay=False, path_type=Path)
 
 
+def _remember(key: str):
+    """A click callback that keeps an option's value in ``ctx.meta`` for :func:`load`.
+
+    The reading options reach the loaders this way, so commands that use
+    :func:`layer_options` need no new parameters.
+    """
+
+    def callback(ctx, param, value):
+        ctx.meta[f"minemap.{key}"] = value
+        return value
+
+    return callback
+
+
+def _remember_crs(ctx, param, value):
+    """``--crs``: checked at once, so a typo is a usage error before any reading."""
+    if value is not None:
+        try:
+            mio._user_crs(value)
+        except MinemapError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return _remember("crs")(ctx, param, value)
+
+
+def _remember_map(ctx, param, value):
+    """``--map``: checked at once, so a malformed pair is a usage error."""
+    parse_map(value)
+    return _remember("map")(ctx, param, value)
+
+
+def _split_kind(text: str) -> tuple[str | None, str]:
+    """``hazards:NAME`` -> (``hazards``, ``NAME``); ``NAME`` -> (None, ``NAME``)."""
+    kind, sep, rest = text.partition(":")
+    if sep and kind in s.LAYER_KINDS:
+        return kind, rest
+    return None, text
+
+
+def parse_map(values) -> dict[str | None, dict[str, str]]:
+    """``--map [KIND:]canonical=COLUMN`` values, by kind (None: every kind that has it)."""
+    out: dict[str | None, dict[str, str]] = {}
+    known = {c for kind in s.LAYER_KINDS for c in (*s.REQUIRED[kind], *s.OPTIONAL[kind])}
+    for value in values or ():
+        kind, text = _split_kind(value)
+        canonical, sep, column = text.partition("=")
+        canonical, column = canonical.strip(), column.strip()
+        if not sep or not canonical or not column:
+            raise click.BadParameter(
+                f"{value!r}: write it as canonical=COLUMN, e.g. mines_ap=AP_COUNT",
+                param_hint="--map",
+            )
+        if canonical not in known:
+            raise click.BadParameter(
+                f"{canonical!r} is not a minemap column; use one of {', '.join(sorted(known))}",
+                param_hint="--map",
+            )
+        out.setdefault(kind, {})[canonical] = column
+    return out
+
+
+def mapping_for(kind: str, maps: dict[str | None, dict[str, str]]) -> dict[str, str]:
+    """The explicit mapping for one layer kind: its own entries over the general ones."""
+    own = (*s.REQUIRED[kind], *s.OPTIONAL[kind])
+    general = {c: col for c, col in maps.get(None, {}).items() if c in own}
+    return {**general, **maps.get(kind, {})}
+
+
+def layer_for(kind: str, layers) -> str | None:
+    """The ``--layer [KIND:]NAME`` that applies to one layer kind."""
+    chosen = None
+    for value in layers or ():
+        which, name = _split_kind(value)
+        if which == kind:
+            return name
+        if which is None:
+            chosen = name
+    return chosen
+
+
+def read_options(func):
+    """``--layer``, ``--crs`` and ``--map``: how to read the input files."""
+    func = click.option(
+        "--map",
+        "column_map",
+        multiple=True,
+        metavar="[KIND:]COLUMN=NAME",
+        expose_value=False,
+        callback=_remember_map,
+        help="Take a minemap column from a column of the file: --map mines_ap=AP_COUNT "
+        "(repeatable; prefix with hazards:, releases:... to apply to one layer only).",
+    )(func)
+    func = click.option(
+        "--crs",
+        metavar="CRS",
+        expose_value=False,
+        callback=_remember_crs,
+        help="CRS of inputs that declare none (CSV with WKT or x/y, Shapefile without "
+        ".prj), e.g. EPSG:32638. Not needed for longitude/latitude columns.",
+    )(func)
+    return click.option(
+        "--layer",
+        "layer_name",
+        multiple=True,
+        metavar="[KIND:]NAME",
+        expose_value=False,
+        callback=_remember("layer"),
+        help="Layer to read from multi-layer files (GeoPackage...). By default a layer named "
+        "like the kind (hazards, releases, districts) is used.",
+    )(func)
+
+
 def layer_options(require_releases: bool = True):
     def decorate(func):
+        func = read_options(func)
         func = click.option(
             "--rejects",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -95,6 +206,13 @@ def overwrite_option(func):
     )(func)
 
 
+class _EchoHandler(logging.Handler):
+    """Log records to stderr through click, which tests and pipes can capture."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
 def verbosity(func):
     @click.option("-v", "--verbose", count=True, help="More log output (repeat for more).")
     @click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars.")
@@ -105,9 +223,16 @@ def verbosity(func):
             if quiet
             else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
         )
-        logging.basicConfig(
-            level=level, format="%(levelname)s: %(message)s", stream=sys.stderr, force=True
-        )
+        # Log to stderr for this command only: the settings are put back afterwards, so
+        # that calling a command from Python (or a test) leaves logging as it was.
+        logger = logging.getLogger("minemap")
+        handler = _EchoHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler.setLevel(level)
+        saved, propagate = logger.level, logger.propagate
+        logger.addHandler(handler)
+        logger.propagate = False  # our handler prints it; not Python's last-resort one too
+        logger.setLevel(min(level, saved) if saved else level)
         ctx = click.get_current_context()
         ctx.meta["minemap.quiet"] = quiet
         try:
@@ -119,6 +244,10 @@ def verbosity(func):
             name = getattr(exc, "filename", None)
             click.echo(f"Error: {name + ': ' if name else ''}{exc.strerror or exc}", err=True)
             ctx.exit(1)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(saved)
+            logger.propagate = propagate
 
     return wrapper
 
@@ -130,19 +259,59 @@ def quiet() -> bool:
 # --- helpers --------------------------------------------------------------------
 
 
-def load(paths, kind: str) -> mio.Loaded:
-    loaded = mio.load_layers(list(paths), kind)
+#: Warnings of one rule logged one by one before they are summed up.
+_WARNINGS_SHOWN = 5
+
+
+def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
+    """Read files of one kind with the ``--layer``/``--crs``/``--map`` options given.
+
+    Warnings are logged (the first few of each rule, then a count).
+    """
+    meta = click.get_current_context().meta if click.get_current_context(silent=True) else {}
+    maps = parse_map(meta.get("minemap.map"))
+    loaded = mio.load_layers(
+        list(paths),
+        kind,
+        layer=layer_for(kind, meta.get("minemap.layer")),
+        mapping=mapping_for(kind, maps),
+        crs=meta.get("minemap.crs"),
+        districts=districts,
+        hazards=hazards,
+    )
+    by_rule: dict[str, int] = {}
     for problem in loaded.warnings:
-        log.warning("%s", problem)
+        by_rule[problem.rule] = by_rule.get(problem.rule, 0) + 1
+        if by_rule[problem.rule] <= _WARNINGS_SHOWN:
+            log.warning("%s", problem)
+    for rule, count in by_rule.items():
+        if count > _WARNINGS_SHOWN:
+            log.warning(
+                "%s: %d more %r warning(s); `minemap validate` lists them all",
+                kind,
+                count - _WARNINGS_SHOWN,
+                rule,
+            )
     return loaded
 
 
 def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: bool):
-    """Read every layer; refuse or set aside rejected features (nothing silently lost)."""
-    layers = {"hazards": load(hazards, "hazards")}
-    layers["releases"] = load(releases, "releases") if releases else None
-    layers["districts"] = load([districts], "districts") if districts else None
-    loaded = [v for v in layers.values() if v is not None]
+    """Read every layer; refuse or set aside rejected features (nothing silently lost).
+
+    Districts are read first and hazards next: each gives the next layer's
+    checks their context (district names and lat/lon swaps, releases outside
+    every hazard). Each layer's summary says ``read N, kept K, rejected R``
+    with N = K + R.
+    """
+    layers = {"districts": load([districts], "districts") if districts else None}
+    context = layers["districts"].kept if layers["districts"] is not None else None
+    layers["hazards"] = load(hazards, "hazards", districts=context)
+    layers["releases"] = (
+        load(releases, "releases", hazards=layers["hazards"].kept, districts=context)
+        if releases
+        else None
+    )
+    loaded = [layers[k] for k in ("hazards", "releases", "districts") if layers[k] is not None]
     for item in loaded:
         click.echo(item.summary(), err=True)
     errors = [p for item in loaded for p in item.errors]
@@ -173,15 +342,24 @@ def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: b
 
 
 def write_rejects(loaded, path: Path, overwrite: bool) -> None:
+    """Write every rejected feature, with its layer and ``problem``, to one file."""
     frames = []
     for item in loaded:
         frame = item.rejected.copy()
         frame.insert(0, "layer", item.kind)
         frames.append(frame)
+    # Only layers with rejects bring their columns (an empty frame would add its own).
+    frames = [f for f in frames if len(f)] or frames[:1]
     rejected = pd.concat(frames, ignore_index=True)
-    rejected = gpd.GeoDataFrame(rejected, geometry="geometry", crs=s.CANONICAL_CRS)
+    geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else s.GEOMETRY
+    for column in rejected.columns:
+        # Rejected values are as read: a column may mix numbers and text ("x", -5).
+        if column != geometry and rejected[column].dtype == object:
+            values = rejected[column]
+            rejected[column] = values.where(values.isna(), values.astype(str))
+    rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
     if path.suffix.lower() == ".csv":
-        table = pd.DataFrame(rejected.drop(columns="geometry"))
+        table = pd.DataFrame(rejected.drop(columns=geometry))
         table["wkt"] = rejected.geometry.to_wkt()
         mio.write_table(table, path, overwrite=overwrite)
     else:
@@ -250,8 +428,20 @@ def run_job(
     *,
     overwrite,
     title="Remaining contamination",
+    engine=None,
+    scheduler=None,
+    chunk_size=None,
 ):
-    rem = contamination.remaining(hazards, releases, districts, as_of=as_of, progress=not quiet())
+    rem = contamination.remaining(
+        hazards,
+        releases,
+        districts,
+        as_of=as_of,
+        progress=not quiet(),
+        engine=engine,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+    )
     table = contamination.by_district(rem, districts=districts)
     if layer_path is not None:
         mio.write_layer(rem, layer_path, overwrite=overwrite)
