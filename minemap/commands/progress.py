@@ -1,0 +1,205 @@
+"""`minemap progress`: released ground over time, items found, completion forecast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from minemap import io as mio
+from minemap import schema as s
+from minemap.commands._common import (
+    EXISTING,
+    OneOrMore,
+    check_outputs,
+    load,
+    overwrite_option,
+    read_options,
+    verbosity,
+    write_rejects,
+)
+
+PROGRESS_CSV = "progress.csv"
+FORECAST_CSV = "forecast.csv"
+COMPARISON_CSV = "comparison.csv"
+
+
+def _load(releases, hazards, districts, items, rejects: Path | None, overwrite: bool):
+    """Read the layers given; refuse, or set aside, rejected features (nothing silently lost)."""
+    ds = load([districts], "districts") if districts else None
+    context = ds.kept if ds is not None else None
+    hz = load(hazards, "hazards", districts=context) if hazards else None
+    rel = load(releases, "releases", hazards=hz.kept if hz is not None else None, districts=context)
+    it = load(items, "items") if items else None
+    loaded = [x for x in (rel, hz, ds, it) if x is not None]
+    for x in loaded:
+        click.echo(x.summary(), err=True)
+    errors = [p for x in loaded for p in x.errors]
+    if errors and rejects is None:
+        for problem in errors[:30]:
+            click.echo(f"  {problem}", err=True)
+        if len(errors) > 30:
+            click.echo(f"  ... and {len(errors) - 30} more", err=True)
+        raise click.ClickException(
+            f"{sum(len(x.rejected) for x in loaded)} feature(s) would be rejected; nothing was "
+            "written. Fix them, or pass --rejects FILE to set them aside."
+        )
+    if rejects is not None:
+        write_rejects(loaded, rejects, overwrite)
+    return tuple(x.kept if x is not None else None for x in (rel, hz, ds, it))
+
+
+def output_paths(folder: Path, reports: bool) -> list[Path]:
+    """Every file the command writes into ``folder``."""
+    from minemap.charts import chart_paths
+
+    names = [PROGRESS_CSV, FORECAST_CSV, *([COMPARISON_CSV] if reports else [])]
+    return [folder / n for n in names] + chart_paths(folder)
+
+
+def format_forecast(table: pd.DataFrame) -> str:
+    """The forecast table as aligned text."""
+    heads = ["district", "remaining ha", "ha/week", "earliest", "central", "latest"]
+    rows = [
+        [
+            str(r[s.DISTRICT]),
+            "" if pd.isna(r[s.REMAINING_HA]) else f"{r[s.REMAINING_HA]:,.1f}",
+            "" if pd.isna(r[s.RATE_HA_PER_WEEK]) else f"{r[s.RATE_HA_PER_WEEK]:,.1f}",
+            str(r[s.COMPLETION_EARLIEST]),
+            str(r[s.COMPLETION_CENTRAL]),
+            str(r[s.COMPLETION_LATEST]),
+        ]
+        for _, r in table.iterrows()
+    ]
+    widths = [max(len(x) for x in col) for col in zip(heads, *rows, strict=False)]
+
+    def line(cells):
+        first = cells[0].ljust(widths[0])
+        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+
+    return "\n".join([line(heads), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+@click.command("progress")
+@click.option(
+    "--releases",
+    cls=OneOrMore,
+    type=EXISTING,
+    required=True,
+    help="Released land with released_on and method (one or more files).",
+)
+@click.option(
+    "--hazards",
+    cls=OneOrMore,
+    type=EXISTING,
+    help="Submitted hazards: adds remaining_ha and the completion forecast.",
+)
+@click.option("--districts", type=EXISTING, help="District polygons (with a 'district' column).")
+@click.option(
+    "--reports",
+    type=EXISTING,
+    help="Bulletins CSV (weekly/monthly figures as printed): compared with the polygons "
+    "in comparison.csv, never added to them.",
+)
+@click.option(
+    "--decimal",
+    type=click.Choice([".", ","]),
+    help="Decimal mark of the bulletins' figures; without it '453,900' is flagged as "
+    "ambiguous instead of read.",
+)
+@click.option(
+    "--items",
+    cls=OneOrMore,
+    type=EXISTING,
+    help="Devices found (points); replaces the items counts on the releases.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day counted (YYYY-MM-DD). Default: the last release date.",
+)
+@click.option(
+    "--period",
+    type=click.Choice(["week", "month"]),
+    default="week",
+    show_default=True,
+    help="Rows of progress.csv and bars of the charts: weeks (from Monday) or months.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for progress.csv, forecast.csv, comparison.csv and the charts (SVG, PNG).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected features here and go on.",
+)
+@read_options
+@overwrite_option
+@verbosity
+def progress(
+    releases,
+    hazards,
+    districts,
+    reports,
+    decimal,
+    items,
+    as_of,
+    period,
+    output,
+    rejects,
+    overwrite,
+):
+    """Clearance progress: released area per week or month, items found, forecast.
+
+    Writes progress.csv (per period, district and method), forecast.csv (per
+    district: remaining, rate and a completion range, see docs/progress.md)
+    and burn-down, released-area and items charts as SVG and PNG. Prints the
+    forecast table.
+    """
+    from minemap.bulletins import read_reports
+    from minemap.charts import write_charts
+    from minemap.forecast import forecast
+    from minemap.progress import compare_reports
+    from minemap.progress import progress as measure
+
+    check_outputs([*output_paths(output, reports is not None), rejects], overwrite)
+    bulletins = None
+    if reports is not None:
+        bulletins = read_reports(reports, decimal=decimal)
+        flagged = bulletins[bulletins["problem"] != ""]
+        for index, problem in flagged["problem"].items():
+            click.echo(f"{reports}: row {index + 2}: {problem}", err=True)
+        click.echo(
+            f"reports: read {len(bulletins)}, with a problem {len(flagged)} "
+            "(their unreadable figures are left empty)",
+            err=True,
+        )
+    rel, hz, ds, it = _load(releases, hazards, districts, items, rejects, overwrite)
+    table = measure(rel, hz, ds, as_of=as_of, period=period, reports=bulletins, items=it)
+    weekly = (
+        table if period == "week" else measure(rel, hz, ds, as_of=as_of, period="week", items=it)
+    )
+    outlook = forecast(weekly)
+    output.mkdir(parents=True, exist_ok=True)
+    mio.write_table(table, output / PROGRESS_CSV, overwrite=overwrite)
+    mio.write_table(outlook, output / FORECAST_CSV, overwrite=overwrite)
+    if bulletins is not None:
+        comparison = compare_reports(rel, bulletins, as_of=as_of)
+        mio.write_table(comparison, output / COMPARISON_CSV, overwrite=overwrite)
+    write_charts(table, output, overwrite=overwrite)
+    click.echo(
+        f"progress: {table[s.PERIOD].nunique()} {period}(s) to {table.attrs.get('as_of')} "
+        f"written to {output}",
+        err=True,
+    )
+    click.echo(f"Completion forecast (as of {outlook.attrs.get('as_of')}):", err=True)
+    click.echo(format_forecast(outlook))
+
+
+command = progress

@@ -1,0 +1,494 @@
+"""Clearance progress over time: released ground per week or month, by district and method.
+
+:func:`progress` answers "how much did we release each week, by method and
+district, and how much is left?" from the release polygons, the precise
+source:
+
+* area is true area on the WGS84 ellipsoid (:mod:`minemap.geodesy`);
+* ground is counted once: releases are taken in date order and each keeps only
+  what no earlier release covered (:func:`minemap.overlay.make_disjoint`), so a
+  later release over already-released ground adds nothing;
+* with hazards, ``released_ha`` is released *hazard* ground (the part of the
+  counted-once releases inside the union of the hazards, as in
+  :func:`minemap.contamination.by_district`) and ``remaining_ha`` is the hazard
+  ground still unreleased at the end of each period, so that
+  ``cumulative_released_ha + remaining_ha`` equals the mapped ground of the
+  district at every period; without hazards every released hectare counts and
+  ``remaining_ha`` is empty;
+* districts come from the districts layer (spatial split, ground outside every
+  district in ``(unassigned)``), or else from the hazards' own ``district``
+  attribute; the district ``all`` and the method ``all`` are the totals;
+* items found come from the release counts (``items_ap``, ``items_at``,
+  ``items_uxo``), or, when an items layer is given, from its points instead
+  (never both: that would count a device twice).
+
+Bulletins (:func:`minemap.bulletins.read_reports`) are compared, never added:
+:func:`compare_reports` puts each bulletin's figure beside the polygons' figure
+for the same days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from minemap import geodesy, overlay
+from minemap import schema as s
+from minemap.contamination import _require, _to_wgs84, parse_as_of
+from minemap.errors import SchemaError, ValidationError
+
+__all__ = ["PERIODS", "compare_reports", "period_start", "progress"]
+
+#: Period lengths a progress table can use.
+PERIODS = ("week", "month")
+
+_DATE = "_date"
+_AREA = "_area_ha"
+_COUNTS = (s.ITEMS_AP, s.ITEMS_AT, s.ITEMS_UXO)
+#: Item types counted as anti-personnel and anti-tank mines; every other type
+#: (UXO, AXO, IED, submunition) is explosive ordnance other than a mine.
+_ITEM_COLUMN = {"AP": s.ITEMS_AP, "AT": s.ITEMS_AT}
+
+
+def period_start(dates, period: str = "week") -> pd.DatetimeIndex:
+    """The first day of the week (Monday) or month holding each date.
+
+    Examples
+    --------
+    >>> [d.strftime("%Y-%m-%d") for d in period_start(["2023-08-20", "2023-08-21"])]
+    ['2023-08-14', '2023-08-21']
+    >>> period_start(["2023-08-20"], "month")[0].strftime("%Y-%m-%d")
+    '2023-08-01'
+    """
+    _check_period(period)
+    days = pd.DatetimeIndex(pd.to_datetime(dates)).normalize()
+    if period == "week":
+        return days - pd.to_timedelta(days.day_of_week, unit="D")
+    return days - pd.to_timedelta(days.day - 1, unit="D")
+
+
+def _period_end(starts: pd.DatetimeIndex, period: str) -> pd.DatetimeIndex:
+    if period == "week":
+        return starts + pd.Timedelta(days=6)
+    return starts + pd.offsets.MonthEnd(0)
+
+
+def _check_period(period: str) -> None:
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+
+
+def _dates(frame: pd.DataFrame, column: str, layer: str, id_column: str) -> pd.Series:
+    dates = pd.to_datetime(frame[column], errors="coerce")
+    if dates.dt.tz is not None:
+        dates = dates.dt.tz_convert(None)
+    if dates.isna().any():
+        bad = frame.loc[dates.isna(), id_column].astype(str).tolist()[:5]
+        raise ValidationError(
+            f"{layer}: {int(dates.isna().sum())} feature(s) have no valid {column} date "
+            f"(e.g. {', '.join(bad)}), so they cannot be placed in time. Fix or reject them "
+            "first (minemap validate)."
+        )
+    return dates.dt.normalize()
+
+
+class _Ground:
+    """Releases cut into dated, counted-once pieces assigned to districts."""
+
+    def __init__(self, releases, hazards, districts, as_of) -> None:
+        _require(releases, (s.RELEASE_ID, s.RELEASED_ON, s.METHOD), "releases")
+        releases = _to_wgs84(releases, "releases")
+        dates = _dates(releases, s.RELEASED_ON, "releases", s.RELEASE_ID)
+        self.as_of = parse_as_of(as_of)
+        if self.as_of is None:
+            self.as_of = dates.max() if len(dates) else None
+        keep = (dates <= self.as_of).to_numpy() if self.as_of is not None else np.ones(0, bool)
+        # Stable sort by date: the earliest release keeps shared ground (counted once).
+        order = np.argsort(dates.to_numpy()[keep], kind="stable")
+        rel = releases[keep].iloc[order]
+        self.releases = rel
+        self.release_dates = dates[keep].iloc[order].to_numpy()
+
+        layers = [rel]
+        if hazards is not None:
+            _require(hazards, (s.HAZARD_ID,), "hazards")
+            hazards = _to_wgs84(hazards, "hazards")
+            layers.append(hazards)
+        if districts is not None:
+            _require(districts, (s.DISTRICT,), "districts")
+            districts = _to_wgs84(districts, "districts")
+            layers.append(districts)
+        bounds = np.array([f.total_bounds for f in layers if len(f)]).reshape(-1, 4)
+        box = (
+            (bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max())
+            if len(bounds)
+            else (np.nan,) * 4
+        )
+        self.crs = geodesy.equal_area_crs(box)
+
+        geoms = overlay.polygonal(rel.geometry.to_crs(self.crs).to_numpy(dtype=object))
+        pieces = overlay.polygonal(overlay.make_disjoint(geoms))
+
+        # Zones that name districts: the districts layer, or else the hazards
+        # (made disjoint) carrying their own district attribute.
+        zone_geoms, zone_names = None, None
+        if districts is not None:
+            names = districts[s.DISTRICT].astype("string").str.strip()
+            if names.isna().any() or (names == "").any():
+                raise SchemaError("districts: every district needs a name in 'district'.")
+            zone_geoms = overlay.make_disjoint(districts.geometry.to_crs(self.crs).to_numpy())
+            zone_names = names.to_numpy(dtype=object)
+
+        # Every counted-once released hectare, hazard or not: what bulletins count.
+        self.release_area = pd.DataFrame(
+            {_DATE: self.release_dates, _AREA: geodesy.area_ha(pieces)}
+        )
+        self.mapped: dict[str, float] | None = None
+        hazard_parts = None
+        if hazards is not None:
+            hazard_parts = overlay.polygonal(
+                overlay.make_disjoint(hazards.geometry.to_crs(self.crs).to_numpy(dtype=object))
+            )
+            if zone_geoms is None and s.DISTRICT in hazards.columns:
+                zone_geoms = hazard_parts
+                zone_names = (
+                    hazards[s.DISTRICT].astype("string").fillna(s.UNASSIGNED).to_numpy(dtype=object)
+                )
+            # Released hazard ground: each piece within the hazards it touches.
+            ti, hi = overlay.candidate_pairs(pieces, hazard_parts)
+            unions = overlay.union_by_group(hazard_parts[hi], ti, len(pieces))
+            empty = shapely.Polygon()
+            pieces = overlay.polygonal(
+                np.array(
+                    [
+                        empty if u is None else shapely.intersection(p, u)
+                        for p, u in zip(pieces, unions, strict=True)
+                    ],
+                    dtype=object,
+                )
+            )
+        self.has_districts = zone_geoms is not None
+
+        if self.has_districts:
+            t_idx, z_idx, parts = overlay.split(pieces, zone_geoms)
+            names = np.where(z_idx >= 0, zone_names[np.maximum(z_idx, 0)], s.UNASSIGNED)
+        else:
+            t_idx = np.arange(len(pieces))
+            parts, names = pieces, np.full(len(pieces), s.ALL, dtype=object)
+        self.parts = pd.DataFrame(
+            {
+                _DATE: self.release_dates[t_idx] if len(t_idx) else np.array([], "M8[ns]"),
+                s.DISTRICT: names.astype(object),
+                s.METHOD: rel[s.METHOD].astype(str).to_numpy()[t_idx],
+                _AREA: geodesy.area_ha(parts),
+            }
+        )
+        self.parts = self.parts[self.parts[_AREA] > 0]
+
+        if hazard_parts is not None:
+            if self.has_districts:
+                _, hz, hparts = overlay.split(hazard_parts, zone_geoms)
+                hnames = np.where(hz >= 0, zone_names[np.maximum(hz, 0)], s.UNASSIGNED)
+            else:
+                hparts, hnames = hazard_parts, np.full(len(hazard_parts), s.ALL, dtype=object)
+            mapped = pd.Series(geodesy.area_ha(hparts)).groupby(hnames.astype(object)).sum()
+            self.mapped = {str(k): float(v) for k, v in mapped.items()}
+
+        self._zones = (zone_geoms, zone_names)
+
+    def district_of(self, points: np.ndarray) -> np.ndarray:
+        """District of each point (projected), ``(unassigned)`` outside every zone."""
+        zone_geoms, zone_names = self._zones
+        if zone_geoms is None:
+            return np.full(len(points), s.ALL, dtype=object)
+        out = np.full(len(points), s.UNASSIGNED, dtype=object)
+        pi, zi = overlay.candidate_pairs(points, zone_geoms, predicate="intersects")
+        # A point on a shared boundary goes to the first zone.
+        first = ~pd.Series(pi).duplicated().to_numpy()
+        out[pi[first]] = zone_names[zi[first]]
+        return out
+
+
+def _item_records(ground: _Ground, items: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """One row per release or item: date, district, method, AP, AT and UXO counts."""
+    columns = [_DATE, s.DISTRICT, s.METHOD, *_COUNTS]
+    if items is None:
+        rel = ground.releases
+        if not any(c in rel.columns for c in _COUNTS) or not len(rel):
+            return pd.DataFrame(columns=columns)
+        points = shapely.point_on_surface(rel.geometry.to_crs(ground.crs).to_numpy(dtype=object))
+        frame = pd.DataFrame(
+            {
+                _DATE: ground.release_dates,
+                s.DISTRICT: ground.district_of(points),
+                s.METHOD: rel[s.METHOD].astype(str).to_numpy(),
+            }
+        )
+        for c in _COUNTS:
+            values = rel[c] if c in rel.columns else pd.Series(0, index=rel.index)
+            frame[c] = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=float)
+        return frame
+    _require(items, (s.ITEM_ID, s.FOUND_ON, s.ITEM_TYPE), "items")
+    items = _to_wgs84(items, "items")
+    dates = _dates(items, s.FOUND_ON, "items", s.ITEM_ID)
+    keep = (dates <= ground.as_of).to_numpy() if ground.as_of is not None else dates.notna()
+    items, dates = items[keep], dates[keep]
+    points = items.geometry.to_crs(ground.crs).to_numpy(dtype=object)
+    methods = np.full(len(items), None, dtype=object)
+    if s.RELEASE_ID in items.columns and len(ground.releases):
+        # A device found on a known release counts under that release's method.
+        lookup = dict(
+            zip(
+                ground.releases[s.RELEASE_ID].astype(str),
+                ground.releases[s.METHOD].astype(str),
+                strict=True,
+            )
+        )
+        methods = items[s.RELEASE_ID].astype(str).map(lookup).to_numpy(dtype=object)
+    types = items[s.ITEM_TYPE].astype(str).str.strip().str.upper()
+    frame = pd.DataFrame(
+        {_DATE: dates.to_numpy(), s.DISTRICT: ground.district_of(points), s.METHOD: methods}
+    )
+    for c in _COUNTS:
+        frame[c] = 0.0
+    target = types.map(_ITEM_COLUMN).fillna(s.ITEMS_UXO).to_numpy()
+    for c in _COUNTS:
+        frame.loc[target == c, c] = 1.0
+    return frame
+
+
+def _totals(records: pd.DataFrame, values: list[str], period: str) -> pd.DataFrame:
+    """Sums per (period, district, method) with ``all`` rows for district and method."""
+    if not len(records):
+        return pd.DataFrame(columns=[s.PERIOD, s.DISTRICT, s.METHOD, *values])
+    frame = records.copy()
+    frame[s.PERIOD] = period_start(frame[_DATE], period)
+    frame[s.METHOD] = frame[s.METHOD].astype(object)
+    out = []
+    for district_all in (False, True):
+        for method_all in (False, True):
+            part = frame.copy()
+            if district_all:
+                part[s.DISTRICT] = s.ALL
+            if method_all:
+                part[s.METHOD] = s.ALL
+            part = part[part[s.METHOD].notna()]
+            out.append(
+                part.groupby([s.PERIOD, s.DISTRICT, s.METHOD], dropna=False)[values]
+                .sum()
+                .reset_index()
+            )
+    totals = pd.concat(out, ignore_index=True)
+    # The district "all" of data without districts is already the total.
+    return totals.groupby([s.PERIOD, s.DISTRICT, s.METHOD])[values].max().reset_index()
+
+
+def progress(
+    releases: gpd.GeoDataFrame,
+    hazards: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    *,
+    as_of: dt.date | str | None = None,
+    period: str = "week",
+    reports: pd.DataFrame | None = None,
+    items: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Released ground, items found and remaining ground per period, district and method.
+
+    Parameters
+    ----------
+    releases
+        Land releases with ``released_on`` and ``method`` (and optionally the
+        counts ``items_ap``, ``items_at``, ``items_uxo``).
+    hazards
+        Submitted hazards: with them ``released_ha`` counts released hazard
+        ground and ``remaining_ha`` is filled.
+    districts
+        District polygons; without them the hazards' ``district`` attribute is
+        used, and without that only the district ``all`` is reported.
+    as_of
+        Last day counted (inclusive); releases and items after it are left
+        out. Default: the last release (or item) date. The last period may be partial:
+        it holds the days up to ``as_of`` only.
+    period
+        ``"week"`` (weeks start on Monday) or ``"month"``.
+    reports
+        Bulletins (:func:`minemap.bulletins.read_reports`): adds
+        ``bulletin_area_ha`` and ``difference_ha`` (polygons minus bulletin)
+        on the ``all``/``all`` row of each period that wholly holds a
+        bulletin's days. ``difference_ha`` is the counted-once area of all the
+        release polygons of the period (inside hazards or not, as bulletins
+        count) minus the bulletin's. The two are compared, never added.
+    items
+        Devices found (points with ``found_on`` and ``item_type``): when given,
+        they replace the release counts. AP and AT go to ``items_ap`` and
+        ``items_at``, every other type to ``items_uxo``. A device counts under
+        its release's method when its ``release_id`` names one, else only under
+        the method ``all``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly the columns ``period, district, method, released_ha,
+        cumulative_released_ha, remaining_ha, items_ap, items_at, items_uxo``
+        (plus the two bulletin columns with ``reports``), one row per period
+        from the first release or item to ``as_of``, per district (and
+        ``all``) and per method (and ``all``), zeros included. ``period`` is
+        the first day of the week or month. ``remaining_ha`` is filled on the
+        method ``all`` rows only (remaining ground has no method) and only with
+        hazards. ``attrs`` holds ``as_of``, ``period`` and ``mapped_ha`` (per
+        district).
+
+    Examples
+    --------
+    >>> from minemap import datasets
+    >>> table = progress(datasets.releases(), as_of="2021-06-30")
+    >>> list(table.columns[:3])
+    ['period', 'district', 'method']
+    """
+    _check_period(period)
+    if as_of is None and items is not None and len(items) and s.FOUND_ON in items:
+        # Default: the last day anything was released or found.
+        found = pd.to_datetime(items[s.FOUND_ON], errors="coerce").max()
+        released = pd.to_datetime(releases[s.RELEASED_ON], errors="coerce").max()
+        as_of = max(d for d in (found, released) if pd.notna(d)) if pd.notna(found) else None
+    ground = _Ground(releases, hazards, districts, as_of)
+    records = _item_records(ground, items)
+    area = _totals(ground.parts, [_AREA], period)
+    counts = _totals(records, list(_COUNTS), period)
+
+    # Periods run from the first release or item, even one that released no hazard ground.
+    dates = [pd.Series(d) for d in (ground.release_dates, records[_DATE]) if len(d)]
+    methods = [*s.RELEASE_METHODS]
+    extra = sorted(set(ground.parts[s.METHOD]) - set(methods))
+    methods = [*methods, *extra, s.ALL]
+    if ground.has_districts:
+        names = set(ground.parts[s.DISTRICT]) | set(records[s.DISTRICT])
+        if ground.mapped:
+            names |= set(ground.mapped)
+        district_list = [*sorted(n for n in names if n != s.ALL), s.ALL]
+    else:
+        district_list = [s.ALL]
+    if ground.as_of is None:
+        table = pd.DataFrame({c: [] for c in s.PROGRESS_COLUMNS})
+    else:
+        # Nothing released by the as-of day: one period, all ground still remaining.
+        first = min(d.min() for d in dates) if dates else ground.as_of
+        periods = pd.date_range(
+            period_start([first], period)[0],
+            period_start([ground.as_of], period)[0],
+            freq="W-MON" if period == "week" else "MS",
+        )
+        grid = pd.MultiIndex.from_product(
+            [periods, district_list, methods], names=[s.PERIOD, s.DISTRICT, s.METHOD]
+        )
+        table = pd.DataFrame(index=grid)
+        table[s.RELEASED_HA] = (
+            area.set_index([s.PERIOD, s.DISTRICT, s.METHOD])[_AREA].reindex(grid).fillna(0.0)
+            if len(area)
+            else 0.0
+        )
+        table[s.CUMULATIVE_RELEASED_HA] = table.groupby(level=[1, 2])[s.RELEASED_HA].cumsum()
+        mapped = ground.mapped
+        if mapped is not None:
+            if ground.has_districts:
+                mapped = {**mapped, s.ALL: sum(mapped.values())}
+            left = (
+                table.index.get_level_values(1)
+                .map(lambda d: mapped.get(d, 0.0))
+                .to_numpy(dtype=float)
+                - table[s.CUMULATIVE_RELEASED_HA].to_numpy()
+            )
+            # Float noise below a square millimetre is not ground.
+            left[np.abs(left) < 1e-10] = 0.0
+            by_all = table.index.get_level_values(2) == s.ALL
+            table[s.REMAINING_HA] = np.where(by_all, left, np.nan)
+        else:
+            table[s.REMAINING_HA] = np.nan
+        counted = (
+            counts.set_index([s.PERIOD, s.DISTRICT, s.METHOD])
+            if len(counts)
+            else pd.DataFrame(columns=list(_COUNTS))
+        )
+        for c in _COUNTS:
+            values = counted[c].reindex(grid) if len(counted) else pd.Series(np.nan, index=grid)
+            table[c] = values.fillna(0).round().astype("int64").to_numpy()
+        table = table.reset_index()[list(s.PROGRESS_COLUMNS)]
+    table[s.PERIOD] = pd.to_datetime(table[s.PERIOD])
+    if reports is not None:
+        table = _attach_reports(table, reports, period, ground.release_area)
+    table.attrs["as_of"] = None if ground.as_of is None else f"{ground.as_of:%Y-%m-%d}"
+    table.attrs["period"] = period
+    table.attrs["mapped_ha"] = dict(ground.mapped or {})
+    table.attrs["released_all_ground_ha"] = float(ground.release_area[_AREA].sum())
+    return table
+
+
+def _attach_reports(
+    table: pd.DataFrame, reports: pd.DataFrame, period: str, release_area: pd.DataFrame
+) -> pd.DataFrame:
+    _require(reports, (s.PERIOD_START, s.PERIOD_END, s.AREA_HA), "reports")
+    rep = reports.dropna(subset=[s.PERIOD_START, s.PERIOD_END, s.AREA_HA])
+    starts = period_start(rep[s.PERIOD_START], period)
+    ends = period_start(rep[s.PERIOD_END], period)
+    inside = np.asarray(starts == ends)
+    figures = pd.Series(rep[s.AREA_HA].to_numpy(dtype=float)[inside], index=starts[inside])
+    figures = figures.groupby(level=0).sum()
+    table = table.copy()
+    total = (table[s.DISTRICT] == s.ALL) & (table[s.METHOD] == s.ALL)
+    table[s.BULLETIN_AREA_HA] = np.where(total, table[s.PERIOD].map(figures), np.nan)
+    # Bulletins count all released land, inside a recorded hazard or not: so does
+    # the difference, whatever released_ha counts.
+    released = release_area[_AREA].groupby(period_start(release_area[_DATE], period)).sum()
+    polygons = table[s.PERIOD].map(released).fillna(0.0)
+    table[s.DIFFERENCE_HA] = polygons - table[s.BULLETIN_AREA_HA]
+    return table
+
+
+def compare_reports(
+    releases: gpd.GeoDataFrame,
+    reports: pd.DataFrame,
+    *,
+    as_of: dt.date | str | None = None,
+) -> pd.DataFrame:
+    """Each bulletin's figures beside what the release polygons give for the same days.
+
+    Returns one row per bulletin with both dates: ``period_start``,
+    ``period_end``, ``bulletin_area_ha`` (the bulletin's ``area_ha``),
+    ``released_ha`` (counted-once release polygons dated in the bulletin's
+    days, all of their ground as bulletins count it), ``difference_ha``
+    (polygons minus bulletin), then the bulletin's ``mines_ap``, ``mines_at``,
+    ``uxo`` beside the release counts ``items_ap``, ``items_at``,
+    ``items_uxo`` over the same days, and the bulletin's ``problem``.
+    The figures are compared, never added.
+    """
+    _require(reports, (s.PERIOD_START, s.PERIOD_END, s.AREA_HA), "reports")
+    ground = _Ground(releases, None, None, as_of)
+    records = _item_records(ground, None)
+    parts = ground.release_area
+    rows = []
+    rep = reports.dropna(subset=[s.PERIOD_START, s.PERIOD_END])
+    for _, r in rep.iterrows():
+        start, end = pd.Timestamp(r[s.PERIOD_START]), pd.Timestamp(r[s.PERIOD_END])
+        in_parts = (parts[_DATE] >= start) & (parts[_DATE] <= end)
+        in_records = (records[_DATE] >= start) & (records[_DATE] <= end)
+        released = float(parts.loc[in_parts, _AREA].sum())
+        bulletin = float(r[s.AREA_HA]) if pd.notna(r[s.AREA_HA]) else np.nan
+        row = {
+            s.PERIOD_START: start,
+            s.PERIOD_END: end,
+            s.BULLETIN_AREA_HA: bulletin,
+            s.RELEASED_HA: released,
+            s.DIFFERENCE_HA: released - bulletin,
+        }
+        for key in (s.MINES_AP, s.MINES_AT, s.UXO):
+            row[key] = r.get(key, pd.NA)
+        for c in _COUNTS:
+            row[c] = int(records.loc[in_records, c].sum()) if len(records) else 0
+        row["problem"] = r.get("problem", "")
+        rows.append(row)
+    return pd.DataFrame(rows)
