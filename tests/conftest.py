@@ -62,3 +62,43 @@ def browser(chromium_path):
 
 
 # --- end of browser fixtures ----------------------------------------------------
+
+
+# --- demo outputs (owned by issue 5: map and report tests) ----------------------
+# The bundled sample's map and report, written once per session by the real
+# commands, for the browser tests of tests/test_map_browser.py and
+# tests/test_report_browser.py.
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(tmp_path_factory) -> dict[str, Path]:
+    """``{"map": demo map.html, "report": report.html}`` from ``minemap demo``/``report``."""
+    from click.testing import CliRunner
+
+    from minemap import datasets
+    from minemap.cli import main
+
+    folder = tmp_path_factory.mktemp("demo")
+    runner = CliRunner()
+    result = runner.invoke(main, ["demo", "-o", str(folder / "demo")])
+    assert result.exit_code == 0, result.output
+    report = folder / "report.html"
+    result = runner.invoke(
+        main,
+        [
+            "report",
+            "--hazards",
+            str(datasets.get_path("hazards")),
+            "--releases",
+            str(datasets.get_path("releases")),
+            "--districts",
+            str(datasets.get_path("districts")),
+            "-o",
+            str(report),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return {"map": folder / "demo" / "map.html", "report": report}
+
+
+# --- end of demo outputs --------------------------------------------------------

@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from minemap.render import write_map
-from tests.test_render import EVIL, EVIL_ID, make_scene, render_scene
+from minemap.render import render_map, write_map
+from tests.test_render import EVIL, EVIL_ID, TEMPLATE, make_scene, render_scene
 
 pytestmark = pytest.mark.browser
 
@@ -180,3 +180,306 @@ def test_district_tooltip_escaped(opened):
     assert any(EVIL in t for t in texts)
     assert _count(page, "img[onerror]") == 0
     assert seen["dialogs"] == []
+
+
+# --- the demo map (the bundled sample, written by `minemap demo`) ------------------
+
+_DEMO_LAYERS = {**_LAYERS, "Released later (hazardous before its release)": "minemap-pending"}
+
+
+def _open_recorded(browser, url: str):
+    """A page opened from ``url`` with every outside request recorded and aborted."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    seen = {"outside": [], "errors": [], "console": [], "dialogs": []}
+
+    def _route(route):
+        if route.request.url.startswith(_LOCAL_SCHEMES):
+            route.continue_()
+        else:
+            seen["outside"].append(route.request.url)
+            route.abort()
+
+    def _dialog(dialog):
+        seen["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    page.route("**/*", _route)
+    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and seen["console"].append(msg.text))
+    page.on("dialog", _dialog)
+    page.goto(url)
+    return context, page, seen
+
+
+@pytest.fixture(scope="module")
+def demo(browser, demo_outputs):
+    context, page, seen = _open_recorded(browser, demo_outputs["map"].as_uri())
+    page.wait_for_selector("path.minemap-hazard")
+    yield page, seen
+    context.close()
+
+
+def _slide(page, month: int) -> str:
+    """Move the time slider to a month index (as a user dragging it) and read its label."""
+    page.locator(".minemap-timeline-range").evaluate(
+        "(el, m) => { el.value = String(m); el.dispatchEvent(new Event('input')); }", month
+    )
+    # the slider redraws on the next animation frame
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return page.locator(".minemap-timeline-out").inner_text()
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_map_size_is_small_enough_to_email(demo_outputs):
+    size = demo_outputs["map"].stat().st_size
+    assert size < 3.6e6, size  # 3.2 MB today (docs/map.md)
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_map_offline_no_errors(demo, tmp_path):
+    page, seen = demo
+    assert seen["outside"] == []
+    assert seen["errors"] == []
+    assert seen["console"] == []
+    for cls in ("minemap-district", "minemap-release", "minemap-hazard"):
+        assert _count(page, f"path.{cls}") > 0, cls
+    # the sample's every hazard piece and release is drawn at the last month
+    assert _count(page, "path.minemap-hazard") > 1500
+    assert _count(page, "path.minemap-release") > 5000
+    for selector in (
+        ".minemap-title",
+        ".minemap-legend",
+        ".leaflet-control-scale",
+        ".minemap-fullscreen",
+        ".minemap-measure",
+        ".minemap-search",
+        ".minemap-timeline",
+        ".leaflet-control-layers",
+    ):
+        assert page.locator(selector).is_visible(), selector
+    page.screenshot(path=str(tmp_path / "demo-map.png"))
+    assert (tmp_path / "demo-map.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_legend_lists_every_symbol(demo):
+    page, _seen = demo
+    text = page.locator(".minemap-legend").inner_text()
+    for expected in (
+        "Remaining hazardous area by district",
+        "cancelled",
+        "reduced",
+        "cleared",
+        "CHA: confirmed hazardous area",
+        "SHA: suspected hazardous area",
+        "outline: open",
+        "outline: worked on",
+        "outline: closed",
+        "none recorded",
+    ):
+        assert expected in text, expected
+    assert page.locator(".minemap-legend svg.minemap-swatch").count() >= 12
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_layer_control_toggles_each_layer(demo):
+    page, seen = demo
+    control = page.locator(".leaflet-control-layers-overlays")
+    for name, cls in _DEMO_LAYERS.items():
+        box = control.locator("label", has_text=name).locator("input")
+        before = _count(page, f"path.{cls}")
+        was_on = box.is_checked()
+        box.click()
+        after = _count(page, f"path.{cls}")
+        assert (after == 0) if was_on else (after > 0), name
+        box.click()
+        assert _count(page, f"path.{cls}") == before, name
+    assert seen["errors"] == []
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_time_slider_changes_what_is_drawn(demo, tmp_path):
+    page, seen = demo
+    last = int(page.locator(".minemap-timeline-range").get_attribute("max"))
+    assert last > 12
+    at_end = {c: _count(page, f"path.{c}") for c in ("minemap-release", "minemap-pending")}
+    label_end = _slide(page, last)
+    at_end_hazards = _count(page, "path.minemap-hazard")
+    assert at_end["minemap-pending"] == 0  # nothing is released after the last month
+    label_mid = _slide(page, last // 2)
+    mid = {c: _count(page, f"path.{c}") for c in ("minemap-release", "minemap-pending")}
+    page.screenshot(path=str(tmp_path / "demo-map-mid.png"))
+    label_start = _slide(page, 0)
+    start = {c: _count(page, f"path.{c}") for c in ("minemap-release", "minemap-pending")}
+    assert "End of 2020-" in label_start
+    # fewer releases the further back we go
+    assert start["minemap-release"] < mid["minemap-release"] < at_end["minemap-release"]
+    # hazards submitted later are not drawn yet
+    assert _count(page, "path.minemap-hazard") < at_end_hazards
+    # once every hazard is known (the sample's last is 2021-10), more land is still
+    # hazardous the further back we go
+    label_early = _slide(page, 12)
+    early = _count(page, "path.minemap-pending")
+    assert early > mid["minemap-pending"] > 0
+    figures = [
+        float(t.split("≈ ")[1].split(" ha")[0].replace(",", ""))
+        for t in (label_early, label_mid, label_end)
+    ]
+    assert figures[0] > figures[1] > figures[2]
+    _slide(page, last)
+    assert _count(page, "path.minemap-release") == at_end["minemap-release"]
+    assert seen["errors"] == []
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_tooltip_and_popup(demo):
+    page, seen = demo
+    text = _hover_path(page, page.locator("path.minemap-hazard").nth(5))
+    assert text.startswith("Hazard ")
+    for label in ("District", "Mines recorded AP / AT", "Mapped area", "Remaining area", "Source"):
+        assert label in text, label
+    assert seen["errors"] == []
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_search_finds_a_hazard_and_a_district(demo):
+    page, seen = demo
+    box = page.locator(".minemap-search-input")
+    options = page.locator("#minemap-search-list option")
+    assert options.count() > 1000
+    box.fill("AGM-0002")
+    box.press("Enter")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=3000)
+    assert "Hazard AGM-0002" in popup.inner_text()
+    box.fill("Shusha")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('.leaflet-popup-content')"
+        " && document.querySelector('.leaflet-popup-content').textContent.startsWith('Shusha')"
+    )
+    box.fill("no such hazard")
+    box.press("Enter")
+    assert "Not found" in page.locator(".minemap-search-out").inner_text()
+    assert seen["errors"] == []
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_measure_distance_and_area(demo):
+    page, seen = demo
+    page.locator(".minemap-measure button").click()
+    size = page.viewport_size
+    for dx, dy in ((0, 0), (200, 0), (200, 150)):
+        page.mouse.click(size["width"] / 2 - 300 + dx, size["height"] / 2 + dy)
+        page.wait_for_timeout(350)  # apart enough not to be a double click (a zoom)
+    out = page.locator(".minemap-measure-out").inner_text()
+    assert "Distance" in out
+    assert " km" in out
+    assert "Area" in out
+    assert " ha" in out
+    page.locator(".minemap-measure button").click()  # Clear
+    assert page.locator(".minemap-measure-out").inner_text() == ""
+    assert seen["errors"] == []
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_fullscreen(demo):
+    page, seen = demo
+    page.locator(".minemap-fullscreen button").click()
+    page.wait_for_function(
+        "() => document.fullscreenElement !== null"
+        " || document.querySelector('.minemap-fullwindow') !== null"
+    )
+    page.locator(".minemap-fullscreen button").click()
+    page.wait_for_function(
+        "() => document.fullscreenElement === null"
+        " && document.querySelector('.minemap-fullwindow') === null"
+    )
+    assert seen["errors"] == []
+
+
+# --- escaping on every path where text reaches the page -----------------------------
+
+
+@pytest.fixture(scope="module")
+def evil_page(browser, tmp_path_factory):
+    import geopandas as gpd
+    import shapely
+
+    from minemap.render import MapLayer
+
+    scene = make_scene()
+    extra = MapLayer(
+        f"Extra {EVIL}{TEMPLATE}",
+        frame=gpd.GeoDataFrame(
+            {"n": [3], "label": [f"{EVIL}{TEMPLATE}"]},
+            geometry=[shapely.box(46.81, 39.86, 46.815, 39.865)],
+            crs=4326,
+        ),
+        style={"color": "#000000"},
+        tooltip={f"Count {EVIL}": "n"},
+        heading="label",
+        legend=[(f"legend {EVIL}{TEMPLATE}", {"color": "#000000"})],
+    )
+    remaining = scene["remaining"].copy()
+    remaining.loc[0, "hazard_id"] = f"T-{TEMPLATE}"
+    path = write_map(
+        render_map(
+            remaining,
+            scene["table"],
+            hazards=scene["hazards"],
+            releases=scene["releases"],
+            districts=scene["districts"],
+            title=f"Escaping {TEMPLATE}",
+            extra_layers=[extra],
+        ),
+        tmp_path_factory.mktemp("evil") / "evil.html",
+    )
+    context, page, seen = _open_recorded(browser, path.as_uri())
+    page.wait_for_selector("path.minemap-hazard")
+    yield page, seen
+    context.close()
+
+
+def test_escaped_in_legend_layer_control_and_title(evil_page):
+    page, seen = evil_page
+    legend = page.locator(".minemap-legend").inner_text()
+    assert f"legend {EVIL}{TEMPLATE}" in legend
+    assert f"Extra {EVIL}{TEMPLATE}" in page.locator(".leaflet-control-layers").inner_text()
+    assert f"Escaping {TEMPLATE}" in page.locator(".minemap-title").inner_text()
+    assert "49" not in page.locator(".minemap-title").inner_text()
+    assert _count(page, "img") == 0
+    assert seen["dialogs"] == []
+    assert seen["errors"] == []
+    assert seen["outside"] == []
+
+
+def test_escaped_in_search_and_popup(evil_page):
+    page, seen = evil_page
+    box = page.locator(".minemap-search-input")
+    for key, head in ((EVIL_ID, f"Hazard {EVIL_ID}"), (f"T-{TEMPLATE}", f"Hazard T-{TEMPLATE}")):
+        box.fill(key)
+        box.press("Enter")
+        page.wait_for_function(
+            "h => Array.from(document.querySelectorAll('.leaflet-popup-content'))"
+            ".some(p => p.textContent.startsWith(h))",
+            arg=head,
+        )
+    values = page.locator("#minemap-search-list option").evaluate_all("os => os.map(o => o.value)")
+    assert EVIL_ID in values
+    assert f"T-{TEMPLATE}" in values
+    assert EVIL in values
+    assert _count(page, "img") == 0
+    assert seen["dialogs"] == []
+    assert seen["errors"] == []
+
+
+def test_escaped_in_extra_layer_tooltip(evil_page):
+    page, seen = evil_page
+    text = _hover_path(page, page.locator("path.minemap-extra").first)
+    assert f"{EVIL}{TEMPLATE}" in text
+    assert f"Count {EVIL}" in text
+    assert _count(page, "img") == 0
+    assert seen["dialogs"] == []
+    assert seen["errors"] == []

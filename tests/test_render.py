@@ -15,8 +15,9 @@ import shapely
 
 from minemap import schema as s
 from minemap.errors import OutputExistsError
-from minemap.render import render_map, write_map
+from minemap.render import MapLayer, public_grid, render_map, write_map
 from minemap.render import symbology as sym
+from minemap.render.map import COORDINATE_DECIMALS
 from minemap.render.offline import (
     OfflineMap,
     css_with_data_uris,
@@ -157,12 +158,46 @@ def page(scene) -> str:
     return render_scene(scene, title=f"Demo {EVIL}{BREAKOUT}{TEMPLATE}").get_root().render()
 
 
+def _ring(deltas: list[int], scale: float) -> list[list[float]]:
+    xy = np.cumsum(np.asarray(deltas, dtype=np.int64).reshape(-1, 2), axis=0) / scale
+    return xy.tolist()
+
+
+def _decode(geometry: dict, scale: float) -> dict:
+    """Turn a geometry's integer deltas (``d``) back into GeoJSON coordinates, as the page does."""
+    kind, d = geometry["type"], geometry.pop("d")
+    if kind == "Point":
+        geometry["coordinates"] = _ring(d, scale)[0]
+    elif kind in ("LineString", "MultiPoint"):
+        geometry["coordinates"] = _ring(d, scale)
+    elif kind in ("Polygon", "MultiLineString"):
+        geometry["coordinates"] = [_ring(r, scale) for r in d]
+    else:
+        geometry["coordinates"] = [[_ring(r, scale) for r in poly] for poly in d]
+    return geometry
+
+
 def _layer_of(page: str, class_name: str) -> tuple[dict, dict]:
-    """The FeatureCollection and options handed to ``minemap.geojson`` for one layer."""
+    """The FeatureCollection and options handed to ``minemap.geojson`` for one layer.
+
+    Decoded as the page decodes it: coordinates from integer deltas, and each
+    tooltip's values paired with the layer's labels into ``t["r"]`` rows
+    (empty values left out, as the browser leaves them out).
+    """
     for match in re.finditer(r"minemap\.geojson\((\{.*?\}), (\{.*?\})\);\n", page):
         options = json.loads(match.group(2))
         if options["className"] == class_name:
-            return json.loads(match.group(1)), options
+            data = json.loads(match.group(1))
+            for f in data["features"]:
+                _decode(f["geometry"], data["scale"])
+                tip = f["properties"]["t"]
+                tip["v"] = [data["strings"][v] if isinstance(v, int) else v for v in tip["v"]]
+                tip["r"] = [
+                    [label, value]
+                    for label, value in zip(options["labels"], tip["v"], strict=True)
+                    if value
+                ]
+            return data, options
     raise AssertionError(f"no layer {class_name}")
 
 
@@ -270,8 +305,22 @@ def test_template_syntax_in_data_is_not_evaluated(scene):
 
 
 def test_layer_names_and_attribution_are_html_safe(page):
-    control = re.search(r"overlays\s*:\s*\{(.*?)\}", page, re.S).group(1)
-    assert "Remaining hazards" in control
+    control = re.search(r"L\.control\.layers\((\{.*?\}), (\{.*?\}), ", page, re.S).group(2)
+    assert '"Remaining hazards": ' in control
+
+
+def test_layer_names_escaped_and_not_templated(scene):
+    extra = MapLayer(
+        f"{EVIL}{TEMPLATE}",
+        frame=scene["districts"].iloc[:1],
+        tooltip={"ISO": s.ISO_3166_2},
+    )
+    page = render_scene(scene, extra_layers=[extra]).get_root().render()
+    control = re.search(r"L\.control\.layers\((\{.*?\}), (\{.*?\}), ", page, re.S).group(2)
+    # escaped for Leaflet's innerHTML, then made script-safe; never evaluated
+    assert "&lt;img src=x onerror=alert(1)\\u0026gt;" not in control
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;{{ 7*7 }}" in control
+    assert "gt;49" not in control
     assert "geoBoundaries" in page
     assert "CC BY-SA 3.0" in page
 
@@ -342,7 +391,7 @@ def test_tooltip_figures_formatted(page):
 def test_coordinates_rounded(page):
     data = _data_of(page, "minemap-district")
     coords = np.array(data["features"][0]["geometry"]["coordinates"][0])
-    assert np.allclose(coords, np.round(coords, 6))
+    assert np.allclose(coords, np.round(coords, COORDINATE_DECIMALS))
 
 
 def test_display_geometry_simplified():
@@ -481,3 +530,180 @@ def test_geometry_collections_drawn_as_polygons():
     )
     features = _data_of(render_map(remaining).get_root().render(), "minemap-hazard")["features"]
     assert [f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in features] == [True]
+
+
+# --- issue 5: time slider, public map, extra layers, tiles --------------------------
+
+
+def _timeline_of(page: str) -> dict:
+    return json.loads(re.search(r"minemap\.timeline\([^,]+, (\{.*?\})\);\n", page).group(1))
+
+
+def test_timeline_months_and_remaining_figures(page):
+    spec = _timeline_of(page)
+    # from the first submission (2021-01) to the last release (2024-06)
+    assert spec["months"][0] == "2021-01"
+    assert spec["months"][-1] == "2024-06"
+    assert len(spec["months"]) == len(spec["figures"]) == 42
+    values = [float(f.split("≈ ")[1].split(" ha")[0].replace(",", "")) for f in spec["figures"]]
+    assert values == sorted(values, reverse=True)  # releases only ever take land away
+    assert values[0] > values[-1]
+
+
+def test_releases_and_pending_pieces_carry_their_month(page, scene):
+    releases = _data_of(page, "minemap-release")
+    by_head = {f["properties"]["t"]["h"]: f["properties"]["z"] for f in releases["features"]}
+    # R-1 is 2021-05 (month 4 from 2021-01), R-4 2024-06 (the last, 41)
+    assert by_head["Release R-1"] == 4
+    assert by_head["Release R-4"] == 41
+    pending = _data_of(page, "minemap-pending")
+    heads = {f["properties"]["t"]["h"] for f in pending["features"]}
+    assert "Hazard AGM-001 (released later)" in heads
+    assert all(f["properties"]["a"] == 0 for f in pending["features"])
+    # each piece lies inside its own hazard
+    hz = scene["hazards"].set_index(s.HAZARD_ID).geometry
+    for f in pending["features"]:
+        hazard_id = (
+            f["properties"]["t"]["h"].removeprefix("Hazard ").removesuffix(" (released later)")
+        )
+        piece = shapely.geometry.shape(f["geometry"])
+        assert hz[hazard_id].buffer(1e-4).contains(piece)
+
+
+def test_public_map_has_no_perimeters_ids_or_sources(scene):
+    page = render_scene(scene, public=True).get_root().render()
+    for cls in ("minemap-hazard", "minemap-release", "minemap-pending", "minemap-submitted"):
+        assert f'"className":"{cls}"' not in page
+    for text in ("AGM-001", "FUZ-002", "Handover map A", "R-1", "Team 1"):
+        assert text not in page, text
+    grid = _data_of(page, "minemap-grid")
+    assert grid["features"]
+    assert "Public map" in page
+    assert "Find a district" in page
+
+
+def test_public_grid_keeps_the_totals(scene):
+    remaining = scene["remaining"]
+    grid = public_grid(remaining, cell_m=2000)
+    total = remaining[s.REMAINING_AREA_HA].sum()
+    # the scene's remaining_area_ha is not ellipsoidal, so compare with the
+    # geodesic area of the pieces themselves
+    from minemap import geodesy
+
+    exact = geodesy.geodesic_area_ha(remaining.geometry.to_numpy()).sum()
+    assert grid[s.REMAINING_AREA_HA].sum() == pytest.approx(exact, rel=1e-6)
+    assert grid[s.REMAINING_AREA_HA].sum() != pytest.approx(0.0)
+    assert grid[s.REMAINING_MINES_EST].sum() == pytest.approx(
+        remaining[s.REMAINING_MINES_EST].sum(), rel=1e-9
+    )
+    assert total > 0
+    # no cell holds more than a cell's area (2 km x 2 km = 400 ha)
+    assert grid[s.REMAINING_AREA_HA].max() <= 400 + 1e-6
+    cells = geodesy.geodesic_area_ha(grid.geometry.to_numpy())
+    assert cells == pytest.approx(np.full(len(grid), 400.0), rel=1e-3)
+
+
+def test_public_grid_known_answer():
+    # a 1 km x 1 km square (in an equal-area sense) split by no cell boundary or by some:
+    # its area and mines are kept whatever the cells
+    square = gpd.GeoDataFrame(
+        {s.REMAINING_MINES_EST: [100.0]},
+        geometry=[shapely.box(46.9, 39.9, 46.9117, 39.909)],
+        crs=WGS84,
+    )
+    from minemap import geodesy
+
+    area = geodesy.geodesic_area_ha(square.geometry.to_numpy())[0]
+    for cell in (250.0, 700.0, 2000.0):
+        grid = public_grid(square, cell_m=cell)
+        assert grid[s.REMAINING_AREA_HA].sum() == pytest.approx(area, rel=1e-6)
+        assert grid[s.REMAINING_MINES_EST].sum() == pytest.approx(100.0)
+        shares = grid[s.REMAINING_MINES_EST] / grid[s.REMAINING_AREA_HA]
+        assert np.allclose(shares, 100.0 / area)
+    assert len(public_grid(square, cell_m=250.0)) > len(public_grid(square, cell_m=2000.0))
+    with pytest.raises(ValueError, match="cell_m"):
+        public_grid(square, cell_m=0)
+
+
+def test_public_grid_empty():
+    empty = gpd.GeoDataFrame({s.REMAINING_MINES_EST: []}, geometry=[], crs=WGS84)
+    assert len(public_grid(empty)) == 0
+
+
+def test_extra_layers_frame_and_element(scene):
+    import folium
+
+    cells = gpd.GeoDataFrame(
+        {"density": [2.5], "name": [f"cell {EVIL}"]},
+        geometry=[shapely.box(46.82, 39.87, 46.83, 39.88)],
+        crs=WGS84,
+    ).to_crs(3857)
+    marker = folium.FeatureGroup(name="Their own element")
+    page = (
+        render_scene(
+            scene,
+            extra_layers=[
+                MapLayer(
+                    "Density",
+                    frame=cells,
+                    style={"color": "#123456"},
+                    tooltip={"Mines per ha": "density"},
+                    heading="name",
+                    legend=[("dense", {"fillColor": "#123456"})],
+                ),
+                MapLayer("Their own element", element=marker),
+            ],
+        )
+        .get_root()
+        .render()
+    )
+    data, options = _layer_of(page, "minemap-extra minemap-extra-0")
+    assert options["styles"] == [{"color": "#123456"}]
+    (feature,) = data["features"]
+    assert feature["properties"]["t"]["h"] == f"cell {EVIL}"
+    assert feature["properties"]["t"]["r"] == [["Mines per ha", "2.5"]]
+    # reprojected to WGS 84
+    assert shapely.geometry.shape(feature["geometry"]).bounds[0] == pytest.approx(46.82)
+    assert "dense" in page
+    assert marker.get_name() in page
+    control = re.search(r"L\.control\.layers\((\{.*?\}), (\{.*?\}), ", page, re.S).group(2)
+    assert '"Density": ' in control
+    assert '"Their own element": ' in control
+
+
+def test_tiles_adds_a_base_layer_only_when_asked(scene):
+    url = "https://tile.example.org/{z}/{x}/{y}.png"
+    with_tiles = render_scene(scene, tiles=url).get_root().render()
+    without = render_scene(scene).get_root().render()
+    assert url in with_tiles
+    assert "tile.example.org" not in without
+    assert "L.tileLayer" not in without
+    base = re.search(r"L\.control\.layers\((\{.*?\}), ", with_tiles, re.S).group(1)
+    assert "Online base map" in base
+    with pytest.raises(ValueError, match="tile URL"):
+        render_scene(scene, tiles="https://x/{{ 7*7 }}/{z}")
+
+
+def test_controls_are_on_the_page(page):
+    for call in ("minemap.fullscreen(", "minemap.measure(", "minemap.search(", "minemap.timeline("):
+        assert call in page, call
+    assert "L.control.scale" in page
+
+
+def test_popups_and_search_keys(page):
+    hazards = _data_of(page, "minemap-hazard")
+    keys = {f["properties"]["i"] for f in hazards["features"]}
+    assert {"AGM-001", EVIL_ID} <= keys
+    districts = _data_of(page, "minemap-district")
+    assert {f["properties"]["i"] for f in districts["features"]} == {"Aghdam", "Fuzuli", EVIL}
+
+
+def test_public_grid_counts_shared_land_once(scene):
+    from minemap import geodesy
+
+    remaining = scene["remaining"].copy()
+    remaining[s.NET_REMAINING_AREA_HA] = remaining[s.REMAINING_AREA_HA] * 0.5
+    grid = public_grid(remaining)
+    exact = geodesy.geodesic_area_ha(remaining.geometry.to_numpy()).sum()
+    assert grid[s.REMAINING_AREA_HA].sum() == pytest.approx(0.5 * exact, rel=1e-6)
+    assert s.NET_REMAINING_AREA_HA not in scene["remaining"].columns  # input untouched

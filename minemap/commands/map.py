@@ -14,6 +14,8 @@ from minemap.commands._common import (
     run_job,
     verbosity,
 )
+from minemap.commands._engine import engine_options
+from minemap.commands.report import public_option, tiles_option, write_map_page
 
 
 @click.command("map")
@@ -25,13 +27,42 @@ from minemap.commands._common import (
     required=True,
     help="The HTML map to write (self-contained, works offline).",
 )
+@tiles_option
+@public_option
+@engine_options
 @overwrite_option
 @verbosity
-def map_(hazards, releases, districts, as_of, rejects, output, overwrite):
+def map_(
+    hazards,
+    releases,
+    districts,
+    as_of,
+    rejects,
+    output,
+    tiles,
+    public,
+    overwrite,
+    engine,
+    scheduler,
+    chunk_size,
+):
     """Write an offline interactive HTML map of remaining contamination."""
     check_outputs([output, rejects], overwrite)
     hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
-    run_job(hz, rel, ds, as_of, output, None, None, overwrite=overwrite)
+    rem, table = run_job(
+        hz,
+        rel,
+        ds,
+        as_of,
+        None,
+        None,
+        None,
+        overwrite=overwrite,
+        engine=engine,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+    )
+    write_map_page(rem, table, hz, rel, ds, as_of, output, overwrite, tiles=tiles, public=public)
 
 
 command = map_

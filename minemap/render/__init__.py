@@ -2,12 +2,15 @@
 
 :func:`render_map` builds a :class:`folium.Map` that loads nothing from the
 network (Leaflet is vendored and inlined, no tile server by default) and
-:func:`write_map` saves it atomically. See :mod:`minemap.render.symbology` for
-colours and styles and :mod:`minemap.render.offline` for the inlining.
+:func:`write_map` saves it atomically. :class:`MapLayer` adds further
+overlays (``render_map(..., extra_layers=[...])``) and :func:`public_grid`
+sums contamination on the coarse grid of a public map. See
+:mod:`minemap.render.symbology` for colours and styles and
+:mod:`minemap.render.offline` for the inlining.
 """
 
 from __future__ import annotations
 
-from minemap.render.map import render_map, write_map
+from minemap.render.map import MapLayer, public_grid, render_map, write_map
 
-__all__ = ["render_map", "write_map"]
+__all__ = ["MapLayer", "public_grid", "render_map", "write_map"]

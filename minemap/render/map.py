@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
@@ -32,23 +35,34 @@ import shapely
 from branca.element import Element
 from folium.map import Layer
 
+from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.errors import OutputExistsError
 from minemap.render import symbology as sym
 from minemap.render.offline import OfflineMap, RawElement, script_json
 
-__all__ = ["COORDINATE_DECIMALS", "SIMPLIFY_TOLERANCE", "render_map", "write_map"]
+__all__ = [
+    "COORDINATE_DECIMALS",
+    "PUBLIC_CELL_M",
+    "SIMPLIFY_TOLERANCE",
+    "MapLayer",
+    "public_grid",
+    "render_map",
+    "write_map",
+]
 
 #: Display geometry is simplified by this many degrees (about 2 m here) with its
 #: topology kept. Areas never come from display geometry.
 SIMPLIFY_TOLERANCE = 2e-5
-#: Coordinates in the page are rounded to this many decimals (0.1 m).
-COORDINATE_DECIMALS = 6
+#: Coordinates in the page are rounded to this many decimals (about 1 m).
+COORDINATE_DECIMALS = 5
 
 _LAYER_DISTRICTS = "Districts: remaining hazardous area"
 _LAYER_HAZARDS = "Remaining hazards"
 _LAYER_RELEASES = "Released land"
 _LAYER_SUBMITTED = "Submitted maps (as handed over)"
+_LAYER_PENDING = "Released later (hazardous before its release)"
+_LAYER_GRID = "Remaining contamination on a grid"
 
 _TABLE_LABELS = {
     s.MAPPED_AREA_HA: "Mapped area",
@@ -86,43 +100,126 @@ _CSS = """
   vertical-align: top; white-space: nowrap; }
 .minemap-tip td { text-align: left; padding: 0; overflow-wrap: break-word; }
 .leaflet-container { background: #e3e7ea; }
+.minemap-button { font: bold 14px/1 Arial, sans-serif; padding: 5px 8px; cursor: pointer;
+  background: #fff; border: 1px solid #999; border-radius: 4px; }
+.minemap-measure-out { margin-left: 6px; }
+.minemap-measuring { cursor: crosshair; }
+.minemap-measuring .leaflet-overlay-pane .leaflet-interactive { pointer-events: none; }
+.minemap-fullwindow { position: fixed !important; inset: 0; width: 100vw !important;
+  height: 100vh !important; z-index: 10000; }
+.minemap-search-input { width: 210px; font-size: 13px; padding: 3px; }
+.minemap-search-out { color: #A00; }
+.minemap-search-out:empty { display: none; }
+.minemap-timeline { min-width: 300px; }
+.minemap-timeline-head { font-weight: bold; }
+.minemap-timeline-range { width: 100%; }
+@media print { .minemap-fullscreen, .minemap-measure, .minemap-search { display: none; } }
 .leaflet-control-layers { font: 13px/1.5 "Helvetica Neue", Arial, sans-serif; }
 """
 
-# Everything that turns data into page content goes through textContent or
-# setAttribute, never innerHTML.
+# Everything that turns data into page content goes through textContent,
+# setAttribute or DOM properties, never innerHTML.
 _JS = """
 var minemap = (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
+  var index = {};      // search key -> [{layer, group}]
+  var keys = [];
+  var timed = [];      // layers filtered by the time slider
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) { e.className = cls; }
     if (text !== undefined && text !== null) { e.textContent = String(text); }
     return e;
   }
-  function tip(p) {
+  // A tooltip: p.h is the heading, p.v the values aligned with the layer's labels.
+  // A number among the values is an index into the layer's shared strings.
+  function tip(p, labels, strings) {
     var box = el("div", "minemap-tip");
     box.appendChild(el("div", "minemap-tip-head", p.h));
     var table = el("table");
-    p.r.forEach(function (row) {
+    (p.v || []).forEach(function (value, i) {
+      if (typeof value === "number") { value = strings[value]; }
+      if (value === "" || value === null || value === undefined) { return; }
       var tr = table.insertRow();
-      tr.appendChild(el("th", null, row[0]));
-      tr.appendChild(el("td", null, row[1]));
+      tr.appendChild(el("th", null, labels[i]));
+      tr.appendChild(el("td", null, value));
     });
     box.appendChild(table);
     return box;
   }
+  function remember(key, layer, group) {
+    if (key === undefined || key === null || key === "") { return; }
+    key = String(key);
+    if (!index[key]) { index[key] = []; keys.push(key); }
+    index[key].push({layer: layer, group: group});
+  }
+  // Coordinates arrive as integer deltas (see _encode_geometry in map.py).
+  function ring(d, scale) {
+    var out = [], x = 0, y = 0;
+    for (var i = 0; i < d.length; i += 2) {
+      x += d[i]; y += d[i + 1];
+      out.push([x / scale, y / scale]);
+    }
+    return out;
+  }
+  function decode(g, scale) {
+    if (!g || g.d === undefined) { return; }
+    var d = g.d;
+    if (g.type === "Point") { g.coordinates = ring(d, scale)[0]; }
+    else if (g.type === "LineString" || g.type === "MultiPoint") { g.coordinates = ring(d, scale); }
+    else if (g.type === "Polygon" || g.type === "MultiLineString") {
+      g.coordinates = d.map(function (r) { return ring(r, scale); });
+    } else if (g.type === "MultiPolygon") {
+      g.coordinates = d.map(function (p) {
+        return p.map(function (r) { return ring(r, scale); });
+      });
+    }
+    delete g.d;
+  }
   function geojson(data, o) {
-    return L.geoJSON(data, {
+    var strings = data.strings || [];
+    var group = L.geoJSON(null, {
       className: o.className,
       attribution: o.attribution || null,
       style: function (f) { return o.styles[f.properties.s]; },
       pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {radius: 5}); },
       onEachFeature: function (f, layer) {
-        layer.bindTooltip(function () { return tip(f.properties.t); },
+        var p = f.properties;
+        layer.bindTooltip(function () { return tip(p.t, o.labels, strings); },
                           {sticky: true, className: "minemap-tooltip"});
+        layer.bindPopup(function () { return tip(p.t, o.labels, strings); },
+                        {className: "minemap-popup", maxWidth: 420});
+        remember(p.i, layer, group);
       }
+    });
+    data.features.forEach(function (f) {
+      f.type = "Feature";  // left out of the page to save bytes
+      decode(f.geometry, data.scale);
+    });
+    group.addData(data);
+    if (o.time) {
+      var all = group.getLayers();
+      timed.push({group: group, kind: o.time, layers: all});
+    }
+    return group;
+  }
+  // Which features are drawn at month m (index into the slider's months):
+  // a = month first known (submitted), z = month released.
+  function visibleAt(kind, p, m) {
+    var known = p.a === undefined || p.a <= m;
+    if (kind === "release") { return p.z <= m; }
+    if (kind === "pending") { return known && m < p.z; }
+    return known;
+  }
+  function showMonth(m) {
+    timed.forEach(function (t) {
+      t.layers.forEach(function (layer) {
+        var want = visibleAt(t.kind, layer.feature.properties, m);
+        var has = t.group.hasLayer(layer);
+        if (want && !has) { t.group.addLayer(layer); }
+        if (!want && has) { t.group.removeLayer(layer); }
+      });
     });
   }
   function swatch(st) {
@@ -180,7 +277,171 @@ var minemap = (function () {
       });
     }, false);
   }
-  return {geojson: geojson, title: title, legend: legend};
+  function button(parent, text, label) {
+    var b = el("button", "minemap-button", text);
+    b.type = "button";
+    b.title = label;
+    b.setAttribute("aria-label", label);
+    parent.appendChild(b);
+    return b;
+  }
+  // Full screen with the Fullscreen API, or the whole window where it is refused.
+  function fullscreen(map) {
+    return control(map, "topleft", "minemap-fullscreen", function (div) {
+      var b = button(div, "Full screen", "Full screen");
+      var box = map.getContainer();
+      b.addEventListener("click", function () {
+        if (document.fullscreenElement) { document.exitFullscreen(); return; }
+        var fallback = function () {
+          box.classList.toggle("minemap-fullwindow");
+          map.invalidateSize();
+        };
+        if (box.classList.contains("minemap-fullwindow") || !box.requestFullscreen) {
+          fallback();
+        } else {
+          box.requestFullscreen().catch(fallback);
+        }
+      });
+      document.addEventListener("fullscreenchange", function () { map.invalidateSize(); });
+    }, false);
+  }
+  // Spherical polygon area (m^2), as Leaflet.draw's GeometryUtil.geodesicArea.
+  function sphericalArea(latlngs) {
+    var R = 6378137, d2r = Math.PI / 180, area = 0, n = latlngs.length;
+    if (n < 3) { return 0; }
+    for (var i = 0; i < n; i++) {
+      var p1 = latlngs[i], p2 = latlngs[(i + 1) % n];
+      area += (p2.lng - p1.lng) * d2r *
+        (2 + Math.sin(p1.lat * d2r) + Math.sin(p2.lat * d2r));
+    }
+    return Math.abs(area * R * R / 2);
+  }
+  function fmtDistance(m) {
+    return m >= 1000 ? (m / 1000).toFixed(2) + " km" : Math.round(m) + " m";
+  }
+  function fmtArea(m2) {
+    return m2 >= 1e4 ? (m2 / 1e4).toFixed(2) + " ha" : Math.round(m2) + " m\\u00B2";
+  }
+  // Click points to measure a path and the area it encloses; Clear ends.
+  function measure(map) {
+    var points = [], drawn = L.layerGroup().addTo(map), on = false, out, b;
+    function redraw() {
+      drawn.clearLayers();
+      var dist = 0;
+      for (var i = 1; i < points.length; i++) { dist += map.distance(points[i - 1], points[i]); }
+      points.forEach(function (p) {
+        L.circleMarker(p, {radius: 3, color: "#0044AA", interactive: false}).addTo(drawn);
+      });
+      if (points.length > 1) {
+        L.polyline(points, {color: "#0044AA", weight: 2, interactive: false}).addTo(drawn);
+      }
+      if (points.length > 2) {
+        L.polygon(points, {color: "#0044AA", weight: 1, dashArray: "4 4", fillOpacity: 0.1,
+                           interactive: false}).addTo(drawn);
+      }
+      out.textContent = on ? (points.length < 2 ? "Click points on the map" :
+        "Distance " + fmtDistance(dist) +
+        (points.length > 2 ? " \\u00B7 Area " + fmtArea(sphericalArea(points)) : "")) : "";
+    }
+    // While measuring, a click is a point: no popup opens to swallow the next one.
+    map.on("popupopen", function () { if (on) { map.closePopup(); } });
+    map.on("click", function (e) {
+      if (!on) { return; }
+      points.push(e.latlng);
+      redraw();
+    });
+    return control(map, "topleft", "minemap-measure", function (div) {
+      b = button(div, "Measure", "Measure distance and area");
+      out = el("span", "minemap-measure-out");
+      div.appendChild(out);
+      b.addEventListener("click", function () {
+        on = !on;
+        points = [];
+        map.closePopup();
+        b.textContent = on ? "Clear" : "Measure";
+        map.getContainer().classList.toggle("minemap-measuring", on);
+        redraw();
+      });
+    }, false);
+  }
+  function search(map, spec) {
+    return control(map, "topleft", "minemap-search", function (div) {
+      var input = el("input", "minemap-search-input");
+      input.type = "search";
+      input.placeholder = spec.placeholder;
+      input.setAttribute("aria-label", spec.placeholder);
+      var listId = "minemap-search-list";
+      var list = el("datalist");
+      list.id = listId;
+      keys.slice().sort().forEach(function (k) {
+        var o = document.createElement("option");
+        o.value = k;
+        list.appendChild(o);
+      });
+      input.setAttribute("list", listId);
+      var out = el("div", "minemap-search-out");
+      div.appendChild(input);
+      div.appendChild(list);
+      div.appendChild(out);
+      function go() {
+        var q = input.value.trim();
+        if (!q) { out.textContent = ""; return; }
+        var hits = index[q];
+        if (!hits) {
+          var low = q.toLowerCase();
+          var k = keys.filter(function (x) { return x.toLowerCase().indexOf(low) >= 0; });
+          hits = k.length ? index[k[0]] : null;
+          if (hits) { input.value = k[0]; }
+        }
+        if (!hits) { out.textContent = "Not found: " + q; return; }
+        out.textContent = "";
+        hits = hits.filter(function (h) { return h.group.hasLayer(h.layer); }).concat(hits);
+        var hit = hits[0];
+        if (!map.hasLayer(hit.group)) { map.addLayer(hit.group); }
+        if (!hit.group.hasLayer(hit.layer)) {
+          out.textContent = "Not drawn at the slider's month";
+          return;
+        }
+        var bounds = hit.layer.getBounds ? hit.layer.getBounds() : null;
+        if (bounds) { map.fitBounds(bounds, {maxZoom: 15, animate: false}); }
+        hit.layer.openPopup(bounds ? bounds.getCenter() : undefined);
+      }
+      input.addEventListener("keydown", function (e) { if (e.key === "Enter") { go(); } });
+      input.addEventListener("change", go);
+    }, false);
+  }
+  function timeline(map, spec) {
+    return control(map, "bottomleft", "minemap-timeline", function (div) {
+      var head = el("div", "minemap-timeline-head", spec.title);
+      var range = el("input", "minemap-timeline-range");
+      range.type = "range";
+      range.min = "0";
+      range.max = String(spec.months.length - 1);
+      range.step = "1";
+      range.value = range.max;
+      range.setAttribute("aria-label", spec.title);
+      var out = el("div", "minemap-timeline-out");
+      var pending = false;
+      function update() {
+        pending = false;
+        var m = Number(range.value);
+        showMonth(m);
+        out.textContent = "End of " + spec.months[m] + ": " + spec.figures[m];
+      }
+      // While dragging, redraw once per frame at most, at the latest month reached.
+      range.addEventListener("input", function () {
+        var m = Number(range.value);
+        out.textContent = "End of " + spec.months[m] + ": " + spec.figures[m];
+        if (!pending) { pending = true; window.requestAnimationFrame(update); }
+      });
+      div.appendChild(head);
+      div.appendChild(range);
+      div.appendChild(out);
+      update();
+    }, false);
+  }
+  return {geojson: geojson, title: title, legend: legend, fullscreen: fullscreen,
+          measure: measure, search: search, timeline: timeline, showMonth: showMonth};
 })();
 """
 
@@ -205,15 +466,19 @@ class _GeoJsonLayer(Layer):
         class_name: str,
         show: bool = True,
         attribution: str | None = None,
+        labels: list[str] = (),
+        time: str | None = None,
     ) -> None:
-        # Leaflet's layer control and attribution insert these as HTML.
-        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        # The name is escaped where it reaches the page (see _layer_control_js).
+        super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "MinemapGeoJson"
         self.features = features
         self.options = {
             "styles": styles,
+            "labels": list(labels),
             "className": class_name,
             "attribution": html.escape(attribution) if attribution else None,
+            "time": time,
         }
 
     def render(self, **kwargs) -> None:
@@ -273,15 +538,74 @@ def _display_geometries(geoms) -> np.ndarray:
     return out
 
 
+def _delta_ring(ring: list, scale: float) -> list[int]:
+    """A ring or line as flat integer deltas: ``[x0, y0, dx1, dy1, ...]`` in 1/scale degrees."""
+    xy = np.rint(np.asarray(ring, dtype=float).reshape(-1, 2) * scale).astype(np.int64)
+    xy[1:] -= xy[:-1].copy()
+    return xy.ravel().tolist()
+
+
+def _encode_geometry(text: str, scale: float) -> str:
+    """GeoJSON geometry text with its coordinates as integer deltas (``d``), half the bytes.
+
+    ``minemap.geojson`` in the page turns ``d`` back into ``coordinates``.
+    """
+    geom = json.loads(text)
+    kind, coords = geom["type"], geom.get("coordinates")
+    if kind == "Point":
+        encoded = _delta_ring([coords], scale)
+    elif kind in ("LineString", "MultiPoint"):
+        encoded = _delta_ring(coords, scale)
+    elif kind in ("Polygon", "MultiLineString"):
+        encoded = [_delta_ring(r, scale) for r in coords]
+    elif kind == "MultiPolygon":
+        encoded = [[_delta_ring(r, scale) for r in poly] for poly in coords]
+    else:  # pragma: no cover - _display_geometries keeps only the kinds above
+        return text
+    return json.dumps({"type": kind, "d": encoded}, separators=(",", ":"))
+
+
+def _share_strings(props: list[dict]) -> tuple[list[dict], list[str]]:
+    """Send a tooltip value that recurs (a district, a source map...) once per layer.
+
+    Values seen more than once and longer than a few characters become their
+    index in the returned table; the page looks them up (``minemap.geojson``).
+    Tooltip values are otherwise always strings, so a number means an index.
+    """
+    counts: dict[str, int] = {}
+    for p in props:
+        for v in p["t"]["v"]:
+            if len(v) > 4:
+                counts[v] = counts.get(v, 0) + 1
+    strings = [v for v, n in counts.items() if n > 1]
+    index = {v: i for i, v in enumerate(strings)}
+    shared = [{**p, "t": {**p["t"], "v": [index.get(v, v) for v in p["t"]["v"]]}} for p in props]
+    return shared, strings
+
+
 def _feature_collection(geoms, props: list[dict]) -> tuple[str, int]:
-    """A GeoJSON FeatureCollection as script-safe text, and how many features it has."""
+    """A GeoJSON FeatureCollection as script-safe text, and how many features it has.
+
+    Coordinates are sent as integer deltas (see :func:`_encode_geometry`).
+    """
     texts = _display_geometries(geoms)
+    scale = 10.0**COORDINATE_DECIMALS
+    props, strings = _share_strings(props)
     features = [
-        f'{{"type":"Feature","geometry":{g},"properties":{script_json(p)}}}'
+        f'{{"geometry":{_encode_geometry(g, scale)},"properties":{script_json(p)}}}'
         for g, p in zip(texts, props, strict=True)
         if g is not None
     ]
-    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}", len(features)
+    return (
+        '{"type":"FeatureCollection","scale":'
+        + repr(scale)
+        + ',"strings":'
+        + script_json(strings)
+        + ',"features":['
+        + ",".join(features)
+        + "]}",
+        len(features),
+    )
 
 
 class _Styles:
@@ -300,15 +624,13 @@ class _Styles:
 
 
 # --- tooltip content ----------------------------------------------------------
+# A tooltip is {"h": heading, "v": [values]}; the row labels are the layer's
+# ``labels`` (sent once per layer, not once per feature) and empty values are
+# left out in the browser.
 
 
 def _text(value: object) -> str:
     return "" if sym.is_missing(value) else str(value).strip()
-
-
-def _rows(*pairs: tuple[str, str]) -> list[list[str]]:
-    """Tooltip rows, leaving out the empty ones."""
-    return [[label, value] for label, value in pairs if value]
 
 
 def _mines_ap_at(record: dict) -> str:
@@ -322,35 +644,59 @@ def _status_text(value: object) -> str:
     return _text(value).replace("_", " ")
 
 
+_HAZARD_LABELS = [
+    "District",
+    "Classification",
+    "Status",
+    "Mines recorded AP / AT",
+    "Mapped area",
+    "Released area",
+    "Remaining area",
+    "Remaining mines (est.)",
+    "Source",
+    "Submitted",
+]
+
+
 def _hazard_tip(record: dict) -> dict:
     return {
         "h": f"Hazard {_text(record.get(s.HAZARD_ID))}",
-        "r": _rows(
-            ("District", _text(record.get(s.DISTRICT))),
-            ("Classification", _text(record.get(s.CLASSIFICATION))),
-            ("Status", _status_text(record.get(s.STATUS))),
-            ("Mines recorded AP / AT", _mines_ap_at(record)),
-            ("Mapped area", sym.format_area(record.get(s.MAPPED_AREA_HA))),
-            ("Released area", sym.format_area(record.get(s.RELEASED_AREA_HA))),
-            ("Remaining area", sym.format_area(record.get(s.REMAINING_AREA_HA))),
-            ("Remaining mines (est.)", sym.format_count(record.get(s.REMAINING_MINES_EST))),
-            ("Source", _text(record.get(s.SOURCE))),
-            ("Submitted", sym.format_date(record.get(s.SUBMITTED_ON))),
-        ),
+        "v": [
+            _text(record.get(s.DISTRICT)),
+            _text(record.get(s.CLASSIFICATION)),
+            _status_text(record.get(s.STATUS)),
+            _mines_ap_at(record),
+            sym.format_area(record.get(s.MAPPED_AREA_HA)),
+            sym.format_area(record.get(s.RELEASED_AREA_HA)),
+            sym.format_area(record.get(s.REMAINING_AREA_HA)),
+            sym.format_count(record.get(s.REMAINING_MINES_EST)),
+            _text(record.get(s.SOURCE)),
+            sym.format_date(record.get(s.SUBMITTED_ON)),
+        ],
     }
+
+
+_SUBMITTED_LABELS = [
+    "District",
+    "Classification",
+    "Status",
+    "Mines recorded AP / AT",
+    "Source",
+    "Submitted",
+]
 
 
 def _submitted_tip(record: dict) -> dict:
     return {
         "h": f"Submitted map {_text(record.get(s.HAZARD_ID))}",
-        "r": _rows(
-            ("District", _text(record.get(s.DISTRICT))),
-            ("Classification", _text(record.get(s.CLASSIFICATION))),
-            ("Status", _status_text(record.get(s.STATUS))),
-            ("Mines recorded AP / AT", _mines_ap_at(record)),
-            ("Source", _text(record.get(s.SOURCE))),
-            ("Submitted", sym.format_date(record.get(s.SUBMITTED_ON))),
-        ),
+        "v": [
+            _text(record.get(s.DISTRICT)),
+            _text(record.get(s.CLASSIFICATION)),
+            _status_text(record.get(s.STATUS)),
+            _mines_ap_at(record),
+            _text(record.get(s.SOURCE)),
+            sym.format_date(record.get(s.SUBMITTED_ON)),
+        ],
     }
 
 
@@ -363,18 +709,24 @@ def _items_found(record: dict) -> str:
     return " · ".join(parts)
 
 
+_RELEASE_LABELS = ["Method", "Date", "Area", "Items found", "Hazard", "Organisation"]
+
+
 def _release_tip(record: dict) -> dict:
     return {
         "h": f"Release {_text(record.get(s.RELEASE_ID))}",
-        "r": _rows(
-            ("Method", _text(record.get(s.METHOD))),
-            ("Date", sym.format_date(record.get(s.RELEASED_ON))),
-            ("Area", sym.format_area(record.get(s.RELEASED_AREA_HA))),
-            ("Items found", _items_found(record)),
-            ("Hazard", _text(record.get(s.HAZARD_ID))),
-            ("Organisation", _text(record.get(s.ORGANISATION))),
-        ),
+        "v": [
+            _text(record.get(s.METHOD)),
+            sym.format_date(record.get(s.RELEASED_ON)),
+            sym.format_area(record.get(s.RELEASED_AREA_HA)),
+            _items_found(record),
+            _text(record.get(s.HAZARD_ID)),
+            _text(record.get(s.ORGANISATION)),
+        ],
     }
+
+
+_PENDING_LABELS = ["Released on", "Method", "Release", "Area"]
 
 
 def _format_figure(column: str, value: object) -> str:
@@ -389,20 +741,24 @@ def _format_figure(column: str, value: object) -> str:
     return _text(value)
 
 
-def _district_tip(name: str, record: dict, figures: dict | None) -> dict:
-    rows = [
-        ("Name (Azerbaijani)", _text(record.get(s.NAME_AZ))),
-        ("ISO 3166-2", _text(record.get(s.ISO_3166_2))),
+def _district_labels(table_columns: list[str]) -> list[str]:
+    return [
+        "Name (Azerbaijani)",
+        "ISO 3166-2",
+        "Remaining area",
+        *(_TABLE_LABELS.get(c, c) for c in table_columns if c != s.REMAINING_AREA_HA),
     ]
+
+
+def _district_tip(name: str, record: dict, figures: dict | None, columns: list[str]) -> dict:
+    values = [_text(record.get(s.NAME_AZ)), _text(record.get(s.ISO_3166_2))]
     if figures is None:
-        rows.append(("Remaining area", "no hazard recorded"))
+        values.append("no hazard recorded")
+        values += [""] * (len(columns) - 1)
     else:
-        rows += [
-            (_TABLE_LABELS.get(col, col), _format_figure(col, value))
-            for col, value in figures.items()
-            if col != s.DISTRICT
-        ]
-    return {"h": name, "r": _rows(*rows)}
+        values.append(_format_figure(s.REMAINING_AREA_HA, figures.get(s.REMAINING_AREA_HA)))
+        values += [_format_figure(c, figures.get(c)) for c in columns if c != s.REMAINING_AREA_HA]
+    return {"h": name, "v": values}
 
 
 # --- figures per district -------------------------------------------------------
@@ -566,6 +922,300 @@ def _in_wgs84(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     return frame.to_crs(s.CANONICAL_CRS)
 
 
+@dataclass(frozen=True)
+class MapLayer:
+    """An additional overlay for :func:`render_map` (``extra_layers``).
+
+    Give either ``frame`` (drawn like minemap's own layers: one ``style``,
+    tooltips and popups built as text from ``tooltip`` columns, so attribute
+    text is always escaped) or ``element`` (any folium element with its own
+    ``add_to``; it must not put data into folium templates, see the module
+    docstring).
+
+    Parameters
+    ----------
+    name
+        Name in the layer control (escaped).
+    frame
+        Polygons, lines or points in any CRS.
+    style
+        Leaflet path options of every feature (``color``, ``fillColor``...).
+    tooltip
+        ``{label: column}``: the rows of each feature's tooltip.
+    heading
+        Column whose value heads each tooltip.
+    legend
+        ``[(label, style), ...]`` listed in the legend under ``name``.
+    element
+        A folium element added to the map as it is.
+    show
+        Drawn when the page opens.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> cells = gpd.GeoDataFrame({"n": [3]}, geometry=[shapely.box(46, 39, 47, 40)], crs=4326)
+    >>> layer = MapLayer("Density", frame=cells, style={"color": "#000"}, tooltip={"Mines": "n"})
+    """
+
+    name: str
+    frame: gpd.GeoDataFrame | None = None
+    style: dict = field(default_factory=lambda: {"color": "#333333", "weight": 1})
+    tooltip: dict[str, str] = field(default_factory=dict)
+    heading: str | None = None
+    legend: list[tuple[str, dict]] = field(default_factory=list)
+    element: object | None = None
+    show: bool = True
+
+
+def _format_extra(column: str, value: object) -> str:
+    """A figure of another layer: areas and shares as ours, other numbers to 3 decimals."""
+    ours = column.endswith("_ha") or column.startswith("share")
+    if isinstance(value, float | np.floating) and not sym.is_missing(value) and not ours:
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    return _format_figure(column, value)
+
+
+def _layer_control_js(m: folium.Map, map_name: str) -> str:
+    """Script adding Leaflet's layer control for the map's controllable layers.
+
+    Leaflet inserts layer names as HTML, so they are escaped here.
+    """
+    groups: dict[bool, list[str]] = {False: [], True: []}
+    for child in m._children.values():
+        if isinstance(child, Layer) and child.control:
+            label = script_json(html.escape(str(child.layer_name)))
+            groups[bool(child.overlay)].append(f"{label}: {child.get_name()}")
+    base = "{" + ", ".join(groups[False]) + "}"
+    overlays = "{" + ", ".join(groups[True]) + "}"
+    return (
+        f"L.control.layers({base}, {overlays}, "
+        f'{{"position": "topright", "collapsed": false}}).addTo({map_name});\n'
+    )
+
+
+def _add_extra_layer(m: folium.Map, layer, number: int, legend: list[dict]) -> None:
+    element = getattr(layer, "element", None)
+    if element is not None:
+        element.add_to(m)
+    else:
+        frame = _in_wgs84(layer.frame)
+        tooltip = dict(getattr(layer, "tooltip", {}) or {})
+        heading = getattr(layer, "heading", None)
+        props = []
+        for rec in _records(frame):
+            head = _text(rec.get(heading)) if heading else str(layer.name)
+            values = [_format_extra(col, rec.get(col)) for col in tooltip.values()]
+            props.append({"s": 0, "t": {"h": head, "v": values}})
+        data, _ = _feature_collection(frame.geometry, props)
+        _GeoJsonLayer(
+            data,
+            [dict(getattr(layer, "style", None) or {})],
+            name=str(layer.name),
+            class_name=f"minemap-extra minemap-extra-{number}",
+            show=getattr(layer, "show", True),
+            labels=list(tooltip),
+        ).add_to(m)
+    items = [_legend_item(str(label), dict(st)) for label, st in getattr(layer, "legend", [])]
+    if items:
+        legend.append({"title": str(layer.name), "items": items})
+
+
+# --- time slider ------------------------------------------------------------------
+
+
+def _months(*series) -> pd.PeriodIndex | None:
+    dates = pd.concat([_naive_dates(x) for x in series if x is not None], ignore_index=True)
+    dates = dates.dropna()
+    if dates.empty:
+        return None
+    return pd.period_range(dates.min().to_period("M"), dates.max().to_period("M"), freq="M")
+
+
+def _naive_dates(values) -> pd.Series:
+    dates = pd.to_datetime(pd.Series(values), errors="coerce")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    return dates.reset_index(drop=True)
+
+
+def _month_index(values, months: pd.PeriodIndex, missing: int) -> np.ndarray:
+    """Position of each date's month in ``months``; ``missing`` where there is no date."""
+    dates = _naive_dates(values)
+    out = np.full(len(dates), missing, dtype=int)
+    ok = dates.notna().to_numpy()
+    if ok.any():
+        ordinals = dates[ok].dt.to_period("M").map(lambda m: m.ordinal).to_numpy()
+        out[ok] = np.clip(ordinals - months[0].ordinal, 0, len(months) - 1)
+    return out
+
+
+def _area_ha(geoms: np.ndarray) -> np.ndarray:
+    if not len(geoms):
+        return np.zeros(0)
+    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
+    projected = gpd.GeoSeries(geoms, crs=s.CANONICAL_CRS).to_crs(crs).to_numpy()
+    return geodesy.area_ha(projected)
+
+
+def _pending_pieces(hazards: gpd.GeoDataFrame, releases: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Each release's overlap with each hazard: land hazardous until the release date.
+
+    Releases cut hazards by place, as in :func:`minemap.remaining`, so a
+    release that spills over two hazards gives a piece in each.
+    """
+    rel_geoms = releases.geometry.to_numpy()
+    hz_geoms = hazards.geometry.to_numpy()
+    ri, hi = overlay.candidate_pairs(rel_geoms, hz_geoms)
+    pieces = overlay.polygonal(shapely.intersection(rel_geoms[ri], hz_geoms[hi]))
+    keep = ~shapely.is_missing(pieces)
+    keep[keep] = shapely.area(pieces[keep]) > 0
+    ri, hi, pieces = ri[keep], hi[keep], pieces[keep]
+
+    def _column(frame: pd.DataFrame, column: str, rows: np.ndarray):
+        return frame[column].to_numpy()[rows] if column in frame.columns else None
+
+    return gpd.GeoDataFrame(
+        {
+            s.HAZARD_ID: _column(hazards, s.HAZARD_ID, hi),
+            s.CLASSIFICATION: _column(hazards, s.CLASSIFICATION, hi),
+            s.STATUS: _column(hazards, s.STATUS, hi),
+            s.SUBMITTED_ON: _column(hazards, s.SUBMITTED_ON, hi),
+            s.RELEASE_ID: _column(releases, s.RELEASE_ID, ri),
+            s.RELEASED_ON: _column(releases, s.RELEASED_ON, ri),
+            s.METHOD: _column(releases, s.METHOD, ri),
+        },
+        geometry=pieces,
+        crs=s.CANONICAL_CRS,
+    )
+
+
+def _remaining_by_month(
+    months: pd.PeriodIndex,
+    remaining: gpd.GeoDataFrame,
+    rem_known: np.ndarray,
+    pending_ha: np.ndarray,
+    pending_known: np.ndarray,
+    pending_until: np.ndarray,
+) -> np.ndarray:
+    """Remaining hectares at each month end, as the slider draws it."""
+    col = next(
+        (c for c in (s.NET_REMAINING_AREA_HA, s.REMAINING_AREA_HA) if c in remaining.columns),
+        None,
+    )
+    rem_ha = (
+        pd.to_numeric(remaining[col], errors="coerce").fillna(0).to_numpy()
+        if col
+        else _area_ha(remaining.geometry.to_numpy())
+    )
+    m = np.arange(len(months))[:, None]
+    now = (rem_ha[None, :] * (rem_known[None, :] <= m)).sum(axis=1)
+    pending = pending_ha[None, :] * ((pending_known[None, :] <= m) & (m < pending_until[None, :]))
+    return now + pending.sum(axis=1)
+
+
+# --- public map -------------------------------------------------------------------
+
+#: Side of the public map's grid cells, in metres on an equal-area projection.
+PUBLIC_CELL_M = 2000.0
+
+
+def public_grid(remaining: gpd.GeoDataFrame, *, cell_m: float = PUBLIC_CELL_M) -> gpd.GeoDataFrame:
+    """Remaining contamination summed on a coarse equal-area grid (for a public map).
+
+    Each remaining piece is cut along the cells of a square grid laid on a
+    Lambert azimuthal equal-area projection centred on the data; a cell gets
+    the hectares of the pieces inside it (land shared by overlapping hazards
+    counted once, as in :func:`minemap.by_district`) and their estimated
+    mines in proportion to area. Exact perimeters cannot be read back from
+    the cells.
+
+    Parameters
+    ----------
+    remaining
+        Remaining hazard pieces from :func:`minemap.remaining`.
+    cell_m
+        Side of a cell in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per cell holding contamination: ``remaining_area_ha``,
+        ``remaining_mines_est`` (if ``remaining`` has it), cell polygons in
+        WGS 84.
+
+    Examples
+    --------
+    >>> import minemap as mm
+    >>> from minemap import datasets
+    >>> rem = mm.remaining(datasets.hazards(), datasets.releases(), datasets.districts())
+    >>> grid = public_grid(rem)
+    >>> total = mm.by_district(rem)["remaining_area_ha"].sum()
+    >>> bool(abs(grid["remaining_area_ha"].sum() - total) < 1e-6 * total)
+    True
+    """
+    if cell_m <= 0:
+        raise ValueError(f"cell_m must be positive, got {cell_m}")
+    frame = _in_wgs84(remaining)
+    geoms = frame.geometry.to_numpy()
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    frame, geoms = frame[present], geoms[present]
+    columns = [s.REMAINING_AREA_HA, s.REMAINING_MINES_EST]
+    if not len(frame):
+        return gpd.GeoDataFrame({key: [] for key in columns}, geometry=[], crs=s.CANONICAL_CRS)
+    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
+    projected = gpd.GeoSeries(geoms, crs=s.CANONICAL_CRS).to_crs(crs).to_numpy()
+    x0, y0, x1, y1 = shapely.total_bounds(projected)
+    xs = np.arange(np.floor(x0 / cell_m) * cell_m, x1 + cell_m, cell_m)
+    ys = np.arange(np.floor(y0 / cell_m) * cell_m, y1 + cell_m, cell_m)
+    gx, gy = np.meshgrid(xs[:-1], ys[:-1])
+    cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + cell_m, gy.ravel() + cell_m)
+    piece_of, cell_of, pieces = overlay.split(projected, cells)
+    piece_ha = geodesy.area_ha(pieces)
+    whole_ha = geodesy.area_ha(projected)
+    # Mines spread over a piece in proportion to area (as remaining() estimates them).
+    share = np.divide(
+        piece_ha, whole_ha[piece_of], out=np.zeros_like(piece_ha), where=whole_ha[piece_of] > 0
+    )
+    if s.NET_REMAINING_AREA_HA in frame.columns and s.REMAINING_AREA_HA in frame.columns:
+        # Where hazards overlap, remaining() counts the shared land once (net);
+        # scale each hazard's pieces the same way so the grid adds up to the table.
+        net = pd.to_numeric(frame[s.NET_REMAINING_AREA_HA], errors="coerce").to_numpy()
+        gross = pd.to_numeric(frame[s.REMAINING_AREA_HA], errors="coerce").to_numpy()
+        ratio = np.divide(net, gross, out=np.ones_like(net), where=gross > 0)
+        piece_ha = piece_ha * np.nan_to_num(ratio, nan=1.0)[piece_of]
+    inside = cell_of >= 0
+    out = pd.DataFrame({"cell": cell_of[inside], s.REMAINING_AREA_HA: piece_ha[inside]})
+    if s.REMAINING_MINES_EST in frame.columns:
+        mines = pd.to_numeric(frame[s.REMAINING_MINES_EST], errors="coerce").fillna(0).to_numpy()
+        out[s.REMAINING_MINES_EST] = (mines[piece_of] * share)[inside]
+    summed = out.groupby("cell").sum()
+    summed = summed[summed[s.REMAINING_AREA_HA] > 0]
+    return gpd.GeoDataFrame(
+        summed.reset_index(drop=True),
+        geometry=gpd.GeoSeries(cells[summed.index.to_numpy()], crs=crs).to_crs(s.CANONICAL_CRS),
+        crs=s.CANONICAL_CRS,
+    )
+
+
+def _grid_legend(breaks: list[float]) -> dict:
+    colours = sym.ramp_hazard(len(breaks))
+    items = []
+    lower = 0.0
+    for upper, colour in zip(breaks, colours, strict=True):
+        items.append(
+            _legend_item(
+                f"{lower:,g} – {upper:,g} ha",
+                {"color": "#7F0000", "weight": 0.5, "fillColor": colour, "fillOpacity": 0.75},
+            )
+        )
+        lower = upper
+    return {"title": "Remaining hazardous area per grid cell", "items": items}
+
+
+# --- the map ------------------------------------------------------------------
+
+
 def render_map(
     remaining: gpd.GeoDataFrame,
     table: pd.DataFrame | None = None,
@@ -575,6 +1225,9 @@ def render_map(
     districts: gpd.GeoDataFrame | None = None,
     as_of: dt.date | str | None = None,
     title: str = "minemap",
+    tiles: str | None = None,
+    public: bool = False,
+    extra_layers: Sequence | None = None,
 ) -> folium.Map:
     """Draw remaining contamination on a self-contained, offline HTML map.
 
@@ -589,7 +1242,9 @@ def render_map(
         districts and fills their tooltips. Without it, the figures are summed
         from ``remaining``.
     hazards
-        The original submitted maps, drawn as outlines (off at first).
+        The original submitted maps, drawn as outlines (off at first); with
+        ``releases`` they also let the time slider show land released later
+        as still hazardous before its release date.
     releases
         Released land, styled by method. With ``as_of``, later releases are
         not drawn.
@@ -600,12 +1255,22 @@ def render_map(
         as-of date recorded on ``remaining`` or ``table``.
     title
         Text of the title box and of the page title.
+    tiles
+        URL template of an online base layer (``https://.../{z}/{x}/{y}.png``),
+        added under the districts. By default none: the page loads nothing.
+    public
+        A map safe to publish: no hazard perimeters, ids or sources; remaining
+        contamination summed by district and on a coarse grid
+        (:func:`public_grid`).
+    extra_layers
+        Further overlays: :class:`MapLayer` objects (or any object with the
+        same attributes), added after minemap's own layers.
 
     Returns
     -------
     folium.Map
-        An :class:`~minemap.render.offline.OfflineMap` that loads nothing from
-        the network; save it with :func:`write_map`.
+        An :class:`~minemap.render.offline.OfflineMap`; save it with
+        :func:`write_map`.
 
     Examples
     --------
@@ -624,9 +1289,27 @@ def render_map(
     as_of_day = _as_of_date(as_of, remaining, table)
     if releases is not None:
         releases = _released_by(releases, as_of_day)
+    counted_releases = releases
+    if public:
+        hazards = releases = None
 
-    m = OfflineMap(tiles=None, control_scale=True, extra_css=_CSS, extra_js=_JS)
+    m = OfflineMap(
+        tiles=None, control_scale=True, prefer_canvas=False, extra_css=_CSS, extra_js=_JS
+    )
     m.get_root().title = html.escape(str(title))
+    if tiles:
+        if "{{" in str(tiles) or "{%" in str(tiles):
+            raise ValueError(
+                f"tiles: {tiles!r} is not a tile URL template; give one like "
+                "https://tile.example.org/{z}/{x}/{y}.png"
+            )
+        folium.TileLayer(
+            tiles=str(tiles),
+            attr=html.escape(f"Base map: {urlsplit(str(tiles)).hostname or tiles}"),
+            name="Online base map",
+            overlay=False,
+            control=True,
+        ).add_to(m)
     legend: list[dict] = []
 
     if districts is not None:
@@ -634,10 +1317,17 @@ def render_map(
         names = [_text(v) for v in districts[s.DISTRICT]]
         figures = [lookup.get(n, lookup.get(s.canonical_district(n) or "")) for n in names]
         values = [None if f is None else f.get(s.REMAINING_AREA_HA) for f in figures]
+        columns = [c for c in next(iter(lookup.values()), {}) if c != s.DISTRICT]
+        if s.REMAINING_AREA_HA not in columns:
+            columns.insert(0, s.REMAINING_AREA_HA)
         breaks = sym.class_breaks(values)
         styles = _Styles()
         props = [
-            {"s": styles(sym.district_style(v, breaks)), "t": _district_tip(n, rec, f)}
+            {
+                "s": styles(sym.district_style(v, breaks)),
+                "t": _district_tip(n, rec, f, columns),
+                "i": n,
+            }
             for n, rec, f, v in zip(names, _records(districts), figures, values, strict=True)
         ]
         data, _ = _feature_collection(districts.geometry, props)
@@ -647,18 +1337,78 @@ def render_map(
             name=_LAYER_DISTRICTS,
             class_name="minemap-district",
             attribution=sym.DISTRICTS_ATTRIBUTION,
+            labels=_district_labels(columns),
         ).add_to(m)
         legend.append(_district_legend(breaks))
 
+    if public:
+        grid = public_grid(remaining)
+        breaks = sym.class_breaks(grid[s.REMAINING_AREA_HA].tolist())
+        colours = sym.ramp_hazard(len(breaks))
+        styles = _Styles()
+        props = []
+        for rec in grid.drop(columns="geometry").to_dict("records"):
+            k = sym.class_index(rec[s.REMAINING_AREA_HA], breaks)
+            style = {
+                "color": "#7F0000",
+                "weight": 0.5,
+                "fillOpacity": 0.75,
+                "fillColor": colours[k if k is not None else -1],
+            }
+            props.append(
+                {
+                    "s": styles(style),
+                    "t": {
+                        "h": f"{PUBLIC_CELL_M / 1000:g} km grid cell",
+                        "v": [
+                            sym.format_area(rec[s.REMAINING_AREA_HA]),
+                            sym.format_count(rec.get(s.REMAINING_MINES_EST)),
+                        ],
+                    },
+                }
+            )
+        data, _ = _feature_collection(grid.geometry, props)
+        _GeoJsonLayer(
+            data,
+            styles.styles,
+            name=_LAYER_GRID,
+            class_name="minemap-grid",
+            labels=["Remaining area", "Remaining mines (est.)"],
+        ).add_to(m)
+        legend.append(_grid_legend(breaks))
+
+    months = None
+    if releases is not None and len(releases) and s.RELEASED_ON in releases.columns:
+        extra_dates = [as_of_day] if as_of_day is not None else []
+        months = _months(releases[s.RELEASED_ON], extra_dates)
+    if months is not None and hazards is not None and s.SUBMITTED_ON in hazards.columns:
+        first = _naive_dates(hazards[s.SUBMITTED_ON]).min()
+        if not pd.isna(first) and first.to_period("M") < months[0]:
+            months = pd.period_range(first.to_period("M"), months[-1], freq="M")
+    last = 0 if months is None else len(months) - 1
+
+    def _known(frame) -> np.ndarray:
+        if months is None or s.SUBMITTED_ON not in frame.columns:
+            return np.zeros(len(frame), dtype=int)
+        return _month_index(frame[s.SUBMITTED_ON], months, 0)
+
     if releases is not None:
         styles = _Styles()
-        props = [
-            {"s": styles(sym.release_style(rec.get(s.METHOD))), "t": _release_tip(rec)}
-            for rec in _records(releases)
-        ]
+        until = _month_index(releases[s.RELEASED_ON], months, last) if months is not None else None
+        props = []
+        for k, rec in enumerate(_records(releases)):
+            prop = {"s": styles(sym.release_style(rec.get(s.METHOD))), "t": _release_tip(rec)}
+            if until is not None:
+                prop["z"] = int(until[k])
+            props.append(prop)
         data, _ = _feature_collection(releases.geometry, props)
         _GeoJsonLayer(
-            data, styles.styles, name=_LAYER_RELEASES, class_name="minemap-release"
+            data,
+            styles.styles,
+            name=_LAYER_RELEASES,
+            class_name="minemap-release",
+            labels=_RELEASE_LABELS,
+            time="release" if months is not None else None,
         ).add_to(m)
         legend.append(
             {
@@ -670,17 +1420,85 @@ def render_map(
             }
         )
 
-    styles = _Styles()
-    props = [
-        {
-            "s": styles(sym.hazard_style(rec.get(s.CLASSIFICATION), rec.get(s.STATUS))),
-            "t": _hazard_tip(rec),
+    if not public:
+        rem_known = _known(remaining)
+        styles = _Styles()
+        props = []
+        for k, rec in enumerate(_records(remaining)):
+            props.append(
+                {
+                    "s": styles(sym.hazard_style(rec.get(s.CLASSIFICATION), rec.get(s.STATUS))),
+                    "t": _hazard_tip(rec),
+                    "i": _text(rec.get(s.HAZARD_ID)),
+                    "a": int(rem_known[k]),
+                }
+            )
+        data, _ = _feature_collection(remaining.geometry, props)
+        _GeoJsonLayer(
+            data,
+            styles.styles,
+            name=_LAYER_HAZARDS,
+            class_name="minemap-hazard",
+            labels=_HAZARD_LABELS,
+            time="hazard" if months is not None else None,
+        ).add_to(m)
+        legend.append(_hazard_legend(remaining))
+
+    if months is not None and hazards is not None:
+        pending = _pending_pieces(hazards, releases)
+        p_known = _known(pending)
+        p_until = _month_index(pending[s.RELEASED_ON], months, last)
+        styles = _Styles()
+        props = []
+        for k, rec in enumerate(_records(pending)):
+            props.append(
+                {
+                    "s": styles(sym.hazard_style(rec.get(s.CLASSIFICATION), rec.get(s.STATUS))),
+                    "t": {
+                        "h": f"Hazard {_text(rec.get(s.HAZARD_ID))} (released later)",
+                        "v": [
+                            sym.format_date(rec.get(s.RELEASED_ON)),
+                            _text(rec.get(s.METHOD)),
+                            _text(rec.get(s.RELEASE_ID)),
+                        ],
+                    },
+                    "a": int(p_known[k]),
+                    "z": int(p_until[k]),
+                }
+            )
+        data, _ = _feature_collection(pending.geometry, props)
+        _GeoJsonLayer(
+            data,
+            styles.styles,
+            name=_LAYER_PENDING,
+            class_name="minemap-pending",
+            labels=_PENDING_LABELS[:3],
+            time="pending",
+        ).add_to(m)
+        per_month = _remaining_by_month(
+            months,
+            remaining,
+            rem_known,
+            _area_ha(pending.geometry.to_numpy()),
+            p_known,
+            p_until,
+        )
+        timeline_spec = {
+            "title": "Time slider: still hazardous at the end of the month",
+            "months": [str(p) for p in months],
+            "figures": [f"remaining ≈ {sym.format_area(v)}" for v in per_month],
         }
-        for rec in _records(remaining)
-    ]
-    data, _ = _feature_collection(remaining.geometry, props)
-    _GeoJsonLayer(data, styles.styles, name=_LAYER_HAZARDS, class_name="minemap-hazard").add_to(m)
-    legend.append(_hazard_legend(remaining))
+    elif months is not None:
+        counts = np.bincount(
+            _month_index(releases[s.RELEASED_ON], months, last), minlength=len(months)
+        ).cumsum()
+        timeline_spec = {
+            "title": "Time slider: released land at the end of the month",
+            "months": [str(p) for p in months],
+            "figures": [f"{sym.format_count(c)} releases" for c in counts],
+        }
+    else:
+        timeline_spec = None
 
     if hazards is not None:
         styles = _Styles()
@@ -690,7 +1508,12 @@ def render_map(
         ]
         data, _ = _feature_collection(hazards.geometry, props)
         _GeoJsonLayer(
-            data, styles.styles, name=_LAYER_SUBMITTED, class_name="minemap-submitted", show=False
+            data,
+            styles.styles,
+            name=_LAYER_SUBMITTED,
+            class_name="minemap-submitted",
+            show=False,
+            labels=_SUBMITTED_LABELS,
         ).add_to(m)
         legend.append(
             {
@@ -699,12 +1522,34 @@ def render_map(
             }
         )
 
-    folium.LayerControl(position="topright", collapsed=False).add_to(m)
-    title_spec = {"title": str(title), "lines": _title_lines(as_of_day, releases, table)}
+    for number, layer in enumerate(extra_layers or ()):
+        _add_extra_layer(m, layer, number, legend)
+
+    # Leaflet's layer control, written here rather than by folium.LayerControl:
+    # folium's template would evaluate "{{ ... }}" in a layer's name.
+    m.add_child(_MapScript(lambda name: _layer_control_js(m, name)))
+    title_lines = _title_lines(as_of_day, counted_releases, table)
+    if public:
+        title_lines.append(
+            f"Public map: contamination summed by district and {PUBLIC_CELL_M / 1000:g} km cell"
+        )
+    title_spec = {"title": str(title), "lines": title_lines}
+    search_hint = "Find a district" if public else "Find a hazard id or district"
     m.add_child(_MapScript(lambda name: f"minemap.title({name}, {script_json(title_spec)});\n"))
+    m.add_child(_MapScript(lambda name: f"minemap.fullscreen({name});\nminemap.measure({name});\n"))
+    m.add_child(
+        _MapScript(
+            lambda name: f"minemap.search({name}, {script_json({'placeholder': search_hint})});\n"
+        )
+    )
+    if timeline_spec is not None:
+        m.add_child(
+            _MapScript(lambda name: f"minemap.timeline({name}, {script_json(timeline_spec)});\n")
+        )
     m.add_child(_MapScript(lambda name: f"minemap.legend({name}, {script_json(legend)});\n"))
 
-    bounds = _bounds(remaining, releases, hazards) or _bounds(districts)
+    frames = (districts,) if public else (remaining, releases, hazards)
+    bounds = _bounds(*frames) or _bounds(districts)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(20, 20))
     return m
@@ -752,13 +1597,17 @@ def write_map(m: folium.Map, path, *, overwrite: bool = False) -> Path:
     >>> write_map(render_map(rem), out).stat().st_size > 100_000
     True
     """
+    return _write_text(m.get_root().render(), path, overwrite=overwrite)
+
+
+def _write_text(page: str, path, *, overwrite: bool) -> Path:
+    """Write text to ``path`` through a temporary file and :func:`os.replace`."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(
             f"{path}: file exists; pass overwrite=True (--overwrite on the command line) "
             "to replace it, or choose another output path"
         )
-    page = m.get_root().render()
     folder = path.parent if str(path.parent) else Path()
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:

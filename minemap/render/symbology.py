@@ -28,6 +28,7 @@ __all__ = [
     "DISTRICT_NO_DATA",
     "DISTRICT_RAMP",
     "HAZARD_FILL_OPACITY",
+    "HAZARD_RAMP",
     "RELEASE_STYLES",
     "SHA_FILL",
     "STATUS_OUTLINES",
@@ -41,6 +42,7 @@ __all__ = [
     "format_share",
     "hazard_style",
     "is_missing",
+    "ramp_hazard",
     "release_style",
 ]
 
@@ -232,6 +234,20 @@ def ramp(n: int) -> list[str]:
         return [DISTRICT_RAMP[-2]]
     last = len(DISTRICT_RAMP) - 1
     return [DISTRICT_RAMP[round(i * last / (n - 1))] for i in range(n)]
+
+
+#: Ramp of the public map's grid cells (remaining hectares), light to dark red.
+HAZARD_RAMP = ("#FEE5D9", "#FCAE91", "#FB6A4A", "#DE2D26", "#A50F15")
+
+
+def ramp_hazard(n: int) -> list[str]:
+    """``n`` colours spread over :data:`HAZARD_RAMP`, light to dark."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return [HAZARD_RAMP[-2]]
+    last = len(HAZARD_RAMP) - 1
+    return [HAZARD_RAMP[round(i * last / (n - 1))] for i in range(n)]
 
 
 def district_style(value: object, breaks: list[float]) -> dict:

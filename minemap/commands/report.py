@@ -1,0 +1,124 @@
+"""`minemap report` (and the map options it shares with `minemap map`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from minemap.commands._common import (
+    check_outputs,
+    layer_options,
+    load_inputs,
+    overwrite_option,
+    run_job,
+    verbosity,
+)
+
+
+def _check_tiles(ctx, param, value):
+    """A tile URL template: checked at once, so a bad one is a usage error."""
+    if value is not None and ("{{" in value or "{%" in value or "{z}" not in value):
+        raise click.BadParameter(
+            f"{value!r} is not a tile URL template; give one like "
+            "https://tile.example.org/{z}/{x}/{y}.png",
+            param_hint="--tiles",
+        )
+    return value
+
+
+tiles_option = click.option(
+    "--tiles",
+    metavar="URL",
+    callback=_check_tiles,
+    help="Add an online base layer from this tile URL template "
+    "(https://.../{z}/{x}/{y}.png). Without it the map loads nothing from the network.",
+)
+public_option = click.option(
+    "--public",
+    is_flag=True,
+    help="A map safe to publish: no hazard perimeters, ids or sources; contamination "
+    "summed by district and on a 2 km grid.",
+)
+
+
+def _render(rem, table, hazards, releases, districts, as_of, title, tiles, public):
+    from minemap.render import render_map
+
+    return render_map(
+        rem,
+        table,
+        hazards=hazards,
+        releases=releases,
+        districts=districts,
+        as_of=as_of,
+        title=title,
+        tiles=tiles,
+        public=public,
+    )
+
+
+def write_map_page(
+    rem,
+    table,
+    hazards,
+    releases,
+    districts,
+    as_of,
+    path: Path,
+    overwrite: bool,
+    *,
+    title: str = "Remaining contamination",
+    tiles: str | None = None,
+    public: bool = False,
+) -> None:
+    """Render and save the map of `minemap map`."""
+    from minemap.render import write_map
+
+    m = _render(rem, table, hazards, releases, districts, as_of, title, tiles, public)
+    write_map(m, path, overwrite=overwrite)
+
+
+@click.command("report")
+@layer_options()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML report to write (one self-contained page, prints on A4).",
+)
+@click.option(
+    "--title",
+    default="Remaining contamination: weekly briefing",
+    show_default=True,
+    help="Heading of the report and of its map.",
+)
+@tiles_option
+@public_option
+@overwrite_option
+@verbosity
+def report(
+    hazards, releases, districts, as_of, rejects, output, title, tiles, public, overwrite
+) -> None:
+    """Write a one-page HTML briefing: headline figures, districts, chart, map."""
+    from minemap.report import build_report, write_report
+
+    check_outputs([output, rejects], overwrite)
+    hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
+    rem, table = run_job(hz, rel, ds, as_of, None, None, None, overwrite=overwrite, title=title)
+    m = _render(rem, table, hz, rel, ds, as_of, title, tiles, public)
+    page = build_report(
+        table,
+        hazards=hz,
+        releases=rel,
+        map_html=m.get_root().render(),
+        title=title,
+        as_of=as_of,
+    )
+    write_report(page, output, overwrite=overwrite)
+    click.echo(f"wrote {output}", err=True)
+
+
+command = report

@@ -1,0 +1,379 @@
+"""A one-page HTML briefing: headline figures, the district table, a chart, the map.
+
+:func:`build_report` returns one self-contained HTML page (no file or network
+request: the chart is inline SVG and the map is embedded with ``srcdoc``) with
+a print stylesheet for A4. :func:`write_report` saves it atomically.
+
+Security (DESIGN §6): every piece of text that comes from data (district
+names, the title, chart captions) is escaped with :func:`html.escape`. The
+page is plain string building, never a template, so ``{{ ... }}`` in data is
+printed as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from minemap import schema as s
+from minemap.render import symbology as sym
+from minemap.render.map import (
+    _TABLE_LABELS,
+    _area_ha,
+    _format_figure,
+    _in_wgs84,
+    _months,
+    _naive_dates,
+    _pending_pieces,
+    _write_text,
+)
+
+__all__ = ["build_report", "released_by_month", "released_chart_svg", "write_report"]
+
+_CSS = """
+body { font: 14px/1.45 "Helvetica Neue", Arial, sans-serif; color: #222; margin: 24px auto;
+  max-width: 1100px; padding: 0 16px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 24px 0 8px; border-bottom: 2px solid #C00000; padding-bottom: 3px; }
+.subtitle { color: #555; margin: 0 0 16px; }
+.headline { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 10px; }
+.figure { border: 1px solid #ccc; border-radius: 6px; padding: 8px 10px; background: #fafafa; }
+.figure .value { font-size: 22px; font-weight: bold; }
+.figure .label { color: #555; font-size: 12px; }
+table.districts { border-collapse: collapse; width: 100%; font-size: 13px; }
+table.districts th, table.districts td { border-bottom: 1px solid #ddd; padding: 3px 6px; }
+table.districts th { text-align: left; background: #f0f0f0; }
+table.districts td.num { text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+table.districts tr.total td { font-weight: bold; border-top: 2px solid #888; }
+.chart svg { width: 100%; height: auto; max-height: 320px; }
+.map iframe { width: 100%; height: 620px; border: 1px solid #999; }
+.note { color: #666; font-size: 12px; }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body { margin: 0; max-width: none; padding: 0; font-size: 10.5pt; }
+  h2 { break-after: avoid; }
+  .headline { grid-template-columns: repeat(3, 1fr); }
+  table.districts { font-size: 9pt; }
+  table.districts tr, .figure, .chart { break-inside: avoid; }
+  .map { break-before: page; }
+  .map iframe { height: 235mm; }
+}
+"""
+
+_SVG_NS = 'xmlns="http://www.w3.org/2000/svg"'
+_UNSAFE_SVG = re.compile(r"<\s*script|\son\w+\s*=|javascript:|<\s*foreignObject", re.I)
+
+
+def released_by_month(hazards: gpd.GeoDataFrame, releases: gpd.GeoDataFrame) -> pd.Series:
+    """Hectares released each month: each release's part inside its own hazard.
+
+    Parameters
+    ----------
+    hazards, releases
+        Submitted hazards and releases (any CRS).
+
+    Returns
+    -------
+    pandas.Series
+        Released hectares indexed by month (``Period``), every month from the
+        first to the last release, zero where nothing was released.
+
+    Examples
+    --------
+    >>> from minemap import datasets
+    >>> by_month = released_by_month(datasets.hazards(), datasets.releases())
+    >>> bool((by_month >= 0).all())
+    True
+    """
+    hazards, releases = _in_wgs84(hazards), _in_wgs84(releases)
+    if releases is None or not len(releases) or s.RELEASED_ON not in releases.columns:
+        return pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
+    pieces = _pending_pieces(hazards, releases)
+    months = _months(releases[s.RELEASED_ON])
+    if months is None:
+        return pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
+    area = _area_ha(pieces.geometry.to_numpy())
+    dates = _naive_dates(pieces[s.RELEASED_ON])
+    ok = dates.notna().to_numpy()
+    per = pd.Series(area[ok], index=dates[ok].dt.to_period("M").to_numpy())
+    summed = per.groupby(level=0).sum()
+    return summed.reindex(months, fill_value=0.0).rename(s.RELEASED_AREA_HA)
+
+
+def _nice_step(span: float, ticks: int = 5) -> float:
+    raw = max(span, 1e-9) / ticks
+    power = 10 ** np.floor(np.log10(raw))
+    for mult in (1, 2, 2.5, 5, 10):
+        if raw <= mult * power:
+            return float(mult * power)
+    return float(10 * power)  # pragma: no cover - the loop always returns
+
+
+def released_chart_svg(by_month: pd.Series, *, width: int = 900, height: int = 300) -> str:
+    """An inline SVG chart: hectares released per month (bars) and in total (line).
+
+    Parameters
+    ----------
+    by_month
+        From :func:`released_by_month`.
+    width, height
+        Size of the drawing in SVG units (it scales to the page).
+
+    Returns
+    -------
+    str
+        ``<svg>`` markup; its only text is numbers and month labels.
+    """
+    left, right, top, bottom = 70, 70, 20, 40
+    w, h = width - left - right, height - top - bottom
+    parts = [
+        (
+            f'<svg {_SVG_NS} viewBox="0 0 {width} {height}" role="img" '
+            'aria-label="Released area per month and in total">'
+        )
+    ]
+    if by_month.empty:
+        parts.append(
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">'
+            "No release recorded</text></svg>"
+        )
+        return "".join(parts)
+    values = by_month.to_numpy(dtype=float)
+    total = np.cumsum(values)
+    n = len(values)
+    bar_step = _nice_step(values.max())
+    bar_top = bar_step * np.ceil(values.max() / bar_step) or 1.0
+    tot_step = _nice_step(total[-1])
+    tot_top = tot_step * np.ceil(total[-1] / tot_step) or 1.0
+    bw = w / n
+
+    def y_bar(v: float) -> float:
+        return top + h - h * v / bar_top
+
+    def y_tot(v: float) -> float:
+        return top + h - h * v / tot_top
+
+    grid = np.arange(0, bar_top + bar_step / 2, bar_step)
+    for v in grid:
+        y = y_bar(v)
+        parts.append(
+            f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#ddd" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" '
+            f'text-anchor="end" fill="#2E7D32">{v:,.0f}</text>'
+        )
+    parts.extend(
+        f'<text x="{left + w + 6}" y="{y_tot(v) + 4:.1f}" font-size="11" '
+        f'fill="#00441B">{v:,.0f}</text>'
+        for v in np.arange(0, tot_top + tot_step / 2, tot_step)
+    )
+    for i, v in enumerate(values):
+        y = y_bar(v)
+        parts.append(
+            f'<rect x="{left + i * bw + bw * 0.1:.1f}" y="{y:.1f}" '
+            f'width="{bw * 0.8:.1f}" height="{top + h - y:.1f}" fill="#78C679"/>'
+        )
+    points = " ".join(f"{left + (i + 0.5) * bw:.1f},{y_tot(v):.1f}" for i, v in enumerate(total))
+    parts.append(f'<polyline points="{points}" fill="none" stroke="#00441B" stroke-width="2"/>')
+    label_every = max(1, int(np.ceil(n / 12)))
+    for i, month in enumerate(by_month.index):
+        if i % label_every == 0:
+            x = left + (i + 0.5) * bw
+            parts.append(
+                f'<text x="{x:.1f}" y="{top + h + 16}" font-size="11" '
+                f'text-anchor="middle">{html.escape(str(month))}</text>'
+            )
+    parts.append(f'<line x1="{left}" x2="{left + w}" y1="{top + h}" y2="{top + h}" stroke="#444"/>')
+    parts.append(
+        f'<text x="12" y="{top + h / 2}" font-size="11" fill="#2E7D32" '
+        f'transform="rotate(-90 12 {top + h / 2})" text-anchor="middle">'
+        "ha per month</text>"
+    )
+    parts.append(
+        f'<text x="{width - 8}" y="{top + h / 2}" font-size="11" fill="#00441B" '
+        f'transform="rotate(90 {width - 8} {top + h / 2})" text-anchor="middle">'
+        "ha in total</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _attribute_text(text: str) -> str:
+    """Text for a single-quoted attribute value.
+
+    Only ``&`` and ``'`` can end or change such a value; leaving ``"`` and ``<``
+    as they are keeps an embedded map page (full of JSON quotes) its own size.
+    """
+    return text.replace("&", "&amp;").replace("'", "&#39;")
+
+
+def _check_svg(svg: str, caption: str) -> str:
+    text = str(svg).strip()
+    if not text.lower().startswith("<svg") or _UNSAFE_SVG.search(text):
+        raise ValueError(
+            f"extra chart {caption!r}: give plain <svg> markup without scripts or event handlers"
+        )
+    return text
+
+
+def _sum(table: pd.DataFrame, column: str) -> float | None:
+    if column not in table.columns:
+        return None
+    return float(pd.to_numeric(table[column], errors="coerce").sum())
+
+
+def _headline(table: pd.DataFrame) -> str:
+    figures = [
+        ("Mapped area", sym.format_area(_sum(table, s.MAPPED_AREA_HA))),
+        ("Released area", sym.format_area(_sum(table, s.RELEASED_AREA_HA))),
+        ("Remaining area", sym.format_area(_sum(table, s.REMAINING_AREA_HA))),
+        ("Mines recorded", sym.format_count(_sum(table, s.MAPPED_MINES))),
+        ("Remaining mines (est.)", sym.format_count(_sum(table, s.REMAINING_MINES_EST))),
+    ]
+    cells = [
+        f'<div class="figure"><div class="value">{html.escape(value or "–")}</div>'
+        f'<div class="label">{html.escape(label)}</div></div>'
+        for label, value in figures
+    ]
+    return '<div class="headline">' + "".join(cells) + "</div>"
+
+
+def _district_table(table: pd.DataFrame) -> str:
+    columns = [c for c in table.columns if c != s.DISTRICT]
+    head = "".join(f"<th>{html.escape(_TABLE_LABELS.get(c, c))}</th>" for c in columns)
+    rows = []
+    for record in table.to_dict("records"):
+        cells = "".join(
+            f'<td class="num">{html.escape(_format_figure(c, record.get(c)))}</td>' for c in columns
+        )
+        name = "" if sym.is_missing(record.get(s.DISTRICT)) else str(record[s.DISTRICT])
+        rows.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
+    totals = []
+    for c in columns:
+        if c.startswith("share"):
+            mapped, released = _sum(table, s.MAPPED_AREA_HA), _sum(table, s.RELEASED_AREA_HA)
+            value = released / mapped if mapped and released is not None else None
+        else:
+            value = _sum(table, c)
+        totals.append(f'<td class="num">{html.escape(_format_figure(c, value))}</td>')
+    rows.append(f'<tr class="total"><td>Total</td>{"".join(totals)}</tr>')
+    return (
+        f'<table class="districts"><thead><tr><th>District</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def build_report(
+    table: pd.DataFrame,
+    *,
+    hazards: gpd.GeoDataFrame | None = None,
+    releases: gpd.GeoDataFrame | None = None,
+    map_html: str | None = None,
+    title: str = "Remaining contamination",
+    as_of: dt.date | str | None = None,
+    extra_charts: Sequence[tuple[str, str]] | None = None,
+) -> str:
+    """One self-contained HTML page for a weekly briefing.
+
+    Parameters
+    ----------
+    table
+        Per-district table from :func:`minemap.by_district`.
+    hazards, releases
+        Submitted hazards and releases: the chart of released area over time.
+    map_html
+        A whole map page (``write_map``'s content, e.g. from
+        ``render_map(...).get_root().render()``) embedded with ``srcdoc``.
+    title
+        Heading and page title (escaped).
+    as_of
+        Date the figures refer to, shown under the heading.
+    extra_charts
+        Further ``(caption, svg_markup)`` charts, shown after the released-area
+        chart. Markup with scripts or event handlers is refused.
+
+    Returns
+    -------
+    str
+        The HTML page.
+
+    Raises
+    ------
+    ValueError
+        If an extra chart is not plain SVG.
+
+    Examples
+    --------
+    >>> import minemap as mm
+    >>> from minemap import datasets
+    >>> hz, rel, ds = datasets.hazards(), datasets.releases(), datasets.districts()
+    >>> table = mm.by_district(mm.remaining(hz, rel, ds))
+    >>> page = build_report(table, hazards=hz, releases=rel, title="Weekly <briefing>")
+    >>> "Weekly &lt;briefing&gt;" in page and "<svg" in page
+    True
+    """
+    charts = [(str(caption), _check_svg(svg, str(caption))) for caption, svg in extra_charts or ()]
+    when = (
+        f"As of {pd.Timestamp(as_of).date().isoformat()}"
+        if as_of is not None and not sym.is_missing(as_of)
+        else f"Prepared {dt.date.today().isoformat()}"
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(str(title))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(str(title))}</h1>",
+        f'<p class="subtitle">{html.escape(when)}</p>',
+        "<h2>Headline figures</h2>",
+        _headline(table),
+        "<h2>By district</h2>",
+        _district_table(table),
+    ]
+    if hazards is not None and releases is not None:
+        if as_of is not None and s.RELEASED_ON in releases.columns:
+            day = pd.Timestamp(as_of).tz_localize(None).normalize()
+            releases = releases[(_naive_dates(releases[s.RELEASED_ON]) <= day).to_numpy()]
+        by_month = released_by_month(hazards, releases)
+        parts += [
+            "<h2>Released area over time</h2>",
+            f'<div class="chart">{released_chart_svg(by_month)}</div>',
+            (
+                '<p class="note">Bars: hectares released each month; line: in total. Each release '
+                "counts the part inside its own hazard; overlapping releases are counted each time."
+                "</p>"
+            ),
+        ]
+    for caption, svg in charts:
+        parts += [f"<h2>{html.escape(caption)}</h2>", f'<div class="chart">{svg}</div>']
+    if map_html is not None:
+        parts += [
+            (
+                '<div class="map"><h2>Map</h2><iframe title="Map of remaining contamination" '
+                f"srcdoc='{_attribute_text(map_html)}'></iframe></div>"
+            ),
+        ]
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write_report(page: str, path, *, overwrite: bool = False) -> Path:
+    """Save a report page atomically (see :func:`minemap.render.write_map`).
+
+    Raises
+    ------
+    minemap.errors.OutputExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    """
+    return _write_text(page, path, overwrite=overwrite)

@@ -1,0 +1,185 @@
+"""`minemap report` and minemap.report: headline figures, table, chart, escaping."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from minemap import schema as s
+from minemap.cli import main
+from minemap.report import build_report, released_by_month, released_chart_svg
+from tests.test_render import BREAKOUT, EVIL, TEMPLATE, make_scene, render_scene
+
+DATA = Path(__file__).parent / "data"
+HAZARDS = str(DATA / "small_hazards.geojson")
+RELEASES = str(DATA / "small_releases.geojson")
+DISTRICTS = str(DATA / "small_districts.geojson")
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def scene() -> dict:
+    return make_scene()
+
+
+def _inputs(*extra):
+    return ["--hazards", HAZARDS, "--releases", RELEASES, "--districts", DISTRICTS, *extra]
+
+
+# --- build_report ------------------------------------------------------------------
+
+
+def test_headline_figures_known_answer():
+    table = pd.DataFrame(
+        {
+            s.DISTRICT: ["A", "B"],
+            s.MAPPED_AREA_HA: [10.0, 30.0],
+            s.RELEASED_AREA_HA: [4.0, 6.0],
+            s.REMAINING_AREA_HA: [6.0, 24.0],
+            s.MAPPED_MINES: [100, 50],
+            s.REMAINING_MINES_EST: [60.0, 40.0],
+            s.SHARE_RELEASED: [0.4, 0.2],
+        }
+    )
+    page = build_report(table, title="T")
+    headline = re.search(r'<div class="headline">(.*?)</div></div>\n', page, re.S).group(1)
+    for value in ("40.0 ha", "10.0 ha", "30.0 ha", "150", "100"):
+        assert f'<div class="value">{value}</div>' in headline, value
+    total = re.search(r'<tr class="total">(.*?)</tr>', page).group(1)
+    assert "40.0 ha" in total
+    assert "25.0 %" in total  # 10 of 40 ha released overall
+
+
+def test_table_and_title_escaped(scene):
+    table = scene["table"]
+    page = build_report(table, title=f"{EVIL}{BREAKOUT}{TEMPLATE}")
+    assert EVIL not in page
+    assert "<script>alert" not in page
+    assert html.escape(EVIL) in page  # the district named with HTML, as text
+    assert f"<h1>{html.escape(EVIL + BREAKOUT)}{TEMPLATE}</h1>" in page
+    assert "49" not in re.search(r"<h1>(.*?)</h1>", page).group(1)
+    assert "<script" not in page.lower()
+
+
+def test_chart_released_by_month(scene):
+    by_month = released_by_month(scene["hazards"], scene["releases"])
+    assert str(by_month.index[0]) == "2021-05"
+    assert str(by_month.index[-1]) == "2024-06"
+    assert (by_month >= 0).all()
+    assert by_month[pd.Period("2021-05", "M")] > 0
+    assert by_month[pd.Period("2021-06", "M")] == 0
+    svg = released_chart_svg(by_month)
+    assert svg.startswith("<svg")
+    assert svg.count("<rect") == len(by_month)
+    assert "<polyline" in svg
+    assert "2021-05" in svg
+    assert "No release" in released_chart_svg(by_month.iloc[:0])
+
+
+def test_report_embeds_map_and_chart(scene):
+    map_page = render_scene(scene, title=f"map {TEMPLATE}").get_root().render()
+    page = build_report(
+        scene["table"],
+        hazards=scene["hazards"],
+        releases=scene["releases"],
+        map_html=map_page,
+        as_of="2024-12-31",
+    )
+    assert "As of 2024-12-31" in page
+    srcdoc = re.search(r"srcdoc='([^']*)'", page).group(1)
+    assert html.unescape(srcdoc) == map_page
+    assert page.count("<svg") >= 1
+    assert "@media print" in page
+    assert "@page" in page
+
+
+def test_as_of_drops_later_releases_from_the_chart(scene):
+    page = build_report(
+        scene["table"], hazards=scene["hazards"], releases=scene["releases"], as_of="2022-12-31"
+    )
+    chart = re.search(r'<div class="chart">(<svg.*?</svg>)</div>', page, re.S).group(1)
+    assert "2021-05" in chart
+    assert "2024-" not in chart
+
+
+def test_extra_charts(scene):
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect/></svg>'
+    page = build_report(scene["table"], extra_charts=[(f"Progress {EVIL}", svg)])
+    assert f"<h2>Progress {html.escape(EVIL)}</h2>" in page
+    assert svg in page
+    for bad in (
+        "<svg><script>alert(1)</script></svg>",
+        '<svg onload="alert(1)"></svg>',
+        "<div>not svg</div>",
+        '<svg><a href="javascript:alert(1)">x</a></svg>',
+    ):
+        with pytest.raises(ValueError, match="plain <svg>"):
+            build_report(scene["table"], extra_charts=[("c", bad)])
+
+
+# --- the command ---------------------------------------------------------------------
+
+
+def test_report_command_writes_one_self_contained_page(runner, tmp_path):
+    out = tmp_path / "report.html"
+    result = runner.invoke(main, ["report", *_inputs("-o", str(out), "--title", f"W {EVIL}")])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert f"W {html.escape(EVIL)}" in page
+    assert "<script src=" not in page
+    assert "srcdoc=" in page
+    assert "Headline figures" in page
+    assert "By district" in page
+
+
+def test_report_command_refuses_to_overwrite(runner, tmp_path):
+    out = tmp_path / "report.html"
+    out.write_text("keep")
+    result = runner.invoke(main, ["report", *_inputs("-o", str(out))])
+    assert result.exit_code == 1
+    assert "Error:" in result.output
+    assert "exists" in result.output
+    assert out.read_text() == "keep"
+    result = runner.invoke(main, ["report", *_inputs("-o", str(out), "--overwrite")])
+    assert result.exit_code == 0, result.output
+
+
+def test_report_command_public(runner, tmp_path):
+    out = tmp_path / "public.html"
+    result = runner.invoke(main, ["report", *_inputs("-o", str(out), "--public")])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "minemap-grid" in page
+    assert "minemap-hazard" not in page
+
+
+# --- `minemap map` options of this issue ---------------------------------------------
+
+
+def test_map_command_public_and_tiles(runner, tmp_path):
+    out = tmp_path / "map.html"
+    url = "https://tile.example.org/{z}/{x}/{y}.png"
+    result = runner.invoke(main, ["map", *_inputs("-o", str(out), "--public", "--tiles", url)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert url in page
+    assert "minemap-grid" in page
+    assert "minemap-hazard" not in page
+
+
+def test_map_command_bad_tiles_is_one_line(runner, tmp_path):
+    out = tmp_path / "map.html"
+    result = runner.invoke(main, ["map", *_inputs("-o", str(out), "--tiles", "x/{{ 7*7 }}")])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert "tile URL" in result.output

@@ -1,0 +1,62 @@
+"""The demo report in headless Chromium: offline, map embedded, prints on A4."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.test_map_browser import _open_recorded
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+_A4_POINTS = (595, 842)
+
+
+@pytest.fixture(scope="module")
+def report(browser, demo_outputs):
+    context, page, seen = _open_recorded(browser, demo_outputs["report"].as_uri())
+    page.frame_locator(".map iframe").locator("path.minemap-hazard").first.wait_for()
+    yield page, seen
+    context.close()
+
+
+def test_report_offline_no_errors(report, tmp_path):
+    page, seen = report
+    assert seen["outside"] == []
+    assert seen["errors"] == []
+    assert seen["console"] == []
+    assert seen["dialogs"] == []
+    assert page.locator("h1").inner_text().startswith("Remaining contamination")
+    assert page.locator(".headline .figure").count() == 5
+    rows = page.locator("table.districts tbody tr")
+    assert rows.count() == 14  # 12 districts, unassigned and the total
+    assert "Aghdam" in page.locator("table.districts").inner_text()
+    assert page.locator(".chart svg rect").count() > 12
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_report_map_is_interactive(report):
+    page, seen = report
+    frame = page.frame_locator(".map iframe")
+    assert frame.locator("path.minemap-hazard").count() > 1000
+    assert frame.locator(".minemap-legend").is_visible()
+    assert frame.locator(".minemap-timeline").count() == 1
+    assert seen["errors"] == []
+
+
+def test_report_prints_to_a_few_a4_pages(report, tmp_path):
+    page, _seen = report
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", print_background=True)
+    page.emulate_media(media="screen")
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    assert pdf.startswith(b"%PDF")
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert boxes
+    for width, height in boxes:
+        assert abs(float(width) - _A4_POINTS[0]) < 2
+        assert abs(float(height) - _A4_POINTS[1]) < 2
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 2 <= pages <= 5, pages
