@@ -1,0 +1,201 @@
+"""`minemap accuracy`: how well the submitted records match the devices found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from minemap import io as mio
+from minemap.commands._common import (
+    EXISTING,
+    OneOrMore,
+    check_outputs,
+    load,
+    overwrite_option,
+    read_options,
+    verbosity,
+    write_rejects,
+)
+
+
+def load_with_items(hazards, releases, districts, items, rejects: Path | None, overwrite: bool):
+    """Read hazards, and releases, districts and items when given; refuse or set aside rejects.
+
+    Like :func:`minemap.commands._common.load_inputs` with an items layer:
+    every rejected feature stops the run unless ``--rejects`` is given.
+    """
+    ds = load([districts], "districts") if districts else None
+    context = ds.kept if ds is not None else None
+    hz = load(hazards, "hazards", districts=context)
+    rel = load(releases, "releases", hazards=hz.kept, districts=context) if releases else None
+    it = load(items, "items") if items else None
+    loaded = [x for x in (hz, rel, ds, it) if x is not None]
+    for x in loaded:
+        click.echo(x.summary(), err=True)
+    errors = [p for x in loaded for p in x.errors]
+    if errors and rejects is None:
+        for problem in errors[:30]:
+            click.echo(f"  {problem}", err=True)
+        if len(errors) > 30:
+            click.echo(f"  ... and {len(errors) - 30} more", err=True)
+        raise click.ClickException(
+            f"{sum(len(x.rejected) for x in loaded)} feature(s) would be rejected; nothing was "
+            "written. Fix them, or pass --rejects FILE to set them aside."
+        )
+    if rejects is not None:
+        write_rejects(loaded, rejects, overwrite)
+    return tuple(x.kept if x is not None else None for x in (hz, rel, ds, it))
+
+
+def rollup_paths(output: Path) -> tuple[Path, Path]:
+    """``OUT.csv`` -> ``OUT_by_district.csv``, ``OUT_by_source.csv`` beside it."""
+    return (
+        output.with_name(f"{output.stem}_by_district{output.suffix or '.csv'}"),
+        output.with_name(f"{output.stem}_by_source{output.suffix or '.csv'}"),
+    )
+
+
+@click.command("accuracy")
+@click.option(
+    "--hazards",
+    cls=OneOrMore,
+    type=EXISTING,
+    required=True,
+    help="Submitted hazard records / minefield maps (one or more files).",
+)
+@click.option(
+    "--items", cls=OneOrMore, type=EXISTING, required=True, help="Devices found (points)."
+)
+@click.option(
+    "--releases",
+    cls=OneOrMore,
+    type=EXISTING,
+    help="Released land: only devices near reduced/cleared ground count; adds searched_share.",
+)
+@click.option(
+    "--tolerance",
+    "tolerance_m",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="METRES",
+    help="A device this close to a record counts as inside it.",
+)
+@click.option(
+    "--search",
+    "search_m",
+    type=click.FloatRange(min=0, min_open=True),
+    default=200.0,
+    show_default=True,
+    metavar="METRES",
+    help="How far from a record a device may lie and still belong to it.",
+)
+@click.option(
+    "--min-devices",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Devices a record needs for offset_m and iou.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Per-record CSV; OUT_by_district.csv and OUT_by_source.csv are written beside it.",
+)
+@click.option(
+    "--html",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write an offline HTML map with the accuracy layer (records by hit rate, "
+    "arrows for shifts).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected features here and go on.",
+)
+@read_options
+@overwrite_option
+@verbosity
+def accuracy(
+    hazards,
+    items,
+    releases,
+    tolerance_m,
+    search_m,
+    min_devices,
+    output,
+    map_path,
+    rejects,
+    overwrite,
+):
+    """Map accuracy: each submitted record against the devices found near it.
+
+    Writes hit_rate, found_vs_recorded_ap/_at, offset_m, offset_bearing_deg and
+    iou per record (see docs/accuracy.md), rolled up per district and per
+    source map. Prints the per-source roll-up.
+    """
+    from minemap.accuracy import accuracy as measure
+    from minemap.accuracy import rollup
+
+    by_district, by_source = rollup_paths(output)
+    check_outputs([output, by_district, by_source, map_path, rejects], overwrite)
+    hz, rel, _, it = load_with_items(hazards, releases, None, items, rejects, overwrite)
+    table = measure(
+        hz, it, rel, tolerance_m=tolerance_m, search_m=search_m, min_devices=min_devices
+    )
+    districts_table = rollup(table, by="district")
+    sources_table = rollup(table, by="source")
+    mio.write_table(table, output, overwrite=overwrite)
+    mio.write_table(districts_table, by_district, overwrite=overwrite)
+    mio.write_table(sources_table, by_source, overwrite=overwrite)
+    if map_path is not None:
+        _write_map(hz, rel, table, map_path, overwrite)
+    click.echo(f"accuracy: {len(table)} record(s) written to {output}", err=True)
+    click.echo(_format(sources_table))
+
+
+def _write_map(hazards, releases, table, path: Path, overwrite: bool) -> None:
+    import geopandas as gpd
+    import pandas as pd
+
+    from minemap import contamination
+    from minemap import schema as s
+    from minemap.render import render_map, write_map
+    from minemap.render.accuracy_layer import accuracy_layer
+
+    if releases is None:
+        releases = gpd.GeoDataFrame(
+            {s.RELEASE_ID: [], s.RELEASED_ON: pd.Series([], dtype="datetime64[ns]"), s.METHOD: []},
+            geometry=[],
+            crs=s.CANONICAL_CRS,
+        )
+    rem = contamination.remaining(hazards, releases)
+    m = render_map(
+        rem,
+        hazards=hazards,
+        releases=releases if len(releases) else None,
+        title="Map accuracy",
+        extra_layers=[accuracy_layer(hazards, table)],
+    )
+    write_map(m, path, overwrite=overwrite)
+
+
+def _format(table) -> str:
+    from minemap import schema as s
+
+    key = table.columns[0]
+    lines = [f"{'source':<40} {'records':>7} {'devices':>7} {'hit rate':>8} {'offset m':>8}"]
+    for _, r in table.iterrows():
+        hit = "" if r[s.HIT_RATE] != r[s.HIT_RATE] else f"{r[s.HIT_RATE]:.0%}"
+        off = "" if r[s.OFFSET_M] != r[s.OFFSET_M] else f"{r[s.OFFSET_M]:.0f}"
+        lines.append(
+            f"{str(r[key])[:40]:<40} {r[s.RECORDS]:>7} {r[s.DEVICES_NEAR]:>7} {hit:>8} {off:>8}"
+        )
+    return "\n".join(lines)
+
+
+command = accuracy

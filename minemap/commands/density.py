@@ -1,0 +1,101 @@
+"""`minemap density`: a GeoTIFF of estimated remaining mines per cell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from minemap import contamination
+from minemap.commands._common import (
+    EXISTING,
+    OneOrMore,
+    check_outputs,
+    overwrite_option,
+    read_options,
+    verbosity,
+)
+from minemap.commands.accuracy import load_with_items
+
+
+@click.command("density")
+@click.option(
+    "--hazards",
+    cls=OneOrMore,
+    type=EXISTING,
+    required=True,
+    help="Submitted hazard records / minefield maps (one or more files).",
+)
+@click.option(
+    "--releases",
+    cls=OneOrMore,
+    type=EXISTING,
+    required=True,
+    help="Released land: cancelled, reduced, cleared (one or more files).",
+)
+@click.option("--districts", type=EXISTING, help="District polygons: adds zonal sums to stdout.")
+@click.option(
+    "--items", cls=OneOrMore, type=EXISTING, help="Devices found: band 3 counts them per cell."
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Count releases (and items) dated on or before this day (YYYY-MM-DD). Default: all.",
+)
+@click.option(
+    "--cell-size",
+    "cell_size_m",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    metavar="METRES",
+    help="Cell size in metres on the equal-area grid.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The GeoTIFF to write (tiled, DEFLATE, nodata -9999).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected features here and go on.",
+)
+@read_options
+@overwrite_option
+@verbosity
+def density(hazards, releases, districts, items, as_of, cell_size_m, output, rejects, overwrite):
+    """Mine density raster: band 1 estimated remaining mines per cell, band 2 per hectare,
+    band 3 devices found (with --items), on an equal-area (LAEA) grid.
+
+    With --districts, prints the remaining mines per district read back from the raster.
+    """
+    from minemap import density as dens
+
+    check_outputs([output, rejects], overwrite)
+    hz, rel, ds, it = load_with_items(hazards, releases, districts, items, rejects, overwrite)
+    rem = contamination.remaining(hz, rel, ds, as_of=as_of)
+    try:
+        grid = dens.density(
+            hz, rel, ds, cell_size_m=cell_size_m, as_of=as_of, items=it, remaining=rem
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cell-size") from None
+    dens.write_density(grid, output, overwrite=overwrite)
+    _, height, width = grid.bands.shape
+    click.echo(
+        f"density: {width} x {height} cells of {cell_size_m:g} m written to {output}; "
+        f"band 1 holds {grid.mines.sum():,.1f} of {grid.total_mines_est:,.1f} remaining mines "
+        "(est.)",
+        err=True,
+    )
+    if ds is not None:
+        zones = dens.zonal_sums(grid, ds)
+        click.echo("district,remaining_mines_est")
+        for name, value in zones.itertuples(index=False):
+            click.echo(f"{name},{value:.1f}")
+
+
+command = density

@@ -1,0 +1,71 @@
+"""`minemap priorities` (CliRunner)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from minemap import schema as s
+from minemap.cli import main
+from minemap.priorities import PARTS, contribution_column
+
+ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data"
+HAZARDS = str(DATA / "small_hazards.geojson")
+RELEASES = str(DATA / "small_releases.geojson")
+SETTLEMENTS = str(ROOT / "data" / "settlements.geojson")
+ROADS = str(ROOT / "data" / "roads.geojson")
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _args(tmp_path, *extra):
+    return [
+        "priorities", "--hazards", HAZARDS, "--releases", RELEASES,
+        "--settlements", SETTLEMENTS, "--roads", ROADS, "-o", str(tmp_path / "p.csv"), *extra,
+    ]  # fmt: skip
+
+
+def test_priorities_ranks_and_explains(runner, tmp_path):
+    result = runner.invoke(main, _args(tmp_path, "--weight", "density=0.6"))
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert table[s.RANK].tolist() == list(range(1, len(table) + 1))
+    assert table[s.SCORE].is_monotonic_decreasing
+    parts = sum(table[contribution_column(p)].fillna(0) for p in PARTS)
+    assert (parts - table[s.SCORE]).abs().max() < 1e-5
+    assert table[s.DIST_SETTLEMENT_M].notna().all()
+    assert "density=0.6" in result.stderr
+    assert "rank" in result.stdout
+
+
+def test_weights_change_the_order(runner, tmp_path):
+    weights = [w for p in PARTS for w in ("--weight", f"{p}={int(p == 'area')}")]
+    assert runner.invoke(main, _args(tmp_path, *weights)).exit_code == 0
+    by_area = pd.read_csv(tmp_path / "p.csv")
+    assert (by_area[s.SCORE] - by_area["part_area"]).abs().max() < 1e-6
+    assert by_area[s.REMAINING_AREA_HA].iloc[-1] == by_area[s.REMAINING_AREA_HA].min()
+
+
+@pytest.mark.parametrize("bad", ["density", "beauty=1", "density=-1", "density=x"])
+def test_bad_weight_is_a_usage_error(runner, tmp_path, bad):
+    result = runner.invoke(main, _args(tmp_path, "--weight", bad))
+    assert result.exit_code == 2
+    assert "--weight" in result.output
+
+
+def test_unreadable_context_layer_is_one_clear_error(runner, tmp_path):
+    bad = tmp_path / "roads.geojson"
+    bad.write_text("")
+    args = _args(tmp_path)
+    args[args.index(ROADS)] = str(bad)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    assert "roads.geojson" in result.stderr
+    assert "Traceback" not in result.output
