@@ -26,9 +26,9 @@ import datetime as dt
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from tqdm.auto import tqdm
 
+from minemap import engine as _engine
 from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.errors import SchemaError, ValidationError
@@ -117,6 +117,9 @@ def remaining(
     *,
     as_of: dt.date | str | None = None,
     progress: bool = False,
+    engine: str | None = None,
+    scheduler=None,
+    chunk_size: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Remaining hazardous ground of each record, split by district.
 
@@ -134,6 +137,17 @@ def remaining(
         Count only releases dated on or before this day; ``None`` counts all.
     progress
         Show a progress bar on stderr.
+    engine
+        ``"local"`` (threads on this machine) or ``"dask"`` (Dask distributed);
+        ``None`` uses :data:`minemap.engine.DEFAULT_ENGINE`. Both give the same
+        figures (see :mod:`minemap.engine`).
+    scheduler
+        With ``engine="dask"``: a scheduler address (``"tcp://host:8786"``) or
+        a ``distributed.Client``; ``None`` uses the current client or starts a
+        LocalCluster for the call.
+    chunk_size
+        Hazards per spatial chunk (per Dask partition); bounds the memory of
+        the intermediate steps. The figures do not depend on it.
 
     Returns
     -------
@@ -158,6 +172,7 @@ def remaining(
     """
     _require(hazards, s.REQUIRED["hazards"], "hazards")
     _require(releases, (s.RELEASED_ON,) if as_of is not None else (), "releases")
+    engine, scheduler, chunk_size = _engine.resolve(engine, scheduler, chunk_size)
     as_of = parse_as_of(as_of)
     hazards = _to_wgs84(hazards, "hazards")
     releases = _to_wgs84(_released_by(releases, as_of), "releases")
@@ -173,40 +188,36 @@ def remaining(
             f"hazards: {len(flat)} record(s) have no area (e.g. {', '.join(ids)}); "
             "run minemap validate on the file."
         )
-
-    # 1. Cut records along district boundaries.
+    zones = None
     if districts is not None:
         _require(districts, s.REQUIRED["districts"], "districts")
         districts = _to_wgs84(districts, "districts")
         names = _district_keys(districts)
         zones = overlay.make_disjoint(_project(districts, crs))
-        h_idx, z_idx, pieces = overlay.split(hz, zones)
+    rel = _project(releases, crs)
+    steps.update()
+
+    # 1-3. Cut records along district boundaries, subtract the releases that touch
+    # each piece, and count overlapping records once: chunk by chunk (minemap.engine).
+    done = _engine.run(hz, zones, rel, engine=engine, scheduler=scheduler, chunk_size=chunk_size)
+    h_idx, pieces = done.hazard, done.pieces
+    if districts is not None:
+        z_idx = done.zone
         piece_district = np.where(z_idx >= 0, names[np.maximum(z_idx, 0)], s.UNASSIGNED)
+    elif s.DISTRICT in hazards.columns:
+        recorded = hazards[s.DISTRICT].astype("string").str.strip()
+        recorded = recorded.mask(recorded == "").fillna(s.UNASSIGNED)
+        piece_district = recorded.to_numpy(dtype=object)[h_idx]
     else:
-        h_idx = np.arange(len(hz))
-        pieces = hz
-        if s.DISTRICT in hazards.columns:
-            recorded = hazards[s.DISTRICT].astype("string").str.strip()
-            recorded = recorded.mask(recorded == "").fillna(s.UNASSIGNED)
-            piece_district = recorded.to_numpy(dtype=object)
-        else:
-            piece_district = np.full(len(hz), s.UNASSIGNED, dtype=object)
+        piece_district = np.full(len(h_idx), s.UNASSIGNED, dtype=object)
     steps.update()
-
-    # 2. Each piece minus the releases that touch it.
     piece_area = geodesy.area_ha(pieces)
-    left, unions = overlay.subtract(pieces, _project(releases, crs), return_unions=True)
+    left = done.left
     left_area = geodesy.area_ha(left)
-    steps.update()
-
-    # 3. The same with overlapping records counted once.
-    net = overlay.make_disjoint(pieces)
-    net_left = overlay.subtract_unions(net, unions)
-    has = np.flatnonzero(unions != None)  # noqa: E711
-    net_released = np.zeros(len(net))
-    if len(has):
-        cleared = overlay.polygonal(shapely.intersection(net[has], unions[has]))
-        net_released[has] = geodesy.area_ha(cleared)
+    net_area = geodesy.area_ha(done.net)
+    net_left_area = geodesy.area_ha(done.net_left)
+    # Released ground counted once: what the releases took from the counted-once piece.
+    net_released = np.maximum(net_area - net_left_area, 0.0)
     steps.update()
 
     # 4. Mines shared by area among a record's pieces (shares add up to one).
@@ -232,9 +243,9 @@ def remaining(
     out[s.REMAINING_MINES_AP_EST] = mines_ap * remaining_share
     out[s.REMAINING_MINES_AT_EST] = mines_at * remaining_share
     out[s.REMAINING_MINES_EST] = out[s.REMAINING_MINES_AP_EST] + out[s.REMAINING_MINES_AT_EST]
-    out[s.NET_MAPPED_AREA_HA] = geodesy.area_ha(net)
+    out[s.NET_MAPPED_AREA_HA] = net_area
     out[s.NET_RELEASED_AREA_HA] = net_released
-    out[s.NET_REMAINING_AREA_HA] = geodesy.area_ha(net_left)
+    out[s.NET_REMAINING_AREA_HA] = net_left_area
     geometry = gpd.GeoSeries(left, crs=crs).to_crs(s.CANONICAL_CRS)
     result = gpd.GeoDataFrame(out, geometry=geometry.to_numpy(), crs=s.CANONICAL_CRS)
     result.attrs["as_of"] = None if as_of is None else as_of.date().isoformat()
@@ -251,10 +262,14 @@ def by_district(
     *,
     as_of: dt.date | str | None = None,
     progress: bool = False,
+    engine: str | None = None,
+    scheduler=None,
+    chunk_size: int | None = None,
 ) -> pd.DataFrame:
     """Per-district table of mapped, released and remaining ground and mines.
 
-    Call it with the same arguments as :func:`remaining`, or with the frame
+    Call it with the same arguments as :func:`remaining` (``engine``,
+    ``scheduler`` and ``chunk_size`` included), or with the frame
     :func:`remaining` returned (then ``releases`` is omitted).
 
     Returns
@@ -283,7 +298,16 @@ def by_district(
         if districts is not None:
             names = list(_district_keys(districts))
     else:
-        pieces = remaining(hazards, releases, districts, as_of=as_of, progress=progress)
+        pieces = remaining(
+            hazards,
+            releases,
+            districts,
+            as_of=as_of,
+            progress=progress,
+            engine=engine,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+        )
         names = pieces.attrs.get("districts")
     if names is None:
         names = sorted(set(pieces[s.DISTRICT]) - {s.UNASSIGNED})

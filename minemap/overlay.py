@@ -21,10 +21,13 @@ __all__ = [
     "EMPTY",
     "candidate_pairs",
     "make_disjoint",
+    "piece_keys",
     "polygonal",
     "split",
     "subtract",
+    "subtract_and_count_once",
     "subtract_unions",
+    "tree",
     "union_by_group",
 ]
 
@@ -78,27 +81,30 @@ def polygonal(geometries) -> np.ndarray:
 
 
 def _robust_binary(operation, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Apply a vectorised binary operation, falling back pair by pair where GEOS raises.
+    """Apply a vectorised binary operation, falling back only for the pairs where GEOS raises.
 
-    The fallback repairs both operands with ``make_valid`` and, if GEOS still
-    raises, snaps them to a 1 mm grid; nothing is dropped silently.
+    A batch that raises is halved until the failing pairs are alone (a few
+    vectorised calls, not a Python loop over every pair). A failing pair is
+    retried with both operands repaired by ``make_valid`` and, if GEOS still
+    raises, snapped to a 1 mm grid; nothing is dropped silently.
     """
     try:
         return operation(a, b)
     except GEOSException:
-        pass
-    out = np.empty(len(a), dtype=object)
-    for i, (x, y) in enumerate(zip(a, b, strict=True)):
-        try:  # only reached when GEOS raised on the whole batch
-            out[i] = operation(x, y)
-        except GEOSException:
-            x, y = shapely.make_valid(x), shapely.make_valid(y)
-            try:
-                out[i] = operation(x, y)
-            except GEOSException:
-                log.warning("GEOS failed on a pair; retrying on a %g m grid", FALLBACK_GRID_SIZE)
-                out[i] = operation(x, y, grid_size=FALLBACK_GRID_SIZE)
-    return out
+        if len(a) > 1:
+            half = len(a) // 2
+            return np.concatenate(
+                [
+                    _robust_binary(operation, a[:half], b[:half]),
+                    _robust_binary(operation, a[half:], b[half:]),
+                ]
+            )
+    x, y = shapely.make_valid(a), shapely.make_valid(b)
+    try:
+        return operation(x, y)
+    except GEOSException:
+        log.warning("GEOS failed on a pair; retrying on a %g m grid", FALLBACK_GRID_SIZE)
+        return operation(x, y, grid_size=FALLBACK_GRID_SIZE)
 
 
 def _robust_union(geoms: np.ndarray):
@@ -111,19 +117,33 @@ def _robust_union(geoms: np.ndarray):
             return shapely.union_all(shapely.make_valid(geoms), grid_size=FALLBACK_GRID_SIZE)
 
 
+def tree(geometries) -> shapely.STRtree:
+    """An ``STRtree`` over ``geometries``, built now so that threads can share it.
+
+    GEOS builds a tree lazily on its first query; one query here does it on the
+    calling thread, so later concurrent queries only read it.
+    """
+    index = shapely.STRtree(_as_array(geometries))
+    if len(index.geometries):
+        index.query(index.geometries[:1])
+    return index
+
+
 def candidate_pairs(
-    targets, others, *, predicate: str = "intersects"
+    targets, others, *, predicate: str = "intersects", tree: shapely.STRtree | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs ``(i, j)`` where ``predicate(targets[i], others[j])`` holds.
 
     One ``STRtree.query`` call; pairs are sorted by target, then by other.
+    ``tree`` is an index already built over ``others`` (see :func:`tree`), so
+    that chunks of targets can share one index of their neighbours.
     """
     targets, others = _as_array(targets), _as_array(others)
     if len(targets) == 0 or len(others) == 0:
         empty = np.empty(0, dtype=np.intp)
         return empty, empty.copy()
-    tree = shapely.STRtree(others)
-    ti, oi = tree.query(targets, predicate=predicate)
+    index = tree if tree is not None else shapely.STRtree(others)
+    ti, oi = index.query(targets, predicate=predicate)
     order = np.lexsort((oi, ti))
     return ti[order], oi[order]
 
@@ -213,10 +233,13 @@ def make_disjoint(geometries) -> np.ndarray:
     return subtract_unions(geoms, unions)
 
 
-def split(targets, zones) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split(
+    targets, zones, *, tree: shapely.STRtree | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut targets along zone boundaries.
 
     Zones must not overlap each other (see :func:`make_disjoint`).
+    ``tree`` is an index already built over ``zones`` (see :func:`tree`).
 
     Returns
     -------
@@ -227,16 +250,22 @@ def split(targets, zones) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     targets, zones = _as_array(targets), _as_array(zones)
     n = len(targets)
+    index = tree if tree is not None or len(zones) == 0 else shapely.STRtree(zones)
     # A target wholly inside one zone is its own piece: no intersection needed.
-    wi, wz = candidate_pairs(targets, zones, predicate="within")
+    wi, wz = candidate_pairs(targets, zones, predicate="within", tree=index)
     whole = np.zeros(n, dtype=bool)
     whole[wi] = True
-    ti, zi = candidate_pairs(targets, zones)
+    ti, zi = candidate_pairs(targets, zones, tree=index)
     cut = ~whole[ti]
     ti, zi = ti[cut], zi[cut]
     inside = polygonal(_robust_binary(shapely.intersection, targets[ti], zones[zi]))
     partial = np.flatnonzero(~whole)
-    outside = subtract(targets[partial], zones)
+    # The part outside every zone: each partial target minus its own zones.
+    pi, pz = ti, zi  # pairs already sorted by target, then zone
+    outside = subtract_unions(
+        targets[partial],
+        union_by_group(zones[pz], np.searchsorted(partial, pi), len(partial)),
+    )
 
     t_idx = np.concatenate([wi, ti, partial])
     z_idx = np.concatenate([wz, zi, np.full(len(partial), -1, dtype=np.intp)])
@@ -246,3 +275,129 @@ def split(targets, zones) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # Outside pieces (-1) sort after the zones of the same target.
     order = np.lexsort((np.where(z_idx < 0, np.iinfo(np.intp).max, z_idx), t_idx))
     return t_idx[order], z_idx[order], pieces[order]
+
+
+def piece_keys(target_index: np.ndarray, zone_index: np.ndarray, n_zones: int) -> np.ndarray:
+    """One integer per piece that sorts pieces as :func:`split` orders them.
+
+    By target, then zone, with the part outside every zone (-1) last. Comparing
+    keys tells which of two pieces comes first in the whole layer without
+    holding the whole layer: what chunks and partitions need for
+    :func:`subtract_and_count_once`.
+    """
+    zone = np.where(zone_index < 0, n_zones, zone_index).astype(np.int64)
+    return np.asarray(target_index, dtype=np.int64) * (n_zones + 1) + zone
+
+
+def subtract_and_count_once(
+    pieces,
+    piece_record: np.ndarray,
+    piece_zone: np.ndarray,
+    records,
+    record_keys: np.ndarray,
+    neighbours,
+    neighbour_keys: np.ndarray,
+    cutters,
+    zones=None,
+    *,
+    neighbour_tree: shapely.STRtree | None = None,
+    cutter_tree: shapely.STRtree | None = None,
+    zone_tree: shapely.STRtree | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel both engines run on a chunk of records and their pieces.
+
+    For each piece (a record's part in one zone, from :func:`split`): what is
+    left after the cutters (releases) that touch it, and the same with
+    overlapping records counted once: a record loses what records with a
+    smaller key already cover, as :func:`make_disjoint` does over the whole
+    layer, and its pieces are cut from what it keeps.
+
+    Counting once is done on whole records, not on pieces: pieces of
+    neighbouring records cut along the same zone boundary have nearly
+    coincident edges, on which GEOS can return a wrong difference without
+    raising.
+
+    Parameters
+    ----------
+    pieces, piece_record, piece_zone
+        The chunk's pieces, the position in ``records`` of each one's record,
+        and its zone (-1: outside every zone).
+    records, record_keys
+        The chunk's records and their keys (rows in the whole layer).
+    neighbours, neighbour_keys
+        Every record that may overlap a record of the chunk, the chunk's own
+        included, with their keys. Records of other chunks must be here: the
+        counted-once step needs them.
+    cutters
+        Every cutter that may touch a piece of the chunk, in the layer's order.
+    zones
+        The zones the pieces were cut by (``None``: pieces are whole records).
+    neighbour_tree, cutter_tree, zone_tree
+        Indexes already built over ``neighbours``, ``cutters`` and ``zones``
+        (shared by all chunks of the local engine).
+
+    Returns
+    -------
+    left, net, net_left
+        ``left``: each piece minus its cutters. ``net``: the piece's share of
+        its record's counted-once ground. ``net_left``: ``net`` minus the
+        cutters (so the counted-once released ground is
+        ``area(net) - area(net_left)``). Given neighbours sorted by key and
+        cutters in the layer's order, the results do not depend on how the
+        layer was chunked.
+    """
+    pieces, records = _as_array(pieces), _as_array(records)
+    neighbours, cutters = _as_array(neighbours), _as_array(cutters)
+    piece_record, piece_zone = np.asarray(piece_record), np.asarray(piece_zone)
+    record_keys, neighbour_keys = np.asarray(record_keys), np.asarray(neighbour_keys)
+    n = len(pieces)
+    ti, ci = candidate_pairs(pieces, cutters, tree=cutter_tree)
+    unions = union_by_group(cutters[ci], ti, n)
+    left = subtract_unions(pieces, unions)
+
+    # Boxes first, then the exact test only on earlier records.
+    ri, oi = _box_pairs(records, neighbours, neighbour_tree)
+    earlier = neighbour_keys[oi] < record_keys[ri]
+    ri, oi = ri[earlier], oi[earlier]
+    meets = shapely.intersects(records[ri], neighbours[oi])
+    ri, oi = ri[meets], oi[meets]
+    order = np.lexsort((neighbour_keys[oi], ri))
+    covered = union_by_group(neighbours[oi[order]], ri[order], len(records))
+    record_net = subtract_unions(records, covered)
+
+    has_covered = (covered != None)[piece_record]  # noqa: E711  (element-wise test for None)
+    net = pieces.copy()
+    # A piece that is its whole record takes the record's net ground as it is.
+    count = np.bincount(piece_record, minlength=len(records))[piece_record]
+    whole = (count == 1) & (shapely.area(pieces) == shapely.area(records[piece_record]))
+    take = np.flatnonzero(has_covered & whole)
+    net[take] = record_net[piece_record[take]]
+    if zones is not None:
+        zones = _as_array(zones)
+        inside = np.flatnonzero(has_covered & ~whole & (piece_zone >= 0))
+        net[inside] = polygonal(
+            _robust_binary(
+                shapely.intersection, record_net[piece_record[inside]], zones[piece_zone[inside]]
+            )
+        )
+        outside = np.flatnonzero(has_covered & ~whole & (piece_zone < 0))
+        if len(outside):
+            parts = record_net[piece_record[outside]]
+            pi, pz = candidate_pairs(parts, zones, tree=zone_tree)
+            net[outside] = subtract_unions(parts, union_by_group(zones[pz], pi, len(outside)))
+
+    # Where no earlier record overlaps, net is the piece and net_left is left;
+    # where no release touches, net_left is net.
+    net_left = np.where(has_covered, net, left)
+    both = np.flatnonzero(has_covered & (unions != None))  # noqa: E711
+    if len(both):
+        net_left[both] = polygonal(_robust_binary(shapely.difference, net[both], unions[both]))
+    return left, net, net_left
+
+
+def _box_pairs(targets: np.ndarray, others: np.ndarray, index: shapely.STRtree | None):
+    if len(targets) == 0 or len(others) == 0:
+        empty = np.empty(0, dtype=np.intp)
+        return empty, empty.copy()
+    index = index if index is not None else shapely.STRtree(others)
+    return index.query(targets)

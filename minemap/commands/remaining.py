@@ -14,6 +14,7 @@ from minemap.commands._common import (
     run_job,
     verbosity,
 )
+from minemap.commands._engine import engine_options
 
 
 @click.command()
@@ -30,16 +31,41 @@ from minemap.commands._common import (
     type=click.Path(dir_okay=False, path_type=Path),
     help="The per-district table as CSV.",
 )
+@engine_options
 @overwrite_option
 @verbosity
-def remaining(hazards, releases, districts, as_of, rejects, output, by_district, overwrite):
+def remaining(
+    hazards,
+    releases,
+    districts,
+    as_of,
+    rejects,
+    output,
+    by_district,
+    overwrite,
+    engine,
+    scheduler,
+    chunk_size,
+):
     """Remaining contamination: hazards minus released land, per record and per district.
 
     Prints the per-district table; -o writes the remaining polygons.
     """
     check_outputs([output, by_district, rejects], overwrite)
     hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
-    run_job(hz, rel, ds, as_of, None, by_district, output, overwrite=overwrite)
+    run_job(
+        hz,
+        rel,
+        ds,
+        as_of,
+        None,
+        by_district,
+        output,
+        overwrite=overwrite,
+        engine=engine,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+    )
 
 
 command = remaining
