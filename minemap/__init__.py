@@ -12,6 +12,11 @@ district on the ellipsoid, and show it on maps that work offline.
 
 from __future__ import annotations
 
+# The functions below share their names with their modules (minemap.progress,
+# minemap.accuracy...): importing them here, first, binds the package attribute to
+# the function; `from minemap.progress import ...` still reaches the module.
+from minemap.accuracy import accuracy
+from minemap.bulletins import read_reports
 from minemap.contamination import by_district, remaining
 from minemap.errors import (
     InputFileError,
@@ -20,7 +25,11 @@ from minemap.errors import (
     SchemaError,
     ValidationError,
 )
+from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
+from minemap.priorities import priorities
+from minemap.progress import progress
+from minemap.records import read_record, traverse
 
 
 def render_map(*args, **kwargs):
@@ -39,12 +48,19 @@ __all__ = [
     "SchemaError",
     "ValidationError",
     "__version__",
+    "accuracy",
     "by_district",
+    "forecast",
+    "priorities",
+    "progress",
     "read_districts",
     "read_hazards",
     "read_items",
+    "read_record",
     "read_releases",
+    "read_reports",
     "remaining",
     "render_map",
+    "traverse",
     "write_layer",
 ]
