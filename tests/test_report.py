@@ -140,6 +140,10 @@ def test_report_command_writes_one_self_contained_page(runner, tmp_path):
     assert "srcdoc=" in page
     assert "Headline figures" in page
     assert "By district" in page
+    # The progress charts (issue 6) are inlined as SVG, without their XML prologue.
+    assert "(burn-down), ground counted once" in page
+    assert page.count("<svg") >= 4
+    assert "<?xml" not in page
 
 
 def test_report_command_refuses_to_overwrite(runner, tmp_path):

@@ -116,9 +116,27 @@ def report(
         map_html=m.get_root().render(),
         title=title,
         as_of=as_of,
+        extra_charts=_progress_charts(hz, rel, ds, as_of),
     )
     write_report(page, output, overwrite=overwrite)
     click.echo(f"wrote {output}", err=True)
+
+
+def _progress_charts(hazards, releases, districts, as_of) -> list[tuple[str, str]]:
+    """The progress charts (burn-down, weekly release, items found), ground counted once."""
+    from minemap.charts import chart_svgs
+    from minemap.progress import progress
+
+    if releases is None or len(releases) == 0:
+        return []
+    svgs = chart_svgs(progress(releases, hazards, districts, as_of=as_of))
+    captions = {
+        "burndown": "Remaining hazardous area per district (burn-down), ground counted once.",
+        "released": "Land released per week by method, with its rolling mean.",
+        "items": "Items found per week, by type.",
+    }
+    # Inline <svg> markup: drop the XML declaration and doctype of the SVG document.
+    return [(captions.get(name, name), svg[svg.index("<svg") :]) for name, svg in svgs.items()]
 
 
 command = report
