@@ -295,50 +295,60 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
     return loaded
 
 
-def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: bool):
-    """Read every layer; refuse or set aside rejected features (nothing silently lost).
+def load_all(
+    *, hazards=None, releases=None, districts=None, items=None, rejects=None, overwrite=False
+) -> dict:
+    """Read the layers given; refuse, or set aside, rejected features (nothing silently lost).
 
     Districts are read first and hazards next: each gives the next layer's
     checks their context (district names and lat/lon swaps, releases outside
     every hazard). Each layer's summary says ``read N, kept K, rejected R``
-    with N = K + R.
+    with N = K + R. Returns the kept features by kind (``None`` where no file).
     """
     layers = {"districts": load([districts], "districts") if districts else None}
     context = layers["districts"].kept if layers["districts"] is not None else None
-    layers["hazards"] = load(hazards, "hazards", districts=context)
+    layers["hazards"] = load(hazards, "hazards", districts=context) if hazards else None
+    hazards_kept = layers["hazards"].kept if layers["hazards"] is not None else None
     layers["releases"] = (
-        load(releases, "releases", hazards=layers["hazards"].kept, districts=context)
-        if releases
-        else None
+        load(releases, "releases", hazards=hazards_kept, districts=context) if releases else None
     )
-    loaded = [layers[k] for k in ("hazards", "releases", "districts") if layers[k] is not None]
+    layers["items"] = load(items, "items") if items else None
+    loaded = [
+        layers[k] for k in ("hazards", "releases", "items", "districts") if layers[k] is not None
+    ]
     for item in loaded:
         click.echo(item.summary(), err=True)
     errors = [p for item in loaded for p in item.errors]
-    if errors:
-        if rejects is None:
-            for problem in errors[:30]:
-                click.echo(f"  {problem}", err=True)
-            if len(errors) > 30:
-                click.echo(f"  ... and {len(errors) - 30} more", err=True)
-            raise click.ClickException(
-                f"{sum(len(i.rejected) for i in loaded)} feature(s) would be rejected; "
-                "nothing was written. Fix them, or pass --rejects FILE to set them aside."
-            )
+    if errors and rejects is None:
+        for problem in errors[:30]:
+            click.echo(f"  {problem}", err=True)
+        if len(errors) > 30:
+            click.echo(f"  ... and {len(errors) - 30} more", err=True)
+        raise click.ClickException(
+            f"{sum(len(i.rejected) for i in loaded)} feature(s) would be rejected; "
+            "nothing was written. Fix them, or pass --rejects FILE to set them aside."
+        )
+    if rejects is not None:
         write_rejects(loaded, rejects, overwrite)
-    elif rejects is not None:
-        write_rejects(loaded, rejects, overwrite)
+    return {kind: item.kept if item is not None else None for kind, item in layers.items()}
 
-    def kept(name):
-        return layers[name].kept if layers[name] is not None else None
 
+def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: bool):
+    """Hazards, releases (an empty layer when none are given) and districts; see `load_all`."""
+    kept = load_all(
+        hazards=hazards,
+        releases=releases,
+        districts=districts,
+        rejects=rejects,
+        overwrite=overwrite,
+    )
     empty_releases = gpd.GeoDataFrame(
         {s.RELEASE_ID: [], s.RELEASED_ON: pd.Series([], dtype="datetime64[ns]"), s.METHOD: []},
         geometry=[],
         crs=s.CANONICAL_CRS,
     )
-    releases = kept("releases") if layers["releases"] is not None else empty_releases
-    return kept("hazards"), releases, kept("districts")
+    releases = kept["releases"] if kept["releases"] is not None else empty_releases
+    return kept["hazards"], releases, kept["districts"]
 
 
 def write_rejects(loaded, path: Path, overwrite: bool) -> None:

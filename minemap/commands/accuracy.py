@@ -11,41 +11,24 @@ from minemap.commands._common import (
     EXISTING,
     OneOrMore,
     check_outputs,
-    load,
+    load_all,
     overwrite_option,
     read_options,
     verbosity,
-    write_rejects,
 )
 
 
 def load_with_items(hazards, releases, districts, items, rejects: Path | None, overwrite: bool):
-    """Read hazards, and releases, districts and items when given; refuse or set aside rejects.
-
-    Like :func:`minemap.commands._common.load_inputs` with an items layer:
-    every rejected feature stops the run unless ``--rejects`` is given.
-    """
-    ds = load([districts], "districts") if districts else None
-    context = ds.kept if ds is not None else None
-    hz = load(hazards, "hazards", districts=context)
-    rel = load(releases, "releases", hazards=hz.kept, districts=context) if releases else None
-    it = load(items, "items") if items else None
-    loaded = [x for x in (hz, rel, ds, it) if x is not None]
-    for x in loaded:
-        click.echo(x.summary(), err=True)
-    errors = [p for x in loaded for p in x.errors]
-    if errors and rejects is None:
-        for problem in errors[:30]:
-            click.echo(f"  {problem}", err=True)
-        if len(errors) > 30:
-            click.echo(f"  ... and {len(errors) - 30} more", err=True)
-        raise click.ClickException(
-            f"{sum(len(x.rejected) for x in loaded)} feature(s) would be rejected; nothing was "
-            "written. Fix them, or pass --rejects FILE to set them aside."
-        )
-    if rejects is not None:
-        write_rejects(loaded, rejects, overwrite)
-    return tuple(x.kept if x is not None else None for x in (hz, rel, ds, it))
+    """Hazards, releases, districts and items (``None`` where not given); see ``load_all``."""
+    kept = load_all(
+        hazards=hazards,
+        releases=releases,
+        districts=districts,
+        items=items,
+        rejects=rejects,
+        overwrite=overwrite,
+    )
+    return kept["hazards"], kept["releases"], kept["districts"], kept["items"]
 
 
 def rollup_paths(output: Path) -> tuple[Path, Path]:

@@ -13,41 +13,15 @@ from minemap.commands._common import (
     EXISTING,
     OneOrMore,
     check_outputs,
-    load,
+    load_all,
     overwrite_option,
     read_options,
     verbosity,
-    write_rejects,
 )
 
 PROGRESS_CSV = "progress.csv"
 FORECAST_CSV = "forecast.csv"
 COMPARISON_CSV = "comparison.csv"
-
-
-def _load(releases, hazards, districts, items, rejects: Path | None, overwrite: bool):
-    """Read the layers given; refuse, or set aside, rejected features (nothing silently lost)."""
-    ds = load([districts], "districts") if districts else None
-    context = ds.kept if ds is not None else None
-    hz = load(hazards, "hazards", districts=context) if hazards else None
-    rel = load(releases, "releases", hazards=hz.kept if hz is not None else None, districts=context)
-    it = load(items, "items") if items else None
-    loaded = [x for x in (rel, hz, ds, it) if x is not None]
-    for x in loaded:
-        click.echo(x.summary(), err=True)
-    errors = [p for x in loaded for p in x.errors]
-    if errors and rejects is None:
-        for problem in errors[:30]:
-            click.echo(f"  {problem}", err=True)
-        if len(errors) > 30:
-            click.echo(f"  ... and {len(errors) - 30} more", err=True)
-        raise click.ClickException(
-            f"{sum(len(x.rejected) for x in loaded)} feature(s) would be rejected; nothing was "
-            "written. Fix them, or pass --rejects FILE to set them aside."
-        )
-    if rejects is not None:
-        write_rejects(loaded, rejects, overwrite)
-    return tuple(x.kept if x is not None else None for x in (rel, hz, ds, it))
 
 
 def output_paths(folder: Path, reports: bool) -> list[Path]:
@@ -180,7 +154,15 @@ def progress(
             "(their unreadable figures are left empty)",
             err=True,
         )
-    rel, hz, ds, it = _load(releases, hazards, districts, items, rejects, overwrite)
+    kept = load_all(
+        hazards=hazards,
+        releases=releases,
+        districts=districts,
+        items=items,
+        rejects=rejects,
+        overwrite=overwrite,
+    )
+    rel, hz, ds, it = (kept[k] for k in ("releases", "hazards", "districts", "items"))
     table = measure(rel, hz, ds, as_of=as_of, period=period, reports=bulletins, items=it)
     weekly = (
         table if period == "week" else measure(rel, hz, ds, as_of=as_of, period="week", items=it)
