@@ -67,6 +67,7 @@ import shapely
 
 from minemap import geodesy
 from minemap import schema as s
+from minemap.contamination import require_columns
 from minemap.errors import SchemaError
 
 __all__ = ["LEVELS", "accuracy", "estimate_offset", "rollup"]
@@ -85,15 +86,6 @@ _CENTRE_MIN_DEVICES = 10
 _SHIFT_MIN_OUTSIDE = 3
 _SHIFT_MIN_SHARE = 0.05
 _MINE_TYPES = {"AP": s.DEVICES_INSIDE_AP, "AT": s.DEVICES_INSIDE_AT}
-
-
-def _require(frame: pd.DataFrame, columns, layer: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"{layer}: missing column(s) {', '.join(missing)}; read the file with "
-            f"minemap.read_{layer}(), which maps known aliases, or rename the columns."
-        )
 
 
 def _projected(frame: gpd.GeoDataFrame, crs, layer: str) -> np.ndarray:
@@ -306,10 +298,10 @@ def accuracy(
         raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     if tolerance_m < 0 or search_m <= 0 or hull_buffer_m < 0:
         raise ValueError("tolerance_m and hull_buffer_m must be >= 0 and search_m > 0")
-    _require(hazards, s.REQUIRED["hazards"], "hazards")
-    _require(items, (s.ITEM_TYPE,), "items")
+    require_columns(hazards, s.REQUIRED["hazards"], "hazards")
+    require_columns(items, (s.ITEM_TYPE,), "items")
     if releases is not None:
-        _require(releases, (s.METHOD,), "releases")
+        require_columns(releases, (s.METHOD,), "releases")
 
     crs = geodesy.equal_area_crs(_wgs84_bounds(hazards))
     records = _projected(hazards, crs, "hazards")

@@ -198,14 +198,14 @@ def svg_text(fig: Figure) -> str:
 def write_svg(fig: Figure, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the figure as SVG atomically."""
     text = svg_text(fig)
-    with mio._atomic_path(Path(path), overwrite) as tmp:
+    with mio.atomic_path(Path(path), overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
 def write_png(fig: Figure, path: str | Path, *, overwrite: bool = False, dpi: int = 150) -> Path:
     """Write the figure as PNG atomically."""
-    with mio._atomic_path(Path(path), overwrite) as tmp, plt.rc_context(_STYLE):
+    with mio.atomic_path(Path(path), overwrite) as tmp, plt.rc_context(_STYLE):
         fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
     return Path(path)
 

@@ -50,7 +50,7 @@ _FIGURES = (
 )
 
 
-def _require(frame: pd.DataFrame, columns, layer: str) -> None:
+def require_columns(frame: pd.DataFrame, columns, layer: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise SchemaError(
@@ -75,10 +75,13 @@ def parse_as_of(as_of) -> pd.Timestamp | None:
     return stamp.normalize()
 
 
-def _released_by(releases: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.GeoDataFrame:
+def released_by(releases: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.GeoDataFrame:
+    """The releases dated on or before ``as_of`` (a day, inclusive); all of them for ``None``."""
     if as_of is None:
         return releases
     dates = pd.to_datetime(releases[s.RELEASED_ON], errors="coerce")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
     if dates.isna().any():
         bad = releases.loc[dates.isna(), s.RELEASE_ID].astype(str).tolist()[:5]
         raise ValidationError(
@@ -90,7 +93,7 @@ def _released_by(releases: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.
     return releases[dates.dt.normalize().to_numpy() <= as_of.to_datetime64()]
 
 
-def _to_wgs84(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
+def to_wgs84(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
     if frame.crs is None:
         raise SchemaError(
             f"{layer}: the layer has no CRS. Use GeoDataFrame.set_crs(...) to say what its "
@@ -170,12 +173,12 @@ def remaining(
     >>> bool((rem["remaining_area_ha"] <= rem["mapped_area_ha"]).all())
     True
     """
-    _require(hazards, s.REQUIRED["hazards"], "hazards")
-    _require(releases, (s.RELEASED_ON,) if as_of is not None else (), "releases")
+    require_columns(hazards, s.REQUIRED["hazards"], "hazards")
+    require_columns(releases, (s.RELEASED_ON,) if as_of is not None else (), "releases")
     engine, scheduler, chunk_size = _engine.resolve(engine, scheduler, chunk_size)
     as_of = parse_as_of(as_of)
-    hazards = _to_wgs84(hazards, "hazards")
-    releases = _to_wgs84(_released_by(releases, as_of), "releases")
+    hazards = to_wgs84(hazards, "hazards")
+    releases = to_wgs84(released_by(releases, as_of), "releases")
 
     steps = tqdm(total=4, desc="remaining", unit="step", disable=not progress, leave=False)
     crs = geodesy.equal_area_crs(hazards.total_bounds)
@@ -190,8 +193,8 @@ def remaining(
         )
     zones = None
     if districts is not None:
-        _require(districts, s.REQUIRED["districts"], "districts")
-        districts = _to_wgs84(districts, "districts")
+        require_columns(districts, s.REQUIRED["districts"], "districts")
+        districts = to_wgs84(districts, "districts")
         names = _district_keys(districts)
         zones = overlay.make_disjoint(_project(districts, crs))
     rel = _project(releases, crs)
@@ -292,7 +295,7 @@ def by_district(
     ['district', 'mapped_area_ha', 'released_area_ha']
     """
     if releases is None:
-        _require(hazards, _FIGURES, "remaining")
+        require_columns(hazards, _FIGURES, "remaining")
         pieces = hazards
         names = pieces.attrs.get("districts")
         if districts is not None:

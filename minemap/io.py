@@ -733,7 +733,7 @@ read_districts = _reader("districts")
 
 
 @contextlib.contextmanager
-def _atomic_path(path: Path, overwrite: bool):
+def atomic_path(path: Path, overwrite: bool):
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
@@ -749,7 +749,7 @@ def _atomic_path(path: Path, overwrite: bool):
             os.unlink(tmp)
 
 
-def _writable(frame: pd.DataFrame) -> pd.DataFrame:
+def writable(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.StringDtype):
@@ -774,10 +774,10 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
         raise SchemaError(
             f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
-    frame = _writable(frame)
+    frame = writable(frame)
     if suffix in (".shp", ".zip"):
         return _write_shapefile(frame, path, overwrite, zipped=suffix == ".zip")
-    with _atomic_path(path, overwrite) as tmp:
+    with atomic_path(path, overwrite) as tmp:
         if suffix in _PARQUET:
             frame.to_parquet(tmp, index=False)
         elif suffix == ".csv":
@@ -833,6 +833,6 @@ def _write_shapefile(frame: gpd.GeoDataFrame, path: Path, overwrite: bool, zippe
 def write_table(table: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
     """Write a table to CSV atomically."""
     path = Path(path)
-    with _atomic_path(path, overwrite) as tmp:
+    with atomic_path(path, overwrite) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6f")
     return path

@@ -38,7 +38,7 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
-from minemap.contamination import _require, _to_wgs84, parse_as_of
+from minemap.contamination import parse_as_of, require_columns, to_wgs84
 from minemap.errors import SchemaError, ValidationError
 
 __all__ = ["PERIODS", "compare_reports", "period_start", "progress"]
@@ -100,8 +100,8 @@ class _Ground:
     """Releases cut into dated, counted-once pieces assigned to districts."""
 
     def __init__(self, releases, hazards, districts, as_of) -> None:
-        _require(releases, (s.RELEASE_ID, s.RELEASED_ON, s.METHOD), "releases")
-        releases = _to_wgs84(releases, "releases")
+        require_columns(releases, (s.RELEASE_ID, s.RELEASED_ON, s.METHOD), "releases")
+        releases = to_wgs84(releases, "releases")
         dates = _dates(releases, s.RELEASED_ON, "releases", s.RELEASE_ID)
         self.as_of = parse_as_of(as_of)
         if self.as_of is None:
@@ -115,12 +115,12 @@ class _Ground:
 
         layers = [rel]
         if hazards is not None:
-            _require(hazards, (s.HAZARD_ID,), "hazards")
-            hazards = _to_wgs84(hazards, "hazards")
+            require_columns(hazards, (s.HAZARD_ID,), "hazards")
+            hazards = to_wgs84(hazards, "hazards")
             layers.append(hazards)
         if districts is not None:
-            _require(districts, (s.DISTRICT,), "districts")
-            districts = _to_wgs84(districts, "districts")
+            require_columns(districts, (s.DISTRICT,), "districts")
+            districts = to_wgs84(districts, "districts")
             layers.append(districts)
         bounds = np.array([f.total_bounds for f in layers if len(f)]).reshape(-1, 4)
         box = (
@@ -232,8 +232,8 @@ def _item_records(ground: _Ground, items: gpd.GeoDataFrame | None) -> pd.DataFra
             values = rel[c] if c in rel.columns else pd.Series(0, index=rel.index)
             frame[c] = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=float)
         return frame
-    _require(items, (s.ITEM_ID, s.FOUND_ON, s.ITEM_TYPE), "items")
-    items = _to_wgs84(items, "items")
+    require_columns(items, (s.ITEM_ID, s.FOUND_ON, s.ITEM_TYPE), "items")
+    items = to_wgs84(items, "items")
     dates = _dates(items, s.FOUND_ON, "items", s.ITEM_ID)
     keep = (dates <= ground.as_of).to_numpy() if ground.as_of is not None else dates.notna()
     items, dates = items[keep], dates[keep]
@@ -431,7 +431,7 @@ def progress(
 def _attach_reports(
     table: pd.DataFrame, reports: pd.DataFrame, period: str, release_area: pd.DataFrame
 ) -> pd.DataFrame:
-    _require(reports, (s.PERIOD_START, s.PERIOD_END, s.AREA_HA), "reports")
+    require_columns(reports, (s.PERIOD_START, s.PERIOD_END, s.AREA_HA), "reports")
     rep = reports.dropna(subset=[s.PERIOD_START, s.PERIOD_END, s.AREA_HA])
     starts = period_start(rep[s.PERIOD_START], period)
     ends = period_start(rep[s.PERIOD_END], period)
@@ -466,7 +466,7 @@ def compare_reports(
     ``items_uxo`` over the same days, and the bulletin's ``problem``.
     The figures are compared, never added.
     """
-    _require(reports, (s.PERIOD_START, s.PERIOD_END, s.AREA_HA), "reports")
+    require_columns(reports, (s.PERIOD_START, s.PERIOD_END, s.AREA_HA), "reports")
     ground = _Ground(releases, None, None, as_of)
     records = _item_records(ground, None)
     parts = ground.release_area

@@ -467,7 +467,7 @@ def run_job(
 def write_map_file(rem, table, hazards, releases, districts, as_of, path, overwrite, title) -> None:
     from minemap.render import render_map, write_map
 
-    shown = contamination._released_by(releases, contamination.parse_as_of(as_of))
+    shown = contamination.released_by(releases, contamination.parse_as_of(as_of))
     m = render_map(
         rem, table, hazards=hazards, releases=shown, districts=districts, as_of=as_of, title=title
     )

@@ -58,7 +58,7 @@ def record(record, output, warn_misclosure, max_misclosure, overwrite):
         rec, warn_misclosure_m=warn_misclosure, max_misclosure_m=max_misclosure
     )
     if output is None:
-        click.echo(mio._writable(result.perimeter).to_json(drop_id=True))
+        click.echo(mio.writable(result.perimeter).to_json(drop_id=True))
     elif output.suffix.lower() == _GPKG:
         _write_gpkg(result, output, overwrite)
     else:
@@ -83,11 +83,11 @@ def record(record, output, warn_misclosure, max_misclosure, overwrite):
 
 def _write_gpkg(result: records.Traverse, path: Path, overwrite: bool) -> None:
     """Every layer in one GeoPackage, written atomically (io's temporary-file rename)."""
-    with mio._atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
+    with mio.atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for name, frame in zip(_LAYERS, result, strict=True):
             pyogrio.write_dataframe(
-                mio._writable(frame), tmp, driver="GPKG", layer=name, append=name != "perimeter"
+                mio.writable(frame), tmp, driver="GPKG", layer=name, append=name != "perimeter"
             )
 
 

@@ -37,6 +37,7 @@ from folium.map import Layer
 
 from minemap import geodesy, overlay
 from minemap import schema as s
+from minemap.contamination import released_by
 from minemap.errors import OutputExistsError
 from minemap.render import symbology as sym
 from minemap.render.offline import OfflineMap, RawElement, script_json
@@ -906,10 +907,7 @@ def _bounds(*frames) -> list[list[float]] | None:
 def _released_by(releases: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.GeoDataFrame:
     if as_of is None or s.RELEASED_ON not in releases.columns:
         return releases
-    dates = pd.to_datetime(releases[s.RELEASED_ON], errors="coerce")
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    return releases[(dates <= as_of).to_numpy()]
+    return released_by(releases, as_of)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
