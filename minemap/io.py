@@ -75,8 +75,6 @@ WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip")
 PROBLEM = "problem"
 SOURCE_FILE = "source_file"
 SOURCE_ROW = "source_row"
-#: Private per-row column: the CRS a feature's coordinates were given in.
-_SOURCE_CRS = "_source_crs"
 
 #: Columns GDAL's KML drivers add to every layer (the placemark's own fields).
 KML_EXTRA_COLUMNS = (
@@ -630,7 +628,7 @@ def _load_frames(
     today=None,
 ) -> Loaded:
     """:func:`load_layers` on files already read (``minemap validate`` reads them first)."""
-    frames, read = [], 0
+    frames, crs_rows, read = [], [], 0
     for path, raw in raws:
         read += len(raw)
         frame = normalise_columns(raw, kind, mapping)
@@ -641,14 +639,14 @@ def _load_frames(
                 frame = frame.to_crs(s.CANONICAL_CRS)
         frame[SOURCE_FILE] = str(path)
         frame[SOURCE_ROW] = range(1, len(frame) + 1)
-        frame[_SOURCE_CRS] = source_crs
+        # One reference per row, not a text column: a long WKT string copied to every row costs.
+        crs_rows.append(np.full(len(frame), source_crs, dtype=object))
         frames.append(frame)
     frames = [f if f.geometry.name == s.GEOMETRY else f.rename_geometry(s.GEOMETRY) for f in frames]
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     combined = gpd.GeoDataFrame(combined, geometry=s.GEOMETRY, crs=s.CANONICAL_CRS)
     source = "+".join(dict.fromkeys(str(p) for p, _ in raws))
-    source_crs = combined[_SOURCE_CRS].to_numpy(dtype=object)
-    combined = combined.drop(columns=_SOURCE_CRS)
+    source_crs = np.concatenate(crs_rows)
     cleaned, found, rejected_mask = check_layer(
         combined,
         kind,
@@ -788,7 +786,12 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
                 # FlatGeobuf's spatial index reorders features: keep the user's order.
                 options = {"SPATIAL_INDEX": "NO"} if suffix == ".fgb" else {}
                 pyogrio.write_dataframe(
-                    frame, tmp, driver=DRIVERS[suffix], layer=path.stem, layer_options=options
+                    frame,
+                    tmp,
+                    driver=DRIVERS[suffix],
+                    layer=path.stem,
+                    layer_options=options,
+                    use_arrow=True,  # a quarter faster than writing feature by feature
                 )
     return path
 

@@ -243,7 +243,10 @@ def _check_crs_area(geoms, ok, source_crs, report) -> np.ndarray:
         per_row = np.asarray(list(source_crs), dtype=object)
         if len(per_row) != len(geoms):
             raise ValueError("source_crs must be one CRS or one per row")
-        groups = [(crs, ok & (per_row == crs)) for crs in pd.unique(per_row) if crs is not None]
+        if len(per_row) and (per_row == per_row[0]).all():  # one file: no hashing of WKT
+            groups = [(per_row[0], ok)] if per_row[0] is not None else []
+        else:
+            groups = [(crs, ok & (per_row == crs)) for crs in pd.unique(per_row) if crs is not None]
     for crs, rows in groups:
         area = _crs_area(crs)
         if area is None or not rows.any():
@@ -278,8 +281,59 @@ def _ring_coordinates(geoms: np.ndarray):
     return coords, vertex_ring, ring_row
 
 
-def _check_rings(geoms, ok, report, max_segment_m: float | None) -> np.ndarray:
-    """Distinct vertices, repeated points and long segments, on every ring at once."""
+#: Upper bound of the length of one degree of latitude, and of longitude at the
+#: equator, on the WGS84 ellipsoid (the meridian degree is longest at the poles,
+#: 111.694 km; the equatorial one is 111.320 km), with a margin.
+_DEGREE_BOUND_M = 111_800.0
+
+
+def _segment_bound_m(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """An upper bound, in metres, of the geodesic length of lon/lat segments.
+
+    The geodesic is no longer than the path along the meridian, then along the
+    parallel nearer the equator, which this bounds. Non-finite input gives inf.
+    """
+    dlat = np.abs(end[:, 1] - start[:, 1])
+    dlon = np.abs(end[:, 0] - start[:, 0])
+    dlon = np.minimum(dlon, 360.0 - dlon)
+    same_side = np.sign(start[:, 1]) == np.sign(end[:, 1])
+    nearer = np.where(same_side, np.minimum(np.abs(start[:, 1]), np.abs(end[:, 1])), 0.0)
+    with np.errstate(invalid="ignore"):
+        bound = _DEGREE_BOUND_M * (dlat + dlon * np.cos(np.radians(np.minimum(nearer, 90.0))))
+    return np.where(np.isfinite(bound), bound, np.inf)
+
+
+def _distinct_up_to_three(coords: np.ndarray, vertex_ring: np.ndarray, n_rings: int) -> np.ndarray:
+    """Distinct vertices of each ring, counted up to three (1, 2, or 3 meaning "3 or more").
+
+    ``vertex_ring`` (the ring of each vertex) must be sorted, as
+    ``shapely.get_coordinates`` returns it. No sort of the coordinates: each
+    ring's first vertex, then its first vertex unlike that one, then whether any
+    vertex is unlike both.
+    """
+    out = np.zeros(n_rings, dtype=np.intp)
+    if not len(coords):
+        return out
+    starts = np.flatnonzero(np.r_[True, vertex_ring[1:] != vertex_ring[:-1]])
+    per_vertex = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(coords)]))
+    unlike_first = np.any(coords != coords[starts][per_vertex], axis=1)
+    position = np.where(unlike_first, np.arange(len(coords)), len(coords))
+    second_at = np.minimum.reduceat(position, starts)
+    has_second = second_at < len(coords)
+    second = coords[np.minimum(second_at, len(coords) - 1)]
+    unlike_both = unlike_first & np.any(coords != second[per_vertex], axis=1)
+    has_third = np.logical_or.reduceat(unlike_both, starts) & has_second
+    rings = vertex_ring[starts]
+    out[rings] = 1 + has_second + has_third
+    return out
+
+
+def _check_rings(geoms, ok, invalid, report, max_segment_m: float | None) -> np.ndarray:
+    """Distinct vertices, repeated points and long segments, on every ring at once.
+
+    ``invalid`` marks the rows GEOS finds invalid: a ring with fewer than three
+    distinct vertices always is, so only those rows have their vertices counted.
+    """
     rows = np.flatnonzero(ok)
     bad = np.zeros(len(geoms), dtype=bool)
     if not len(rows):
@@ -288,10 +342,12 @@ def _check_rings(geoms, ok, report, max_segment_m: float | None) -> np.ndarray:
     ring_row = rows[ring_row]
     if not len(coords):
         return bad
-    # Distinct vertices per ring (the closing vertex repeats the first).
-    keyed = np.column_stack([vertex_ring.astype(float), coords])
-    unique_rings = np.unique(keyed, axis=0)[:, 0].astype(int)
-    distinct = np.bincount(unique_rings, minlength=len(ring_row))
+    suspect = invalid[ring_row[vertex_ring]]
+    distinct = np.full(len(ring_row), 3, dtype=np.intp)
+    if suspect.any():
+        counted = _distinct_up_to_three(coords[suspect], vertex_ring[suspect], len(ring_row))
+        rings = np.unique(vertex_ring[suspect])
+        distinct[rings] = counted[rings]
     few = distinct < 3
     for ring in np.flatnonzero(few):
         i = ring_row[ring]
@@ -320,8 +376,11 @@ def _check_rings(geoms, ok, report, max_segment_m: float | None) -> np.ndarray:
 
     if max_segment_m is not None and same_ring.any():
         start, end = coords[:-1][same_ring], coords[1:][same_ring]
-        _, _, dist = _GEOD.inv(start[:, 0], start[:, 1], end[:, 0], end[:, 1])
         segment_row = ring_row[vertex_ring[1:][same_ring]]
+        # Measured on the ellipsoid only where a cheap upper bound allows a long one.
+        could = _segment_bound_m(start, end) > max_segment_m
+        start, end, segment_row = start[could], end[could], segment_row[could]
+        _, _, dist = _GEOD.inv(start[:, 0], start[:, 1], end[:, 0], end[:, 1])
         longest = np.zeros(len(geoms))
         np.maximum.at(longest, segment_row, np.nan_to_num(dist, nan=np.inf))
         long_rows = (longest > max_segment_m) & ~bad
@@ -337,10 +396,9 @@ def _check_rings(geoms, ok, report, max_segment_m: float | None) -> np.ndarray:
     return bad
 
 
-def _repair_invalid(geoms, ok, report) -> np.ndarray:
+def _repair_invalid(geoms, ok, invalid, report) -> np.ndarray:
     bad = np.zeros(len(geoms), dtype=bool)
-    invalid = ok & ~shapely.is_valid(geoms)
-    for i in np.flatnonzero(invalid):
+    for i in np.flatnonzero(ok & invalid):
         reason = shapely.is_valid_reason(geoms[i])
         repaired = shapely.make_valid(geoms[i])
         parts = shapely.get_parts(repaired)
@@ -410,8 +468,10 @@ def _check_geometry(
 
     if "Point" not in allowed:
         segments = max_segment_m if kind in ("hazards", "releases") else None
-        ok &= ~_check_rings(geoms, ok, report, segments)
-        ok &= ~_repair_invalid(geoms, ok, report)
+        # Checked once: removing repeated points (below) does not change validity.
+        invalid = ok & ~shapely.is_valid(np.where(ok, geoms, None))
+        ok &= ~_check_rings(geoms, ok, invalid, report, segments)
+        ok &= ~_repair_invalid(geoms, ok, invalid, report)
         flat = ok & ~(shapely.area(np.where(ok, geoms, None)) > 0)
         report.add(flat, "no-area", "the polygon has no area (fewer than 3 distinct vertices?)")
         ok &= ~flat
@@ -439,6 +499,12 @@ def _check_swapped(geoms: np.ndarray, ok, districts: gpd.GeoDataFrame, report) -
     hit = np.zeros(len(geoms), dtype=bool)
     hit[rows[np.unique(tree.query(geoms[rows], predicate="intersects")[0])]] = True
     candidates = np.flatnonzero(ok & ~hit)
+    if len(candidates):
+        # Only features whose swapped envelope meets the districts' are worth swapping.
+        box = shapely.bounds(geoms[candidates])[:, [1, 0, 3, 2]]
+        minx, miny, maxx, maxy = shapely.total_bounds(area)
+        meets = (box[:, 0] <= maxx) & (box[:, 2] >= minx) & (box[:, 1] <= maxy)
+        candidates = candidates[meets & (box[:, 3] >= miny)]
     if not len(candidates):
         return bad
     swapped = _swap_xy(geoms[candidates])
@@ -475,15 +541,22 @@ def _check_duplicates(geoms, ok, report, share: float, sources: np.ndarray | Non
     rows = np.flatnonzero(ok)
     if len(rows) < 2:
         return
+    # Pairs that meet in lon/lat first (records sharing most of their ground meet in
+    # any CRS), and only the records in such a pair projected to be measured.
+    a, c = shapely.STRtree(geoms[rows]).query(geoms[rows], predicate="intersects")
+    keep = a < c
+    a, c = a[keep], c[keep]
+    if not len(a):
+        return
+    involved, inverse = np.unique(np.r_[a, c], return_inverse=True)
+    a, c = inverse[: len(a)], inverse[len(a) :]
+    rows = rows[involved]
     crs = geodesy.equal_area_crs(shapely.total_bounds(geoms[rows]))
     projected = gpd.GeoSeries(geoms[rows], crs=s.CANONICAL_CRS).to_crs(crs).to_numpy(dtype=object)
     area = shapely.area(projected)
     bounds = shapely.bounds(projected)
-    # Envelope pairs first: the envelopes' overlap bounds the true one from above,
-    # so only pairs that could pass get an exact (costly) intersection.
-    a, c = shapely.STRtree(projected).query(projected)
-    keep = a < c
-    a, c = a[keep], c[keep]
+    # The envelopes' overlap bounds the true one from above, so only pairs that
+    # could pass get an exact (costly) intersection.
     larger = np.maximum(area[a], area[c])
     width = np.minimum(bounds[a, 2], bounds[c, 2]) - np.maximum(bounds[a, 0], bounds[c, 0])
     height = np.minimum(bounds[a, 3], bounds[c, 3]) - np.maximum(bounds[a, 1], bounds[c, 1])
@@ -603,7 +676,9 @@ def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date
         if column not in frame.columns:
             continue
         raw = frame[column]
-        absent = raw.isna() | (raw.astype("string").str.strip() == "")
+        absent = raw.isna()
+        if not pd.api.types.is_datetime64_any_dtype(raw):
+            absent |= raw.astype("string").str.strip() == ""
         parsed = _parse_dates(raw)
         if column in s.REQUIRED[kind]:
             report.add(absent, "missing-date", f"{column} is empty")

@@ -435,3 +435,47 @@ def test_implausibly_large_counts_are_errors_not_overflows():
     assert "implausibly large" in problems[0].message
     assert rejected.tolist() == [True]
     assert cleaned[s.MINES_AP].isna().all()
+
+
+# --- the vectorised ring helpers, against the obvious way --------------------------
+
+_vertex = st.tuples(st.sampled_from([0.0, 1.0, 2.5]), st.sampled_from([0.0, 1.0, -3.0]))
+
+
+@given(st.lists(st.lists(_vertex, min_size=1, max_size=7), min_size=1, max_size=6))
+def test_distinct_vertices_counted_up_to_three(rings):
+    import numpy as np
+
+    from minemap.validate import _distinct_up_to_three
+
+    coords = np.array([v for ring in rings for v in ring], dtype=float)
+    vertex_ring = np.repeat(np.arange(len(rings)), [len(r) for r in rings])
+    expected = [min(len(set(r)), 3) for r in rings]
+    assert _distinct_up_to_three(coords, vertex_ring, len(rings)).tolist() == expected
+
+
+def test_a_ring_going_back_and_forth_has_two_distinct_vertices():
+    ring = shapely.Polygon([(46.9, 39.9), (46.91, 39.9), (46.9, 39.9), (46.91, 39.9)])
+    frame = _layer({"hazard_id": ["A"], "mines_ap": [1], "mines_at": [0]}, [ring])
+    _, problems, rejected = check_layer(frame, "hazards")
+    assert rejected.tolist() == [True]
+    assert any("2 distinct vertices" in p.message for p in problems)
+
+
+@given(
+    st.floats(-179.9, 179.9),
+    st.floats(-89.9, 89.9),
+    st.floats(-0.5, 0.5),
+    st.floats(-0.5, 0.5),
+)
+def test_the_segment_bound_is_never_below_the_geodesic(lon, lat, dlon, dlat):
+    import numpy as np
+    import pyproj
+
+    from minemap.validate import _segment_bound_m
+
+    end_lat = min(max(lat + dlat, -90.0), 90.0)
+    end_lon = (lon + dlon + 180.0) % 360.0 - 180.0
+    start, end = np.array([[lon, lat]]), np.array([[end_lon, end_lat]])
+    _, _, dist = pyproj.Geod(ellps="WGS84").inv(lon, lat, end_lon, end_lat)
+    assert _segment_bound_m(start, end)[0] >= dist - 1e-6
