@@ -106,6 +106,24 @@ def _project(frame: gpd.GeoDataFrame, crs) -> np.ndarray:
     return frame.geometry.to_crs(crs).to_numpy(dtype=object)
 
 
+def _back_to_wgs84(left, projected, original, h_idx, crs) -> np.ndarray:
+    """Remaining pieces in EPSG:4326: a record left whole keeps its own coordinates.
+
+    Only pieces that were cut (by a release or a district boundary) are projected
+    back, which saves time and keeps untouched records exactly as they were read.
+    """
+    whole = np.fromiter(
+        (piece is projected[h] for piece, h in zip(left, h_idx, strict=True)),
+        dtype=bool,
+        count=len(left),
+    )
+    out = original[h_idx]
+    cut = np.flatnonzero(~whole)
+    if len(cut):
+        out[cut] = gpd.GeoSeries(left[cut], crs=crs).to_crs(s.CANONICAL_CRS).to_numpy()
+    return out
+
+
 def _district_keys(districts: gpd.GeoDataFrame) -> np.ndarray:
     keys = districts[s.DISTRICT].astype("string").str.strip()
     if keys.isna().any() or (keys == "").any():
@@ -249,8 +267,11 @@ def remaining(
     out[s.NET_MAPPED_AREA_HA] = net_area
     out[s.NET_RELEASED_AREA_HA] = net_released
     out[s.NET_REMAINING_AREA_HA] = net_left_area
-    geometry = gpd.GeoSeries(left, crs=crs).to_crs(s.CANONICAL_CRS)
-    result = gpd.GeoDataFrame(out, geometry=geometry.to_numpy(), crs=s.CANONICAL_CRS)
+    result = gpd.GeoDataFrame(
+        out,
+        geometry=_back_to_wgs84(left, hz, hazards.geometry.to_numpy(), h_idx, crs),
+        crs=s.CANONICAL_CRS,
+    )
     result.attrs["as_of"] = None if as_of is None else as_of.date().isoformat()
     result.attrs["districts"] = list(_district_keys(districts)) if districts is not None else None
     steps.update()
