@@ -639,8 +639,11 @@ def _load_frames(
                 frame = frame.to_crs(s.CANONICAL_CRS)
         frame[SOURCE_FILE] = str(path)
         frame[SOURCE_ROW] = range(1, len(frame) + 1)
-        # One reference per row, not a text column: a long WKT string copied to every row costs.
-        crs_rows.append(np.full(len(frame), source_crs, dtype=object))
+        # One reference to the same WKT text per row: a text column (or np.full, which
+        # makes a copy of the text per row) costs seconds at a million features.
+        rows_crs = np.empty(len(frame), dtype=object)
+        rows_crs.fill(source_crs)
+        crs_rows.append(rows_crs)
         frames.append(frame)
     frames = [f if f.geometry.name == s.GEOMETRY else f.rename_geometry(s.GEOMETRY) for f in frames]
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
