@@ -103,7 +103,7 @@ def to_wgs84(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
 
 
 def _project(frame: gpd.GeoDataFrame, crs) -> np.ndarray:
-    return frame.geometry.to_crs(crs).to_numpy(dtype=object)
+    return geodesy.project(frame.geometry.to_numpy(dtype=object), frame.crs, crs)
 
 
 def _back_to_wgs84(left, projected, original, h_idx, crs) -> np.ndarray:
@@ -120,7 +120,7 @@ def _back_to_wgs84(left, projected, original, h_idx, crs) -> np.ndarray:
     out = original[h_idx]
     cut = np.flatnonzero(~whole)
     if len(cut):
-        out[cut] = gpd.GeoSeries(left[cut], crs=crs).to_crs(s.CANONICAL_CRS).to_numpy()
+        out[cut] = geodesy.project(left[cut], crs, s.CANONICAL_CRS)
     return out
 
 
