@@ -306,17 +306,17 @@ _DEGREE_BOUND_M = 111_800.0
 def _segment_bound_m(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """An upper bound, in metres, of the geodesic length of lon/lat segments.
 
-    The geodesic is no longer than the path along the meridian, then along the
-    parallel nearer the equator, which this bounds. Non-finite input gives inf.
+    The geodesic is no longer than the path along the meridian, then along a
+    parallel, which this bounds. Non-finite input gives inf.
     """
-    dlat = np.abs(end[:, 1] - start[:, 1])
-    dlon = np.abs(end[:, 0] - start[:, 0])
-    dlon = np.minimum(dlon, 360.0 - dlon)
-    same_side = np.sign(start[:, 1]) == np.sign(end[:, 1])
-    nearer = np.where(same_side, np.minimum(np.abs(start[:, 1]), np.abs(end[:, 1])), 0.0)
     with np.errstate(invalid="ignore"):
-        bound = _DEGREE_BOUND_M * (dlat + dlon * np.cos(np.radians(np.minimum(nearer, 90.0))))
-    return np.where(np.isfinite(bound), bound, np.inf)
+        step = np.abs(end - start)
+        np.minimum(step[:, 0], 360.0 - step[:, 0], out=step[:, 0])  # across the antimeridian
+        # A degree of longitude is never longer than at the equator.
+        bound = step.sum(axis=1)
+        bound *= _DEGREE_BOUND_M
+    bound[~np.isfinite(bound)] = np.inf
+    return bound
 
 
 def _distinct_up_to_three(coords: np.ndarray, vertex_ring: np.ndarray, n_rings: int) -> np.ndarray:
@@ -344,13 +344,42 @@ def _distinct_up_to_three(coords: np.ndarray, vertex_ring: np.ndarray, n_rings: 
     return out
 
 
+def _ring_suspects(geoms, ok, invalid, max_segment_m: float | None) -> np.ndarray:
+    """Rows that may break a ring rule; the others certainly do not.
+
+    A screen on each feature's vertices end to end (one call, no object per
+    ring): a repeated point or a long segment shows there too, beside false
+    alarms where one ring ends and the next begins, which the exact check clears.
+    """
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return rows
+    coords, vertex_row = shapely.get_coordinates(geoms[rows], return_index=True)
+    suspect = invalid[rows].copy()
+    same = vertex_row[1:] == vertex_row[:-1]
+    flagged = same & np.all(coords[1:] == coords[:-1], axis=1)
+    suspect[vertex_row[1:][flagged]] = True
+    if max_segment_m is not None:
+        # No segment is longer than its feature's envelope allows: most features are
+        # too small to hold a long one, and only the others have their segments bounded.
+        box = shapely.bounds(geoms[rows])
+        extent = (box[:, 2] - box[:, 0]) + (box[:, 3] - box[:, 1])  # no wrap: a bound
+        large = ~(_DEGREE_BOUND_M * extent <= max_segment_m)
+        if large.any():
+            mask = large[vertex_row]
+            start, end = coords[:-1][mask[1:]], coords[1:][mask[1:]]
+            long = same[mask[1:]] & (_segment_bound_m(start, end) > max_segment_m)
+            suspect[vertex_row[1:][mask[1:]][long]] = True
+    return rows[suspect]
+
+
 def _check_rings(geoms, ok, invalid, report, max_segment_m: float | None) -> np.ndarray:
     """Distinct vertices, repeated points and long segments, on every ring at once.
 
     ``invalid`` marks the rows GEOS finds invalid: a ring with fewer than three
     distinct vertices always is, so only those rows have their vertices counted.
     """
-    rows = np.flatnonzero(ok)
+    rows = _ring_suspects(geoms, ok, invalid, max_segment_m)
     bad = np.zeros(len(geoms), dtype=bool)
     if not len(rows):
         return bad
@@ -632,7 +661,12 @@ def _check_outside_hazards(geoms, ok, hazards: gpd.GeoDataFrame, report) -> None
     touched = np.zeros(len(geoms), dtype=bool)
     if len(hz):
         tree = shapely.STRtree(hz)
-        touched[rows[np.unique(tree.query(geoms[rows], predicate="intersects")[0])]] = True
+        # Most releases lie on a hazard: a point-in-polygon test of a point of theirs
+        # settles those; only the rest get the (costlier) polygon-polygon test.
+        centres = shapely.point_on_surface(geoms[rows])
+        touched[rows[np.unique(tree.query(centres, predicate="intersects")[0])]] = True
+        rest = np.flatnonzero(ok & ~touched)
+        touched[rest[np.unique(tree.query(geoms[rest], predicate="intersects")[0])]] = True
     report.add(
         ok & ~touched,
         "outside-hazards",

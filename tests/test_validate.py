@@ -479,3 +479,51 @@ def test_the_segment_bound_is_never_below_the_geodesic(lon, lat, dlon, dlat):
     start, end = np.array([[lon, lat]]), np.array([[end_lon, end_lat]])
     _, _, dist = pyproj.Geod(ellps="WGS84").inv(lon, lat, end_lon, end_lat)
     assert _segment_bound_m(start, end)[0] >= dist - 1e-6
+
+
+@st.composite
+def _rough_polygons(draw):
+    """Small rings with repeated vertices and the odd far vertex, some with a hole."""
+    import math
+
+    n = draw(st.integers(3, 7))
+    # A star-shaped ring (vertices by angle around a centre) is simple: mostly valid.
+    angles = sorted(draw(st.lists(st.floats(0, 6.28), min_size=n, max_size=n, unique=True)))
+    radii = [draw(st.floats(0.001, 0.02)) for _ in range(n)]
+    ring = [
+        (46.1 + r * math.cos(a), 39.85 + r * math.sin(a))
+        for a, r in zip(angles, radii, strict=True)
+    ]
+    for _ in range(draw(st.integers(0, 2))):
+        k = draw(st.integers(0, n - 1))
+        ring.insert(k, ring[k])  # a repeated vertex
+    if draw(st.booleans()):
+        ring[draw(st.integers(0, len(ring) - 1))] = (46.9, 39.85)  # some 70 km away
+    holes = []
+    if draw(st.booleans()):
+        holes = [[(46.1, 39.85), (46.1005, 39.85), (46.1005, 39.8505), (46.1, 39.85)]]
+    return shapely.Polygon(ring, holes)
+
+
+@given(st.lists(_rough_polygons(), min_size=1, max_size=6))
+def test_the_ring_screen_misses_nothing(polygons):
+    import numpy as np
+
+    from minemap import validate
+
+    frame = _layer(
+        {
+            "hazard_id": [f"H{i}" for i in range(len(polygons))],
+            "mines_ap": [1] * len(polygons),
+            "mines_at": [0] * len(polygons),
+        },
+        polygons,
+    )
+    screened = _rules(check_layer(frame, "hazards")[1])
+    original = validate._ring_suspects
+    try:
+        validate._ring_suspects = lambda geoms, ok, invalid, limit: np.flatnonzero(ok)
+        exhaustive = _rules(check_layer(frame, "hazards")[1])
+    finally:
+        validate._ring_suspects = original
+    assert sorted(screened) == sorted(exhaustive)
