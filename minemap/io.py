@@ -34,12 +34,20 @@ import shapely
 
 from minemap import schema as s
 from minemap.errors import InputFileError, OutputExistsError, SchemaError, ValidationError
-from minemap.validate import ERROR, GEOMETRY_NOTE, MAX_SEGMENT_M, Problem, check_layer
+from minemap.validate import (
+    ERROR,
+    GEOMETRY_NOTE,
+    MAX_SEGMENT_M,
+    WARNING,
+    Problem,
+    check_layer,
+)
 
 __all__ = [
     "READ_FORMATS",
     "WRITE_FORMATS",
     "Loaded",
+    "layer_names",
     "load_layers",
     "normalise_columns",
     "read_districts",
@@ -73,8 +81,8 @@ WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip")
 
 #: Name of the column that says why a feature was rejected.
 PROBLEM = "problem"
-SOURCE_FILE = "source_file"
-SOURCE_ROW = "source_row"
+SOURCE_FILE = s.SOURCE_FILE
+SOURCE_ROW = s.SOURCE_ROW
 #: Private per-row column: the CRS a feature's coordinates were given in.
 _SOURCE_CRS = "_source_crs"
 
@@ -335,8 +343,50 @@ def _check_cpg(path: Path, target: str) -> None:
     )
 
 
+def layer_names(path) -> list[str]:
+    """The layers of a multi-layer file (GeoPackage, KML...); ``[]`` for CSV and Parquet.
+
+    Raises :class:`~minemap.errors.InputFileError` when the file cannot be opened.
+    """
+    path = Path(path)
+    if _suffix(path) in (*_PARQUET, *_CSV) or not path.is_file() or not path.stat().st_size:
+        return []
+    target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
+    _check_shapefile_parts(path, target)
+    try:
+        return [str(n) for n in pyogrio.list_layers(target)[:, 0]]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputFileError(path, _describe(path, exc)) from None
+
+
+def _check_shapefile_parts(path: Path, target: str) -> None:
+    """A Shapefile is several files: name the one that is missing (GDAL would not)."""
+    if not target.lower().endswith(".shp"):
+        return
+    if target.startswith("/vsizip/"):
+        inner = Path(target.split(f"{path}/", 1)[1])
+        with zipfile.ZipFile(path) as archive:
+            names = {n.lower() for n in archive.namelist()}
+        present = {s_ for s_ in (".shx", ".dbf") if str(inner.with_suffix(s_)).lower() in names}
+    else:
+        siblings = {p.name.lower() for p in Path(target).parent.iterdir()}
+        stem = Path(target).stem.lower()
+        present = {s_ for s_ in (".shx", ".dbf") if f"{stem}{s_}" in siblings}
+    missing = [s_ for s_ in (".shx", ".dbf") if s_ not in present]
+    if missing:
+        what = {".shx": "its index", ".dbf": "its attributes"}
+        raise InputFileError(
+            path,
+            "the Shapefile has no "
+            + " and no ".join(f"{m} ({what[m]})" for m in missing)
+            + " beside its .shp; a Shapefile is several files (.shp, .shx, .dbf, .prj, .cpg): "
+            "copy or zip them together",
+        )
+
+
 def _read_ogr(path: Path, layer: str | None, kind: str | None) -> gpd.GeoDataFrame:
     target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
+    _check_shapefile_parts(path, target)
     _check_cpg(path, target)
     try:
         layers = [str(n) for n in pyogrio.list_layers(target)[:, 0]]
@@ -431,14 +481,17 @@ def _normalise_kml(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for column in KML_EXTRA_COLUMNS:
         if column not in frame.columns:
             continue
-        values = frame[column]
-        empty = values.isna() | (values.astype("string").str.strip() == "")
+        empty = _blank(frame[column])
         if column in ("Name", "description") and not empty.all():
             continue
         drop.append(column)
     frame = frame.drop(columns=drop)
     if "id2" in frame.columns and "id" in frame.columns:
         frame = frame.drop(columns="id").rename(columns={"id2": "id"})
+    elif "id" in frame.columns and _blank(frame["id"]).all():
+        # LIBKML's placemark id, empty unless the placemarks have an id attribute: left
+        # in, the `id` alias would make it the hazard_id, and every feature "has no id".
+        frame = frame.drop(columns="id")
     geoms = frame.geometry.to_numpy(dtype=object)
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
     if with_z.any():
@@ -448,6 +501,10 @@ def _normalise_kml(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             geoms[with_z] = shapely.force_2d(geoms[with_z])
             frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     return frame
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return values.isna() | (values.astype("string").str.strip() == "")
 
 
 def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
@@ -630,9 +687,13 @@ def _load_frames(
     today=None,
 ) -> Loaded:
     """:func:`load_layers` on files already read (``minemap validate`` reads them first)."""
-    frames, read = [], 0
+    frames, read, empty = [], 0, []
     for path, raw in raws:
         read += len(raw)
+        if not len(raw):
+            empty.append(
+                Problem(str(path), None, "", "empty-layer", WARNING, f"has no {kind} features")
+            )
         frame = normalise_columns(raw, kind, mapping)
         source_crs = frame.crs.to_wkt() if frame.crs is not None else None
         if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
@@ -659,10 +720,10 @@ def _load_frames(
         max_segment_m=max_segment_m,
         today=today,
     )
-    problems = [_locate(p, combined) for p in found]
+    problems = empty + [_locate(p, combined) for p in found]
     reasons = np.full(len(cleaned), "", dtype=object)
     whole_file = [q.message for q in problems if q.severity == ERROR and q.row is None]
-    for p, q in zip(found, problems, strict=True):
+    for p, q in zip(found, problems[len(empty) :], strict=True):
         if q.severity == ERROR and p.row is not None:
             reasons[p.row] = "; ".join(filter(None, [reasons[p.row], f"{q.rule}: {q.message}"]))
     if whole_file:

@@ -175,6 +175,75 @@ def test_kml_names_and_descriptions_are_kept_when_they_hold_data(tmp_path):
     assert "description" not in raw.columns
 
 
+def _google_earth_kml(with_ids: bool) -> str:
+    """A KML as Google Earth saves it: folders, styles, Data elements, zero altitudes."""
+
+    def placemark(name, west, ap):
+        data = f'<Data name="hazard_id"><value>{name}</value></Data>' if with_ids else ""
+        corners = [(west, 39.98), (west + 0.01, 39.98), (west + 0.01, 39.99), (west, 39.99)]
+        ring = " ".join(f"{x},{y},0" for x, y in [*corners, corners[0]])
+        return (
+            f"<Placemark><name>{name}</name><styleUrl>#s1</styleUrl><ExtendedData>{data}"
+            f'<Data name="AP"><value>{ap}</value></Data><Data name="AT"><value>0</value></Data>'
+            "</ExtendedData><Polygon><tessellate>1</tessellate><outerBoundaryIs><LinearRing>"
+            f"<coordinates>{ring}</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+            "</Placemark>"
+        )
+
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        '<Document><name>Minefields.kmz</name><Style id="s1"><PolyStyle><color>7f0000ff</color>'
+        "</PolyStyle></Style>"
+        f"<Folder><name>Aghdam</name>{placemark('H-1', 46.90, 12)}</Folder>"
+        f"<Folder><name>Fuzuli</name>{placemark('H-2', 46.92, 5)}</Folder>"
+        "</Document></kml>"
+    )
+
+
+def test_kmz_saved_by_google_earth_reads_every_folder(tmp_path):
+    path = tmp_path / "Minefields.kmz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("doc.kml", _google_earth_kml(with_ids=True))
+    frame = mm.read_hazards(path)
+    assert frame[s.HAZARD_ID].tolist() == ["H-1", "H-2"]
+    assert frame[s.MINES_AP].tolist() == [12, 5]
+    assert not frame.geometry.has_z.any()
+    assert frame.attrs["problems"] == []
+    assert "id" not in frame.columns  # LIBKML's empty placemark id is dropped
+
+
+def test_kml_without_ids_says_the_column_is_missing_not_that_every_id_is_empty(tmp_path):
+    path = tmp_path / "noid.kml"
+    path.write_text(_google_earth_kml(with_ids=False), encoding="utf-8")
+    loaded = mio.load_layers([path], "hazards")
+    assert [p.rule for p in loaded.problems] == ["missing-column"]
+    assert "Name" in loaded.problems[0].message  # the column to --map hazard_id= from
+    assert len(loaded.rejected) == 2
+
+
+def test_shapefile_without_its_shx_or_dbf_names_the_missing_file(tmp_path):
+    mm.write_layer(_releases(), tmp_path / "r.shp")
+    (tmp_path / "r.dbf").unlink()
+    with pytest.raises(InputFileError, match=r"r\.shp: the Shapefile has no \.dbf"):
+        mm.read_releases(tmp_path / "r.shp")
+    (tmp_path / "r.shx").unlink()
+    with pytest.raises(InputFileError, match=r"no \.shx \(its index\) and no \.dbf"):
+        mio.layer_names(tmp_path / "r.shp")
+    archive = tmp_path / "r.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.write(tmp_path / "r.shp", "r.shp")
+    with pytest.raises(InputFileError, match=r"r\.zip: the Shapefile has no \.shx"):
+        mm.read_releases(archive)
+
+
+def test_a_file_with_no_features_is_a_warning_and_loses_nothing(tmp_path):
+    path = _geojson(tmp_path / "none.geojson", [])
+    loaded = mio.load_layers([path], "releases")
+    assert (loaded.read, len(loaded.kept), len(loaded.rejected)) == (0, 0, 0)
+    assert [(p.rule, p.severity) for p in loaded.problems] == [("empty-layer", "warning")]
+    assert set(s.REQUIRED["releases"]) <= set(loaded.kept.columns)
+
+
 def test_csv_with_wkt_and_semicolons_and_decimal_commas():
     hazards = mm.read_hazards(
         FORMATS / "hazards_wkt.csv", crs="EPSG:4326", mapping={s.MINES_AP: "AP_TOTAL"}

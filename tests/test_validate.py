@@ -307,6 +307,49 @@ def test_coordinates_outside_the_area_of_use_of_their_crs():
     assert _found(right)[1] == []
 
 
+def test_easting_and_northing_swapped_in_a_projected_file_are_named_as_a_swap():
+    right = _hazards([SQUARE, _square(1)]).to_crs("EPSG:32638")
+    geoms = right.geometry.to_numpy()
+    geoms[0] = shapely.transform(geoms[0], lambda c: c[:, ::-1])  # the other one is right
+    swapped = right.set_geometry(gpd.GeoSeries(geoms, crs=right.crs))
+    _, found, rejected = _found(swapped)
+    assert found == [("hazard_id H1", "lat-lon-swapped", ERROR)]
+    assert rejected.tolist() == [True, False]
+    _, problems, _ = check_layer(swapped, "hazards", today=dt.date(2026, 11, 22))
+    assert "easting and northing look swapped" in problems[0].message
+    assert "UTM zone 38N" in problems[0].message
+
+
+def test_degrees_in_a_file_that_says_metres_are_named_as_degrees():
+    wrong = _hazards([SQUARE]).set_crs("EPSG:32638", allow_override=True)
+    _, problems, _ = check_layer(wrong, "hazards", today=dt.date(2026, 11, 22))
+    assert [p.rule for p in problems] == ["outside-crs-area"]
+    assert "look like longitude/latitude degrees" in problems[0].message
+    # Metres that land far away are not degrees: the message asks about the CRS instead.
+    far = _hazards([shapely.box(10.0, 50.0, 10.01, 50.01)])
+    _, problems, _ = check_layer(far, "hazards", source_crs="EPSG:32638")
+    assert [p.rule for p in problems] == ["outside-crs-area"]
+    assert "is the CRS right?" in problems[0].message
+
+
+def test_an_empty_layer_has_nothing_to_reject():
+    empty = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")  # a GeoJSON with no features
+    cleaned, problems, rejected = check_layer(empty, "hazards")
+    assert problems == []
+    assert len(rejected) == 0
+    assert set(s.REQUIRED["hazards"]) <= set(cleaned.columns)
+
+
+def test_missing_column_lists_the_files_columns_only():
+    frame = _layer({"name": ["A"], "source_file": ["x"], "source_row": [1]}, [SQUARE])
+    _, problems, _ = check_layer(frame, "hazards")
+    assert [p.rule for p in problems] == ["missing-column"]
+    assert "(columns: name)" in problems[0].message
+    bare = _layer({}, [SQUARE])
+    _, problems, _ = check_layer(bare, "hazards")
+    assert "(it has no columns)" in problems[0].message
+
+
 def test_source_crs_may_be_given_per_row():
     frame = _hazards([_square(0), shapely.box(40.4, 0.0, 40.41, 0.01)])
     _, found, _ = _found(frame, source_crs=["EPSG:4326", "EPSG:32638"])
