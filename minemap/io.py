@@ -33,7 +33,13 @@ import pyproj
 import shapely
 
 from minemap import schema as s
-from minemap.errors import InputFileError, OutputExistsError, SchemaError, ValidationError
+from minemap.errors import (
+    InputFileError,
+    OutputExistsError,
+    OutputFileError,
+    SchemaError,
+    ValidationError,
+)
 from minemap.validate import (
     ERROR,
     GEOMETRY_NOTE,
@@ -836,6 +842,22 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
             f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
     frame = writable(frame)
+    try:
+        return _write(frame, path, suffix, overwrite)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pa.ArrowException,
+    ) as exc:
+        # What the format cannot hold (mixed geometry types or dimensions...): say so, and
+        # which formats hold anything.
+        raise OutputFileError(
+            path,
+            f"cannot be written as {suffix} ({_short(exc)}); write .gpkg or .geojson instead",
+        ) from None
+
+
+def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) -> Path:
     if suffix in (".shp", ".zip"):
         return _write_shapefile(frame, path, overwrite, zipped=suffix == ".zip")
     with atomic_path(path, overwrite) as tmp:

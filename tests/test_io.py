@@ -15,7 +15,13 @@ import shapely
 import minemap as mm
 from minemap import io as mio
 from minemap import schema as s
-from minemap.errors import InputFileError, OutputExistsError, SchemaError, ValidationError
+from minemap.errors import (
+    InputFileError,
+    OutputExistsError,
+    OutputFileError,
+    SchemaError,
+    ValidationError,
+)
 
 FORMATS = Path(__file__).parent / "data" / "formats"
 SQUARE = shapely.box(46.90, 39.98, 46.91, 39.99)
@@ -146,6 +152,16 @@ def test_points_round_trip_through_csv_as_longitude_latitude(tmp_path):
 def test_unknown_output_format_is_refused(tmp_path):
     with pytest.raises(SchemaError, match="unknown output format"):
         mm.write_layer(_releases(), tmp_path / "r.xlsx")
+
+
+def test_what_a_format_cannot_hold_is_an_error_naming_the_file(tmp_path):
+    mixed = gpd.GeoDataFrame(
+        {"a": [1, 2]}, geometry=[shapely.Point(46.9, 40), shapely.Point(46.9, 40, 300)], crs=4326
+    )
+    with pytest.raises(OutputFileError, match=r"m\.fgb: cannot be written as \.fgb .*\.gpkg"):
+        mm.write_layer(mixed, tmp_path / "m.fgb")
+    assert list(tmp_path.iterdir()) == []  # no half-written or temporary file
+    assert mm.write_layer(mixed, tmp_path / "m.gpkg").exists()
 
 
 def test_zipped_shapefile_in_cp1251_reads_cyrillic_names():

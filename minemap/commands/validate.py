@@ -11,7 +11,14 @@ import pandas as pd
 
 from minemap import io as mio
 from minemap import schema as s
-from minemap.commands._common import layer_for, mapping_for, parse_map, read_options, verbosity
+from minemap.commands._common import (
+    layer_for,
+    mapping_for,
+    parse_map,
+    quiet,
+    read_options,
+    verbosity,
+)
 from minemap.errors import InputFileError, MinemapError
 from minemap.validate import ERROR, Problem
 
@@ -180,6 +187,8 @@ def validate(files, kind, districts, max_segment_km, as_json):
 
 
 def _summarise(raws, kind: str, loaded: mio.Loaded) -> None:
+    if quiet():
+        return
     rejected_by_file = loaded.rejected[mio.SOURCE_FILE].value_counts().to_dict()
     for path, raw in raws:
         warnings = sum(1 for p in loaded.warnings if p.file == str(path))
