@@ -574,6 +574,14 @@ def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
             "coordinates are in (EPSG:4326 for longitude/latitude), or name the columns "
             "longitude and latitude",
         )
+    if (
+        given_crs is not None
+        and crs is not None
+        and not pyproj.CRS.from_user_input(crs).is_geographic
+    ):
+        # Longitude/latitude columns are degrees: a projected --crs (meant for the other
+        # inputs, in metres) does not apply to them; a geographic one names their datum.
+        crs = None
     frame = gpd.GeoDataFrame(table.drop(columns=used), geometry=geoms, crs=crs or given_crs)
     if pd.notna(note).any():
         frame[GEOMETRY_NOTE] = note
@@ -913,9 +921,15 @@ def _write_shapefile(frame: gpd.GeoDataFrame, path: Path, overwrite: bool, zippe
     return path
 
 
-def write_table(table: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
-    """Write a table to CSV atomically."""
+def write_table(
+    table: pd.DataFrame, path, *, overwrite: bool = False, float_format: str | None = "%.6f"
+) -> Path:
+    """Write a table to CSV atomically.
+
+    ``float_format=None`` writes every digit (numbers read back exactly, so sums
+    such as mapped = released + remaining hold in the file as they did in memory).
+    """
     path = Path(path)
     with atomic_path(path, overwrite) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6f")
+        table.to_csv(tmp, index=False, float_format=float_format)
     return path

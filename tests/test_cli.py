@@ -207,6 +207,9 @@ def test_demo_writes_its_three_files(runner, tmp_path):
     table = pd.read_csv(tmp_path / "districts.csv")
     assert tuple(table.columns[:6]) == s.TABLE_COLUMNS
     assert len(table) == 13  # 12 districts and (unassigned)
+    mapped = table[s.MAPPED_AREA_HA]
+    conserved = table[s.RELEASED_AREA_HA] + table[s.REMAINING_AREA_HA]
+    assert ((mapped - conserved).abs() <= 1e-9 * mapped).all()  # in the file too
     assert "Aghdam" in result.stdout
     html = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert "<script src=" not in html

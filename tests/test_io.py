@@ -280,6 +280,17 @@ def test_csv_with_x_y_needs_a_crs(tmp_path):
     assert 44.9 < items.geometry.iloc[0].x < 45.1
 
 
+def test_longitude_latitude_columns_stay_degrees_under_a_projected_crs(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("item_id,found_on,item_type,lon,lat\nI1,2022-07-19,AP,46.905,39.985\n")
+    # --crs EPSG:32638 is there for the UTM inputs read alongside: not for degrees.
+    items = mm.read_items(path, crs="EPSG:32638")
+    assert (items.geometry.x.iloc[0], items.geometry.y.iloc[0]) == (46.905, 39.985)
+    pulkovo = mm.read_items(path, crs="EPSG:4284")  # a geographic CRS names the datum
+    assert pulkovo.geometry.x.iloc[0] != pytest.approx(46.905, abs=1e-9)
+    assert pulkovo.geometry.x.iloc[0] == pytest.approx(46.905, abs=0.01)
+
+
 def test_csv_rows_with_bad_geometry_are_rejected_not_lost(tmp_path):
     path = tmp_path / "h.csv"
     path.write_text(

@@ -473,7 +473,8 @@ def run_job(
     if layer_path is not None:
         mio.write_layer(rem, layer_path, overwrite=overwrite)
     if table_path is not None:
-        mio.write_table(table, table_path, overwrite=overwrite)
+        # Every digit: the file's figures add up (conservation) exactly as computed.
+        mio.write_table(table, table_path, overwrite=overwrite, float_format=None)
     if map_path is not None:
         write_map_file(rem, table, hazards, releases, districts, as_of, map_path, overwrite, title)
     if not quiet():
