@@ -676,14 +676,30 @@ def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date
         )
 
 
+#: A time of day followed by a UTC offset ("T10:00:00+04:00", "T06:00Z").
+_UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+#: Year, month and day (ISO 8601, extended or basic), perhaps with a time after.
+_FULL_DATE = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{8})(?:$|[T ])"
+
+
 def _parse_dates(values: pd.Series) -> pd.Series:
+    """Calendar days: the day as written where it was, whatever its UTC offset.
+
+    "2022-07-18T02:00:00+04:00" is 18 July (in UTC it is still the 17th); offsets
+    are dropped rather than converted, so values with different offsets (or none)
+    can sit in one column.
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
     else:
-        text = values.astype("string").str.strip()
+        text = values.astype("string").str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
+        # A whole day, not "2022-07" or "2022": a month or a year is not a release date.
+        text = text.where(text.str.match(_FULL_DATE))
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(None)
     return parsed.dt.normalize()
 
 

@@ -88,6 +88,52 @@ def test_release_dates_methods_and_future():
     assert cleaned[s.METHOD].iloc[0] == "cleared"
 
 
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("2022-07-18", "2022-07-18"),
+        ("2022-07-18T02:00:00+04:00", "2022-07-18"),  # the 17th in UTC: the day as written
+        ("2022-07-18T23:30:00Z", "2022-07-18"),
+        ("2022-07-18 10:00:00 +0400", "2022-07-18"),
+        ("2022/7/8", "2022-07-08"),
+        ("20220718", "2022-07-18"),
+        ("12/07/2022", None),  # 12 July or 7 December: never guessed
+        ("18.07.2022", None),
+        ("2022-07", None),  # a month is not a day
+        ("2022", None),
+        ("44760", None),  # a spreadsheet's day number
+        ("2022-02-30", None),
+    ],
+)
+def test_dates_are_whole_days_as_written(written, day):
+    frame = _layer(
+        {"release_id": ["R1", "R2"], "released_on": [written, "2022-07-19"]},
+        [_square(0), _square(1)],
+    ).assign(method="cleared")
+    cleaned, problems, _ = check_layer(frame, "releases", today=dt.date(2026, 11, 22))
+    if day is None:
+        assert _rules(problems) == [("release_id R1", "bad-date", ERROR)]
+    else:
+        assert problems == []
+        assert cleaned[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist() == [day, "2022-07-19"]
+
+
+def test_dates_with_different_utc_offsets_in_one_column():
+    # Offsets that differ (or are absent) in one column made pandas raise "Mixed timezones".
+    frame = _layer(
+        {
+            "release_id": ["R1", "R2", "R3"],
+            "released_on": ["2022-07-18T10:00:00+04:00", "2022-07-19T10:00:00Z", "2022-07-20"],
+            "method": ["cleared"] * 3,
+        },
+        [_square(i) for i in range(3)],
+    )
+    cleaned, problems, _ = check_layer(frame, "releases", today=dt.date(2026, 11, 22))
+    assert problems == []
+    days = cleaned[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist()
+    assert days == ["2022-07-18", "2022-07-19", "2022-07-20"]
+
+
 def test_coordinates_outside_the_globe_are_errors():
     frame = _layer({"district": ["X"]}, [shapely.box(4690, 3998, 4691, 3999)])
     _, problems, _ = check_layer(frame, "districts")
