@@ -107,6 +107,7 @@ _VALUE = st.one_of(
     st.floats(allow_nan=False),
     st.text(max_size=12),
     st.sampled_from(["2022-07-18", "2999-01-01", "18/07/2022", "cleared", "Agdam", " A ", "AZ-XA"]),
+    st.sampled_from(["2022-07-18T02:00:00+04:00", "2022-07-18T23:30Z", "2022-07", "44760"]),
 )
 _PROPERTIES = st.dictionaries(
     st.sampled_from(
