@@ -825,7 +825,13 @@ def atomic_path(path: Path, overwrite: bool):
 
 
 def writable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy ready for the writers: plain text columns, dates as YYYY-MM-DD, no attrs.
+
+    ``attrs`` holds the readers' problems (objects geopandas' Parquet writer cannot
+    serialise as JSON) and travels with every frame made from a read one.
+    """
     frame = frame.copy()
+    frame.attrs = {}
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.StringDtype):
             frame[column] = frame[column].astype(object)

@@ -137,6 +137,17 @@ def test_round_trip(tmp_path, suffix):
         assert shapely.normalize(got).equals_exact(shapely.normalize(want), tolerance=1e-9)
 
 
+@pytest.mark.parametrize("suffix", ROUND_TRIP)
+def test_a_layer_as_read_writes_to_every_format(tmp_path, suffix):
+    # What the readers keep in attrs (their warnings) went into geopandas' Parquet
+    # metadata, which is JSON: `remaining -o out.parquet` failed with a TypeError.
+    source = mm.write_layer(_releases(), tmp_path / "r.geojson")
+    read = mm.read_releases(source, hazards=gpd.GeoDataFrame(geometry=[], crs=4326))
+    assert read.attrs["problems"]  # two "outside-hazards" warnings
+    back = mm.read_releases(mm.write_layer(read, tmp_path / f"out{suffix}"), crs="EPSG:4326")
+    assert back[s.RELEASE_ID].tolist() == ["R1", "R2"]
+
+
 def test_points_round_trip_through_csv_as_longitude_latitude(tmp_path):
     items = gpd.GeoDataFrame(
         {"item_id": ["I1"], "found_on": ["2022-07-19"], "item_type": ["AP"]},
