@@ -26,12 +26,16 @@ import datetime as dt
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from tqdm.auto import tqdm
 
 from minemap import engine as _engine
 from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.errors import SchemaError, ValidationError
+
+#: Parts of remaining ground below this (square metres) are numerical slivers.
+SLIVER_M2 = 1e-6
 
 __all__ = ["by_district", "remaining"]
 
@@ -111,6 +115,24 @@ def _district_keys(districts: gpd.GeoDataFrame) -> np.ndarray:
     if keys.isna().any() or (keys == "").any():
         raise SchemaError("districts: every district needs a name in the 'district' column.")
     return keys.to_numpy(dtype=object)
+
+
+def _without_slivers(geoms: np.ndarray) -> np.ndarray:
+    """Geometries without their parts of no area (``SLIVER_M2``, in a metric CRS).
+
+    GEOS leaves such parts (two distinct points, 1e-10 m²) where a release's edge
+    runs along the record's. They are not ground, and they make the polygon invalid
+    once in longitude/latitude. Their areas are not counted either way.
+    """
+    parts, row = shapely.get_parts(geoms, return_index=True)
+    flat = ~(shapely.area(parts) > SLIVER_M2)
+    if not flat.any():
+        return geoms
+    out = np.array(geoms, dtype=object)
+    for i in np.unique(row[flat]):
+        kept = parts[(row == i) & ~flat]
+        out[i] = shapely.multipolygons(kept) if len(kept) else shapely.MultiPolygon()
+    return out
 
 
 def remaining(
@@ -249,7 +271,7 @@ def remaining(
     out[s.NET_MAPPED_AREA_HA] = net_area
     out[s.NET_RELEASED_AREA_HA] = net_released
     out[s.NET_REMAINING_AREA_HA] = net_left_area
-    geometry = gpd.GeoSeries(left, crs=crs).to_crs(s.CANONICAL_CRS)
+    geometry = gpd.GeoSeries(_without_slivers(left), crs=crs).to_crs(s.CANONICAL_CRS)
     result = gpd.GeoDataFrame(out, geometry=geometry.to_numpy(), crs=s.CANONICAL_CRS)
     result.attrs["as_of"] = None if as_of is None else as_of.date().isoformat()
     result.attrs["districts"] = list(_district_keys(districts)) if districts is not None else None

@@ -871,7 +871,30 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
         ) from None
 
 
+def _kml_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """KML cannot hold an empty polygon, nor a ring with fewer than 3 distinct points.
+
+    Parts of no area are left out; a feature with nothing left (a fully released
+    record's remaining ground, a rejected ring) becomes a placemark without
+    geometry, its attributes kept.
+    """
+    geoms = frame.geometry.to_numpy(dtype=object)
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
+    parts, row = shapely.get_parts(geoms, return_index=True)
+    flat = polygonal[row] & ~(shapely.area(parts) > 0)
+    if not flat.any() and not (polygonal & shapely.is_empty(geoms)).any():
+        return frame
+    out = np.array(geoms, dtype=object)
+    out[polygonal & shapely.is_empty(geoms)] = None
+    for i in np.unique(row[flat]):
+        kept = parts[(row == i) & ~flat]
+        out[i] = shapely.multipolygons(kept) if len(kept) else None
+    return frame.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
+
+
 def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) -> Path:
+    if suffix in (".kml", ".kmz"):
+        frame = _kml_geometries(frame)
     if suffix in (".shp", ".zip"):
         return _write_shapefile(frame, path, overwrite, zipped=suffix == ".zip")
     with atomic_path(path, overwrite) as tmp:

@@ -175,6 +175,20 @@ def test_what_a_format_cannot_hold_is_an_error_naming_the_file(tmp_path):
     assert mm.write_layer(mixed, tmp_path / "m.gpkg").exists()
 
 
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+def test_kml_gets_placemarks_without_geometry_where_kml_cannot_hold_it(tmp_path, suffix):
+    flat = shapely.Polygon([(46.95, 39.98), (46.96, 39.98), (46.95, 39.98)])
+    frame = gpd.GeoDataFrame(
+        {"hazard_id": ["A", "B", "C"]},
+        geometry=[SQUARE, shapely.Polygon(), shapely.MultiPolygon([OTHER, flat])],
+        crs="EPSG:4326",
+    )  # B: fully released; C: a part of no area (LIBKML refused both)
+    back = mio.read_file(mm.write_layer(frame, tmp_path / f"h{suffix}"))
+    assert back["hazard_id"].tolist() == ["A", "B", "C"]
+    assert back.geometry.isna().tolist() == [False, True, False]
+    assert shapely.equals(back.geometry.iloc[2], OTHER)
+
+
 def test_zipped_shapefile_in_cp1251_reads_cyrillic_names():
     frame = mm.read_districts(FORMATS / "districts_cp1251.zip")
     assert frame[s.DISTRICT].tolist() == ["Aghdam", "Fuzuli", "Shusha", "Tartar"]
