@@ -22,6 +22,7 @@ from minemap.errors import (
     InputFileError,
     MinemapError,
     OutputExistsError,
+    OutputFileError,
     SchemaError,
     ValidationError,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "InputFileError",
     "MinemapError",
     "OutputExistsError",
+    "OutputFileError",
     "SchemaError",
     "ValidationError",
     "__version__",

@@ -22,6 +22,7 @@ reads such a table into the canonical reports layer of DESIGN §3
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,6 +373,7 @@ def read_reports(
     *,
     decimal: str | None = None,
     max_ha_per_day: float = MAX_HA_PER_DAY,
+    today=None,
 ) -> pd.DataFrame:
     """Read a bulletins CSV into the canonical reports layer.
 
@@ -395,6 +397,9 @@ def read_reports(
         period is rejected (its reason in ``problem``). A period without dates
         uses its type's nominal length; a cumulative figure without a start
         counts from :data:`CONFLICT_END`.
+    today
+        A period that ends after this day (default: today) is flagged: a bulletin
+        reports the past, so its dates are wrong.
 
     Returns
     -------
@@ -467,6 +472,10 @@ def read_reports(
             days.append(np.nan)
         else:
             days.append(float((end - CONFLICT_END).days + 1) if kind == "cumulative" else np.nan)
+
+    last_day = pd.Timestamp(today or pd.Timestamp.now().date()).normalize()
+    for i in np.flatnonzero((ends > last_day).to_numpy()):
+        problems[i].append(f"period_end {ends.iloc[i]:%Y-%m-%d} is in the future")
 
     for key in (s.MINES_AP, s.MINES_AT, s.UXO):
         values = []
@@ -542,8 +551,22 @@ def _read_csv(path) -> pd.DataFrame:
     if isinstance(path, str | Path) and not Path(path).is_file():
         raise InputFileError(name, "no such file")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        raw = Path(path).read_bytes() if isinstance(path, str | Path) else path.read()
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            name, f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8"
+        ) from None
+    if not text.strip():
+        raise InputFileError(name, "the file is empty; expected a CSV of bulletins")
+    # Spreadsheets set to a decimal comma (Azerbaijani, Russian) save with semicolons.
+    header = text.splitlines()[0]
+    sep = "\t" if "\t" in header else (";" if header.count(";") > header.count(",") else ",")
+    try:
+        return pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""]
+        )
     except pd.errors.EmptyDataError:
         raise InputFileError(name, "the file is empty; expected a CSV of bulletins") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError) as exc:
         raise InputFileError(name, f"not a readable CSV ({str(exc).splitlines()[0]})") from None

@@ -26,12 +26,16 @@ import datetime as dt
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from tqdm.auto import tqdm
 
 from minemap import engine as _engine
 from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.errors import SchemaError, ValidationError
+
+#: Parts of remaining ground below this (square metres) are numerical slivers.
+SLIVER_M2 = 1e-6
 
 __all__ = ["by_district", "remaining"]
 
@@ -106,11 +110,12 @@ def _project(frame: gpd.GeoDataFrame, crs) -> np.ndarray:
     return geodesy.project(frame.geometry.to_numpy(dtype=object), frame.crs, crs)
 
 
-def _back_to_wgs84(left, projected, original, h_idx, crs) -> np.ndarray:
+def _output_geometry(left, projected, original, h_idx, crs) -> np.ndarray:
     """Remaining pieces in EPSG:4326: a record left whole keeps its own coordinates.
 
-    Only pieces that were cut (by a release or a district boundary) are projected
-    back, which saves time and keeps untouched records exactly as they were read.
+    Only pieces that were cut (by a release or a district boundary) lose their
+    slivers and are projected back, which saves time and keeps untouched records
+    exactly as they were read.
     """
     whole = np.fromiter(
         (piece is projected[h] for piece, h in zip(left, h_idx, strict=True)),
@@ -120,7 +125,7 @@ def _back_to_wgs84(left, projected, original, h_idx, crs) -> np.ndarray:
     out = original[h_idx]
     cut = np.flatnonzero(~whole)
     if len(cut):
-        out[cut] = geodesy.project(left[cut], crs, s.CANONICAL_CRS)
+        out[cut] = geodesy.project(_without_slivers(left[cut]), crs, s.CANONICAL_CRS)
     return out
 
 
@@ -129,6 +134,24 @@ def _district_keys(districts: gpd.GeoDataFrame) -> np.ndarray:
     if keys.isna().any() or (keys == "").any():
         raise SchemaError("districts: every district needs a name in the 'district' column.")
     return keys.to_numpy(dtype=object)
+
+
+def _without_slivers(geoms: np.ndarray) -> np.ndarray:
+    """Geometries without their parts of no area (``SLIVER_M2``, in a metric CRS).
+
+    GEOS leaves such parts (two distinct points, 1e-10 m²) where a release's edge
+    runs along the record's. They are not ground, and they make the polygon invalid
+    once in longitude/latitude. Their areas are not counted either way.
+    """
+    parts, row = shapely.get_parts(geoms, return_index=True)
+    flat = ~(shapely.area(parts) > SLIVER_M2)
+    if not flat.any():
+        return geoms
+    out = np.array(geoms, dtype=object)
+    for i in np.unique(row[flat]):
+        kept = parts[(row == i) & ~flat]
+        out[i] = shapely.multipolygons(kept) if len(kept) else shapely.MultiPolygon()
+    return out
 
 
 def remaining(
@@ -269,7 +292,7 @@ def remaining(
     out[s.NET_REMAINING_AREA_HA] = net_left_area
     result = gpd.GeoDataFrame(
         out,
-        geometry=_back_to_wgs84(left, hz, hazards.geometry.to_numpy(), h_idx, crs),
+        geometry=_output_geometry(left, hz, hazards.geometry.to_numpy(), h_idx, crs),
         crs=s.CANONICAL_CRS,
     )
     result.attrs["as_of"] = None if as_of is None else as_of.date().isoformat()

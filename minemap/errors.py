@@ -11,6 +11,7 @@ __all__ = [
     "InputFileError",
     "MinemapError",
     "OutputExistsError",
+    "OutputFileError",
     "SchemaError",
     "ValidationError",
 ]
@@ -46,3 +47,15 @@ class ValidationError(MinemapError, ValueError):
 
 class OutputExistsError(MinemapError, OSError):
     """An output file exists and ``--overwrite`` was not given."""
+
+
+class OutputFileError(MinemapError, OSError):
+    """An output cannot be written in the format asked for (e.g. what the format cannot hold)."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"

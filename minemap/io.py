@@ -33,13 +33,27 @@ import pyproj
 import shapely
 
 from minemap import schema as s
-from minemap.errors import InputFileError, OutputExistsError, SchemaError, ValidationError
-from minemap.validate import ERROR, GEOMETRY_NOTE, MAX_SEGMENT_M, Problem, check_layer
+from minemap.errors import (
+    InputFileError,
+    OutputExistsError,
+    OutputFileError,
+    SchemaError,
+    ValidationError,
+)
+from minemap.validate import (
+    ERROR,
+    GEOMETRY_NOTE,
+    MAX_SEGMENT_M,
+    WARNING,
+    Problem,
+    check_layer,
+)
 
 __all__ = [
     "READ_FORMATS",
     "WRITE_FORMATS",
     "Loaded",
+    "layer_names",
     "load_layers",
     "normalise_columns",
     "read_districts",
@@ -73,8 +87,8 @@ WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip")
 
 #: Name of the column that says why a feature was rejected.
 PROBLEM = "problem"
-SOURCE_FILE = "source_file"
-SOURCE_ROW = "source_row"
+SOURCE_FILE = s.SOURCE_FILE
+SOURCE_ROW = s.SOURCE_ROW
 
 #: Columns GDAL's KML drivers add to every layer (the placemark's own fields).
 KML_EXTRA_COLUMNS = (
@@ -333,8 +347,50 @@ def _check_cpg(path: Path, target: str) -> None:
     )
 
 
+def layer_names(path) -> list[str]:
+    """The layers of a multi-layer file (GeoPackage, KML...); ``[]`` for CSV and Parquet.
+
+    Raises :class:`~minemap.errors.InputFileError` when the file cannot be opened.
+    """
+    path = Path(path)
+    if _suffix(path) in (*_PARQUET, *_CSV) or not path.is_file() or not path.stat().st_size:
+        return []
+    target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
+    _check_shapefile_parts(path, target)
+    try:
+        return [str(n) for n in pyogrio.list_layers(target)[:, 0]]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputFileError(path, _describe(path, exc)) from None
+
+
+def _check_shapefile_parts(path: Path, target: str) -> None:
+    """A Shapefile is several files: name the one that is missing (GDAL would not)."""
+    if not target.lower().endswith(".shp"):
+        return
+    if target.startswith("/vsizip/"):
+        inner = Path(target.split(f"{path}/", 1)[1])
+        with zipfile.ZipFile(path) as archive:
+            names = {n.lower() for n in archive.namelist()}
+        present = {s_ for s_ in (".shx", ".dbf") if str(inner.with_suffix(s_)).lower() in names}
+    else:
+        siblings = {p.name.lower() for p in Path(target).parent.iterdir()}
+        stem = Path(target).stem.lower()
+        present = {s_ for s_ in (".shx", ".dbf") if f"{stem}{s_}" in siblings}
+    missing = [s_ for s_ in (".shx", ".dbf") if s_ not in present]
+    if missing:
+        what = {".shx": "its index", ".dbf": "its attributes"}
+        raise InputFileError(
+            path,
+            "the Shapefile has no "
+            + " and no ".join(f"{m} ({what[m]})" for m in missing)
+            + " beside its .shp; a Shapefile is several files (.shp, .shx, .dbf, .prj, .cpg): "
+            "copy or zip them together",
+        )
+
+
 def _read_ogr(path: Path, layer: str | None, kind: str | None) -> gpd.GeoDataFrame:
     target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
+    _check_shapefile_parts(path, target)
     _check_cpg(path, target)
     try:
         layers = [str(n) for n in pyogrio.list_layers(target)[:, 0]]
@@ -429,14 +485,17 @@ def _normalise_kml(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for column in KML_EXTRA_COLUMNS:
         if column not in frame.columns:
             continue
-        values = frame[column]
-        empty = values.isna() | (values.astype("string").str.strip() == "")
+        empty = _blank(frame[column])
         if column in ("Name", "description") and not empty.all():
             continue
         drop.append(column)
     frame = frame.drop(columns=drop)
     if "id2" in frame.columns and "id" in frame.columns:
         frame = frame.drop(columns="id").rename(columns={"id2": "id"})
+    elif "id" in frame.columns and _blank(frame["id"]).all():
+        # LIBKML's placemark id, empty unless the placemarks have an id attribute: left
+        # in, the `id` alias would make it the hazard_id, and every feature "has no id".
+        frame = frame.drop(columns="id")
     geoms = frame.geometry.to_numpy(dtype=object)
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
     if with_z.any():
@@ -446,6 +505,10 @@ def _normalise_kml(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             geoms[with_z] = shapely.force_2d(geoms[with_z])
             frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     return frame
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    return values.isna() | (values.astype("string").str.strip() == "")
 
 
 def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
@@ -509,6 +572,14 @@ def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
             "coordinates are in (EPSG:4326 for longitude/latitude), or name the columns "
             "longitude and latitude",
         )
+    if (
+        given_crs is not None
+        and crs is not None
+        and not pyproj.CRS.from_user_input(crs).is_geographic
+    ):
+        # Longitude/latitude columns are degrees: a projected --crs (meant for the other
+        # inputs, in metres) does not apply to them; a geographic one names their datum.
+        crs = None
     frame = gpd.GeoDataFrame(table.drop(columns=used), geometry=geoms, crs=crs or given_crs)
     if pd.notna(note).any():
         frame[GEOMETRY_NOTE] = note
@@ -628,9 +699,13 @@ def _load_frames(
     today=None,
 ) -> Loaded:
     """:func:`load_layers` on files already read (``minemap validate`` reads them first)."""
-    frames, crs_rows, read = [], [], 0
+    frames, crs_rows, read, empty = [], [], 0, []
     for path, raw in raws:
         read += len(raw)
+        if not len(raw):
+            empty.append(
+                Problem(str(path), None, "", "empty-layer", WARNING, f"has no {kind} features")
+            )
         frame = normalise_columns(raw, kind, mapping)
         source_crs = frame.crs.to_wkt() if frame.crs is not None else None
         if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
@@ -660,10 +735,10 @@ def _load_frames(
         max_segment_m=max_segment_m,
         today=today,
     )
-    problems = [_locate(p, combined) for p in found]
+    problems = empty + [_locate(p, combined) for p in found]
     reasons = np.full(len(cleaned), "", dtype=object)
     whole_file = [q.message for q in problems if q.severity == ERROR and q.row is None]
-    for p, q in zip(found, problems, strict=True):
+    for p, q in zip(found, problems[len(empty) :], strict=True):
         if q.severity == ERROR and p.row is not None:
             reasons[p.row] = "; ".join(filter(None, [reasons[p.row], f"{q.rule}: {q.message}"]))
     if whole_file:
@@ -751,7 +826,13 @@ def atomic_path(path: Path, overwrite: bool):
 
 
 def writable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy ready for the writers: plain text columns, dates as YYYY-MM-DD, no attrs.
+
+    ``attrs`` holds the readers' problems (objects geopandas' Parquet writer cannot
+    serialise as JSON) and travels with every frame made from a read one.
+    """
     frame = frame.copy()
+    frame.attrs = {}
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.StringDtype):
             frame[column] = frame[column].astype(object)
@@ -776,6 +857,45 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
             f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
     frame = writable(frame)
+    try:
+        return _write(frame, path, suffix, overwrite)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pa.ArrowException,
+    ) as exc:
+        # What the format cannot hold (mixed geometry types or dimensions...): say so, and
+        # which formats hold anything.
+        raise OutputFileError(
+            path,
+            f"cannot be written as {suffix} ({_short(exc)}); write .gpkg or .geojson instead",
+        ) from None
+
+
+def _kml_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """KML cannot hold an empty polygon, nor a ring with fewer than 3 distinct points.
+
+    Parts of no area are left out; a feature with nothing left (a fully released
+    record's remaining ground, a rejected ring) becomes a placemark without
+    geometry, its attributes kept.
+    """
+    geoms = frame.geometry.to_numpy(dtype=object)
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
+    parts, row = shapely.get_parts(geoms, return_index=True)
+    flat = polygonal[row] & ~(shapely.area(parts) > 0)
+    if not flat.any() and not (polygonal & shapely.is_empty(geoms)).any():
+        return frame
+    out = np.array(geoms, dtype=object)
+    out[polygonal & shapely.is_empty(geoms)] = None
+    for i in np.unique(row[flat]):
+        kept = parts[(row == i) & ~flat]
+        out[i] = shapely.multipolygons(kept) if len(kept) else None
+    return frame.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
+
+
+def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) -> Path:
+    if suffix in (".kml", ".kmz"):
+        frame = _kml_geometries(frame)
     if suffix in (".shp", ".zip"):
         return _write_shapefile(frame, path, overwrite, zipped=suffix == ".zip")
     with atomic_path(path, overwrite) as tmp:
@@ -836,9 +956,15 @@ def _write_shapefile(frame: gpd.GeoDataFrame, path: Path, overwrite: bool, zippe
     return path
 
 
-def write_table(table: pd.DataFrame, path, *, overwrite: bool = False) -> Path:
-    """Write a table to CSV atomically."""
+def write_table(
+    table: pd.DataFrame, path, *, overwrite: bool = False, float_format: str | None = "%.6f"
+) -> Path:
+    """Write a table to CSV atomically.
+
+    ``float_format=None`` writes every digit (numbers read back exactly, so sums
+    such as mapped = released + remaining hold in the file as they did in memory).
+    """
     path = Path(path)
     with atomic_path(path, overwrite) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6f")
+        table.to_csv(tmp, index=False, float_format=float_format)
     return path

@@ -478,7 +478,9 @@ def _build(data: dict, path: Path) -> Record:
             problems.append(f"mils_per_circle {given:g} must be 6400 or 6000")
         else:
             mils = int(given)
-    full_circle = float(mils) if mils else 360.0
+    # Without a (valid) mils_per_circle, check bearings against the larger circle rather
+    # than 360: the missing field is the problem, not every bearing.
+    full_circle = float(mils or max(MILS_PER_CIRCLE)) if unit == "mils" else 360.0
 
     north = _text(data.get(s.NORTH))
     if north is None:

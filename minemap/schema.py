@@ -56,6 +56,10 @@ DEPTH_CM = "depth_cm"
 NAME_AZ = "name_az"
 ISO_3166_2 = "iso_3166_2"
 
+# Where a feature came from: added by the readers, kept in the rejects report.
+SOURCE_FILE = "source_file"
+SOURCE_ROW = "source_row"
+
 # Figures computed by minemap.
 MINES = "mines"
 MAPPED_AREA_HA = "mapped_area_ha"

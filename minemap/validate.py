@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +56,7 @@ GEOMETRY_NOTE = "_geometry_note"
 #: Every rule: name -> (severity, what it checks). Severity "error" rejects the feature.
 RULES = {
     "missing-column": (ERROR, "a required column is absent (the whole file is rejected)"),
+    "empty-layer": (WARNING, "the file has no features"),
     "unreadable-geometry": (ERROR, "the geometry cannot be decoded (e.g. a ring of 2 points)"),
     "missing-geometry": (ERROR, "the feature has no geometry or an empty one"),
     "ring-not-closed": (WARNING, "a ring's last vertex differs from its first; it is closed"),
@@ -258,25 +260,79 @@ def _check_crs_area(geoms, ok, source_crs, report) -> np.ndarray:
         area = _crs_area(crs)
         if area is None or not rows.any():
             continue
-        west, south, east, north = area
-        mx, my = max(1.0, (east - west) / 10), max(1.0, (north - south) / 10)
         b = shapely.bounds(geoms[rows])
-        far = (b[:, 2] < west - mx) | (b[:, 0] > east + mx) | (b[:, 3] < south - my)
-        far |= b[:, 1] > north + my
-        mask = np.zeros(len(geoms), dtype=bool)
-        mask[np.flatnonzero(rows)[far]] = True
-        name = pyproj.CRS.from_user_input(crs).name
+        far = ~_inside_area(b, area)
+        where = np.flatnonzero(rows)[far]
+        source = pyproj.CRS.from_user_input(crs)
+        swapped, degrees = _misread_projected(geoms[where], source, area)
+        swap_mask = np.zeros(len(geoms), dtype=bool)
+        swap_mask[where[swapped]] = True
         report.add(
-            mask,
+            swap_mask,
+            "lat-lon-swapped",
+            f"easting and northing look swapped: the feature lies far outside the area where "
+            f"{source.name} is used, but with x and y exchanged it falls inside it; write "
+            "x = easting, y = northing",
+        )
+        degree_rows = set(where[degrees].tolist())
+        far_mask = np.zeros(len(geoms), dtype=bool)
+        far_mask[where[~swapped]] = True
+        report.add(
+            far_mask,
             "outside-crs-area",
-            lambda i, n=name, a=area: (
+            lambda i, n=source.name, a=area, d=degree_rows: (
                 f"lies outside the area where {n} is used (longitude {a[0]:g}..{a[2]:g}, "
-                f"latitude {a[1]:g}..{a[3]:g}); is the CRS right? Save the file with the CRS "
-                "its coordinates are really in (EPSG:4326 for degrees)"
+                f"latitude {a[1]:g}..{a[3]:g}); "
+                + (
+                    "its coordinates look like longitude/latitude degrees, not metres: "
+                    if i in d
+                    else "is the CRS right? "
+                )
+                + "save the file with the CRS its coordinates are really in (EPSG:4326 for "
+                "degrees)"
             ),
         )
-        bad |= mask
+        bad |= swap_mask | far_mask
     return bad
+
+
+def _inside_area(bounds: np.ndarray, area) -> np.ndarray:
+    """Bounds within a CRS's area of use widened by a tenth of its size (at least 1°)."""
+    west, south, east, north = area
+    mx, my = max(1.0, (east - west) / 10), max(1.0, (north - south) / 10)
+    with np.errstate(invalid="ignore"):
+        return (
+            np.isfinite(bounds).all(axis=1)
+            & (bounds[:, 2] >= west - mx)
+            & (bounds[:, 0] <= east + mx)
+            & (bounds[:, 3] >= south - my)
+            & (bounds[:, 1] <= north + my)
+        )
+
+
+def _misread_projected(geoms: np.ndarray, crs: pyproj.CRS, area) -> tuple[np.ndarray, np.ndarray]:
+    """For features far outside a projected CRS's area: x/y swapped, or degrees as metres?
+
+    The features are taken back to the coordinates the file gave (easting,
+    northing). Swapped, they fall inside the area of use: easting and northing
+    were exchanged. Numbers within ±180/±90: longitude/latitude in a file that
+    says metres.
+    """
+    none = np.zeros(len(geoms), dtype=bool)
+    if not len(geoms) or not crs.is_projected:
+        return none, none
+    to_file = pyproj.Transformer.from_crs(s.CANONICAL_CRS, crs, always_xy=True)
+    to_lonlat = pyproj.Transformer.from_crs(crs, s.CANONICAL_CRS, always_xy=True)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        given = shapely.transform(geoms, lambda c: np.column_stack(to_file.transform(*c.T)))
+        raw = shapely.bounds(given)
+        degrees = _in_range(raw)
+        exchanged = shapely.transform(
+            given, lambda c: np.column_stack(to_lonlat.transform(c[:, 1], c[:, 0]))
+        )
+        swapped = _inside_area(shapely.bounds(exchanged), area) & ~degrees
+    return swapped, degrees
 
 
 def _ring_coordinates(geoms: np.ndarray):
@@ -759,14 +815,30 @@ def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date
         )
 
 
+#: A time of day followed by a UTC offset ("T10:00:00+04:00", "T06:00Z").
+_UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+#: Year, month and day (ISO 8601, extended or basic), perhaps with a time after.
+_FULL_DATE = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{8})(?:$|[T ])"
+
+
 def _parse_dates(values: pd.Series) -> pd.Series:
+    """Calendar days: the day as written where it was, whatever its UTC offset.
+
+    "2022-07-18T02:00:00+04:00" is 18 July (in UTC it is still the 17th); offsets
+    are dropped rather than converted, so values with different offsets (or none)
+    can sit in one column.
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
     else:
-        text = values.astype("string").str.strip()
+        text = values.astype("string").str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
+        # A whole day, not "2022-07" or "2022": a month or a year is not a release date.
+        text = text.where(text.str.match(_FULL_DATE))
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(None)
     return parsed.dt.normalize()
 
 
@@ -917,8 +989,15 @@ def check_layer(
         frame[id_col] = frame[id_col].astype("string").str.strip()
     report = _Report(frame, kind, source)
     missing = [c for c in s.REQUIRED[kind] if c not in frame.columns]
+    if missing and not len(frame):
+        # An empty layer has nothing to reject (and a GeoJSON with no features has
+        # no columns to look at): give it the required columns, empty.
+        for column in missing:
+            frame[column] = pd.Series([], dtype=object)
+        missing = []
     if missing:
-        shown = [c for c in frame.columns if c not in (frame.geometry.name, GEOMETRY_NOTE)]
+        bookkeeping = (frame.geometry.name, GEOMETRY_NOTE, s.SOURCE_FILE, s.SOURCE_ROW)
+        shown = [c for c in frame.columns if c not in bookkeeping]
         report.problems.append(
             Problem(
                 source,
@@ -926,8 +1005,9 @@ def check_layer(
                 "",
                 "missing-column",
                 ERROR,
-                f"no column {', '.join(missing)} for a {kind} layer (columns: "
-                f"{', '.join(map(str, shown))}); rename it or map it explicitly "
+                f"no column {', '.join(missing)} for a {kind} layer ("
+                + (f"columns: {', '.join(map(str, shown))}" if shown else "it has no columns")
+                + "); rename it or map it explicitly "
                 f"(--map {missing[0]}=COLUMN, or mapping={{{missing[0]!r}: 'COLUMN'}})",
             )
         )

@@ -7,6 +7,7 @@ source page of each row (see ``tests/data/anama_reports.md``).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -300,6 +301,37 @@ def test_cleaned_figure_disagreeing_with_printed_is_flagged():
     )
     assert np.isnan(table[s.AREA_HA].iloc[0])
     assert "disagrees" in table["problem"].iloc[0]
+
+
+def test_semicolon_csv_from_a_decimal_comma_spreadsheet(tmp_path):
+    path = tmp_path / "bulletins.csv"
+    path.write_bytes(
+        "\ufeffPeriod_Start;Period_End;AP_Mines;Hectares\n"
+        "2022-01-01;2022-01-31;1 234;2.790,9\n"
+        "2022-02-01;2022-02-28;12;1 395 186 m²\n".encode()
+    )
+    table = read_reports(path, decimal=",")
+    assert table[s.AREA_HA].tolist() == [2790.9, 139.5186]
+    assert table[s.MINES_AP].tolist() == [1234, 12]
+    assert table["problem"].tolist() == ["", ""]
+
+
+def test_a_period_in_the_future_is_flagged_not_dropped():
+    table = read_reports(
+        _csv(
+            "period_start,period_end,area_ha\n2026-11-23,2026-11-29,50\n2026-11-16,2026-11-22,40\n"
+        ),
+        today=dt.date(2026, 11, 25),
+    )
+    assert table["problem"].tolist() == ["period_end 2026-11-29 is in the future", ""]
+    assert table[s.AREA_HA].tolist() == [50.0, 40.0]
+
+
+def test_a_bulletin_not_in_utf8_names_the_file(tmp_path):
+    path = tmp_path / "cp1251.csv"
+    path.write_bytes("period_end,area_ha,district\n2022-01-07,5,Агдам\n".encode("cp1251"))
+    with pytest.raises(InputFileError, match=r"cp1251\.csv: is not UTF-8 text"):
+        read_reports(path)
 
 
 def test_missing_file(tmp_path):

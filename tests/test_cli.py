@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from click.testing import CliRunner
 
 from minemap import schema as s
@@ -129,6 +130,53 @@ def test_rejects_file_takes_them_and_the_run_goes_on(runner, tmp_path):
     assert "AGM-1" not in set(gpd.read_file(out)[s.HAZARD_ID])
 
 
+def test_rejects_in_an_unknown_format_is_refused_before_reading(runner, tmp_path):
+    path = _with_bad_feature(tmp_path)
+    args = ["remaining", "--hazards", str(path), "--releases", RELEASES]
+    result = runner.invoke(main, [*args, "--rejects", str(tmp_path / "rejects.txt")])
+    assert result.exit_code == 2
+    assert "--rejects" in result.stderr
+    assert "read 5" not in result.stderr  # nothing was read first
+
+
+def test_rejects_with_and_without_heights_go_to_a_flatgeobuf(runner, tmp_path):
+    frame = gpd.read_file(HAZARDS)
+    frame.loc[0, s.MINES_AP] = -5
+    frame.loc[1, s.MINES_AT] = -1
+    corners = list(frame.geometry.iloc[1].exterior.coords)
+    frame.loc[1, "geometry"] = shapely.Polygon([(x, y, 300.0) for x, y in corners])
+    path = tmp_path / "hz.geojson"
+    frame.to_file(path)
+    rejects = tmp_path / "rejects.fgb"
+    result = runner.invoke(
+        main,
+        ["remaining", "--hazards", str(path), "--releases", RELEASES, "--rejects", str(rejects)],
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(gpd.read_file(rejects)[s.HAZARD_ID]) == ["AGM-1", "AGM-2"]
+
+
+def test_quiet_leaves_only_the_table(runner, tmp_path):
+    result = runner.invoke(main, ["remaining", *_inputs(), "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout.startswith("district")
+
+
+def test_items_are_checked_against_the_districts_too(runner, tmp_path):
+    items = gpd.GeoDataFrame(
+        {"item_id": ["I1", "I2"], "found_on": ["2022-07-19"] * 2, "item_type": ["AP", "AT"]},
+        geometry=[shapely.Point(46.9, 39.95), shapely.Point(39.95, 46.9)],  # the second swapped
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "items.geojson"
+    items.to_file(path)
+    args = ["density", *_inputs(), "--items", str(path), "--cell-size", "500"]
+    result = runner.invoke(main, [*args, "-o", str(tmp_path / "d.tif")])
+    assert result.exit_code == 1
+    assert "item_id I2: error: lat-lon-swapped" in result.stderr
+
+
 def test_validate_reports_and_exits(runner, tmp_path):
     ok = runner.invoke(main, ["validate", HAZARDS, RELEASES, DISTRICTS])
     assert ok.exit_code == 0, ok.output
@@ -159,6 +207,9 @@ def test_demo_writes_its_three_files(runner, tmp_path):
     table = pd.read_csv(tmp_path / "districts.csv")
     assert tuple(table.columns[:6]) == s.TABLE_COLUMNS
     assert len(table) == 13  # 12 districts and (unassigned)
+    mapped = table[s.MAPPED_AREA_HA]
+    conserved = table[s.RELEASED_AREA_HA] + table[s.REMAINING_AREA_HA]
+    assert ((mapped - conserved).abs() <= 1e-9 * mapped).all()  # in the file too
     assert "Aghdam" in result.stdout
     html = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert "<script src=" not in html

@@ -160,6 +160,42 @@ def test_layer_option_picks_a_geopackage_layer(runner, tmp_path):
     assert "hazards, 5 feature(s)" in chosen.stderr
 
 
+def test_validate_checks_every_layer_named_like_a_kind(runner, tmp_path):
+    path = tmp_path / "all.gpkg"
+    gpd.read_file(HAZARDS).to_file(path, layer="hazards")
+    releases = gpd.read_file(RELEASES)
+    releases.loc[0, s.METHOD] = "demined"  # an error in the second layer
+    releases.to_file(path, layer="releases", mode="a")
+    result = runner.invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "hazards: read 5, kept 5, rejected 0" in result.stderr
+    assert "releases: read 3, kept 2, rejected 1" in result.stderr
+    assert "unknown-value: method 'demined'" in result.stdout
+    one = runner.invoke(main, ["validate", "--kind", "hazards", str(path)])
+    assert one.exit_code == 0, one.output
+    assert "releases:" not in one.stderr
+
+
+@pytest.mark.parametrize(
+    ("properties", "point", "kind"),
+    [
+        ({"ID": "R1", "Date": "2022-05-01", "Type": "cleared"}, False, "releases"),
+        ({"ID": "I1", "Date": "2022-05-01", "Type": "AP"}, True, "items"),
+        ({"ID": "H1", "AP": 3, "AT": 0, "Date": "2022-05-01", "Type": "CHA"}, False, "hazards"),
+        ({"hazard_id": "H1", "mines_ap": 3, "district": "Aghdam"}, False, "hazards"),
+        ({"Name": "Aghdam"}, False, "districts"),
+    ],
+)
+def test_kind_is_guessed_from_aliases_values_and_geometry(
+    runner, tmp_path, properties, point, kind
+):
+    geometry = shapely.Point(46.905, 39.985) if point else shapely.box(46.9, 39.98, 46.91, 39.99)
+    path = tmp_path / "layer.geojson"
+    gpd.GeoDataFrame([properties], geometry=[geometry], crs="EPSG:4326").to_file(path)
+    result = runner.invoke(main, ["validate", str(path)])
+    assert f"layer.geojson: {kind}, 1 feature(s)" in result.stderr, result.output
+
+
 def test_remaining_reads_a_geopackage_with_a_layer_per_kind(runner, tmp_path):
     path = tmp_path / "all.gpkg"
     gpd.read_file(HAZARDS).to_file(path, layer="hazards")

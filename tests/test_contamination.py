@@ -101,6 +101,28 @@ def test_district_attribute_used_without_a_districts_layer():
     assert set(table[s.DISTRICT]) == {"Agdam", s.UNASSIGNED}
 
 
+def test_no_hazards_gives_a_table_of_zeros():
+    ds = districts(["W", "E"], [box(0, 0, 100, 100), box(100, 0, 200, 100)])
+    table = mm.by_district(hazards(), releases(box(0, 0, 50, 50)), ds)
+    assert table[s.DISTRICT].tolist() == ["W", "E", s.UNASSIGNED]
+    assert (table[list(s.TABLE_COLUMNS[1:])].to_numpy() == 0).all()
+
+
+def test_remaining_polygons_of_the_sample_are_valid_without_slivers():
+    import shapely
+
+    from minemap import datasets
+
+    rem = mm.remaining(datasets.hazards(), datasets.releases(), datasets.districts())
+    geoms = rem.geometry.to_numpy()
+    # GEOS left parts of two distinct points (1e-10 m²) along release edges: invalid.
+    assert shapely.is_valid(geoms).all()
+    parts = shapely.get_parts(geoms)
+    assert (shapely.area(parts) > 0).all()
+    closed = (rem[s.STATUS] == "closed").to_numpy()
+    assert shapely.is_empty(geoms[closed]).all()  # fully released records: nothing left
+
+
 def test_inputs_are_not_modified():
     hz = hazards(box(0, 0, 100, 100))
     rel = releases(box(50, 0, 100, 100))

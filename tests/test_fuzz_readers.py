@@ -9,12 +9,16 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from minemap import io as mio
+from minemap import records
+from minemap import schema as s
+from minemap.bulletins import read_reports
 from minemap.errors import MinemapError
 
 SETTINGS = settings(
@@ -103,6 +107,7 @@ _VALUE = st.one_of(
     st.floats(allow_nan=False),
     st.text(max_size=12),
     st.sampled_from(["2022-07-18", "2999-01-01", "18/07/2022", "cleared", "Agdam", " A ", "AZ-XA"]),
+    st.sampled_from(["2022-07-18T02:00:00+04:00", "2022-07-18T23:30Z", "2022-07", "44760"]),
 )
 _PROPERTIES = st.dictionaries(
     st.sampled_from(
@@ -169,3 +174,90 @@ def test_mutated_shapefiles(name, encoding, flips):
             data[offset % len(data)] = value
             shp.with_suffix(part).write_bytes(bytes(data))
         _load(shp, "districts")
+
+
+# --- bulletins and minefield records: the other readers ---------------------------------
+
+_PRESS = st.one_of(
+    st.text(max_size=16),
+    st.sampled_from(
+        ["2.790,9", "1 395 186 m²", "453,900", "about 41,915", "over 68,900 ha", "1,126", "-5"]
+    ),
+    st.floats(allow_nan=True).map(str),
+)
+_DAY = st.one_of(st.text(max_size=12), st.dates().map(str), st.just(""))
+
+
+@SETTINGS
+@given(content=st.binary(max_size=1024))
+def test_random_bytes_as_bulletins(content):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bulletins.csv"
+        path.write_bytes(content)
+        try:
+            read_reports(path)
+            message = "bulletins.csv"
+        except MinemapError as exc:
+            message = str(exc)
+    assert "bulletins.csv" in message  # errors name the file
+
+
+@SETTINGS
+@given(
+    rows=st.lists(st.tuples(_DAY, _DAY, _PRESS, _PRESS), max_size=6),
+    sep=st.sampled_from([",", ";", "\t"]),
+)
+def test_mutated_bulletins_never_lose_a_figure_silently(rows, sep):
+    lines = [sep.join(["period_start", "period_end", "ap_mines", "hectares_as_printed"])]
+    lines += [sep.join('"' + c.replace('"', '""') + '"' for c in cells) for cells in rows]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bulletins.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            table = read_reports(path)
+        except MinemapError:
+            return
+    assert len(table) == len(rows)  # one row out per row in
+    for (_, _, _, area), (_, row) in zip(rows, table.iterrows(), strict=True):
+        if area.strip() and pd.isna(row[s.AREA_HA]):
+            assert row["problem"], area  # a figure not taken always says why
+        if pd.notna(row[s.AREA_HA]):
+            assert row[s.AREA_HA] >= 0
+
+
+_POINT_FIELDS = st.dictionaries(
+    st.sampled_from(
+        [
+            *("id", "role", "frompoint", "bearing", "distance_m", "lat", "lon", "mgrs"),
+            *("utm_zone", "hemisphere", "easting", "northing", "closes", "row", "mines_ap"),
+        ]
+    ),
+    _VALUE,
+    max_size=6,
+)
+_RECORD = st.fixed_dictionaries(
+    {"record_id": _VALUE, "north": _VALUE, "points": st.lists(_POINT_FIELDS, max_size=6)},
+    optional={
+        "bearing_unit": st.sampled_from(["degrees", "mils", "grad", ""]) | _VALUE,
+        "mils_per_circle": _VALUE,
+        "declination_deg": _VALUE,
+        "mines": _JSON,
+        "laid_on": _VALUE,
+    },
+)
+
+
+@SETTINGS
+@given(record=_RECORD | _JSON, suffix=st.sampled_from([".json", ".csv"]))
+def test_mutated_minefield_records(record, suffix):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"record{suffix}"
+        path.write_text(json.dumps(record), encoding="utf-8")
+        try:
+            result = records.traverse(records.read_record(path))
+        except MinemapError as exc:
+            message = str(exc)
+        else:
+            assert result.perimeter.geometry.iloc[0].is_valid
+            return
+    assert str(path) in message  # errors name the file

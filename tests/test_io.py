@@ -15,7 +15,13 @@ import shapely
 import minemap as mm
 from minemap import io as mio
 from minemap import schema as s
-from minemap.errors import InputFileError, OutputExistsError, SchemaError, ValidationError
+from minemap.errors import (
+    InputFileError,
+    OutputExistsError,
+    OutputFileError,
+    SchemaError,
+    ValidationError,
+)
 
 FORMATS = Path(__file__).parent / "data" / "formats"
 SQUARE = shapely.box(46.90, 39.98, 46.91, 39.99)
@@ -131,6 +137,17 @@ def test_round_trip(tmp_path, suffix):
         assert shapely.normalize(got).equals_exact(shapely.normalize(want), tolerance=1e-9)
 
 
+@pytest.mark.parametrize("suffix", ROUND_TRIP)
+def test_a_layer_as_read_writes_to_every_format(tmp_path, suffix):
+    # What the readers keep in attrs (their warnings) went into geopandas' Parquet
+    # metadata, which is JSON: `remaining -o out.parquet` failed with a TypeError.
+    source = mm.write_layer(_releases(), tmp_path / "r.geojson")
+    read = mm.read_releases(source, hazards=gpd.GeoDataFrame(geometry=[], crs=4326))
+    assert read.attrs["problems"]  # two "outside-hazards" warnings
+    back = mm.read_releases(mm.write_layer(read, tmp_path / f"out{suffix}"), crs="EPSG:4326")
+    assert back[s.RELEASE_ID].tolist() == ["R1", "R2"]
+
+
 def test_points_round_trip_through_csv_as_longitude_latitude(tmp_path):
     items = gpd.GeoDataFrame(
         {"item_id": ["I1"], "found_on": ["2022-07-19"], "item_type": ["AP"]},
@@ -146,6 +163,30 @@ def test_points_round_trip_through_csv_as_longitude_latitude(tmp_path):
 def test_unknown_output_format_is_refused(tmp_path):
     with pytest.raises(SchemaError, match="unknown output format"):
         mm.write_layer(_releases(), tmp_path / "r.xlsx")
+
+
+def test_what_a_format_cannot_hold_is_an_error_naming_the_file(tmp_path):
+    mixed = gpd.GeoDataFrame(
+        {"a": [1, 2]}, geometry=[shapely.Point(46.9, 40), shapely.Point(46.9, 40, 300)], crs=4326
+    )
+    with pytest.raises(OutputFileError, match=r"m\.fgb: cannot be written as \.fgb .*\.gpkg"):
+        mm.write_layer(mixed, tmp_path / "m.fgb")
+    assert list(tmp_path.iterdir()) == []  # no half-written or temporary file
+    assert mm.write_layer(mixed, tmp_path / "m.gpkg").exists()
+
+
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+def test_kml_gets_placemarks_without_geometry_where_kml_cannot_hold_it(tmp_path, suffix):
+    flat = shapely.Polygon([(46.95, 39.98), (46.96, 39.98), (46.95, 39.98)])
+    frame = gpd.GeoDataFrame(
+        {"hazard_id": ["A", "B", "C"]},
+        geometry=[SQUARE, shapely.Polygon(), shapely.MultiPolygon([OTHER, flat])],
+        crs="EPSG:4326",
+    )  # B: fully released; C: a part of no area (LIBKML refused both)
+    back = mio.read_file(mm.write_layer(frame, tmp_path / f"h{suffix}"))
+    assert back["hazard_id"].tolist() == ["A", "B", "C"]
+    assert back.geometry.isna().tolist() == [False, True, False]
+    assert shapely.equals(back.geometry.iloc[2], OTHER)
 
 
 def test_zipped_shapefile_in_cp1251_reads_cyrillic_names():
@@ -175,6 +216,75 @@ def test_kml_names_and_descriptions_are_kept_when_they_hold_data(tmp_path):
     assert "description" not in raw.columns
 
 
+def _google_earth_kml(with_ids: bool) -> str:
+    """A KML as Google Earth saves it: folders, styles, Data elements, zero altitudes."""
+
+    def placemark(name, west, ap):
+        data = f'<Data name="hazard_id"><value>{name}</value></Data>' if with_ids else ""
+        corners = [(west, 39.98), (west + 0.01, 39.98), (west + 0.01, 39.99), (west, 39.99)]
+        ring = " ".join(f"{x},{y},0" for x, y in [*corners, corners[0]])
+        return (
+            f"<Placemark><name>{name}</name><styleUrl>#s1</styleUrl><ExtendedData>{data}"
+            f'<Data name="AP"><value>{ap}</value></Data><Data name="AT"><value>0</value></Data>'
+            "</ExtendedData><Polygon><tessellate>1</tessellate><outerBoundaryIs><LinearRing>"
+            f"<coordinates>{ring}</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+            "</Placemark>"
+        )
+
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        '<Document><name>Minefields.kmz</name><Style id="s1"><PolyStyle><color>7f0000ff</color>'
+        "</PolyStyle></Style>"
+        f"<Folder><name>Aghdam</name>{placemark('H-1', 46.90, 12)}</Folder>"
+        f"<Folder><name>Fuzuli</name>{placemark('H-2', 46.92, 5)}</Folder>"
+        "</Document></kml>"
+    )
+
+
+def test_kmz_saved_by_google_earth_reads_every_folder(tmp_path):
+    path = tmp_path / "Minefields.kmz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("doc.kml", _google_earth_kml(with_ids=True))
+    frame = mm.read_hazards(path)
+    assert frame[s.HAZARD_ID].tolist() == ["H-1", "H-2"]
+    assert frame[s.MINES_AP].tolist() == [12, 5]
+    assert not frame.geometry.has_z.any()
+    assert frame.attrs["problems"] == []
+    assert "id" not in frame.columns  # LIBKML's empty placemark id is dropped
+
+
+def test_kml_without_ids_says_the_column_is_missing_not_that_every_id_is_empty(tmp_path):
+    path = tmp_path / "noid.kml"
+    path.write_text(_google_earth_kml(with_ids=False), encoding="utf-8")
+    loaded = mio.load_layers([path], "hazards")
+    assert [p.rule for p in loaded.problems] == ["missing-column"]
+    assert "Name" in loaded.problems[0].message  # the column to --map hazard_id= from
+    assert len(loaded.rejected) == 2
+
+
+def test_shapefile_without_its_shx_or_dbf_names_the_missing_file(tmp_path):
+    mm.write_layer(_releases(), tmp_path / "r.shp")
+    (tmp_path / "r.dbf").unlink()
+    with pytest.raises(InputFileError, match=r"r\.shp: the Shapefile has no \.dbf"):
+        mm.read_releases(tmp_path / "r.shp")
+    (tmp_path / "r.shx").unlink()
+    with pytest.raises(InputFileError, match=r"no \.shx \(its index\) and no \.dbf"):
+        mio.layer_names(tmp_path / "r.shp")
+    archive = tmp_path / "r.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.write(tmp_path / "r.shp", "r.shp")
+    with pytest.raises(InputFileError, match=r"r\.zip: the Shapefile has no \.shx"):
+        mm.read_releases(archive)
+
+
+def test_a_file_with_no_features_is_a_warning_and_loses_nothing(tmp_path):
+    path = _geojson(tmp_path / "none.geojson", [])
+    loaded = mio.load_layers([path], "releases")
+    assert (loaded.read, len(loaded.kept), len(loaded.rejected)) == (0, 0, 0)
+    assert [(p.rule, p.severity) for p in loaded.problems] == [("empty-layer", "warning")]
+    assert set(s.REQUIRED["releases"]) <= set(loaded.kept.columns)
+
+
 def test_csv_with_wkt_and_semicolons_and_decimal_commas():
     hazards = mm.read_hazards(
         FORMATS / "hazards_wkt.csv", crs="EPSG:4326", mapping={s.MINES_AP: "AP_TOTAL"}
@@ -193,6 +303,17 @@ def test_csv_with_x_y_needs_a_crs(tmp_path):
         mm.read_items(path)
     items = mm.read_items(path, crs="EPSG:32638")
     assert 44.9 < items.geometry.iloc[0].x < 45.1
+
+
+def test_longitude_latitude_columns_stay_degrees_under_a_projected_crs(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text("item_id,found_on,item_type,lon,lat\nI1,2022-07-19,AP,46.905,39.985\n")
+    # --crs EPSG:32638 is there for the UTM inputs read alongside: not for degrees.
+    items = mm.read_items(path, crs="EPSG:32638")
+    assert (items.geometry.x.iloc[0], items.geometry.y.iloc[0]) == (46.905, 39.985)
+    pulkovo = mm.read_items(path, crs="EPSG:4284")  # a geographic CRS names the datum
+    assert pulkovo.geometry.x.iloc[0] != pytest.approx(46.905, abs=1e-9)
+    assert pulkovo.geometry.x.iloc[0] == pytest.approx(46.905, abs=0.01)
 
 
 def test_csv_rows_with_bad_geometry_are_rejected_not_lost(tmp_path):

@@ -133,6 +133,42 @@ def test_magnetic_equals_true_plus_declination(tmp_path, declination):
     assert az["P1"] == pytest.approx((12.0 + declination) % 360)
 
 
+def _by_hand(lat, lon, azimuth_deg, distance_m):
+    """One short leg by hand: north and east steps over the ellipsoid's radii of curvature."""
+    a, f = 6378137.0, 1 / 298.257223563
+    e2 = f * (2 - f)
+    phi = math.radians(lat)
+    w = math.sqrt(1 - e2 * math.sin(phi) ** 2)
+    meridian, normal = a * (1 - e2) / w**3, a / w  # M and N, in metres per radian
+    north = distance_m * math.cos(math.radians(azimuth_deg))
+    east = distance_m * math.sin(math.radians(azimuth_deg))
+    return lat + math.degrees(north / meridian), lon + math.degrees(east / (normal * math.cos(phi)))
+
+
+def test_soviet_mils_and_magnetic_north_against_a_hand_computed_traverse(tmp_path):
+    # 6000 mils to the circle: 750 mils is 45°; magnetic north 6.4° east of true.
+    mils = (750, 2250, 3750, 5250)
+    points = [{"id": "A", "lat": LAT0, "lon": LON0}]
+    points += [{"id": f"T{i + 1}", "bearing": b, "distance_m": 80.0} for i, b in enumerate(mils)]
+    points[-1]["closes"] = True
+    result = run(
+        tmp_path,
+        points,
+        bearing_unit="mils",
+        mils_per_circle=6000,
+        north="magnetic",
+        declination_deg=6.4,
+    )
+    lat, lon = LAT0, LON0
+    got = coords(result)
+    for i, bearing in enumerate(mils):
+        azimuth = bearing * 360 / 6000 + 6.4  # 51.4°, 141.4°, 231.4°, 321.4°
+        lat, lon = _by_hand(lat, lon, azimuth, 80.0)
+        assert metres(got[f"T{i + 1}"], (lon, lat)) < 1e-3  # a millimetre
+    assert result.misclosure_m < 5e-3  # geodesic legs: a square does not quite close
+    assert result.area_ha == pytest.approx(0.64, rel=1e-5)  # an 80 m square
+
+
 def test_grid_north_follows_utm_grid_lines(tmp_path):
     # Grid bearings 0 and 90 run along UTM grid lines: easting, then northing, stay put
     # (to the arc-to-chord correction, sub-millimetre over 1 km).
@@ -502,6 +538,17 @@ def test_bad_records(tmp_path, change, message):
     assert str(info.value).startswith(str(path))
     assert isinstance(info.value, MinemapError)
     assert isinstance(info.value, ValueError)
+
+
+def test_mils_without_their_circle_is_one_problem_not_one_per_bearing(tmp_path):
+    points = square((0, 1600, 3200, 4800))
+    with pytest.raises(records.RecordError) as info:
+        records.read_record(write_record(tmp_path, points, bearing_unit="mils"))
+    missing = "bearings are in mils but mils_per_circle is missing; say 6400 (NATO) or 6000"
+    assert info.value.problems == [f"{missing} (Warsaw Pact)"]
+    points[2]["bearing"] = 7000  # out of range for either circle
+    with pytest.raises(records.RecordError, match="bearing 7000 is out of range 0 to 6400"):
+        records.read_record(write_record(tmp_path, points, bearing_unit="mils"))
 
 
 def test_every_problem_reported_at_once(tmp_path):

@@ -88,6 +88,52 @@ def test_release_dates_methods_and_future():
     assert cleaned[s.METHOD].iloc[0] == "cleared"
 
 
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("2022-07-18", "2022-07-18"),
+        ("2022-07-18T02:00:00+04:00", "2022-07-18"),  # the 17th in UTC: the day as written
+        ("2022-07-18T23:30:00Z", "2022-07-18"),
+        ("2022-07-18 10:00:00 +0400", "2022-07-18"),
+        ("2022/7/8", "2022-07-08"),
+        ("20220718", "2022-07-18"),
+        ("12/07/2022", None),  # 12 July or 7 December: never guessed
+        ("18.07.2022", None),
+        ("2022-07", None),  # a month is not a day
+        ("2022", None),
+        ("44760", None),  # a spreadsheet's day number
+        ("2022-02-30", None),
+    ],
+)
+def test_dates_are_whole_days_as_written(written, day):
+    frame = _layer(
+        {"release_id": ["R1", "R2"], "released_on": [written, "2022-07-19"]},
+        [_square(0), _square(1)],
+    ).assign(method="cleared")
+    cleaned, problems, _ = check_layer(frame, "releases", today=dt.date(2026, 11, 22))
+    if day is None:
+        assert _rules(problems) == [("release_id R1", "bad-date", ERROR)]
+    else:
+        assert problems == []
+        assert cleaned[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist() == [day, "2022-07-19"]
+
+
+def test_dates_with_different_utc_offsets_in_one_column():
+    # Offsets that differ (or are absent) in one column made pandas raise "Mixed timezones".
+    frame = _layer(
+        {
+            "release_id": ["R1", "R2", "R3"],
+            "released_on": ["2022-07-18T10:00:00+04:00", "2022-07-19T10:00:00Z", "2022-07-20"],
+            "method": ["cleared"] * 3,
+        },
+        [_square(i) for i in range(3)],
+    )
+    cleaned, problems, _ = check_layer(frame, "releases", today=dt.date(2026, 11, 22))
+    assert problems == []
+    days = cleaned[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist()
+    assert days == ["2022-07-18", "2022-07-19", "2022-07-20"]
+
+
 def test_coordinates_outside_the_globe_are_errors():
     frame = _layer({"district": ["X"]}, [shapely.box(4690, 3998, 4691, 3999)])
     _, problems, _ = check_layer(frame, "districts")
@@ -305,6 +351,49 @@ def test_coordinates_outside_the_area_of_use_of_their_crs():
         {"hazard_id": ["A"], "mines_ap": [1], "mines_at": [0]}, geometry=[SQUARE], crs="EPSG:4326"
     ).to_crs("EPSG:32638")
     assert _found(right)[1] == []
+
+
+def test_easting_and_northing_swapped_in_a_projected_file_are_named_as_a_swap():
+    right = _hazards([SQUARE, _square(1)]).to_crs("EPSG:32638")
+    geoms = right.geometry.to_numpy()
+    geoms[0] = shapely.transform(geoms[0], lambda c: c[:, ::-1])  # the other one is right
+    swapped = right.set_geometry(gpd.GeoSeries(geoms, crs=right.crs))
+    _, found, rejected = _found(swapped)
+    assert found == [("hazard_id H1", "lat-lon-swapped", ERROR)]
+    assert rejected.tolist() == [True, False]
+    _, problems, _ = check_layer(swapped, "hazards", today=dt.date(2026, 11, 22))
+    assert "easting and northing look swapped" in problems[0].message
+    assert "UTM zone 38N" in problems[0].message
+
+
+def test_degrees_in_a_file_that_says_metres_are_named_as_degrees():
+    wrong = _hazards([SQUARE]).set_crs("EPSG:32638", allow_override=True)
+    _, problems, _ = check_layer(wrong, "hazards", today=dt.date(2026, 11, 22))
+    assert [p.rule for p in problems] == ["outside-crs-area"]
+    assert "look like longitude/latitude degrees" in problems[0].message
+    # Metres that land far away are not degrees: the message asks about the CRS instead.
+    far = _hazards([shapely.box(10.0, 50.0, 10.01, 50.01)])
+    _, problems, _ = check_layer(far, "hazards", source_crs="EPSG:32638")
+    assert [p.rule for p in problems] == ["outside-crs-area"]
+    assert "is the CRS right?" in problems[0].message
+
+
+def test_an_empty_layer_has_nothing_to_reject():
+    empty = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")  # a GeoJSON with no features
+    cleaned, problems, rejected = check_layer(empty, "hazards")
+    assert problems == []
+    assert len(rejected) == 0
+    assert set(s.REQUIRED["hazards"]) <= set(cleaned.columns)
+
+
+def test_missing_column_lists_the_files_columns_only():
+    frame = _layer({"name": ["A"], "source_file": ["x"], "source_row": [1]}, [SQUARE])
+    _, problems, _ = check_layer(frame, "hazards")
+    assert [p.rule for p in problems] == ["missing-column"]
+    assert "(columns: name)" in problems[0].message
+    bare = _layer({}, [SQUARE])
+    _, problems, _ = check_layer(bare, "hazards")
+    assert "(it has no columns)" in problems[0].message
 
 
 def test_source_crs_may_be_given_per_row():

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from minemap import contamination
 from minemap import io as mio
@@ -305,6 +306,12 @@ def load_all(
     every hazard). Each layer's summary says ``read N, kept K, rejected R``
     with N = K + R. Returns the kept features by kind (``None`` where no file).
     """
+    if rejects is not None and Path(rejects).suffix.lower() not in mio.WRITE_FORMATS:
+        # Say so before reading anything, not after all the checks.
+        raise click.BadParameter(
+            f"{rejects}: unknown format; use one of {', '.join(sorted(mio.WRITE_FORMATS))}",
+            param_hint="--rejects",
+        )
     layers = {"districts": load([districts], "districts") if districts else None}
     context = layers["districts"].kept if layers["districts"] is not None else None
     layers["hazards"] = load(hazards, "hazards", districts=context) if hazards else None
@@ -312,13 +319,14 @@ def load_all(
     layers["releases"] = (
         load(releases, "releases", hazards=hazards_kept, districts=context) if releases else None
     )
-    layers["items"] = load(items, "items") if items else None
+    layers["items"] = load(items, "items", districts=context) if items else None
     loaded = [
         layers[k] for k in ("hazards", "releases", "items", "districts") if layers[k] is not None
     ]
-    for item in loaded:
-        click.echo(item.summary(), err=True)
     errors = [p for item in loaded for p in item.errors]
+    for item in loaded:
+        if errors or not quiet():
+            click.echo(item.summary(), err=True)
     if errors and rejects is None:
         for problem in errors[:30]:
             click.echo(f"  {problem}", err=True)
@@ -368,13 +376,22 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
+    geoms = rejected.geometry.to_numpy()
+    with_z = pd.notna(geoms) & shapely.has_z(geoms)
+    if path.suffix.lower() in (".fgb", ".shp", ".zip") and 0 < with_z.sum() < pd.notna(geoms).sum():
+        # Rejected features keep their geometry as read, heights too; these formats cannot
+        # mix 2D and 3D features in one file.
+        rejected = rejected.set_geometry(
+            gpd.GeoSeries(shapely.force_2d(geoms), index=rejected.index, crs=rejected.crs)
+        )
     if path.suffix.lower() == ".csv":
         table = pd.DataFrame(rejected.drop(columns=geometry))
         table["wkt"] = rejected.geometry.to_wkt()
         mio.write_table(table, path, overwrite=overwrite)
     else:
         mio.write_layer(rejected, path, overwrite=overwrite)
-    click.echo(f"rejects: {len(rejected)} feature(s) written to {path}", err=True)
+    if not quiet():
+        click.echo(f"rejects: {len(rejected)} feature(s) written to {path}", err=True)
 
 
 def check_outputs(paths, overwrite: bool) -> None:
@@ -456,10 +473,12 @@ def run_job(
     if layer_path is not None:
         mio.write_layer(rem, layer_path, overwrite=overwrite)
     if table_path is not None:
-        mio.write_table(table, table_path, overwrite=overwrite)
+        # Every digit: the file's figures add up (conservation) exactly as computed.
+        mio.write_table(table, table_path, overwrite=overwrite, float_format=None)
     if map_path is not None:
         write_map_file(rem, table, hazards, releases, districts, as_of, map_path, overwrite, title)
-    click.echo(f"Remaining contamination ({as_of_text(as_of)}):", err=True)
+    if not quiet():
+        click.echo(f"Remaining contamination ({as_of_text(as_of)}):", err=True)
     click.echo(format_table(table))
     return rem, table
 

@@ -11,6 +11,7 @@ from minemap.commands._common import (
     check_outputs,
     load_inputs,
     overwrite_option,
+    quiet,
     run_job,
     verbosity,
 )
@@ -58,7 +59,8 @@ def demo(outdir: Path, as_of, overwrite: bool) -> None:
         overwrite=overwrite,
         title="minemap demo: remaining contamination (synthetic sample)",
     )
-    click.echo(f"wrote {', '.join(str(p) for p in outputs)}", err=True)
+    if not quiet():
+        click.echo(f"wrote {', '.join(str(p) for p in outputs)}", err=True)
 
 
 command = demo

@@ -7,12 +7,20 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from minemap import io as mio
 from minemap import schema as s
-from minemap.commands._common import layer_for, mapping_for, parse_map, read_options, verbosity
-from minemap.errors import MinemapError
-from minemap.validate import ERROR, Problem, guess_kind
+from minemap.commands._common import (
+    layer_for,
+    mapping_for,
+    parse_map,
+    quiet,
+    read_options,
+    verbosity,
+)
+from minemap.errors import InputFileError, MinemapError
+from minemap.validate import ERROR, Problem
 
 #: Rule name for a file that cannot be read at all.
 UNREADABLE = "unreadable-file"
@@ -21,17 +29,72 @@ UNREADABLE = "unreadable-file"
 _ORDER = ("districts", "hazards", "releases", "items")
 
 
+def _enum_matches(columns: pd.DataFrame, kind: str) -> int:
+    """How many of the kind's enumerated columns hold only values of that kind."""
+    matches = 0
+    for column, allowed in s.ENUM_COLUMNS[kind].items():
+        if column not in columns.columns:
+            continue
+        values = columns[column].dropna().astype(str).str.strip().str.lower()
+        known = {a.lower() for a in allowed} | {a.lower().replace("_", " ") for a in allowed}
+        values = values[values != ""]
+        if len(values) and values.isin(known).all():
+            matches += 1
+    return matches
+
+
 def _guess(raw, kind: str | None, maps) -> str | None:
+    """The layer kind a file holds, from its columns (after aliases) and geometry.
+
+    Each kind is scored by: does the geometry type fit, how many of its required
+    columns are there, how many of its enumerated columns hold only its values
+    (``method`` cleared/reduced/cancelled against ``classification`` SHA/CHA, both
+    of which a ``type`` column may be), and how many optional columns match.
+    """
     if kind is not None:
         return kind
-    for candidate in s.LAYER_KINDS:
+    present = raw.geometry.dropna()
+    geometry_types = set(present[~present.is_empty].geom_type)
+    best, best_score = None, None
+    for order, candidate in enumerate(s.LAYER_KINDS):
         try:
-            columns = mio.normalise_columns(raw, candidate, mapping_for(candidate, maps)).columns
+            columns = mio.normalise_columns(raw, candidate, mapping_for(candidate, maps))
         except MinemapError:
             continue
-        if guess_kind(columns) == candidate:
-            return candidate
-    return None
+        required = sum(c in columns.columns for c in s.REQUIRED[candidate])
+        if not required:
+            continue
+        fits = not geometry_types or bool(geometry_types & set(s.GEOMETRY_TYPES[candidate]))
+        optional = sum(c in columns.columns for c in s.OPTIONAL[candidate])
+        score = (fits, required, _enum_matches(columns, candidate), optional, -order)
+        if best_score is None or score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _read(path: Path, kind: str | None, crs, layers, maps) -> list[tuple[str, object]]:
+    """The layers of one file to check, with their kinds: ``[(kind, frame), ...]``.
+
+    A multi-layer file (GeoPackage) without ``--layer`` has each of its layers
+    named like a kind (``hazards``, ``releases``...) checked as that kind.
+    """
+    chosen = layer_for(kind or "", layers)
+    if chosen is None and mio._suffix(path) not in (".kml", ".kmz"):
+        names = mio.layer_names(path)
+        named = [n for n in names if n in s.LAYER_KINDS and kind in (None, n)]
+        if len(names) > 1 and named:
+            return [(n, mio.read_file(path, layer=n, crs=crs, kind=n)) for n in named]
+    raw = mio.read_file(path, layer=chosen, crs=crs, kind=kind)
+    layer_kind = _guess(raw, kind, maps)
+    if layer_kind is None:
+        columns = ", ".join(str(c) for c in raw.columns if c != raw.geometry.name)
+        raise InputFileError(
+            path,
+            "cannot tell what layer this is ("
+            + (f"columns: {columns}" if columns else "no features and no columns")
+            + "); pass --kind hazards|releases|items|districts, or --map",
+        )
+    return [(layer_kind, raw)]
 
 
 @click.command()
@@ -76,29 +139,12 @@ def validate(files, kind, districts, max_segment_km, as_json):
     groups: dict[str, list] = {k: [] for k in _ORDER}
     for path in files:
         try:
-            raw = mio.read_file(path, layer=layer_for(kind or "", layers), crs=crs, kind=kind)
+            read = _read(path, kind, crs, layers, maps)
         except MinemapError as exc:
-            if "layers (" in str(exc) and kind is None:
-                # Several layers and no kind yet: try each kind's layer name.
-                raw = _first_named_layer(path, crs, layers)
-                if raw is None:
-                    unreadable(path, exc)
-                    continue
-            else:
-                unreadable(path, exc)
-                continue
-        layer_kind = _guess(raw, kind, maps)
-        if layer_kind is None:
-            columns = ", ".join(str(c) for c in raw.columns if c != raw.geometry.name)
-            unreadable(
-                path,
-                MinemapError(
-                    f"{path}: cannot tell what layer this is (columns: {columns}); "
-                    "pass --kind or --map"
-                ),
-            )
+            unreadable(path, exc)
             continue
-        groups[layer_kind].append((path, raw))
+        for layer_kind, raw in read:
+            groups[layer_kind].append((path, raw))
 
     context: dict[str, object] = {"districts": None, "hazards": None}
     if districts is not None:
@@ -140,16 +186,9 @@ def validate(files, kind, districts, max_segment_km, as_json):
         sys.exit(1)
 
 
-def _first_named_layer(path, crs, layers):
-    for candidate in s.LAYER_KINDS:
-        try:
-            return mio.read_file(path, layer=layer_for(candidate, layers), crs=crs, kind=candidate)
-        except MinemapError:
-            continue
-    return None
-
-
 def _summarise(raws, kind: str, loaded: mio.Loaded) -> None:
+    if quiet():
+        return
     rejected_by_file = loaded.rejected[mio.SOURCE_FILE].value_counts().to_dict()
     for path, raw in raws:
         warnings = sum(1 for p in loaded.warnings if p.file == str(path))
