@@ -95,18 +95,31 @@ def generate(n_hazards: int, n_releases: int, seed: int, folder: Path, layout: s
         ring = np.stack([x[rows, None] + dx[rows], y[rows, None] + dy[rows]], axis=-1)
         return shapely.polygons(np.concatenate([ring, ring[:, :1]], axis=1))
 
+    # At a million records the region spans some 2,000 km: records whose lon/lat,
+    # exchanged, fall near the districts would be (rightly) rejected as swapped.
+    to_lonlat = pyproj.Transformer.from_crs(laea, "EPSG:4326", always_xy=True)
+    west, south, east, north = districts.total_bounds + np.array([-0.5, -0.5, 0.5, 0.5])
+
+    def mirrored(rows):
+        lon, lat = to_lonlat.transform(x[rows], y[rows])
+        return rows[(lat >= west) & (lat <= east) & (lon >= south) & (lon <= north)]
+
     hz_geoms = build()
-    if layout == "sample":
-        # Records apart from each other (moved until none overlaps)...
-        moved = np.arange(n_hazards)
-        for _ in range(200):
+    moved = np.arange(n_hazards)
+    for _ in range(200):
+        if layout == "sample":
+            # Records apart from each other (moved until none overlaps)...
             near, other = shapely.STRtree(hz_geoms).query(hz_geoms[moved], predicate="intersects")
-            moved = np.unique(moved[near[moved[near] != other]])
-            if len(moved) == 0:
-                break
-            x[moved] = cx + rng.uniform(-side / 2, side / 2, len(moved))
-            y[moved] = cy + rng.uniform(-side / 2, side / 2, len(moved))
-            hz_geoms[moved] = build(moved)
+            crowded = moved[near[moved[near] != other]]
+        else:
+            crowded = np.empty(0, dtype=np.intp)
+        moved = np.unique(np.r_[crowded, mirrored(moved)])
+        if len(moved) == 0:
+            break
+        x[moved] = cx + rng.uniform(-side / 2, side / 2, len(moved))
+        y[moved] = cy + rng.uniform(-side / 2, side / 2, len(moved))
+        hz_geoms[moved] = build(moved)
+    if layout == "sample":
         # ...then 2 % of them moved onto a neighbour, sharing part of its ground.
         over = np.flatnonzero(rng.random(n_hazards) < 0.02)
         partner = rng.integers(0, n_hazards, len(over))
