@@ -24,7 +24,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from minemap import geodesy
+from minemap import geodesy, overlay
 from minemap import schema as s
 
 __all__ = [
@@ -78,8 +78,8 @@ RULES = {
     "duplicate-record": (
         ERROR,
         (
-            "two hazards of one source overlap by more than 90 % of the larger one (a "
-            "warning when their sources differ: the same minefield in two maps)"
+            "two hazards overlap by more than 90 % of the larger one: the same record "
+            "twice, or the same minefield in two maps (its mines would count twice)"
         ),
     ),
     "outside-hazards": (WARNING, "a release touches no hazard"),
@@ -657,10 +657,11 @@ def _envelope_pairs(geoms: np.ndarray, share: float, *, pairs=None):
 def _check_duplicates(geoms, ok, report, share: float, sources: np.ndarray | None) -> None:
     """Hazards overlapping by more than ``share`` of the larger one: the same record twice?
 
-    Within one source (or with no ``source`` column) that is an error: one of the
-    two is a duplicate and its mines would be counted twice. Between two sources
-    it is the same minefield in two maps, a normal thing to receive: a warning,
-    since the ground is counted once but the mines of both records are summed.
+    An error either way: the ground would count once, but the mines of both
+    records would be summed. Within one source (or with no ``source`` column) one
+    of the two is a duplicate; between two sources it is the same minefield in
+    two maps, a normal thing to receive, of which the information manager keeps
+    one (the later record is the one rejected; ``--rejects`` sets it aside).
     """
     rows = np.flatnonzero(ok)
     if len(rows) < 2:
@@ -682,7 +683,8 @@ def _check_duplicates(geoms, ok, report, share: float, sources: np.ndarray | Non
     if not len(a):
         return
     larger = np.maximum(shapely.area(projected[a]), shapely.area(projected[c]))
-    ratio = shapely.area(shapely.intersection(projected[a], projected[c])) / larger
+    # Valid in lon/lat may be invalid once projected (nearly collinear vertices).
+    ratio = shapely.area(overlay.intersection(projected[a], projected[c])) / larger
     reported = set()
     hits = ratio > share
     for x, y, r in zip(rows[a[hits]], rows[c[hits]], ratio[hits], strict=True):
@@ -702,9 +704,8 @@ def _check_duplicates(geoms, ok, report, share: float, sources: np.ndarray | Non
                 y,
                 "duplicate-record",
                 f"overlaps {report.label(x)} (source {sources[x]!s}) on {r:.0%} of the larger "
-                "one's area: the same minefield in two maps? The ground counts once, but the "
-                "mines of both records are summed",
-                WARNING,
+                "one's area: the same minefield in two maps? Its mines would count twice; "
+                "keep the record of one map (or set this one aside with --rejects FILE)",
             )
 
 

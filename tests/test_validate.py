@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 import shapely.affinity
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minemap import schema as s
@@ -292,12 +292,16 @@ def test_same_record_twice_within_one_source_is_an_error():
     assert rejected.tolist() == [False, True, False, False]
 
 
-def test_same_minefield_from_two_sources_is_a_warning():
+def test_same_minefield_from_two_sources_is_an_error_that_names_both_maps():
     nearly = shapely.affinity.translate(SQUARE, 0.0002, 0)
     frame = _hazards([SQUARE, nearly], source=["Handover map", "Survey map"])
-    _, found, rejected = _found(frame)
-    assert found == [("hazard_id H2", "duplicate-record", WARNING)]
-    assert not rejected.any()
+    _, problems, rejected = check_layer(frame, "hazards")
+    assert [(p.feature, p.rule, p.severity) for p in problems] == [
+        ("hazard_id H2", "duplicate-record", ERROR)
+    ]
+    assert "source Handover map" in problems[0].message
+    assert "--rejects" in problems[0].message
+    assert rejected.tolist() == [False, True]
 
 
 def test_overlap_share_is_configurable():
@@ -594,6 +598,7 @@ def _rough_polygons(draw):
     return shapely.Polygon(ring, holes)
 
 
+@settings(deadline=None)  # two full checks per example
 @given(st.lists(_rough_polygons(), min_size=1, max_size=6))
 def test_the_ring_screen_misses_nothing(polygons):
     import numpy as np
