@@ -581,15 +581,23 @@ def make_hazards(rng, districts, dist_laea):
         lonlat = ccw(to_lonlat(cands[i].geom))
         if lonlat.is_valid:
             records.append((lonlat, int(cidx[i]), kind[i]))
-    # A few near-duplicates: the same minefield in two source maps.
+    # A few minefields in two source maps that disagree on where it lies: the same
+    # field drawn again, shifted along its length, sharing half to four fifths of its
+    # ground (records sharing more than 90 % are rejected as the same record twice).
     plain = [k for k, r in enumerate(records) if r[2] == 0]
     n_orig = len(records)
     for k in rng.choice(plain, size=12, replace=False):
         geom, di, _ = records[k]
-        shifted = affinity.rotate(to_laea(geom), rng.normal(0, 0.6), origin="centroid")
-        shifted = affinity.translate(shifted, *rng.uniform(-25, 25, 2))
+        original = to_laea(geom)
+        shifted = affinity.rotate(original, rng.normal(0, 0.6), origin="centroid")
+        box = shifted.minimum_rotated_rectangle.exterior.coords
+        long_axis = max(
+            (np.subtract(box[i + 1], box[i]) for i in range(4)), key=lambda v: np.hypot(*v)
+        )
+        shifted = affinity.translate(shifted, *(long_axis * rng.uniform(0.12, 0.3)))
         lonlat = ccw(to_lonlat(shifted))
-        if dist_laea[di].contains(shifted.buffer(5.0)) and lonlat.is_valid:
+        shared = original.intersection(shifted).area / max(original.area, shifted.area)
+        if dist_laea[di].contains(shifted.buffer(5.0)) and lonlat.is_valid and shared < 0.85:
             records.append((lonlat, di, int(k)))
     hazards = []
     for n, (lonlat, di, extra) in enumerate(records):
