@@ -241,6 +241,8 @@ def verbosity(func):
         except MinemapError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
+        except BrokenPipeError:  # stdout closed early (`| head`): click exits quietly
+            raise
         except OSError as exc:  # writing outputs: no space, no permission...
             name = getattr(exc, "filename", None)
             click.echo(f"Error: {name + ': ' if name else ''}{exc.strerror or exc}", err=True)
