@@ -13,6 +13,8 @@ __all__ = [
     "OutputExistsError",
     "SchemaError",
     "ValidationError",
+    "WorkspaceBusyError",
+    "WorkspaceError",
 ]
 
 
@@ -46,3 +48,19 @@ class ValidationError(MinemapError, ValueError):
 
 class OutputExistsError(MinemapError, OSError):
     """An output file exists and ``--overwrite`` was not given."""
+
+
+class WorkspaceError(InputFileError):
+    """A workspace cannot be used: missing, not a workspace, damaged, or of a newer schema."""
+
+
+class WorkspaceBusyError(WorkspaceError):
+    """Another process is writing to the workspace (an import is under way)."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(
+            path, "is busy: another import is under way; try again when it has finished"
+        )
+
+    def __str__(self) -> str:
+        return f"workspace {self.path} {self.problem}"
