@@ -24,12 +24,15 @@ from minemap.errors import (
     OutputExistsError,
     SchemaError,
     ValidationError,
+    WorkspaceBusyError,
+    WorkspaceError,
 )
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
 from minemap.priorities import priorities
 from minemap.progress import progress
 from minemap.records import read_record, traverse
+from minemap.store import read_workspace
 
 
 def render_map(*args, **kwargs):
@@ -47,6 +50,8 @@ __all__ = [
     "OutputExistsError",
     "SchemaError",
     "ValidationError",
+    "WorkspaceBusyError",
+    "WorkspaceError",
     "__version__",
     "accuracy",
     "by_district",
@@ -59,6 +64,7 @@ __all__ = [
     "read_record",
     "read_releases",
     "read_reports",
+    "read_workspace",
     "remaining",
     "render_map",
     "traverse",

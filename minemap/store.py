@@ -183,11 +183,14 @@ class Import:
                 f"{name}: already imported on {self.imported_at:%Y-%m-%d %H:%M} UTC as import "
                 f"#{self.import_id}; nothing changed"
             )
+        notes = [
+            *(["the earlier versions stay in the history"] if self.superseded else []),
+            *(["the rejected features are stored with their reasons"] if self.rejected else []),
+        ]
         return (
             f"import #{self.import_id}: {self.kind} from {name}: {self.new} new, "
-            f"{self.superseded} superseded (earlier versions kept in the history), "
-            f"{self.unchanged} unchanged, {self.rejected} rejected"
-            + (" (stored with their reasons)" if self.rejected else "")
+            f"{self.superseded} superseded, {self.unchanged} unchanged, {self.rejected} rejected"
+            + "".join(f"; {n}" for n in notes)
         )
 
 
@@ -670,11 +673,14 @@ def _from_sql(values: list, sql_type: str, column: str, kind: str) -> pd.Series:
             return series if series.isna().any() else series.astype(bool)
         if sql_type in (_REAL, "FLOAT", "DOUBLE"):
             return raw.astype("float64")
+        # Days of minemap's date columns as the checks give them; other dates and
+        # times as GDAL does (to the millisecond).
+        unit = "datetime64[us]" if column in s.DATE_COLUMNS[kind] else "datetime64[ms]"
         if sql_type == _DATE:
-            return pd.to_datetime(raw, format="%Y-%m-%d").astype("datetime64[us]")
+            return pd.to_datetime(raw, format="%Y-%m-%d").astype(unit)
         if sql_type == _DATETIME:
             stamps = pd.to_datetime(raw, format="ISO8601", utc=True)
-            return stamps.dt.tz_convert(None).astype("datetime64[us]")
+            return stamps.dt.tz_convert(None).astype(unit)
     except (TypeError, ValueError):  # a value of another type, written by another program
         return raw
     if column in (s.ID_COLUMN[kind], s.DISTRICT):

@@ -568,6 +568,15 @@ def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] 
     return "\n".join([line(heads), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
+def _known_on_note() -> str:
+    """``; as known on DATE`` when the layers come from a workspace's earlier state."""
+    ctx = click.get_current_context(silent=True)
+    known_on = ctx.meta.get("minemap.known_on") if ctx is not None else None
+    if known_on is None or ctx.meta.get("minemap.workspace") is None:
+        return ""
+    return f"; as known on {known_on_text(known_on)}"
+
+
 def as_of_text(as_of) -> str:
     return "all releases" if as_of is None else f"releases up to {as_of:%Y-%m-%d}"
 
@@ -607,7 +616,7 @@ def run_job(
         mio.write_table(table, table_path, overwrite=overwrite)
     if map_path is not None:
         write_map_file(rem, table, hazards, releases, districts, as_of, map_path, overwrite, title)
-    click.echo(f"Remaining contamination ({as_of_text(as_of)}):", err=True)
+    click.echo(f"Remaining contamination ({as_of_text(as_of)}{_known_on_note()}):", err=True)
     click.echo(format_table(table))
     return rem, table
 
