@@ -108,7 +108,7 @@ def test_the_weekly_flow(runner, week):
         "2024-01-22T09:00",
     )
     assert "import #5: hazards from hazards_corrected.geojson: 1 new, 1 superseded" in result.stdout
-    assert "4 unchanged, 0 rejected" in result.stdout
+    assert "4 unchanged, 0 rejected; the earlier versions stay in the history" in result.stdout
 
     # The same file again, the next week: nothing changes.
     result = run(runner, "add", "releases", ws, week["week1"], "--source", "ANAMA")
@@ -212,7 +212,7 @@ def test_rejected_features_are_kept_and_listed(runner, tmp_path):
     result = run(runner, "add", "hazards", ws, path)
     assert "hazards: read 5, kept 4, rejected 1" in result.stderr
     assert "AGM-2" in result.stderr
-    assert "1 rejected (stored with their reasons)" in result.stdout
+    assert "1 rejected; the rejected features are stored with their reasons" in result.stdout
     listed = run(runner, "log", ws, "--rejects").stdout
     assert "AGM-2" in listed
     assert "mines_ap" in listed
