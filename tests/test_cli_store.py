@@ -183,6 +183,8 @@ def test_the_weekly_flow(runner, week):
     run(runner, "map", "--workspace", ws, "--known-on", "2024-01-10", "-o", folder / "then.html")
     assert "AGM-3" not in (folder / "then.html").read_text(encoding="utf-8")
     run(runner, "report", "--workspace", ws, "-o", folder / "report.html")
+    run(runner, "priorities", "--workspace", ws, "-o", folder / "priorities.csv")
+    assert len(pd.read_csv(folder / "priorities.csv")) == 6
     result = run(runner, "progress", "--workspace", ws, "-o", folder / "progress")
     assert "releases: 3 record(s) from workspace" in result.stderr
     progress = pd.read_csv(folder / "progress" / "progress.csv")
