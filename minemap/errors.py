@@ -34,22 +34,6 @@ class InputFileError(MinemapError, OSError):
         return f"{self.path}: {self.problem}"
 
 
-class SchemaError(MinemapError, ValueError):
-    """A layer lacks a required column or has one of the wrong kind."""
-
-
-class ValidationError(MinemapError, ValueError):
-    """Features fail validation; ``problems`` lists every one of them."""
-
-    def __init__(self, message: str, problems: list | None = None) -> None:
-        self.problems = list(problems or [])
-        super().__init__(message)
-
-
-class OutputExistsError(MinemapError, OSError):
-    """An output file exists and ``--overwrite`` was not given."""
-
-
 class WorkspaceError(InputFileError):
     """A workspace cannot be used: missing, not a workspace, damaged, or of a newer schema."""
 
@@ -64,3 +48,19 @@ class WorkspaceBusyError(WorkspaceError):
 
     def __str__(self) -> str:
         return f"workspace {self.path} {self.problem}"
+
+
+class SchemaError(MinemapError, ValueError):
+    """A layer lacks a required column or has one of the wrong kind."""
+
+
+class ValidationError(MinemapError, ValueError):
+    """Features fail validation; ``problems`` lists every one of them."""
+
+    def __init__(self, message: str, problems: list | None = None) -> None:
+        self.problems = list(problems or [])
+        super().__init__(message)
+
+
+class OutputExistsError(MinemapError, OSError):
+    """An output file exists and ``--overwrite`` was not given."""

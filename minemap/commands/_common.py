@@ -395,9 +395,9 @@ def load_all(
     those in ``required`` must hold records there. Returns the kept features
     by kind (``None`` where no file and no record).
     """
+    layers = {"districts": load([districts], "districts") if districts else None}
     files = {"hazards": hazards, "releases": releases, "districts": districts, "items": items}
     stored = _from_workspace([k for k in from_workspace if not files[k]], required)
-    layers = {"districts": load([districts], "districts") if districts else None}
     context = layers["districts"].kept if layers["districts"] is not None else None
     if context is None:
         context = stored.get("districts")
@@ -454,7 +454,8 @@ def _from_workspace(kinds, required) -> dict:
     out = {}
     for kind in kinds:
         frame = frames[kind]
-        click.echo(f"{kind}: {len(frame)} record(s) from workspace {workspace}{when}", err=True)
+        if not quiet():
+            click.echo(f"{kind}: {len(frame)} record(s) from workspace {workspace}{when}", err=True)
         if len(frame):
             out[kind] = frame
         elif kind in required:
@@ -578,7 +579,9 @@ def _known_on_note() -> str:
 
 
 def as_of_text(as_of) -> str:
-    return "all releases" if as_of is None else f"releases up to {as_of:%Y-%m-%d}"
+    """Which releases count, and (from a workspace) as known on which day."""
+    counted = "all releases" if as_of is None else f"releases up to {as_of:%Y-%m-%d}"
+    return counted + _known_on_note()
 
 
 # --- commands -------------------------------------------------------------------
@@ -616,7 +619,7 @@ def run_job(
         mio.write_table(table, table_path, overwrite=overwrite)
     if map_path is not None:
         write_map_file(rem, table, hazards, releases, districts, as_of, map_path, overwrite, title)
-    click.echo(f"Remaining contamination ({as_of_text(as_of)}{_known_on_note()}):", err=True)
+    click.echo(f"Remaining contamination ({as_of_text(as_of)}):", err=True)
     click.echo(format_table(table))
     return rem, table
 
