@@ -25,12 +25,15 @@ from minemap.errors import (
     OutputFileError,
     SchemaError,
     ValidationError,
+    WorkspaceBusyError,
+    WorkspaceError,
 )
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
 from minemap.priorities import priorities
 from minemap.progress import progress
 from minemap.records import read_record, traverse
+from minemap.store import read_workspace
 
 
 def render_map(*args, **kwargs):
@@ -49,6 +52,8 @@ __all__ = [
     "OutputFileError",
     "SchemaError",
     "ValidationError",
+    "WorkspaceBusyError",
+    "WorkspaceError",
     "__version__",
     "accuracy",
     "by_district",
@@ -61,6 +66,7 @@ __all__ = [
     "read_record",
     "read_releases",
     "read_reports",
+    "read_workspace",
     "remaining",
     "render_map",
     "traverse",

@@ -14,6 +14,8 @@ __all__ = [
     "OutputFileError",
     "SchemaError",
     "ValidationError",
+    "WorkspaceBusyError",
+    "WorkspaceError",
 ]
 
 
@@ -31,6 +33,22 @@ class InputFileError(MinemapError, OSError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"
+
+
+class WorkspaceError(InputFileError):
+    """A workspace cannot be used: missing, not a workspace, damaged, or of a newer schema."""
+
+
+class WorkspaceBusyError(WorkspaceError):
+    """Another process is writing to the workspace (an import is under way)."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(
+            path, "is busy: another import is under way; try again when it has finished"
+        )
+
+    def __str__(self) -> str:
+        return f"workspace {self.path} {self.problem}"
 
 
 class SchemaError(MinemapError, ValueError):

@@ -503,3 +503,50 @@ AZIMUTH_DEG = "azimuth_deg"
 DISTANCE_M = "distance_m"
 LENGTH_M = "length_m"
 GIVEN_AS = "given_as"
+
+# --- issue 8: the workspace (minemap.store) ----------------------------------------
+# The import log (minemap_imports), one row per file added.
+IMPORT_ID = "import_id"
+IMPORTED_AT = "imported_at"
+KIND = "kind"
+FILE = "file"
+SHA256 = "sha256"
+READ_OPTIONS = "read_options"
+READ = "read"
+KEPT = "kept"
+REJECTED = "rejected"
+#: Records an import brought that the workspace did not hold yet.
+NEW = "new"
+#: Records an import changed: their earlier version is superseded (and kept in the history).
+SUPERSEDED = "superseded"
+#: Records an import held exactly as the workspace already did.
+UNCHANGED = "unchanged"
+WARNINGS = "warnings"
+MINEMAP_VERSION = "minemap_version"
+#: The import log's columns, in this order (``source`` is the import's --source).
+IMPORT_COLUMNS = (
+    IMPORT_ID,
+    IMPORTED_AT,
+    KIND,
+    FILE,
+    SHA256,
+    SOURCE,
+    READ,
+    KEPT,
+    REJECTED,
+    NEW,
+    SUPERSEDED,
+    UNCHANGED,
+    WARNINGS,
+    READ_OPTIONS,
+    MINEMAP_VERSION,
+)
+# Versions of records (<kind>_history): the import that brought a version, the one
+# that replaced it, and the --source of the import (a record is its id and this).
+SUPERSEDED_BY = "superseded_by"
+SUPERSEDED_AT = "superseded_at"
+IMPORT_SOURCE = "import_source"
+# Rejected features (minemap_rejects).
+LAYER = "layer"
+FEATURE_ID = "feature_id"
+ATTRIBUTES = "attributes"

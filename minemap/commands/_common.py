@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -11,10 +13,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from minemap import contamination
+from minemap import contamination, store
 from minemap import io as mio
 from minemap import schema as s
-from minemap.errors import MinemapError, OutputExistsError
+from minemap.errors import MinemapError, OutputExistsError, WorkspaceError
 
 log = logging.getLogger("minemap")
 
@@ -165,8 +167,79 @@ def read_options(func):
     )(func)
 
 
+def _remember_known_on(ctx, param, value):
+    """``--known-on``: checked at once, so a malformed day is a usage error."""
+    if value is not None:
+        try:
+            value = store.parse_known_on(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return _remember("known_on")(ctx, param, value)
+
+
+def workspace_options(func):
+    """``--workspace`` and ``--known-on``: read the layers from a workspace (``minemap add``).
+
+    Kept in ``ctx.meta`` like the reading options, for :func:`load_all`.
+    """
+    func = click.option(
+        "--known-on",
+        "known_on",
+        metavar="DATE",
+        expose_value=False,
+        callback=_remember_known_on,
+        help="With --workspace: the layers as they were known at the end of this day "
+        "(YYYY-MM-DD, UTC) or at this moment (YYYY-MM-DDTHH:MM, UTC), before later imports "
+        "and corrections. Not --as-of, which is the last release date counted.",
+    )(func)
+    return click.option(
+        "--workspace",
+        metavar="WORKSPACE.gpkg",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember("workspace"),
+        help="Read the layers from this workspace (minemap init, minemap add). A layer "
+        "also given as files is read from the files instead.",
+    )(func)
+
+
+def require_inputs(**given) -> None:
+    """A usage error for each required layer given neither as files nor by ``--workspace``.
+
+    ``given`` maps the options' parameter names to their values. Also refuses
+    ``--known-on`` without ``--workspace``.
+    """
+    ctx = click.get_current_context()
+    workspace = ctx.meta.get("minemap.workspace")
+    if workspace is None and ctx.meta.get("minemap.known_on") is not None:
+        raise click.UsageError(
+            "--known-on needs --workspace WORKSPACE.gpkg: it says which state of a workspace "
+            "to read (for a release-date cut-off, use --as-of)"
+        )
+    if workspace is not None:
+        return
+    for name, value in given.items():
+        if not value:
+            param = next(p for p in ctx.command.params if p.name == name)
+            raise click.MissingParameter(
+                ctx=ctx,
+                param=param,
+                message="Give one or more files, or read the layers from a workspace with "
+                "--workspace WORKSPACE.gpkg",
+            )
+
+
 def layer_options(require_releases: bool = True):
-    def decorate(func):
+    def decorate(command):
+        @functools.wraps(command)
+        def checked(*args, **kwargs):
+            required = {"hazards": kwargs.get("hazards")}
+            if require_releases:
+                required["releases"] = kwargs.get("releases")
+            require_inputs(**required)
+            return command(*args, **kwargs)
+
+        func = workspace_options(checked)
         func = read_options(func)
         func = click.option(
             "--rejects",
@@ -187,15 +260,15 @@ def layer_options(require_releases: bool = True):
             "--releases",
             cls=OneOrMore,
             type=EXISTING,
-            required=require_releases,
-            help="Released land: cancelled, reduced, cleared (one or more files).",
+            help="Released land: cancelled, reduced, cleared (one or more files)"
+            + (" [required without --workspace]." if require_releases else "."),
         )(func)
         return click.option(
             "--hazards",
             cls=OneOrMore,
             type=EXISTING,
-            required=True,
-            help="Submitted hazard records / minefield maps (one or more files).",
+            help="Submitted hazard records / minefield maps (one or more files) "
+            "[required without --workspace].",
         )(func)
 
     return decorate
@@ -282,6 +355,13 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
         districts=districts,
         hazards=hazards,
     )
+    log_problems(loaded)
+    return loaded
+
+
+def log_problems(loaded: mio.Loaded) -> None:
+    """Log a layer's warnings: the first few of each rule, then a count."""
+    kind = loaded.kind
     by_rule: dict[str, int] = {}
     for problem in loaded.warnings:
         by_rule[problem.rule] = by_rule.get(problem.rule, 0) + 1
@@ -295,18 +375,28 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
                 count - _WARNINGS_SHOWN,
                 rule,
             )
-    return loaded
 
 
 def load_all(
-    *, hazards=None, releases=None, districts=None, items=None, rejects=None, overwrite=False
+    *,
+    hazards=None,
+    releases=None,
+    districts=None,
+    items=None,
+    rejects=None,
+    overwrite=False,
+    from_workspace=(),
+    required=(),
 ) -> dict:
     """Read the layers given; refuse, or set aside, rejected features (nothing silently lost).
 
     Districts are read first and hazards next: each gives the next layer's
     checks their context (district names and lat/lon swaps, releases outside
     every hazard). Each layer's summary says ``read N, kept K, rejected R``
-    with N = K + R. Returns the kept features by kind (``None`` where no file).
+    with N = K + R. With ``--workspace``, the kinds in ``from_workspace`` that
+    were given no files come from the workspace (as known on ``--known-on``);
+    those in ``required`` must hold records there. Returns the kept features
+    by kind (``None`` where no file and no record).
     """
     if rejects is not None and Path(rejects).suffix.lower() not in mio.WRITE_FORMATS:
         # Say so before reading anything, not after all the checks.
@@ -315,9 +405,15 @@ def load_all(
             param_hint="--rejects",
         )
     layers = {"districts": load([districts], "districts") if districts else None}
+    files = {"hazards": hazards, "releases": releases, "districts": districts, "items": items}
+    stored = _from_workspace([k for k in from_workspace if not files[k]], required)
     context = layers["districts"].kept if layers["districts"] is not None else None
+    if context is None:
+        context = stored.get("districts")
     layers["hazards"] = load(hazards, "hazards", districts=context) if hazards else None
     hazards_kept = layers["hazards"].kept if layers["hazards"] is not None else None
+    if hazards_kept is None:
+        hazards_kept = stored.get("hazards")
     layers["releases"] = (
         load(releases, "releases", hazards=hazards_kept, districts=context) if releases else None
     )
@@ -339,8 +435,45 @@ def load_all(
             "nothing was written. Fix them, or pass --rejects FILE to set them aside."
         )
     if rejects is not None:
-        write_rejects(loaded, rejects, overwrite)
-    return {kind: item.kept if item is not None else None for kind, item in layers.items()}
+        if loaded:
+            write_rejects(loaded, rejects, overwrite)
+        else:
+            click.echo(f"rejects: no file was read, so {rejects} is not written", err=True)
+    return {
+        kind: item.kept if item is not None else stored.get(kind) for kind, item in layers.items()
+    }
+
+
+def known_on_text(known_on) -> str:
+    """``2024-03-10`` for a day, ``2024-03-10 12:00 UTC`` for a moment."""
+    if isinstance(known_on, dt.datetime):
+        return f"{known_on:%Y-%m-%d %H:%M} UTC"
+    return f"{known_on:%Y-%m-%d}"
+
+
+def _from_workspace(kinds, required) -> dict:
+    """The ``kinds`` layers from ``--workspace`` (none without it), as of ``--known-on``."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    workspace = meta.get("minemap.workspace")
+    if workspace is None or not kinds:
+        return {}
+    known_on = meta.get("minemap.known_on")
+    frames = store.read_workspace_layers(workspace, kinds, known_on=known_on)
+    when = "" if known_on is None else f" as known on {known_on_text(known_on)}"
+    out = {}
+    for kind in kinds:
+        frame = frames[kind]
+        if not quiet():
+            click.echo(f"{kind}: {len(frame)} record(s) from workspace {workspace}{when}", err=True)
+        if len(frame):
+            out[kind] = frame
+        elif kind in required:
+            raise WorkspaceError(
+                workspace,
+                f"holds no {kind}{when}; add them with `minemap add {kind} {workspace} FILE`",
+            )
+    return out
 
 
 def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: bool):
@@ -351,6 +484,8 @@ def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: b
         districts=districts,
         rejects=rejects,
         overwrite=overwrite,
+        from_workspace=("hazards", "releases", "districts"),
+        required=("hazards",),
     )
     empty_releases = gpd.GeoDataFrame(
         {s.RELEASE_ID: [], s.RELEASED_ON: pd.Series([], dtype="datetime64[ns]"), s.METHOD: []},
@@ -366,7 +501,7 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
     frames = []
     for item in loaded:
         frame = item.rejected.copy()
-        frame.insert(0, "layer", item.kind)
+        frame.insert(0, s.LAYER, item.kind)
         frames.append(frame)
     # Only layers with rejects bring their columns (an empty frame would add its own).
     frames = [f for f in frames if len(f)] or frames[:1]
@@ -439,8 +574,33 @@ def format_table(table: pd.DataFrame) -> str:
     return "\n".join([line(heads), rule, *body[:-1], rule, body[-1]])
 
 
+def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] = ()) -> str:
+    """Rows of text as an aligned table under a rule; columns numbered in ``right`` align right."""
+    right = set(right)
+    widths = [max(len(x) for x in col) for col in zip(heads, *rows, strict=False)]
+
+    def line(cells):
+        return "  ".join(
+            (c.rjust(w) if i in right else c.ljust(w))
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(heads), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def _known_on_note() -> str:
+    """``; as known on DATE`` when the layers come from a workspace's earlier state."""
+    ctx = click.get_current_context(silent=True)
+    known_on = ctx.meta.get("minemap.known_on") if ctx is not None else None
+    if known_on is None or ctx.meta.get("minemap.workspace") is None:
+        return ""
+    return f"; as known on {known_on_text(known_on)}"
+
+
 def as_of_text(as_of) -> str:
-    return "all releases" if as_of is None else f"releases up to {as_of:%Y-%m-%d}"
+    """Which releases count, and (from a workspace) as known on which day."""
+    counted = "all releases" if as_of is None else f"releases up to {as_of:%Y-%m-%d}"
+    return counted + _known_on_note()
 
 
 # --- commands -------------------------------------------------------------------

@@ -16,7 +16,9 @@ from minemap.commands._common import (
     load_all,
     overwrite_option,
     read_options,
+    require_inputs,
     verbosity,
+    workspace_options,
 )
 
 PROGRESS_CSV = "progress.csv"
@@ -60,8 +62,8 @@ def format_forecast(table: pd.DataFrame) -> str:
     "--releases",
     cls=OneOrMore,
     type=EXISTING,
-    required=True,
-    help="Released land with released_on and method (one or more files).",
+    help="Released land with released_on and method (one or more files) "
+    "[required without --workspace].",
 )
 @click.option(
     "--hazards",
@@ -113,6 +115,7 @@ def format_forecast(table: pd.DataFrame) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write rejected features here and go on.",
 )
+@workspace_options
 @read_options
 @overwrite_option
 @verbosity
@@ -142,6 +145,7 @@ def progress(
     from minemap.progress import compare_reports
     from minemap.progress import progress as measure
 
+    require_inputs(releases=releases)
     check_outputs([*output_paths(output, reports is not None), rejects], overwrite)
     bulletins = None
     if reports is not None:
@@ -161,6 +165,8 @@ def progress(
         items=items,
         rejects=rejects,
         overwrite=overwrite,
+        from_workspace=("hazards", "releases", "districts", "items"),
+        required=("releases",),
     )
     rel, hz, ds, it = (kept[k] for k in ("releases", "hazards", "districts", "items"))
     table = measure(rel, hz, ds, as_of=as_of, period=period, reports=bulletins, items=it)

@@ -1,0 +1,85 @@
+"""`minemap add`: import one file into a workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from minemap import schema as s
+from minemap import store
+from minemap.commands._common import (
+    layer_for,
+    log_problems,
+    mapping_for,
+    parse_map,
+    read_options,
+    verbosity,
+)
+
+#: Rejected features listed on stderr before the rest are counted.
+_REJECTS_SHOWN = 30
+
+
+@click.command("add")
+@click.argument("kind", type=click.Choice(s.LAYER_KINDS))
+@click.argument("workspace", metavar="WORKSPACE", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--source",
+    metavar="TEXT",
+    help="Who handed the file over (an organisation, a team, a map's name). Kept in the "
+    "log; with the ids, it says which records a later file corrects: a file with the "
+    "same --source and the same ids supersedes them.",
+)
+@click.option(
+    "--imported-at",
+    "imported_at",
+    metavar="YYYY-MM-DDTHH:MM",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+    help="Record the import as made at this moment (UTC) instead of now: to build a "
+    "workspace from an archive of earlier files, oldest first.",
+)
+@read_options
+@verbosity
+def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
+    """Add one file of hazards, releases, items or districts to a workspace.
+
+    The file is checked like every other input. Kept features become the current
+    version of their records (a record is its id and the --source); a changed
+    record supersedes its earlier version, which stays in the history. Rejected
+    features are stored with their reasons: nothing handed over is lost. The whole
+    import is one transaction. Adding the same file again changes nothing.
+    """
+    meta = click.get_current_context().meta
+    done = store.add_file(
+        workspace,
+        kind,
+        file,
+        source=source,
+        layer=layer_for(kind, meta.get("minemap.layer")),
+        mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
+        crs=meta.get("minemap.crs"),
+        imported_at=imported_at,
+    )
+    if done.loaded is not None:
+        log_problems(done.loaded)
+        click.echo(done.loaded.summary(), err=True)
+        errors = done.loaded.errors
+        for problem in errors[:_REJECTS_SHOWN]:
+            click.echo(f"  {problem}", err=True)
+        if len(errors) > _REJECTS_SHOWN:
+            click.echo(f"  ... and {len(errors) - _REJECTS_SHOWN} more", err=True)
+        for note in done.notes:
+            click.echo(f"WARNING: {file}: {note}", err=True)
+        if done.read and not done.kept:
+            click.echo(
+                f"WARNING: every feature of {file} was rejected (stored with the reasons, "
+                f"see `minemap log {workspace} --rejects`); fix the file, or read it another "
+                "way (--map, --layer, --crs), and add it again",
+                err=True,
+            )
+    click.echo(done.summary())
+
+
+command = add

@@ -1,0 +1,45 @@
+"""`minemap init`: create an empty workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from minemap import store
+from minemap.commands._common import overwrite_option, verbosity
+
+
+def _check_suffix(ctx, param, value: Path) -> Path:
+    if value.suffix.lower() != ".gpkg":
+        raise click.BadParameter(
+            f"{value}: a workspace is a GeoPackage; give it the .gpkg extension", ctx, param
+        )
+    return value
+
+
+@click.command("init")
+@click.argument(
+    "workspace",
+    metavar="WORKSPACE.gpkg",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=_check_suffix,
+)
+@overwrite_option
+@verbosity
+def init(workspace: Path, overwrite: bool) -> None:
+    """Create an empty workspace: one GeoPackage that keeps every file you add, with history.
+
+    Add layers with `minemap add`, list the imports with `minemap log`, and read
+    the layers with `--workspace` in `remaining`, `map`, `report` and `progress`.
+    See docs/workspace.md.
+    """
+    store.create_workspace(workspace, overwrite=overwrite)
+    click.echo(
+        f"created workspace {workspace} (schema version {store.SCHEMA_VERSION}); add layers "
+        f"with `minemap add hazards|releases|items|districts {workspace} FILE`",
+        err=True,
+    )
+
+
+command = init

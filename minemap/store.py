@@ -1,0 +1,1489 @@
+"""The workspace: one GeoPackage that keeps every submission and release, with history.
+
+Information managers add data every week. A workspace is one GeoPackage file
+(SQLite: embedded, no server) that keeps every file added to it:
+
+- **The log.** Each import is a row of ``minemap_imports``: when (UTC), which
+  file, its SHA-256, how it was read, how many features were kept and rejected,
+  and the ``source`` (who handed it over) when given.
+- **History.** Each record (a hazard, a release, an item, a district) keeps
+  every version it ever had in ``<kind>_history``. A record is known by its id
+  and the source of its import: a later file from the same source with the same
+  id supersedes the earlier version, which stays in the history. The views
+  ``hazards``, ``releases``, ``items`` and ``districts`` show the current
+  records; :func:`read_workspace` also gives the records *as they were known* on
+  an earlier day (``known_on``).
+- **Nothing lost.** Rejected features are stored in ``minemap_rejects`` with
+  their reasons. Adding the same file twice changes nothing.
+- **One transaction per import.** Everything an import writes happens in one
+  SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``): a process killed at
+  any moment leaves the old state or the new one. The file is in WAL mode, so
+  readers read while an import is under way; a second writer waits
+  :data:`BUSY_TIMEOUT_S` seconds, then gets :class:`~minemap.errors.WorkspaceBusyError`.
+- **Schema versions.** ``minemap_meta`` records the workspace's schema version;
+  an older workspace is migrated (:data:`MIGRATIONS`) in the same transaction as
+  the next write.
+
+QGIS and GDAL open the file like any GeoPackage. ``docs/workspace.md``
+describes the layout in full.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> from minemap import datasets, store
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> workspace = store.create_workspace(folder / "workspace.gpkg")
+>>> store.add_file(workspace, "districts", datasets.get_path("districts")).kept
+12
+>>> store.add_file(workspace, "districts", datasets.get_path("districts")).already
+True
+>>> len(store.read_workspace(workspace, "districts"))
+12
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import struct
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from minemap import io as mio
+from minemap import schema as s
+from minemap.errors import InputFileError, WorkspaceBusyError, WorkspaceError
+from minemap.validate import ERROR, Problem
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Import",
+    "add_file",
+    "create_workspace",
+    "file_sha256",
+    "history_table",
+    "migrate",
+    "parse_known_on",
+    "read_history",
+    "read_imports",
+    "read_rejects",
+    "read_workspace",
+    "read_workspace_layers",
+    "schema_version",
+]
+
+#: The layout of the workspace tables this minemap writes. Version 1 is the first.
+SCHEMA_VERSION = 1
+#: Migration steps by the version they start from: ``MIGRATIONS[n](connection)``
+#: brings a workspace from version n to n + 1. They run inside the transaction of
+#: the next write (all of them, or none), and the version is recorded with them.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+#: Seconds a writer waits for another import to finish before it gives up (busy).
+BUSY_TIMEOUT_S = 2.0
+#: Seconds a reader waits (readers rarely wait: only while SQLite recovers a WAL).
+READ_TIMEOUT_S = 30.0
+
+#: ``PRAGMA application_id`` of a GeoPackage ("GPKG") and its ``user_version`` (1.2).
+APPLICATION_ID = 0x47504B47
+GPKG_VERSION = 10200
+#: Every layer of a workspace is in WGS84 longitude/latitude.
+SRS_ID = 4326
+
+META_TABLE = "minemap_meta"
+IMPORTS_TABLE = "minemap_imports"
+REJECTS_TABLE = "minemap_rejects"
+#: Feature id and geometry columns of the GeoPackage tables (GDAL's names).
+FID = "fid"
+GEOM = "geom"
+#: Bookkeeping columns of the history tables (see :func:`read_history`).
+_BOOKKEEPING = (s.IMPORT_ID, s.SUPERSEDED_BY, s.IMPORT_SOURCE)
+_RESERVED = {c.lower() for c in (FID, GEOM, *_BOOKKEEPING)}
+
+_TEXT, _INTEGER, _REAL, _DATE, _DATETIME, _BOOLEAN = (
+    "TEXT",
+    "INTEGER",
+    "REAL",
+    "DATE",
+    "DATETIME",
+    "BOOLEAN",
+)
+#: GeoPackage geometry type of each layer: polygons are stored as MultiPolygons.
+_GEOMETRY_TYPES = {
+    "hazards": "MULTIPOLYGON",
+    "releases": "MULTIPOLYGON",
+    "items": "POINT",
+    "districts": "MULTIPOLYGON",
+}
+#: The layers each kind's checks take as context (see ``commands._common.load_all``).
+_CONTEXT = {
+    "hazards": ("districts",),
+    "releases": ("districts", "hazards"),
+    "items": (),
+    "districts": (),
+}
+#: Bytes of a GeoPackage geometry header's envelope, by its envelope code.
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+#: Timestamps are stored as fixed-width UTC text, so they sort as they compare.
+_STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+#: Files that make up a Shapefile, hashed together with the .shp.
+_SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg")
+
+
+def history_table(kind: str) -> str:
+    """Name of the table that holds every version of a layer's records."""
+    _check_kind(kind)
+    return f"{kind}_history"
+
+
+# --- the import record -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Import:
+    """One import of the log; ``already`` when the file had been imported before.
+
+    ``read == kept + rejected``; ``kept == new + superseded + unchanged``.
+    ``loaded`` holds what reading the file gave (None when ``already``);
+    ``notes`` what the workspace had to do (a column stored under another name).
+    """
+
+    import_id: int
+    kind: str
+    file: str
+    sha256: str
+    imported_at: pd.Timestamp
+    source: str | None
+    read: int
+    kept: int
+    rejected: int
+    new: int
+    superseded: int
+    unchanged: int
+    already: bool = False
+    loaded: mio.Loaded | None = dataclasses.field(default=None, repr=False, compare=False)
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One line saying what the import did."""
+        name = Path(self.file).name
+        if self.already:
+            return (
+                f"{name}: already imported on {self.imported_at:%Y-%m-%d %H:%M} UTC as import "
+                f"#{self.import_id}; nothing changed"
+            )
+        notes = [
+            *(["the earlier versions stay in the history"] if self.superseded else []),
+            *(["the rejected features are stored with their reasons"] if self.rejected else []),
+        ]
+        return (
+            f"import #{self.import_id}: {self.kind} from {name}: {self.new} new, "
+            f"{self.superseded} superseded, {self.unchanged} unchanged, {self.rejected} rejected"
+            + "".join(f"; {n}" for n in notes)
+        )
+
+
+# --- creating and opening ------------------------------------------------------------
+
+
+def create_workspace(path, *, overwrite: bool = False) -> Path:
+    """Create an empty workspace (a GeoPackage) at ``path``, atomically.
+
+    Parameters
+    ----------
+    path
+        The file to create; it must end in ``.gpkg``.
+    overwrite
+        Replace an existing file (refused while an import is writing to it).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> schema_version(path) == SCHEMA_VERSION
+    True
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise WorkspaceError(path, "a workspace is a GeoPackage: give it the .gpkg extension")
+    if path.exists() and overwrite:
+        _refuse_if_busy(path)
+    with mio.atomic_path(path, overwrite) as tmp:
+        with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as con:
+            _create_schema(con)
+        # A WAL left by the file being replaced must not be applied to the new one.
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{path}{suffix}")
+    return path
+
+
+def schema_version(workspace) -> int:
+    """The schema version of a workspace (raise if it is not one)."""
+    path = Path(workspace)
+    with _connect(path, write=False) as con:
+        return _check_workspace(con, path)
+
+
+def migrate(workspace) -> tuple[int, int]:
+    """Bring a workspace to :data:`SCHEMA_VERSION` in one transaction; return (before, after).
+
+    Writing to a workspace (:func:`add_file`) and reading it migrate it first
+    anyway; this does only that.
+    """
+    path = Path(workspace)
+    before = schema_version(path)
+    if before < SCHEMA_VERSION:
+        with _writing(path):
+            pass
+    return before, max(before, SCHEMA_VERSION)
+
+
+@contextlib.contextmanager
+def _connect(path: Path, *, write: bool):
+    """A connection in autocommit mode (transactions are explicit), always closed."""
+    if not path.exists():
+        raise WorkspaceError(
+            path, f"no such workspace; create it with `minemap init {path}` (create_workspace)"
+        )
+    if path.is_dir():
+        raise WorkspaceError(path, "is a folder, not a workspace file")
+    # mode=rw never creates a file. Readers use it too where they may, so that the last
+    # connection to close folds the WAL back into the file; read-only media get mode=ro.
+    mode = "rw" if write or os.access(path, os.W_OK) else "ro"
+    try:
+        con = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode={mode}",
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_S if write else READ_TIMEOUT_S,
+        )
+    except sqlite3.Error as exc:
+        raise WorkspaceError(path, f"cannot be opened ({exc})") from None
+    try:
+        yield con
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            raise WorkspaceBusyError(path) from None
+        raise WorkspaceError(path, f"{exc}; nothing was changed") from None
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:  # IntegrityError, ProgrammingError: bugs
+            raise
+        raise WorkspaceError(path, f"is damaged or not a workspace ({exc})") from None
+    finally:
+        con.close()
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (and their extended codes)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _check_workspace(con: sqlite3.Connection, path: Path) -> int:
+    """Raise unless ``con`` is a minemap workspace; return its schema version."""
+    try:
+        application_id = con.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError:
+        raise WorkspaceError(
+            path, "is not a workspace (not a GeoPackage); create one with `minemap init`"
+        ) from None
+    if application_id != APPLICATION_ID or "gpkg_contents" not in tables:
+        raise WorkspaceError(
+            path, "is not a workspace (not a GeoPackage); create one with `minemap init`"
+        )
+    if META_TABLE not in tables:
+        raise WorkspaceError(
+            path,
+            "is a GeoPackage but not a minemap workspace (no minemap_meta table); create a "
+            "workspace with `minemap init` and add its layers with `minemap add`",
+        )
+    version = _meta(con).get("schema_version")
+    if version is None or not str(version).isdigit():
+        raise WorkspaceError(path, "is damaged: its minemap_meta has no schema_version")
+    version = int(version)
+    if version > SCHEMA_VERSION:
+        raise WorkspaceError(
+            path,
+            f"was written by a newer minemap (workspace schema version {version}; this "
+            f"minemap knows up to {SCHEMA_VERSION}): upgrade minemap to use it",
+        )
+    return version
+
+
+def _meta(con: sqlite3.Connection) -> dict[str, str]:
+    return dict(con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall())
+
+
+def _refuse_if_busy(path: Path) -> None:
+    """Raise WorkspaceBusyError if a process is writing to the SQLite file at ``path``."""
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=0)
+    except sqlite3.Error:
+        return
+    with contextlib.closing(con):
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise WorkspaceBusyError(path) from None
+        except sqlite3.DatabaseError:
+            return  # not a SQLite file: nothing to protect
+
+
+@contextlib.contextmanager
+def _writing(path: Path):
+    """One write transaction on a workspace brought up to date; rolled back on any error."""
+    with _connect(path, write=True) as con:
+        _check_workspace(con, path)
+        con.execute("PRAGMA synchronous = FULL")  # durable across power loss, not only crashes
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise WorkspaceBusyError(path) from None
+            raise
+        try:
+            _bring_up_to_date(con, path)
+            yield con
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _reading(path: Path):
+    """A read transaction: every query sees one state, even while an import writes."""
+    if schema_version(path) < SCHEMA_VERSION:
+        migrate(path)
+    with _connect(path, write=False) as con:
+        _check_workspace(con, path)
+        con.execute("BEGIN")
+        try:
+            yield con
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+
+
+def _bring_up_to_date(con: sqlite3.Connection, path: Path) -> None:
+    """Run the migrations from the workspace's version to :data:`SCHEMA_VERSION`."""
+    version = int(_meta(con)["schema_version"])
+    for step in range(version, SCHEMA_VERSION):
+        migration = MIGRATIONS.get(step)
+        if migration is None:
+            raise WorkspaceError(
+                path,
+                f"has schema version {step} and this minemap has no migration from it to "
+                f"{step + 1}",
+            )
+        migration(con)
+        con.execute(
+            f"UPDATE {META_TABLE} SET value = ? WHERE key = 'schema_version'", (str(step + 1),)
+        )
+        con.execute(
+            f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)",
+            (f"migrated_to_{step + 1}", _stamp(_utcnow())),
+        )
+
+
+# --- the schema -----------------------------------------------------------------------
+
+_GPKG_TABLES = (
+    """CREATE TABLE gpkg_spatial_ref_sys (
+        srs_name TEXT NOT NULL,
+        srs_id INTEGER NOT NULL PRIMARY KEY,
+        organization TEXT NOT NULL,
+        organization_coordsys_id INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        description TEXT)""",
+    """CREATE TABLE gpkg_contents (
+        table_name TEXT NOT NULL PRIMARY KEY,
+        data_type TEXT NOT NULL,
+        identifier TEXT UNIQUE,
+        description TEXT DEFAULT '',
+        last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
+        srs_id INTEGER,
+        CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""",
+    """CREATE TABLE gpkg_geometry_columns (
+        table_name TEXT NOT NULL,
+        column_name TEXT NOT NULL,
+        geometry_type_name TEXT NOT NULL,
+        srs_id INTEGER NOT NULL,
+        z TINYINT NOT NULL,
+        m TINYINT NOT NULL,
+        CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+        CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+        CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+        CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""",
+)
+
+_WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
+    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
+)
+_SRS_ROWS = (
+    ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate"),
+    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinates"),
+    ("WGS 84 geodetic", SRS_ID, "EPSG", SRS_ID, _WGS84_WKT, "longitude/latitude on WGS 84"),
+)
+
+
+def _q(name: str) -> str:
+    """An SQL identifier, quoted (column names come from users' files)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _canonical_columns(kind: str) -> dict[str, str]:
+    """The SQL type of every column minemap knows for a layer, in order."""
+    columns = {}
+    for column in (*s.REQUIRED[kind], *s.OPTIONAL[kind]):
+        if column in s.COUNT_COLUMNS[kind]:
+            columns[column] = _INTEGER
+        elif column in s.DATE_COLUMNS[kind]:
+            columns[column] = _DATE
+        elif column == s.DEPTH_CM:
+            columns[column] = _REAL
+        else:
+            columns[column] = _TEXT
+    return columns
+
+
+def _create_schema(con: sqlite3.Connection) -> None:
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute(f"PRAGMA user_version = {GPKG_VERSION}")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("BEGIN")
+    for statement in _GPKG_TABLES:
+        con.execute(statement)
+    con.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", _SRS_ROWS)
+    con.execute(f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    from minemap import __version__
+
+    con.executemany(
+        f"INSERT INTO {META_TABLE} (key, value) VALUES (?, ?)",
+        [
+            ("schema_version", str(SCHEMA_VERSION)),
+            ("created_at", _stamp(_utcnow())),
+            ("created_by", f"minemap {__version__}"),
+        ],
+    )
+    con.execute(
+        f"""CREATE TABLE {IMPORTS_TABLE} (
+            {s.IMPORT_ID} INTEGER PRIMARY KEY AUTOINCREMENT,
+            {s.IMPORTED_AT} TEXT NOT NULL,
+            {s.KIND} TEXT NOT NULL,
+            {s.FILE} TEXT NOT NULL,
+            {s.SHA256} TEXT NOT NULL,
+            {s.SOURCE} TEXT,
+            {_q(s.READ)} INTEGER NOT NULL,
+            {s.KEPT} INTEGER NOT NULL,
+            {s.REJECTED} INTEGER NOT NULL,
+            {s.NEW} INTEGER NOT NULL,
+            {s.SUPERSEDED} INTEGER NOT NULL,
+            {s.UNCHANGED} INTEGER NOT NULL,
+            {s.WARNINGS} INTEGER NOT NULL,
+            {s.READ_OPTIONS} TEXT NOT NULL,
+            {s.MINEMAP_VERSION} TEXT NOT NULL,
+            UNIQUE ({s.SHA256}, {s.KIND}, {s.READ_OPTIONS}))"""
+    )
+    _register(con, IMPORTS_TABLE, "attributes", "minemap: every import (the log)")
+    for kind in s.LAYER_KINDS:
+        table = history_table(kind)
+        id_col = s.ID_COLUMN[kind]
+        columns = ", ".join(
+            f"{_q(c)} {t}" + (" NOT NULL" if c == id_col else "")
+            for c, t in _canonical_columns(kind).items()
+        )
+        con.execute(
+            f"""CREATE TABLE {_q(table)} (
+                {FID} INTEGER PRIMARY KEY AUTOINCREMENT,
+                {GEOM} {_GEOMETRY_TYPES[kind]},
+                {columns},
+                {s.IMPORT_ID} INTEGER NOT NULL REFERENCES {IMPORTS_TABLE}({s.IMPORT_ID}),
+                {s.SUPERSEDED_BY} INTEGER REFERENCES {IMPORTS_TABLE}({s.IMPORT_ID}),
+                {s.IMPORT_SOURCE} TEXT NOT NULL DEFAULT '')"""
+        )
+        con.execute(
+            f"CREATE INDEX {_q(table + '_key')} ON {_q(table)} "
+            f"({_q(id_col)}, {s.IMPORT_SOURCE}, {FID})"
+        )
+        con.execute(f"CREATE INDEX {_q(table + '_current')} ON {_q(table)} ({s.SUPERSEDED_BY})")
+        _create_view(con, kind)
+        _register(con, table, "features", f"minemap: every version of every {kind} record")
+        _register(con, kind, "features", f"minemap: the current {kind}")
+        for name in (table, kind):
+            con.execute(
+                "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)",
+                (name, GEOM, _GEOMETRY_TYPES[kind], SRS_ID),
+            )
+    con.execute(
+        f"""CREATE TABLE {REJECTS_TABLE} (
+            {FID} INTEGER PRIMARY KEY AUTOINCREMENT,
+            {GEOM} GEOMETRY,
+            {s.IMPORT_ID} INTEGER NOT NULL REFERENCES {IMPORTS_TABLE}({s.IMPORT_ID}),
+            {s.LAYER} TEXT NOT NULL,
+            {mio.SOURCE_ROW} INTEGER,
+            {s.FEATURE_ID} TEXT,
+            {mio.PROBLEM} TEXT NOT NULL,
+            {s.ATTRIBUTES} TEXT NOT NULL)"""
+    )
+    _register(con, REJECTS_TABLE, "features", "minemap: rejected features and why")
+    con.execute(
+        "INSERT INTO gpkg_geometry_columns VALUES (?, ?, 'GEOMETRY', ?, 2, 0)",
+        (REJECTS_TABLE, GEOM, SRS_ID),
+    )
+    con.execute("COMMIT")
+
+
+def _register(con: sqlite3.Connection, table: str, data_type: str, description: str) -> None:
+    con.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (table, data_type, table, description, SRS_ID if data_type == "features" else None),
+    )
+
+
+def _create_view(con: sqlite3.Connection, kind: str) -> None:
+    """(Re)create the view of the current records: every data column, no bookkeeping."""
+    table = history_table(kind)
+    data = [_q(c) for c in _data_columns(con, table)]
+    con.execute(f"DROP VIEW IF EXISTS {_q(kind)}")
+    con.execute(
+        f"CREATE VIEW {_q(kind)} AS SELECT {FID}, {GEOM}, {', '.join(data)} "
+        f"FROM {_q(table)} WHERE {s.SUPERSEDED_BY} IS NULL"
+    )
+
+
+def _table_columns(con: sqlite3.Connection, table: str) -> dict[str, str]:
+    """Column name -> declared type, in the table's order."""
+    return {r[1]: r[2].upper() for r in con.execute(f"PRAGMA table_info({_q(table)})")}
+
+
+def _data_columns(con: sqlite3.Connection, table: str) -> dict[str, str]:
+    """The layer's own columns of a history table (no fid, geometry or bookkeeping)."""
+    return {
+        c: t
+        for c, t in _table_columns(con, table).items()
+        if c not in (FID, GEOM) and c not in _BOOKKEEPING
+    }
+
+
+# --- values between pandas and SQLite ------------------------------------------------
+
+
+def _sql_type(values: pd.Series) -> str:
+    """The GeoPackage column type for a column of values of a file."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return _BOOLEAN
+    if pd.api.types.is_integer_dtype(dtype):
+        return _INTEGER
+    if pd.api.types.is_float_dtype(dtype):
+        return _REAL
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _DATETIME
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    return {
+        "integer": _INTEGER,
+        "floating": _REAL,
+        "mixed-integer-float": _REAL,
+        "boolean": _BOOLEAN,
+        "date": _DATE,
+        "datetime": _DATETIME,
+        "datetime64": _DATETIME,
+    }.get(inferred, _TEXT)
+
+
+def _fits(column_type: str, values_type: str) -> bool:
+    """Whether values of one type can be stored in a column of another without loss."""
+    if column_type in (values_type, _TEXT):
+        return True
+    return (column_type, values_type) in {
+        (_REAL, _INTEGER),
+        (_REAL, _BOOLEAN),
+        (_INTEGER, _BOOLEAN),
+        (_DATETIME, _DATE),
+    }
+
+
+def _text(value) -> str:
+    if isinstance(value, dt.date | pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+def _to_sql(values: pd.Series, sql_type: str) -> list:
+    """Python values SQLite stores for a column of a given type (None for missing)."""
+    present = np.asarray(values.notna(), dtype=bool)
+    out = np.full(len(values), None, dtype=object)
+    if not present.any():
+        return out.tolist()
+    given = values[present]
+    if sql_type in (_INTEGER, _BOOLEAN):
+        out[present] = [int(v) for v in given.astype(object)]
+    elif sql_type == _REAL:
+        out[present] = [float(v) for v in given.astype(object)]
+    elif sql_type in (_DATE, _DATETIME):
+        stamps = pd.to_datetime(given.astype(object), utc=True)
+        if sql_type == _DATE:
+            out[present] = stamps.dt.strftime("%Y-%m-%d").tolist()
+        else:  # GeoPackage DATETIME: ISO 8601 in UTC, to the millisecond
+            out[present] = [t[:-3] + "Z" for t in stamps.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")]
+    else:
+        out[present] = [v if isinstance(v, str) else _text(v) for v in given.astype(object)]
+    return out.tolist()
+
+
+def _from_sql(values: list, sql_type: str, column: str, kind: str) -> pd.Series:
+    """A column as the readers give it (ids and districts as ``string``, counts ``Int64``...)."""
+    raw = pd.Series(values, dtype=object)
+    try:
+        if sql_type == _INTEGER:
+            series = raw.astype("Int64")
+            if column not in s.COUNT_COLUMNS[kind] and not series.isna().any():
+                series = series.astype("int64")
+            return series
+        if sql_type == _BOOLEAN:
+            series = raw.astype("boolean")
+            return series if series.isna().any() else series.astype(bool)
+        if sql_type in (_REAL, "FLOAT", "DOUBLE"):
+            return raw.astype("float64")
+        # Days of minemap's date columns as the checks give them; other dates and
+        # times as GDAL does (to the millisecond).
+        unit = "datetime64[us]" if column in s.DATE_COLUMNS[kind] else "datetime64[ms]"
+        if sql_type == _DATE:
+            return pd.to_datetime(raw, format="%Y-%m-%d").astype(unit)
+        if sql_type == _DATETIME:
+            stamps = pd.to_datetime(raw, format="ISO8601", utc=True)
+            return stamps.dt.tz_convert(None).astype(unit)
+    except (TypeError, ValueError):  # a value of another type, written by another program
+        return raw
+    if column in (s.ID_COLUMN[kind], s.DISTRICT):
+        return raw.astype("string")
+    return raw.infer_objects()
+
+
+def _promote(geoms: np.ndarray) -> np.ndarray:
+    """Polygons as single-part MultiPolygons (the layers' GeoPackage type)."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    single = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+    if single.any():
+        geoms[single] = shapely.multipolygons(geoms[single], indices=np.arange(single.sum()))
+    return geoms
+
+
+def _to_blobs(geoms) -> list[bytes | None]:
+    """GeoPackage binary geometries: a GP header (with an xy envelope) and ISO WKB."""
+    geoms = np.asarray(geoms, dtype=object)
+    out: list[bytes | None] = [None] * len(geoms)
+    present = np.flatnonzero(~shapely.is_missing(geoms))
+    if not len(present):
+        return out
+    given = geoms[present]
+    wkb = shapely.to_wkb(given, byte_order=1, flavor="iso", output_dimension=3)
+    bounds = shapely.bounds(given)
+    empty = shapely.is_empty(given)
+    point = shapely.get_type_id(given) == shapely.GeometryType.POINT
+    finite = np.isfinite(bounds).all(axis=1)
+    for i, blob, box, is_empty, is_point, is_finite in zip(
+        present, wkb, bounds, empty, point, finite, strict=True
+    ):
+        if is_empty:  # flags: little-endian, no envelope, empty
+            header = b"GP" + struct.pack("<BBi", 0, 0b10001, SRS_ID)
+        elif is_point or not is_finite:  # flags: little-endian, no envelope
+            header = b"GP" + struct.pack("<BBi", 0, 0b00001, SRS_ID)
+        else:  # flags: little-endian, envelope minx, maxx, miny, maxy
+            header = b"GP" + struct.pack("<BBi4d", 0, 0b00011, SRS_ID, *box[[0, 2, 1, 3]])
+        out[i] = header + blob
+    return out
+
+
+def _from_blobs(blobs: Iterable) -> np.ndarray:
+    """Geometries from GeoPackage binary geometries (None stays None)."""
+    wkb = []
+    for blob in blobs:
+        if blob is None:
+            wkb.append(None)
+            continue
+        blob = bytes(blob)
+        if blob[:2] != b"GP":
+            wkb.append(blob)
+            continue
+        wkb.append(blob[8 + _ENVELOPE_BYTES.get((blob[3] >> 1) & 0b111, 0) :])
+    return shapely.from_wkb(np.asarray(wkb, dtype=object))
+
+
+def _json_value(value):
+    """A rejected feature's value as JSON can hold it (text for what it cannot)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, list | dict | tuple | np.ndarray):
+        return None if value is None else str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | int | float | str):
+        return value
+    return _text(value)
+
+
+# --- time ---------------------------------------------------------------------------
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime(_STAMP)
+
+
+def _utc(value) -> dt.datetime:
+    """A moment in UTC from a datetime, date or ISO text (naive times are UTC)."""
+    stamp = pd.Timestamp(value)
+    if pd.isna(stamp):
+        raise ValueError(f"{value!r} is not a date or time")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime()
+
+
+def parse_known_on(value) -> dt.date | dt.datetime:
+    """A ``known_on`` value: a day (``YYYY-MM-DD``) or a moment (``YYYY-MM-DDTHH:MM``, UTC).
+
+    A day means "as known at the end of that day (UTC)"; a moment includes the
+    imports made at it.
+
+    >>> parse_known_on("2024-03-10")
+    datetime.date(2024, 3, 10)
+    >>> parse_known_on("2024-03-10T12:00")
+    datetime.datetime(2024, 3, 10, 12, 0, tzinfo=datetime.timezone.utc)
+    """
+    if isinstance(value, dt.datetime | pd.Timestamp):
+        return _utc(value)
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        return _utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a day or a moment; use YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)"
+        ) from None
+
+
+def _cutoff(known_on) -> str:
+    """The stamp before which an import is known (``imported_at < cutoff``)."""
+    known_on = parse_known_on(known_on)
+    if isinstance(known_on, dt.datetime):
+        return _stamp(known_on + dt.timedelta(microseconds=1))
+    end = dt.datetime.combine(known_on + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    return _stamp(end)
+
+
+def _import_moment(con: sqlite3.Connection, path: Path, imported_at) -> str:
+    """The stamp of a new import: now, or ``imported_at``, never before the last import."""
+    moment = _utcnow() if imported_at is None else _utc(imported_at)
+    if moment > _utcnow() + dt.timedelta(minutes=1):
+        raise WorkspaceError(path, f"an import cannot be dated in the future ({_stamp(moment)})")
+    stamp = _stamp(moment)
+    last = con.execute(
+        f"SELECT {s.IMPORT_ID}, {s.IMPORTED_AT} FROM {IMPORTS_TABLE} "
+        f"ORDER BY {s.IMPORT_ID} DESC LIMIT 1"
+    ).fetchone()
+    if last is not None and stamp < last[1]:
+        raise WorkspaceError(
+            path,
+            f"an import dated {stamp} would come before the last one (#{last[0]}, {last[1]}); "
+            "imports are recorded in the order they are made: add older files first",
+        )
+    return stamp
+
+
+# --- adding a file ------------------------------------------------------------------
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes (a Shapefile's: of its .shp, .shx, .dbf, .prj, .cpg)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "no such file")
+    if path.is_dir():
+        raise InputFileError(path, "is a folder, not a file")
+    parts = [path]
+    if path.suffix.lower() == ".shp":
+        siblings = {p.suffix.lower(): p for p in path.parent.glob(f"{path.stem}.*")}
+        parts += [siblings[x] for x in _SHAPEFILE_PARTS if x in siblings]
+    digest = hashlib.sha256()
+    for part in parts:
+        with part.open("rb") as handle:
+            for block in iter(lambda handle=handle: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_options(layer, mapping, crs) -> str:
+    """How a file was read, as canonical JSON (part of what makes an import the same)."""
+    return json.dumps(
+        {
+            "layer": layer,
+            "mapping": dict(sorted((mapping or {}).items())),
+            "crs": None if crs is None else str(crs),
+        },
+        sort_keys=True,
+    )
+
+
+def add_file(
+    workspace,
+    kind: str,
+    path,
+    *,
+    source: str | None = None,
+    layer: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    crs=None,
+    imported_at=None,
+    today: dt.date | None = None,
+) -> Import:
+    """Import one file of a layer into a workspace, in one transaction.
+
+    The file is read and checked like every other input (:func:`minemap.io.load_layers`,
+    with the workspace's districts and hazards as the checks' context). Kept
+    features become the current version of their records; a record the
+    workspace already holds from the same ``source`` is superseded when it
+    changed (the earlier version stays in the history) and left alone when it did
+    not. Rejected features are stored with their reasons. A feature whose id the
+    workspace holds from *another* source is rejected (``duplicate-id``): ids stay
+    unique, and one source cannot overwrite another's records.
+
+    Parameters
+    ----------
+    workspace
+        A workspace made by :func:`create_workspace`.
+    kind
+        ``hazards``, ``releases``, ``items`` or ``districts``.
+    path
+        The file (any format :func:`minemap.io.read_file` reads).
+    source
+        Who handed the file over (an organisation, a team, a map's name): kept
+        in the log, and with each record's id the key that supersession uses.
+    layer, mapping, crs
+        How to read the file, as in :func:`minemap.io.load_layers`.
+    imported_at
+        Record the import as made at this moment (UTC) instead of now, to build
+        a workspace from an archive of earlier files, oldest first. It may not
+        be earlier than the last import, nor in the future.
+    today
+        Dates after this day are errors (default: today).
+
+    Returns
+    -------
+    Import
+        What the import did; ``already`` is true (and nothing changed) when the
+        same file had been imported the same way (same SHA-256, kind and
+        reading options) before.
+
+    Raises
+    ------
+    WorkspaceBusyError
+        Another import is writing to the workspace.
+    InputFileError
+        The file cannot be read (nothing is stored).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> done = add_file(ws, "hazards", datasets.get_path("hazards"), source="handover")
+    >>> done.read == done.kept + done.rejected == done.new
+    True
+    """
+    _check_kind(kind)
+    workspace, path = Path(workspace), Path(path)
+    if path.exists() and workspace.exists() and path.resolve() == workspace.resolve():
+        raise InputFileError(path, "is the workspace itself; add the files it is made of")
+    digest = file_sha256(path)
+    options = _read_options(layer, mapping, crs)
+    source = (source or "").strip()
+    with _writing(workspace) as con:
+        earlier = con.execute(
+            f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.SHA256} = ? AND {s.KIND} = ? "
+            f"AND {s.READ_OPTIONS} = ?",
+            (digest, kind, options),
+        ).fetchone()
+        if earlier is not None:
+            return _import_from_row(con, earlier, already=True)
+        stamp = _import_moment(con, workspace, imported_at)
+        context = _read_layers(con, _CONTEXT[kind], upto=None)
+        loaded = mio.load_layers(
+            [path],
+            kind,
+            layer=layer,
+            mapping=mapping,
+            crs=crs,
+            districts=_or_none(context.get("districts")),
+            hazards=_or_none(context.get("hazards")),
+            today=today,
+        )
+        loaded = _reject_foreign_ids(con, kind, loaded, source, path)
+        from minemap import __version__
+
+        import_id = con.execute(
+            f"INSERT INTO {IMPORTS_TABLE} ({s.IMPORTED_AT}, {s.KIND}, {s.FILE}, {s.SHA256}, "
+            f"{s.SOURCE}, {_q(s.READ)}, {s.KEPT}, {s.REJECTED}, {s.NEW}, {s.SUPERSEDED}, "
+            f"{s.UNCHANGED}, {s.WARNINGS}, {s.READ_OPTIONS}, {s.MINEMAP_VERSION}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?)",
+            (
+                stamp,
+                kind,
+                str(path.resolve()),
+                digest,
+                source or None,
+                loaded.read,
+                len(loaded.kept),
+                len(loaded.rejected),
+                options,
+                __version__,
+            ),
+        ).lastrowid
+        new, superseded, unchanged, notes = _write_versions(
+            con, kind, loaded.kept, import_id, source
+        )
+        _write_rejects(con, kind, loaded.rejected, import_id)
+        con.execute(
+            f"UPDATE {IMPORTS_TABLE} SET {s.NEW} = ?, {s.SUPERSEDED} = ?, {s.UNCHANGED} = ?, "
+            f"{s.WARNINGS} = ? WHERE {s.IMPORT_ID} = ?",
+            (new, superseded, unchanged, len(loaded.warnings) + len(notes), import_id),
+        )
+        _touch_contents(con, kind, stamp, loaded)
+        row = con.execute(
+            f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.IMPORT_ID} = ?", (import_id,)
+        ).fetchone()
+        return _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in s.LAYER_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(s.LAYER_KINDS)}, not {kind!r}")
+
+
+def _or_none(frame):
+    return frame if frame is not None and len(frame) else None
+
+
+def _import_from_row(
+    con: sqlite3.Connection, row: tuple, *, already: bool = False, loaded=None, notes=()
+) -> Import:
+    names = [d[0] for d in con.execute(f"SELECT * FROM {IMPORTS_TABLE} LIMIT 0").description]
+    record = dict(zip(names, row, strict=True))
+    return Import(
+        import_id=record[s.IMPORT_ID],
+        kind=record[s.KIND],
+        file=record[s.FILE],
+        sha256=record[s.SHA256],
+        imported_at=pd.Timestamp(record[s.IMPORTED_AT]),
+        source=record[s.SOURCE],
+        read=record[s.READ],
+        kept=record[s.KEPT],
+        rejected=record[s.REJECTED],
+        new=record[s.NEW],
+        superseded=record[s.SUPERSEDED],
+        unchanged=record[s.UNCHANGED],
+        already=already,
+        loaded=loaded,
+        notes=tuple(notes),
+    )
+
+
+def _source_text(source: str) -> str:
+    return f"source {source!r}" if source else "no source (added without --source)"
+
+
+def _reject_foreign_ids(
+    con: sqlite3.Connection, kind: str, loaded: mio.Loaded, source: str, path: Path
+) -> mio.Loaded:
+    """Set aside kept features whose id the workspace holds from another source."""
+    id_col = s.ID_COLUMN[kind]
+    kept = loaded.kept
+    if not len(kept):
+        return loaded
+    others = {
+        r[0]: (r[1], r[2])
+        for r in con.execute(
+            f"SELECT {_q(id_col)}, {s.IMPORT_SOURCE}, {s.IMPORT_ID} FROM {_q(history_table(kind))}"
+            f" WHERE {s.SUPERSEDED_BY} IS NULL AND {s.IMPORT_SOURCE} != ?",
+            (source,),
+        )
+    }
+    ids = kept[id_col].astype(object).to_numpy()
+    clash = np.array([i in others for i in ids], dtype=bool)
+    if not clash.any():
+        return loaded
+    # Kept features are the file's rows that were not rejected, in order.
+    rows = np.setdiff1d(
+        np.arange(1, loaded.read + 1), loaded.rejected[mio.SOURCE_ROW].to_numpy(dtype=int)
+    )
+    messages = []
+    for value in ids[clash]:
+        other, import_id = others[value]
+        messages.append(
+            f"{id_col} {value} is already in the workspace from {_source_text(other)} "
+            f"(import #{import_id}); to correct that record, add the file with "
+            + (f"--source {other!r}" if other else "no --source")
+            + f"; if it is another record, give it another {id_col}"
+        )
+    moved = kept[clash].copy()
+    moved[mio.SOURCE_FILE] = str(path)
+    moved[mio.SOURCE_ROW] = rows[clash]
+    moved[mio.PROBLEM] = [f"duplicate-id: {m}" for m in messages]
+    frames = [f for f in (loaded.rejected, moved) if len(f)]
+    rejected = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    rejected = rejected.sort_values(mio.SOURCE_ROW, kind="stable").reset_index(drop=True)
+    problems = list(loaded.problems) + [
+        Problem(str(path), int(row), f"{id_col} {value}", "duplicate-id", ERROR, message)
+        for row, value, message in zip(rows[clash], ids[clash], messages, strict=True)
+    ]
+    remaining = kept[~clash].reset_index(drop=True)
+    remaining.attrs = dict(kept.attrs)
+    return mio.Loaded(kind, remaining, rejected, problems, loaded.read)
+
+
+def _free_name(name: str, taken: Iterable[str]) -> str:
+    taken = {t.lower() for t in taken}
+    number = 1
+    while f"{name}_{number}".lower() in taken:
+        number += 1
+    return f"{name}_{number}"
+
+
+def _ensure_columns(
+    con: sqlite3.Connection, kind: str, frame: gpd.GeoDataFrame
+) -> tuple[dict[str, str], list[str]]:
+    """Map the frame's columns to the history table's, adding the new ones.
+
+    A column the workspace does not have yet is added with the type of its
+    values. One it has, with values of a type the column cannot hold without
+    loss (text in a number column), goes to ``<name>_<type>``.
+    """
+    table = history_table(kind)
+    canonical = _canonical_columns(kind)
+    columns = _table_columns(con, table)
+    by_lower = {c.lower(): c for c in columns}
+    mapping: dict[str, str] = {}
+    notes = []
+    added = False
+    for column in frame.columns:
+        if column == frame.geometry.name:
+            continue
+        name = str(column)
+        if name in canonical:
+            mapping[column] = name
+            continue
+        wanted = _sql_type(frame[column])
+        target = by_lower.get(name.lower())
+        if name.lower() in _RESERVED or target in mapping.values():
+            target = None
+            name = _free_name(name, columns)
+            notes.append(f"column {column!r} is stored as {name!r} (the name is taken)")
+        elif target is not None and not _fits(columns[target], wanted):
+            alternative = f"{name}_{wanted.lower()}"
+            notes.append(
+                f"column {column!r} holds {wanted.lower()} values where the workspace's "
+                f"{target!r} holds {columns[target].lower()}: they are stored as {alternative!r}"
+            )
+            name = alternative
+            target = by_lower.get(name.lower())
+            if target is not None and not _fits(columns[target], wanted):
+                target = None
+                name = _free_name(name, columns)
+        if target is None:
+            con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(name)} {wanted}")
+            columns[name] = wanted
+            by_lower[name.lower()] = name
+            target = name
+            added = True
+        mapping[column] = target
+    if added:
+        _create_view(con, kind)
+    return mapping, notes
+
+
+def _write_versions(
+    con: sqlite3.Connection, kind: str, kept: gpd.GeoDataFrame, import_id: int, source: str
+) -> tuple[int, int, int, list[str]]:
+    """Store the kept features as versions of their records; return (new, superseded, unchanged)."""
+    if not len(kept):
+        return 0, 0, 0, []
+    table = history_table(kind)
+    id_col = s.ID_COLUMN[kind]
+    mapping, notes = _ensure_columns(con, kind, kept)
+    data = _data_columns(con, table)
+    origin = {target: column for column, target in mapping.items()}
+    values = [
+        _to_sql(kept[origin[c]], t) if c in origin else [None] * len(kept) for c, t in data.items()
+    ]
+    geoms = kept.geometry.to_numpy()
+    if _GEOMETRY_TYPES[kind] == "MULTIPOLYGON":
+        geoms = _promote(geoms)
+    rows = list(zip(_to_blobs(geoms), *values, strict=True))
+    names = [GEOM, *data]
+    key = names.index(id_col)
+    current = {
+        r[key + 1]: (r[0], tuple(r[1:]))
+        for r in con.execute(
+            f"SELECT {FID}, {', '.join(_q(n) for n in names)} FROM {_q(table)} "
+            f"WHERE {s.SUPERSEDED_BY} IS NULL AND {s.IMPORT_SOURCE} = ?",
+            (source,),
+        )
+    }
+    inserts, replaced = [], []
+    unchanged = 0
+    for row in rows:
+        found = current.get(row[key])
+        if found is None:
+            inserts.append(row)
+        elif found[1] == row:
+            unchanged += 1
+        else:
+            replaced.append((import_id, found[0]))
+            inserts.append(row)
+    con.executemany(
+        f"UPDATE {_q(table)} SET {s.SUPERSEDED_BY} = ? WHERE {FID} = ?",
+        replaced,
+    )
+    marks = ", ".join("?" * (len(names) + 2))
+    con.executemany(
+        f"INSERT INTO {_q(table)} ({', '.join(_q(n) for n in names)}, {s.IMPORT_ID}, "
+        f"{s.IMPORT_SOURCE}) VALUES ({marks})",
+        [(*row, import_id, source) for row in inserts],
+    )
+    return len(inserts) - len(replaced), len(replaced), unchanged, notes
+
+
+def _write_rejects(
+    con: sqlite3.Connection, kind: str, rejected: gpd.GeoDataFrame, import_id: int
+) -> None:
+    if not len(rejected):
+        return
+    id_col = s.ID_COLUMN[kind]
+    geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else None
+    skip = {geometry, mio.SOURCE_FILE, mio.SOURCE_ROW, mio.PROBLEM}
+    attributes = [c for c in rejected.columns if c not in skip]
+    blobs = (
+        _to_blobs(rejected.geometry.to_numpy()) if geometry is not None else [None] * len(rejected)
+    )
+    rows = []
+    for blob, (_, feature) in zip(blobs, rejected.iterrows(), strict=True):
+        values = {str(c): _json_value(feature[c]) for c in attributes}
+        feature_id = values.get(id_col)
+        rows.append(
+            (
+                blob,
+                import_id,
+                kind,
+                int(feature[mio.SOURCE_ROW]) if pd.notna(feature[mio.SOURCE_ROW]) else None,
+                None if feature_id is None else str(feature_id),
+                str(feature[mio.PROBLEM]),
+                json.dumps(values, ensure_ascii=False, allow_nan=False),
+            )
+        )
+    con.executemany(
+        f"INSERT INTO {REJECTS_TABLE} ({GEOM}, {s.IMPORT_ID}, {s.LAYER}, {mio.SOURCE_ROW}, "
+        f"{s.FEATURE_ID}, {mio.PROBLEM}, {s.ATTRIBUTES}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _touch_contents(con: sqlite3.Connection, kind: str, stamp: str, loaded: mio.Loaded) -> None:
+    """Update gpkg_contents: last change, and the extent of the layers that grew."""
+    change = stamp[:23] + "Z"  # GeoPackage: to the millisecond
+    extents = {history_table(kind): loaded.kept, kind: loaded.kept, REJECTS_TABLE: loaded.rejected}
+    for table, frame in extents.items():
+        bounds = _finite_bounds(frame)
+        if bounds is None:
+            continue
+        x0, y0, x1, y1 = bounds
+        con.execute(
+            "UPDATE gpkg_contents SET last_change = :change, "
+            "min_x = min(coalesce(min_x, :x0), :x0), min_y = min(coalesce(min_y, :y0), :y0), "
+            "max_x = max(coalesce(max_x, :x1), :x1), max_y = max(coalesce(max_y, :y1), :y1) "
+            "WHERE table_name = :table",
+            {"change": change, "table": table, "x0": x0, "y0": y0, "x1": x1, "y1": y1},
+        )
+    con.execute(
+        "UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (change, IMPORTS_TABLE)
+    )
+
+
+def _finite_bounds(frame) -> tuple[float, float, float, float] | None:
+    if not isinstance(frame, gpd.GeoDataFrame) or not len(frame):
+        return None
+    bounds = shapely.bounds(frame.geometry.to_numpy())
+    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    if not len(bounds):
+        return None
+    return (
+        float(bounds[:, 0].min()),
+        float(bounds[:, 1].min()),
+        float(bounds[:, 2].max()),
+        float(bounds[:, 3].max()),
+    )
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def read_workspace(workspace, kind: str, *, known_on=None) -> gpd.GeoDataFrame:
+    """The current records of one layer, or the records as known on a day.
+
+    Parameters
+    ----------
+    workspace
+        A workspace.
+    kind
+        ``hazards``, ``releases``, ``items`` or ``districts``.
+    known_on
+        A day (``date`` or ``YYYY-MM-DD``: as known at the end of that day, UTC)
+        or a moment (``datetime`` or ``YYYY-MM-DDTHH:MM``, UTC). Default: now.
+
+    Returns
+    -------
+    GeoDataFrame
+        The layer as :func:`minemap.io.load_layers` gives it (canonical columns
+        and types, EPSG:4326), records in the order they were first added.
+        Polygons come as MultiPolygons. Optional columns no record fills are left out.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> _ = add_file(ws, "districts", datasets.get_path("districts"))
+    >>> read_workspace(ws, "districts").crs.to_epsg()
+    4326
+    >>> len(read_workspace(ws, "districts", known_on="2000-01-01"))
+    0
+    """
+    return read_workspace_layers(workspace, [kind], known_on=known_on)[kind]
+
+
+def read_workspace_layers(
+    workspace, kinds: Iterable[str] = s.LAYER_KINDS, *, known_on=None
+) -> dict[str, gpd.GeoDataFrame]:
+    """Several layers of a workspace as one consistent state (see :func:`read_workspace`).
+
+    They are read in one transaction: an import under way is either in all of
+    them or in none. ``frame.attrs["import_id"]`` is the last import they include.
+    """
+    kinds = list(kinds)
+    for kind in kinds:
+        _check_kind(kind)
+    path = Path(workspace)
+    with _reading(path) as con:
+        upto = _last_import(con, None if known_on is None else _cutoff(known_on))
+        return _read_layers(con, kinds, upto=upto)
+
+
+def _last_import(con: sqlite3.Connection, cutoff: str | None) -> int:
+    """The last import made before ``cutoff`` (0 when none; every import when no cutoff)."""
+    if cutoff is None:
+        found = con.execute(f"SELECT max({s.IMPORT_ID}) FROM {IMPORTS_TABLE}").fetchone()
+    else:
+        found = con.execute(
+            f"SELECT max({s.IMPORT_ID}) FROM {IMPORTS_TABLE} WHERE {s.IMPORTED_AT} < ?",
+            (cutoff,),
+        ).fetchone()
+    return int(found[0] or 0)
+
+
+def _read_layers(
+    con: sqlite3.Connection, kinds: Iterable[str], *, upto: int | None
+) -> dict[str, gpd.GeoDataFrame]:
+    """Records of each kind known after import ``upto`` (the current ones for None)."""
+    out = {}
+    last = upto if upto is not None else _last_import(con, None)
+    for kind in kinds:
+        frame = _select_versions(con, kind, upto=upto)
+        required = {s.GEOMETRY, *s.REQUIRED[kind]}
+        empty = [c for c in frame.columns if c not in required and frame[c].isna().all()]
+        frame = frame.drop(columns=empty)
+        frame.attrs["import_id"] = last
+        out[kind] = frame
+    return out
+
+
+def _select_versions(
+    con: sqlite3.Connection, kind: str, *, upto: int | None = None, history: bool = False
+) -> gpd.GeoDataFrame:
+    table = _q(history_table(kind))
+    data = _data_columns(con, history_table(kind))
+    id_col = _q(s.ID_COLUMN[kind])
+    params: dict = {}
+    if history:
+        where, order = "1", f"h.{FID}"
+    else:
+        if upto is None:
+            where = f"h.{s.SUPERSEDED_BY} IS NULL"
+        else:
+            where = (
+                f"h.{s.IMPORT_ID} <= :upto AND "
+                f"(h.{s.SUPERSEDED_BY} IS NULL OR h.{s.SUPERSEDED_BY} > :upto)"
+            )
+            params["upto"] = upto
+        # Records in the order they were first added, whatever their later versions.
+        order = (
+            f"(SELECT min(o.{FID}) FROM {table} AS o WHERE o.{id_col} = h.{id_col} "
+            f"AND o.{s.IMPORT_SOURCE} = h.{s.IMPORT_SOURCE}), h.{FID}"
+        )
+    names = [GEOM, *data, *_BOOKKEEPING]
+    rows = con.execute(
+        f"SELECT {', '.join('h.' + _q(n) for n in names)} FROM {table} AS h "
+        f"WHERE {where} ORDER BY {order}",
+        params,
+    ).fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    frame = {
+        c: _from_sql(list(v), t, c, kind)
+        for (c, t), v in zip(data.items(), columns[1:-3], strict=True)
+    }
+    if history:
+        frame[s.IMPORT_ID] = pd.Series(columns[-3], dtype=object).astype("Int64")
+        frame[s.SUPERSEDED_BY] = pd.Series(columns[-2], dtype=object).astype("Int64")
+        frame[s.IMPORT_SOURCE] = pd.Series(columns[-1], dtype=object).astype("string")
+    return gpd.GeoDataFrame(
+        pd.DataFrame(frame, index=pd.RangeIndex(len(rows))),
+        geometry=gpd.GeoSeries(_from_blobs(columns[0]), crs=s.CANONICAL_CRS),
+        crs=s.CANONICAL_CRS,
+    )
+
+
+def read_history(workspace, kind: str) -> gpd.GeoDataFrame:
+    """Every version of every record of a layer, oldest first.
+
+    Besides the layer's columns: ``import_id`` (the import that brought the
+    version), ``imported_at``, ``superseded_by`` (the import that replaced it;
+    missing while it is current), ``superseded_at`` and ``import_source``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> _ = add_file(ws, "districts", datasets.get_path("districts"))
+    >>> int(read_history(ws, "districts")["superseded_by"].notna().sum())
+    0
+    """
+    _check_kind(kind)
+    path = Path(workspace)
+    with _reading(path) as con:
+        frame = _select_versions(con, kind, history=True)
+        stamps = dict(con.execute(f"SELECT {s.IMPORT_ID}, {s.IMPORTED_AT} FROM {IMPORTS_TABLE}"))
+    when = {k: pd.Timestamp(v) for k, v in stamps.items()}
+    frame.insert(
+        frame.columns.get_loc(s.IMPORT_ID) + 1,
+        s.IMPORTED_AT,
+        pd.to_datetime(frame[s.IMPORT_ID].map(when), utc=True),
+    )
+    frame.insert(
+        frame.columns.get_loc(s.SUPERSEDED_BY) + 1,
+        s.SUPERSEDED_AT,
+        pd.to_datetime(frame[s.SUPERSEDED_BY].map(when), utc=True),
+    )
+    return frame
+
+
+def read_imports(workspace) -> pd.DataFrame:
+    """The import log: one row per import, oldest first (columns: ``schema.IMPORT_COLUMNS``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> _ = add_file(ws, "districts", datasets.get_path("districts"))
+    >>> read_imports(ws)[["import_id", "kind", "read", "kept", "rejected"]].values.tolist()
+    [[1, 'districts', 12, 12, 0]]
+    """
+    path = Path(workspace)
+    with _reading(path) as con:
+        cursor = con.execute(
+            f"SELECT {', '.join(_q(c) for c in s.IMPORT_COLUMNS)} FROM {IMPORTS_TABLE} "
+            f"ORDER BY {s.IMPORT_ID}"
+        )
+        rows = cursor.fetchall()
+    table = pd.DataFrame(rows, columns=list(s.IMPORT_COLUMNS))
+    table[s.IMPORTED_AT] = pd.to_datetime(table[s.IMPORTED_AT], format="ISO8601", utc=True)
+    counts = [s.IMPORT_ID, s.READ, s.KEPT, s.REJECTED, s.NEW, s.SUPERSEDED, s.UNCHANGED]
+    for column in [*counts, s.WARNINGS]:
+        table[column] = table[column].astype("int64")
+    return table
+
+
+def read_rejects(workspace, *, import_id: int | None = None) -> gpd.GeoDataFrame:
+    """The rejected features, with their reasons, as they were read.
+
+    Columns: ``import_id``, ``layer`` (the kind), ``file``, ``source_row``,
+    ``feature_id``, ``problem``, then the feature's own columns (a name that
+    clashes with one of these gets ``_1``), and the geometry as read (missing
+    when it could not be decoded).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> _ = add_file(ws, "districts", datasets.get_path("districts"))
+    >>> len(read_rejects(ws))
+    0
+    """
+    path = Path(workspace)
+    where, params = ("", ()) if import_id is None else (f"WHERE r.{s.IMPORT_ID} = ?", (import_id,))
+    with _reading(path) as con:
+        rows = con.execute(
+            f"SELECT r.{GEOM}, r.{s.IMPORT_ID}, r.{s.LAYER}, i.{s.FILE}, r.{mio.SOURCE_ROW}, "
+            f"r.{s.FEATURE_ID}, r.{mio.PROBLEM}, r.{s.ATTRIBUTES} FROM {REJECTS_TABLE} AS r "
+            f"JOIN {IMPORTS_TABLE} AS i ON i.{s.IMPORT_ID} = r.{s.IMPORT_ID} {where} "
+            f"ORDER BY r.{FID}",
+            params,
+        ).fetchall()
+    base = [s.IMPORT_ID, s.LAYER, s.FILE, mio.SOURCE_ROW, s.FEATURE_ID, mio.PROBLEM]
+    records = []
+    for row in rows:
+        record = dict(zip(base, row[1:7], strict=True))
+        for name, value in json.loads(row[7]).items():
+            record[name if name not in record else _free_name(name, record)] = value
+        records.append(record)
+    table = pd.DataFrame.from_records(records, columns=None if records else base)
+    for column in (s.IMPORT_ID, mio.SOURCE_ROW):
+        table[column] = table[column].astype("Int64")
+    geoms = _from_blobs([r[0] for r in rows])
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=s.CANONICAL_CRS))
