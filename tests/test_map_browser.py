@@ -323,7 +323,7 @@ def test_demo_time_slider_changes_what_is_drawn(demo, tmp_path):
     early = _count(page, "path.minemap-pending")
     assert early > mid["minemap-pending"] > 0
     figures = [
-        float(t.split("≈ ")[1].split(" ha")[0].replace(",", ""))
+        float(t.split("remaining ")[1].split(" ha")[0].replace(",", ""))
         for t in (label_early, label_mid, label_end)
     ]
     assert figures[0] > figures[1] > figures[2]

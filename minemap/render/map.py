@@ -1088,28 +1088,55 @@ def _pending_pieces(hazards: gpd.GeoDataFrame, releases: gpd.GeoDataFrame) -> gp
     )
 
 
-def _remaining_by_month(
+def _hazardous_by_month(
     months: pd.PeriodIndex,
-    remaining: gpd.GeoDataFrame,
-    rem_known: np.ndarray,
-    pending_ha: np.ndarray,
-    pending_known: np.ndarray,
-    pending_until: np.ndarray,
+    hazards: gpd.GeoDataFrame,
+    known: np.ndarray,
+    releases: gpd.GeoDataFrame,
+    released: np.ndarray,
 ) -> np.ndarray:
-    """Remaining hectares at each month end, as the slider draws it."""
-    col = next(
-        (c for c in (s.NET_REMAINING_AREA_HA, s.REMAINING_AREA_HA) if c in remaining.columns),
-        None,
-    )
-    rem_ha = (
-        pd.to_numeric(remaining[col], errors="coerce").fillna(0).to_numpy()
-        if col
-        else _area_ha(remaining.geometry.to_numpy())
-    )
-    m = np.arange(len(months))[:, None]
-    now = (rem_ha[None, :] * (rem_known[None, :] <= m)).sum(axis=1)
-    pending = pending_ha[None, :] * ((pending_known[None, :] <= m) & (m < pending_until[None, :]))
-    return now + pending.sum(axis=1)
+    """Hectares still hazardous at each month end, ground counted once.
+
+    The ground of the hazards submitted by then (where records overlap, the
+    shared ground is counted once, under the earliest submission) less the
+    part of it released by then (where releases overlap, once, under the
+    earliest release): at the last month, the district table's remaining total.
+    The drawn pieces may show an overlap of two releases as hazardous until
+    the later one; this figure does not.
+
+    Parameters
+    ----------
+    months
+        The slider's months.
+    hazards, releases
+        Submitted hazards and releases in WGS 84.
+    known, released
+        Month index (into ``months``) of each hazard's submission and of each
+        release.
+    """
+    geoms = hazards.geometry.to_numpy()
+    if not len(geoms):
+        return np.zeros(len(months))
+    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
+
+    def _disjoint(frame: gpd.GeoDataFrame, order: np.ndarray) -> np.ndarray:
+        projected = gpd.GeoSeries(frame.geometry.to_numpy()[order], crs=s.CANONICAL_CRS)
+        return overlay.polygonal(overlay.make_disjoint(projected.to_crs(crs).to_numpy()))
+
+    # The earliest record (release) keeps shared ground: sort by date, stably.
+    h_order = np.argsort(known, kind="stable")
+    r_dates = _naive_dates(releases[s.RELEASED_ON]).to_numpy()
+    r_order = np.argsort(r_dates, kind="stable")
+    h_parts, r_parts = _disjoint(hazards, h_order), _disjoint(releases, r_order)
+    h_month, r_month = known[h_order], released[r_order]
+    n = len(months)
+    ground = np.bincount(h_month, weights=geodesy.area_ha(h_parts), minlength=n)[:n]
+    ri, hi = overlay.candidate_pairs(r_parts, h_parts)
+    pieces = overlay.polygonal(shapely.intersection(r_parts[ri], h_parts[hi]))
+    gone = np.bincount(
+        np.maximum(r_month[ri], h_month[hi]), weights=geodesy.area_ha(pieces), minlength=n
+    )[:n]
+    return np.cumsum(ground) - np.cumsum(gone)
 
 
 # --- public map -------------------------------------------------------------------
@@ -1473,18 +1500,17 @@ def render_map(
             labels=_PENDING_LABELS[:3],
             time="pending",
         ).add_to(m)
-        per_month = _remaining_by_month(
+        per_month = _hazardous_by_month(
             months,
-            remaining,
-            rem_known,
-            _area_ha(pending.geometry.to_numpy()),
-            p_known,
-            p_until,
+            hazards,
+            _known(hazards),
+            releases,
+            _month_index(releases[s.RELEASED_ON], months, last),
         )
         timeline_spec = {
             "title": "Time slider: still hazardous at the end of the month",
             "months": [str(p) for p in months],
-            "figures": [f"remaining ≈ {sym.format_area(v)}" for v in per_month],
+            "figures": [f"remaining {sym.format_area(max(v, 0.0))}" for v in per_month],
         }
     elif months is not None:
         counts = np.bincount(
