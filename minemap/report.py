@@ -16,6 +16,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Sequence
+from html.parser import HTMLParser
 from pathlib import Path
 
 import geopandas as gpd
@@ -69,7 +70,96 @@ table.districts tr.total td { font-weight: bold; border-top: 2px solid #888; }
 """
 
 _SVG_NS = 'xmlns="http://www.w3.org/2000/svg"'
-_UNSAFE_SVG = re.compile(r"<\s*script|\son\w+\s*=|javascript:|<\s*foreignObject", re.I)
+#: Elements an extra chart may use: SVG drawing elements and the metadata
+#: matplotlib writes. Anything else is refused: ``script``, ``foreignObject``,
+#: ``a`` and every HTML element (which, inside an ``<svg>`` in an HTML page,
+#: ends the SVG and is parsed as HTML).
+# fmt: off
+_SVG_ELEMENTS = frozenset((
+    "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "style", "path", "rect",
+    "circle", "ellipse", "line", "polyline", "polygon", "text", "tspan", "textpath", "clippath",
+    "mask", "pattern", "marker", "lineargradient", "radialgradient", "stop", "filter",
+    "fegaussianblur", "feoffset", "feblend", "fecolormatrix", "feflood", "fecomposite",
+    "femerge", "femergenode", "image", "rdf:rdf", "cc:work", "cc:agent", "dc:type", "dc:format",
+    "dc:creator", "dc:title", "dc:date", "dc:description",
+))
+# fmt: on
+_ATTRIBUTE_NOISE = re.compile(r"[\s\x00-\x1f]+")
+_CSS_URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]*)", re.I)
+
+
+class _SvgScan(HTMLParser):
+    """Reads SVG markup the way a browser's HTML parser tokenises it, noting problems.
+
+    Text between tags is never a problem (a district named ``<img onerror=...>``
+    arrives escaped as ``&lt;img ...``); what counts is which elements and
+    attributes the browser would create.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._style = 0
+
+    def set_cdata_mode(self, *args, **kwargs) -> None:
+        # Inside <svg>, a browser parses <style> content as markup, not as raw
+        # text: stay in markup mode so that a tag hidden there is seen too.
+        return
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _SVG_ELEMENTS:
+            self.problems.append(f"element <{tag}>")
+        for name, value in attrs:
+            clean = _ATTRIBUTE_NOISE.sub("", value or "").lower()
+            if name.startswith("on"):
+                self.problems.append(f"event handler {name}=")
+            if "javascript:" in clean or "@import" in clean:
+                self.problems.append(f"{name}={value!r}")
+            if name.endswith("href") and not clean.startswith(
+                ("#", "data:image/png", "data:image/jpeg")
+            ):
+                self.problems.append(f"link {name}={value!r} (only #id or an inline image)")
+            self._check_css(clean, name)
+        if tag == "style":
+            self._style += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag == "style":
+            self._style -= 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _SVG_ELEMENTS:
+            self.problems.append(f"end tag </{tag}>")
+        if tag == "style":
+            self._style = max(0, self._style - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._style:
+            clean = _ATTRIBUTE_NOISE.sub("", data).lower()
+            if "@import" in clean or "javascript:" in clean:
+                self.problems.append("style sheet imports or scripts")
+            self._check_css(clean, "style")
+
+    def handle_comment(self, data: str) -> None:
+        # Browsers and html.parser end some malformed comments differently.
+        if any(c in data for c in "<>-!"):
+            self.problems.append("comment with markup")
+
+    def handle_decl(self, decl: str) -> None:
+        self.problems.append("a declaration (<!...>)")
+
+    def unknown_decl(self, data: str) -> None:
+        # <![CDATA[...]]> is text inside <svg> but a bogus comment outside it.
+        self.problems.append("a CDATA section")
+
+    def handle_pi(self, data: str) -> None:
+        self.problems.append("a processing instruction (<?...>)")
+
+    def _check_css(self, text: str, where: str) -> None:
+        for target in _CSS_URL.findall(text):
+            if not target.startswith(("#", "data:image/")):
+                self.problems.append(f"{where}: url({target}) would load a file")
 
 
 def released_by_month(hazards: gpd.GeoDataFrame, releases: gpd.GeoDataFrame) -> pd.Series:
@@ -218,10 +308,18 @@ def _attribute_text(text: str) -> str:
 
 
 def _check_svg(svg: str, caption: str) -> str:
+    """Plain SVG markup for an extra chart, or ``ValueError`` naming what is not."""
     text = str(svg).strip()
-    if not text.lower().startswith("<svg") or _UNSAFE_SVG.search(text):
+    scan = _SvgScan()
+    scan.feed(text)
+    scan.close()
+    problems = scan.problems
+    if not text.lower().startswith("<svg"):
+        problems.insert(0, "it does not start with <svg")
+    if problems:
         raise ValueError(
-            f"extra chart {caption!r}: give plain <svg> markup without scripts or event handlers"
+            f"extra chart {caption!r}: give plain <svg> markup without scripts, event "
+            f"handlers, links or HTML; found {', '.join(dict.fromkeys(problems))}"
         )
     return text
 

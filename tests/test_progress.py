@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import geopandas as gpd
@@ -352,6 +353,20 @@ def test_charts_as_svg_for_reports(layers):
     assert "anti-personnel mines (8)" in svgs["items"]
     # Same table, same SVG: reports can be compared between runs.
     assert chart_svgs(progress(*layers))["released"] == svgs["released"]
+
+
+@pytest.mark.parametrize(
+    "name", ["$\\frac{1}$ Aghdam", "$x$", "_hidden", "<img src=x onerror=alert(1)>"]
+)
+def test_district_names_are_drawn_as_text(layers, name):
+    """Names are data: no mathtext (a parse error stopped the chart), none left out."""
+    from minemap.charts import chart_svgs
+
+    rel, hz, ds = layers
+    ds = ds.assign(**{s.DISTRICT: [name, "B"]})
+    svg = chart_svgs(progress(rel, hz, ds))["burndown"]
+    assert html.escape(name, quote=False) in svg
+    assert "<img" not in svg
 
 
 def test_burndown_without_hazards_says_so(layers):

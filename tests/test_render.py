@@ -545,7 +545,9 @@ def test_timeline_months_and_remaining_figures(page):
     assert spec["months"][0] == "2021-01"
     assert spec["months"][-1] == "2024-06"
     assert len(spec["months"]) == len(spec["figures"]) == 42
-    values = [float(f.split("remaining ")[1].split(" ha")[0].replace(",", "")) for f in spec["figures"]]
+    values = [
+        float(f.split("remaining ")[1].split(" ha")[0].replace(",", "")) for f in spec["figures"]
+    ]
     assert values == sorted(values, reverse=True)  # releases only ever take land away
     assert values[0] > values[-1]
 

@@ -126,6 +126,56 @@ def test_extra_charts(scene):
             build_report(scene["table"], extra_charts=[("c", bad)])
 
 
+def test_extra_chart_text_is_not_markup():
+    """Text that only reads like markup (a district's name, escaped) is allowed."""
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><g clip-path="url(#p1)">'
+        f"<text>{html.escape(EVIL)} javascript: onload=1</text><use xlink:href='#m1'/></g></svg>"
+    )
+    assert svg in build_report(pd.DataFrame({s.DISTRICT: []}), extra_charts=[("c", svg)])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "<svg><style><img src=x onerror=alert(1)></style></svg>",  # parsed as markup in SVG
+        '<svg><rect title="a>b" onload="alert(1)"/></svg>',
+        "<svg/onload=alert(1)>",
+        '<svg><?x a="> <img src=x onerror=alert(1)>"?></svg>',
+        "<svg></p><img src=x onerror=alert(1)></svg>",
+        "<svg><!-- --!><img src=x onerror=alert(1)> --></svg>",
+        '<svg><a href="&#106;avascript:alert(1)">x</a></svg>',
+        '<svg><image href="http://tile.example.org/x.png"/></svg>',
+        '<svg><rect style="fill:url(http://tile.example.org/x)"/></svg>',
+        "<svg><style>@import url(http://tile.example.org/y.css);</style></svg>",
+        "<svg><foreignObject><div>x</div></foreignObject></svg>",
+        "<svg><SCRIPT>alert(1)</SCRIPT></svg>",
+        "<svg></svg><![CDATA[<img src=x onerror=alert(1)>]]>",
+    ],
+)
+def test_extra_chart_markup_that_would_run_or_load_is_refused(scene, bad):
+    with pytest.raises(ValueError, match="plain <svg>"):
+        build_report(scene["table"], extra_charts=[("c", bad)])
+
+
+def test_report_command_with_html_and_mathtext_in_district_names(runner, tmp_path):
+    """District names reach the table, the map and the progress charts as text only."""
+    import geopandas as gpd
+
+    districts = gpd.read_file(DISTRICTS)
+    districts["district"] = [EVIL, "$\\frac{1}$ Aghdam"]
+    path = tmp_path / "districts.geojson"
+    districts.to_file(path)
+    out = tmp_path / "report.html"
+    args = ["report", "--hazards", HAZARDS, "--releases", RELEASES, "--districts", str(path)]
+    result = runner.invoke(main, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert EVIL not in page.split("srcdoc=")[0]
+    assert page.count(f"<td>{html.escape(EVIL)}</td>") == 1
+    assert "$\\frac{1}$ Aghdam" in page
+
+
 # --- the command ---------------------------------------------------------------------
 
 
