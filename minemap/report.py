@@ -239,10 +239,13 @@ def released_chart_svg(by_month: pd.Series, *, width: int = 900, height: int = 3
     values = by_month.to_numpy(dtype=float)
     total = np.cumsum(values)
     n = len(values)
-    bar_step = _nice_step(values.max())
-    bar_top = bar_step * np.ceil(values.max() / bar_step) or 1.0
-    tot_step = _nice_step(total[-1])
-    tot_top = tot_step * np.ceil(total[-1] / tot_step) or 1.0
+    # Nothing released yet (or only outside every hazard): an axis of 0-1 ha.
+    bar_span = values.max() if values.max() > 0 else 1.0
+    tot_span = total[-1] if total[-1] > 0 else 1.0
+    bar_step = _nice_step(bar_span)
+    bar_top = bar_step * np.ceil(bar_span / bar_step)
+    tot_step = _nice_step(tot_span)
+    tot_top = tot_step * np.ceil(tot_span / tot_step)
     bw = w / n
 
     def y_bar(v: float) -> float:

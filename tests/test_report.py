@@ -85,6 +85,14 @@ def test_chart_released_by_month(scene):
     assert "No release" in released_chart_svg(by_month.iloc[:0])
 
 
+def test_chart_of_months_that_released_nothing():
+    """Releases outside every hazard: zero bars on a 0-1 ha axis (it once asked for 5e9 ticks)."""
+    months = pd.period_range("2022-01", "2022-06", freq="M")
+    svg = released_chart_svg(pd.Series(0.0, index=months))
+    assert svg.count("<rect") == 6
+    assert svg.count('stroke="#ddd"') <= 12
+
+
 def test_report_embeds_map_and_chart(scene):
     map_page = render_scene(scene, title=f"map {TEMPLATE}").get_root().render()
     page = build_report(
@@ -237,3 +245,21 @@ def test_map_command_bad_tiles_is_one_line(runner, tmp_path):
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     assert "tile URL" in result.output
+
+
+def test_map_and_report_when_every_hazard_is_rejected(runner, tmp_path):
+    """Nothing left to draw is an empty map and a report of zeros, not a traceback."""
+    import geopandas as gpd
+
+    hazards = gpd.read_file(HAZARDS)
+    hazards["mines_ap"] = -1  # every record rejected
+    path = tmp_path / "hazards.geojson"
+    hazards.to_file(path)
+    for command, name in (("map", "map.html"), ("report", "report.html")):
+        out = tmp_path / name
+        args = [command, "--hazards", str(path), "--releases", RELEASES, "--districts", DISTRICTS]
+        args += ["-o", str(out), "--rejects", str(tmp_path / f"rejects-{command}.csv")]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output
+        assert out.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html>")
