@@ -27,12 +27,8 @@ from minemap import schema as s
 from minemap.render import symbology as sym
 from minemap.render.map import (
     _TABLE_LABELS,
-    _area_ha,
     _format_figure,
-    _in_wgs84,
-    _months,
     _naive_dates,
-    _pending_pieces,
     _write_text,
 )
 
@@ -54,7 +50,7 @@ table.districts th { text-align: left; background: #f0f0f0; }
 table.districts td.num { text-align: right; font-variant-numeric: tabular-nums;
   white-space: nowrap; }
 table.districts tr.total td { font-weight: bold; border-top: 2px solid #888; }
-.chart svg { width: 100%; height: auto; max-height: 320px; }
+.chart svg { width: 100%; height: auto; max-height: 640px; }
 .map iframe { width: 100%; height: 620px; border: 1px solid #999; }
 .note { color: #666; font-size: 12px; }
 @page { size: A4; margin: 14mm 12mm; }
@@ -64,6 +60,7 @@ table.districts tr.total td { font-weight: bold; border-top: 2px solid #888; }
   .headline { grid-template-columns: repeat(3, 1fr); }
   table.districts { font-size: 9pt; }
   table.districts tr, .figure, .chart { break-inside: avoid; }
+  .chart svg { max-height: 150mm; }
   .map { break-before: page; }
   .map iframe { height: 235mm; }
 }
@@ -162,40 +159,55 @@ class _SvgScan(HTMLParser):
                 self.problems.append(f"{where}: url({target}) would load a file")
 
 
-def released_by_month(hazards: gpd.GeoDataFrame, releases: gpd.GeoDataFrame) -> pd.Series:
-    """Hectares released each month: each release's part inside its own hazard.
+def released_by_month(
+    hazards: gpd.GeoDataFrame,
+    releases: gpd.GeoDataFrame,
+    *,
+    as_of: dt.date | str | None = None,
+) -> pd.Series:
+    """Hazard hectares released each month, ground counted once.
+
+    As :func:`minemap.progress.progress` counts them (district and method
+    ``all``): releases in date order each keep only the hazard ground no
+    earlier release covered, so the months add up to the district table's
+    ``released_area_ha`` total.
 
     Parameters
     ----------
     hazards, releases
         Submitted hazards and releases (any CRS).
+    as_of
+        Last day counted; default: the last release.
 
     Returns
     -------
     pandas.Series
         Released hectares indexed by month (``Period``), every month from the
-        first to the last release, zero where nothing was released.
+        first release to the as-of day, zero where nothing was released.
 
     Examples
     --------
+    >>> import minemap as mm
     >>> from minemap import datasets
-    >>> by_month = released_by_month(datasets.hazards(), datasets.releases())
-    >>> bool((by_month >= 0).all())
+    >>> hz, rel = datasets.hazards(), datasets.releases()
+    >>> by_month = released_by_month(hz, rel)
+    >>> total = mm.by_district(mm.remaining(hz, rel))["released_area_ha"].sum()
+    >>> bool(abs(by_month.sum() - total) < 1e-6 * total)
     True
     """
-    hazards, releases = _in_wgs84(hazards), _in_wgs84(releases)
+    from minemap.progress import progress
+
+    empty = pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
     if releases is None or not len(releases) or s.RELEASED_ON not in releases.columns:
-        return pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
-    pieces = _pending_pieces(hazards, releases)
-    months = _months(releases[s.RELEASED_ON])
-    if months is None:
-        return pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
-    area = _area_ha(pieces.geometry.to_numpy())
-    dates = _naive_dates(pieces[s.RELEASED_ON])
-    ok = dates.notna().to_numpy()
-    per = pd.Series(area[ok], index=dates[ok].dt.to_period("M").to_numpy())
-    summed = per.groupby(level=0).sum()
-    return summed.reindex(months, fill_value=0.0).rename(s.RELEASED_AREA_HA)
+        return empty
+    table = progress(releases, hazards, as_of=as_of, period="month")
+    total = table[(table[s.DISTRICT] == s.ALL) & (table[s.METHOD] == s.ALL)]
+    if not len(total):
+        return empty
+    months = pd.DatetimeIndex(total[s.PERIOD]).to_period("M")
+    return pd.Series(
+        total[s.RELEASED_HA].to_numpy(dtype=float), index=months, name=s.RELEASED_AREA_HA
+    )
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:
@@ -374,6 +386,18 @@ def _district_table(table: pd.DataFrame) -> str:
     )
 
 
+def _when(as_of, releases: gpd.GeoDataFrame | None) -> str:
+    """The line under the heading: the day the figures refer to, and when it was made."""
+    today = dt.date.today().isoformat()
+    if as_of is not None and not sym.is_missing(as_of):
+        return f"As of {pd.Timestamp(as_of).date().isoformat()} · prepared {today}"
+    if releases is not None and len(releases) and s.RELEASED_ON in releases.columns:
+        latest = _naive_dates(releases[s.RELEASED_ON]).max()
+        if not pd.isna(latest):
+            return f"As of {latest.date().isoformat()} (latest release) · prepared {today}"
+    return f"Prepared {today}"
+
+
 def build_report(
     table: pd.DataFrame,
     *,
@@ -424,11 +448,7 @@ def build_report(
     True
     """
     charts = [(str(caption), _check_svg(svg, str(caption))) for caption, svg in extra_charts or ()]
-    when = (
-        f"As of {pd.Timestamp(as_of).date().isoformat()}"
-        if as_of is not None and not sym.is_missing(as_of)
-        else f"Prepared {dt.date.today().isoformat()}"
-    )
+    when = _when(as_of, releases)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -443,17 +463,14 @@ def build_report(
         _district_table(table),
     ]
     if hazards is not None and releases is not None:
-        if as_of is not None and s.RELEASED_ON in releases.columns:
-            day = pd.Timestamp(as_of).tz_localize(None).normalize()
-            releases = releases[(_naive_dates(releases[s.RELEASED_ON]) <= day).to_numpy()]
-        by_month = released_by_month(hazards, releases)
+        by_month = released_by_month(hazards, releases, as_of=as_of)
         parts += [
             "<h2>Released area over time</h2>",
             f'<div class="chart">{released_chart_svg(by_month)}</div>',
             (
-                '<p class="note">Bars: hectares released each month; line: in total. Each release '
-                "counts the part inside its own hazard; overlapping releases are counted each time."
-                "</p>"
+                '<p class="note">Bars: hazard hectares released each month; line: in total. '
+                "Ground is counted once: a release over ground already released adds nothing, "
+                "so the total is the table's released area.</p>"
             ),
         ]
     for caption, svg in charts:

@@ -85,6 +85,23 @@ def test_chart_released_by_month(scene):
     assert "No release" in released_chart_svg(by_month.iloc[:0])
 
 
+def test_chart_counts_ground_once_and_matches_the_table():
+    """R2 repeats half a hectare of R1 in the next month: 1 + 1.5 ha, as the table says."""
+    from minemap import by_district, remaining
+    from tests.common import box, hazards, releases
+
+    hz = hazards(box(0, 0, 1000, 100))
+    rel = releases(box(0, 0, 100, 100), box(50, 0, 250, 100), dates=["2022-01-03", "2022-02-09"])
+    by_month = released_by_month(hz, rel)
+    assert list(by_month.index.astype(str)) == ["2022-01", "2022-02"]
+    assert by_month.to_list() == pytest.approx([1.0, 1.5], rel=1e-6)
+    table = by_district(remaining(hz, rel))
+    assert by_month.sum() == pytest.approx(table[s.RELEASED_AREA_HA].sum(), rel=1e-9)
+    page = build_report(table, hazards=hz, releases=rel)
+    assert "As of 2022-02-09 (latest release)" in page
+    assert "As of 2022-01-31" in build_report(table, hazards=hz, releases=rel, as_of="2022-01-31")
+
+
 def test_chart_of_months_that_released_nothing():
     """Releases outside every hazard: zero bars on a 0-1 ha axis (it once asked for 5e9 ticks)."""
     months = pd.period_range("2022-01", "2022-06", freq="M")
