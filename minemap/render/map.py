@@ -116,6 +116,7 @@ _CSS = """
 .minemap-timeline-range { width: 100%; }
 @media print { .minemap-fullscreen, .minemap-measure, .minemap-search { display: none; } }
 .leaflet-control-layers { font: 13px/1.5 "Helvetica Neue", Arial, sans-serif; }
+.leaflet-image-layer.minemap-density { image-rendering: pixelated; }
 """
 
 # Everything that turns data into page content goes through textContent,
@@ -982,7 +983,11 @@ def _layer_control_js(m: folium.Map, map_name: str) -> str:
     groups: dict[bool, list[str]] = {False: [], True: []}
     for child in m._children.values():
         if isinstance(child, Layer) and child.control:
-            label = script_json(html.escape(str(child.layer_name)))
+            name = str(child.layer_name)
+            # Layers made to sit in folium's own LayerControl escape their name already.
+            label = script_json(
+                name if getattr(child, "name_is_html", False) else html.escape(name)
+            )
             groups[bool(child.overlay)].append(f"{label}: {child.get_name()}")
     base = "{" + ", ".join(groups[False]) + "}"
     overlays = "{" + ", ".join(groups[True]) + "}"
