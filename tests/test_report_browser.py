@@ -21,7 +21,7 @@ def report(browser, demo_outputs):
     context.close()
 
 
-def test_report_offline_no_errors(report, tmp_path):
+def test_report_offline_no_errors(report, shots):
     page, seen = report
     assert seen["outside"] == []
     assert seen["errors"] == []
@@ -33,8 +33,8 @@ def test_report_offline_no_errors(report, tmp_path):
     assert rows.count() == 14  # 12 districts, unassigned and the total
     assert "Aghdam" in page.locator("table.districts").inner_text()
     assert page.locator(".chart svg rect").count() > 12
-    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-    assert (tmp_path / "report.png").stat().st_size > 10_000
+    page.screenshot(path=str(shots / "report.png"), full_page=True)
+    assert (shots / "report.png").stat().st_size > 10_000
 
 
 def test_report_map_is_interactive(report):
@@ -46,12 +46,12 @@ def test_report_map_is_interactive(report):
     assert seen["errors"] == []
 
 
-def test_report_prints_to_a_few_a4_pages(report, tmp_path):
+def test_report_prints_to_a_few_a4_pages(report, shots):
     page, _seen = report
     page.emulate_media(media="print")
     pdf = page.pdf(format="A4", print_background=True)
     page.emulate_media(media="screen")
-    (tmp_path / "report.pdf").write_bytes(pdf)
+    (shots / "report.pdf").write_bytes(pdf)
     assert pdf.startswith(b"%PDF")
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert boxes
