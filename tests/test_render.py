@@ -406,6 +406,33 @@ def test_display_geometry_simplified():
     assert 20 < len(coords) < 1000
 
 
+def test_simplified_drawing_leaves_the_figures_alone():
+    """Teeth 1.5 m deep along a 100 m square's edges (under the 2 m tolerance) are
+    smoothed away in the drawing, but the tooltip's areas stay those of the full record."""
+    from minemap import by_district, remaining
+    from tests.common import LAEA
+
+    teeth = [(x, -1.5 * (i % 2)) for i, x in enumerate(np.linspace(0, 100, 201))]
+    ring = [*teeth, (100, 100), (0, 100)]
+    hz = gpd.GeoDataFrame(
+        {s.HAZARD_ID: ["Z"], s.MINES_AP: [10], s.MINES_AT: [0]},
+        geometry=[shapely.Polygon(ring)],
+        crs=LAEA,
+    )
+    rem = remaining(hz, hz.iloc[:0].assign(release_id=[], released_on=[], method=[]))
+    full_ha = float(rem[s.MAPPED_AREA_HA].iloc[0])
+    assert full_ha == pytest.approx((100 * 100 + 100 * 0.75) / 1e4, rel=1e-6)  # 1.0075 ha
+    page = render_map(rem, by_district(rem)).get_root().render()
+    feature = _data_of(page, "minemap-hazard")["features"][0]
+    drawn = gpd.GeoSeries([shapely.geometry.shape(feature["geometry"])], crs=WGS84)
+    drawn_ha = float(drawn.to_crs(LAEA).area.iloc[0]) / 1e4
+    assert len(feature["geometry"]["coordinates"][0]) < 50  # the teeth are gone
+    assert abs(drawn_ha - full_ha) > 0.004  # the drawing lost them...
+    tip = dict(feature["properties"]["t"]["r"])
+    assert tip["Mapped area"] == sym.format_area(full_ha) == "1.01 ha"  # ...the figures did not
+    assert tip["Remaining area"] == "1.01 ha"
+
+
 def test_only_remaining(scene):
     m = render_map(scene["remaining"])
     page = m.get_root().render()
