@@ -61,7 +61,7 @@ def opened(browser, map_file):
     page.on("console", lambda msg: msg.type == "error" and seen["console"].append(msg.text))
     page.on("dialog", _dialog)
     page.goto(map_file.as_uri())
-    page.wait_for_selector(_PATHS)
+    page.wait_for_selector(_PATHS, state="attached")
     page.wait_for_timeout(200)
     yield page, seen
     context.close()
@@ -88,6 +88,17 @@ _PAN_TO_MIDDLE = """el => {
     map.panBy([r.left + r.width / 2 - size.x / 2, r.top + r.height / 2 - size.y / 2],
               {animate: false});
 }"""
+
+
+def _roomy(page, selector: str = "path.minemap-hazard", pixels: float = 12) -> int:
+    """Index of the first path at least ``pixels`` wide and high (slivers draw as a dot)."""
+    index = page.locator(selector).evaluate_all(
+        "(els, px) => els.findIndex(e => { const r = e.getBoundingClientRect();"
+        " return r.width >= px && r.height >= px; })",
+        pixels,
+    )
+    assert index >= 0, f"no {selector} of {pixels} px"
+    return index
 
 
 def _hover_path(page, path) -> str:
@@ -216,7 +227,7 @@ def _open_recorded(browser, url: str):
 @pytest.fixture(scope="module")
 def demo(browser, demo_outputs):
     context, page, seen = _open_recorded(browser, demo_outputs["map"].as_uri())
-    page.wait_for_selector("path.minemap-hazard")
+    page.wait_for_selector("path.minemap-hazard", state="attached")
     yield page, seen
     context.close()
 
@@ -336,7 +347,7 @@ def test_demo_time_slider_changes_what_is_drawn(demo, shots):
 @pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_tooltip_and_popup(demo):
     page, seen = demo
-    text = _hover_path(page, page.locator("path.minemap-hazard").nth(5))
+    text = _hover_path(page, page.locator("path.minemap-hazard").nth(_roomy(page)))
     assert text.startswith("Hazard ")
     for label in ("District", "Mines recorded AP / AT", "Mapped area", "Remaining area", "Source"):
         assert label in text, label
@@ -438,7 +449,7 @@ def evil_page(browser, tmp_path_factory):
         tmp_path_factory.mktemp("evil") / "evil.html",
     )
     context, page, seen = _open_recorded(browser, path.as_uri())
-    page.wait_for_selector("path.minemap-hazard")
+    page.wait_for_selector("path.minemap-hazard", state="attached")
     yield page, seen
     context.close()
 
@@ -619,7 +630,7 @@ def test_extra_layers_accuracy_and_density_in_the_browser(browser, tmp_path, sho
     ]
     path = write_map(render_map(rem, hazards=hz, extra_layers=layers), tmp_path / "extra.html")
     context, page, seen = _open_recorded(browser, path.as_uri())
-    page.wait_for_selector("path.minemap-accuracy")
+    page.wait_for_selector("path.minemap-accuracy", state="attached")
     page.screenshot(path=str(shots / "extra-layers.png"))
     names = page.locator(".leaflet-control-layers-overlays").inner_text()
     assert "Accuracy & <shifts>" in names
@@ -645,7 +656,7 @@ def test_tiles_add_a_base_layer_under_the_districts(browser, tmp_path, shots):
     url = "https://tile.example.org/{z}/{x}/{y}.png"
     path = write_map(render_scene(make_scene(), tiles=url), tmp_path / "tiles.html")
     context, page, seen = _open_recorded(browser, path.as_uri())
-    page.wait_for_selector("path.minemap-district")
+    page.wait_for_selector("path.minemap-district", state="attached")
     page.wait_for_timeout(300)
     page.screenshot(path=str(shots / "tiles.png"))
     assert seen["outside"], "no tile was asked for"
@@ -662,7 +673,7 @@ def test_public_map_in_the_browser(browser, tmp_path, shots):
     scene = make_scene()
     path = write_map(render_scene(scene, public=True), tmp_path / "public.html")
     context, page, seen = _open_recorded(browser, path.as_uri())
-    page.wait_for_selector("path.minemap-grid")
+    page.wait_for_selector("path.minemap-grid", state="attached")
     page.screenshot(path=str(shots / "public-map.png"))
     for cls in ("minemap-hazard", "minemap-release", "minemap-pending", "minemap-submitted"):
         assert _count(page, f"path.{cls}") == 0, cls

@@ -16,7 +16,9 @@ _A4_POINTS = (595, 842)
 @pytest.fixture(scope="module")
 def report(browser, demo_outputs):
     context, page, seen = _open_recorded(browser, demo_outputs["report"].as_uri())
-    page.frame_locator(".map iframe").locator("path.minemap-hazard").first.wait_for()
+    page.frame_locator(".map iframe").locator("path.minemap-hazard").first.wait_for(
+        state="attached"
+    )
     yield page, seen
     context.close()
 
@@ -80,7 +82,7 @@ def test_report_table_title_captions_and_map_show_text_only(browser, tmp_path, s
     path = write_report(page_html, tmp_path / "evil-report.html")
     context, page, seen = _open_recorded(browser, path.as_uri())
     frame = page.frame_locator(".map iframe")
-    frame.locator("path.minemap-hazard").first.wait_for()
+    frame.locator("path.minemap-hazard").first.wait_for(state="attached")
     page.screenshot(path=str(shots / "escaping-report.png"), full_page=True)
     cells = page.locator("table.districts tbody td:first-child").all_inner_texts()
     assert EVIL in cells
