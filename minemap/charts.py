@@ -79,6 +79,16 @@ def _totals(table: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(**{s.PERIOD: pd.to_datetime(rows[s.PERIOD])}).sort_values(s.PERIOD)
 
 
+def _plain(text: object) -> str:
+    """Data text (a district name) shown as it is.
+
+    matplotlib reads ``$...$`` as mathtext: a name such as ``$\\frac{1}$`` would
+    be drawn as a formula or stop the drawing with a parse error. Escaped
+    dollars are drawn as dollars.
+    """
+    return str(text).replace("$", r"\$")
+
+
 def _unit(table: pd.DataFrame) -> str:
     return table.attrs.get("period", "week")
 
@@ -109,16 +119,20 @@ def burndown(table: pd.DataFrame) -> Figure:
             # Largest districts first so that the legend reads in the order of the lines.
             last = rows.groupby(s.DISTRICT)[s.REMAINING_HA].first()
             colours = plt.get_cmap("tab20").colors
+            handles, labels = [], []
             for i, district in enumerate(sorted(districts, key=lambda d: -last.get(d, 0))):
                 line = rows[rows[s.DISTRICT] == district]
-                bottom.plot(line[s.PERIOD], line[s.REMAINING_HA], lw=1.4,
-                            color=colours[i % len(colours)], label=district)  # fmt: skip
+                (drawn,) = bottom.plot(line[s.PERIOD], line[s.REMAINING_HA], lw=1.4,
+                                       color=colours[i % len(colours)])  # fmt: skip
+                handles.append(drawn)
+                labels.append(_plain(district))
             bottom.set_ylim(bottom=0)
             bottom.set_title("Remaining hazardous ground by district")
             bottom.set_ylabel("hectares")
             if districts:
-                bottom.legend(fontsize=7, ncol=2, frameon=False, loc="upper left",
-                              bbox_to_anchor=(1.0, 1.0))  # fmt: skip
+                # Handles given explicitly: matplotlib would leave out a name starting "_".
+                bottom.legend(handles, labels, fontsize=7, ncol=2, frameon=False,
+                              loc="upper left", bbox_to_anchor=(1.0, 1.0))  # fmt: skip
         _dates_axis(top, bottom)
     return fig
 

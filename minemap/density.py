@@ -193,8 +193,9 @@ def density(
         )
     mines, cover = spread(pieces, values, transform, width, height)
     cell_ha = float(cell_size_m) ** 2 / geodesy.M2_PER_HA
-    # Slivers from reprojection (a millionth of a cell) are not remaining ground.
-    nodata = cover <= float(cell_size_m) ** 2 * 1e-6
+    # Slivers from reprojection (a millionth of a cell, at most a square metre) are not
+    # remaining ground; a small record in a large cell is.
+    nodata = cover <= min(float(cell_size_m) ** 2 * 1e-6, 1.0)
     bands = [np.where(nodata, NODATA, mines), np.where(nodata, NODATA, mines / cell_ha)]
     names = [BAND_MINES, BAND_PER_HA]
     if items is not None:

@@ -139,7 +139,10 @@ def hilbert_order(geometries) -> np.ndarray:
 def chunks(geometries, chunk_size: int) -> list[np.ndarray]:
     """Row numbers of spatially compact chunks, each sorted, together covering every row once."""
     order = hilbert_order(geometries)
-    return [np.sort(order[i : i + chunk_size]) for i in range(0, len(order), chunk_size)]
+    # No hazards is one empty chunk, so that every step still gets arrays to join.
+    return [np.sort(order[i : i + chunk_size]) for i in range(0, len(order), chunk_size)] or [
+        order[:0]
+    ]
 
 
 def run(

@@ -16,6 +16,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Sequence
+from html.parser import HTMLParser
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,12 +27,8 @@ from minemap import schema as s
 from minemap.render import symbology as sym
 from minemap.render.map import (
     _TABLE_LABELS,
-    _area_ha,
     _format_figure,
-    _in_wgs84,
-    _months,
     _naive_dates,
-    _pending_pieces,
     _write_text,
 )
 
@@ -53,7 +50,7 @@ table.districts th { text-align: left; background: #f0f0f0; }
 table.districts td.num { text-align: right; font-variant-numeric: tabular-nums;
   white-space: nowrap; }
 table.districts tr.total td { font-weight: bold; border-top: 2px solid #888; }
-.chart svg { width: 100%; height: auto; max-height: 320px; }
+.chart svg { width: 100%; height: auto; max-height: 640px; }
 .map iframe { width: 100%; height: 620px; border: 1px solid #999; }
 .note { color: #666; font-size: 12px; }
 @page { size: A4; margin: 14mm 12mm; }
@@ -63,49 +60,154 @@ table.districts tr.total td { font-weight: bold; border-top: 2px solid #888; }
   .headline { grid-template-columns: repeat(3, 1fr); }
   table.districts { font-size: 9pt; }
   table.districts tr, .figure, .chart { break-inside: avoid; }
+  .chart svg { max-height: 150mm; }
   .map { break-before: page; }
   .map iframe { height: 235mm; }
 }
 """
 
 _SVG_NS = 'xmlns="http://www.w3.org/2000/svg"'
-_UNSAFE_SVG = re.compile(r"<\s*script|\son\w+\s*=|javascript:|<\s*foreignObject", re.I)
+#: Elements an extra chart may use: SVG drawing elements and the metadata
+#: matplotlib writes. Anything else is refused: ``script``, ``foreignObject``,
+#: ``a`` and every HTML element (which, inside an ``<svg>`` in an HTML page,
+#: ends the SVG and is parsed as HTML).
+# fmt: off
+_SVG_ELEMENTS = frozenset((
+    "svg", "g", "defs", "symbol", "use", "title", "desc", "metadata", "style", "path", "rect",
+    "circle", "ellipse", "line", "polyline", "polygon", "text", "tspan", "textpath", "clippath",
+    "mask", "pattern", "marker", "lineargradient", "radialgradient", "stop", "filter",
+    "fegaussianblur", "feoffset", "feblend", "fecolormatrix", "feflood", "fecomposite",
+    "femerge", "femergenode", "image", "rdf:rdf", "cc:work", "cc:agent", "dc:type", "dc:format",
+    "dc:creator", "dc:title", "dc:date", "dc:description",
+))
+# fmt: on
+_ATTRIBUTE_NOISE = re.compile(r"[\s\x00-\x1f]+")
+_CSS_URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]*)", re.I)
 
 
-def released_by_month(hazards: gpd.GeoDataFrame, releases: gpd.GeoDataFrame) -> pd.Series:
-    """Hectares released each month: each release's part inside its own hazard.
+class _SvgScan(HTMLParser):
+    """Reads SVG markup the way a browser's HTML parser tokenises it, noting problems.
+
+    Text between tags is never a problem (a district named ``<img onerror=...>``
+    arrives escaped as ``&lt;img ...``); what counts is which elements and
+    attributes the browser would create.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._style = 0
+
+    def set_cdata_mode(self, *args, **kwargs) -> None:
+        # Inside <svg>, a browser parses <style> content as markup, not as raw
+        # text: stay in markup mode so that a tag hidden there is seen too.
+        return
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _SVG_ELEMENTS:
+            self.problems.append(f"element <{tag}>")
+        for name, value in attrs:
+            clean = _ATTRIBUTE_NOISE.sub("", value or "").lower()
+            if name.startswith("on"):
+                self.problems.append(f"event handler {name}=")
+            if "javascript:" in clean or "@import" in clean:
+                self.problems.append(f"{name}={value!r}")
+            if name.endswith("href") and not clean.startswith(
+                ("#", "data:image/png", "data:image/jpeg")
+            ):
+                self.problems.append(f"link {name}={value!r} (only #id or an inline image)")
+            self._check_css(clean, name)
+        if tag == "style":
+            self._style += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag == "style":
+            self._style -= 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _SVG_ELEMENTS:
+            self.problems.append(f"end tag </{tag}>")
+        if tag == "style":
+            self._style = max(0, self._style - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._style:
+            clean = _ATTRIBUTE_NOISE.sub("", data).lower()
+            if "@import" in clean or "javascript:" in clean:
+                self.problems.append("style sheet imports or scripts")
+            self._check_css(clean, "style")
+
+    def handle_comment(self, data: str) -> None:
+        # Browsers and html.parser end some malformed comments differently.
+        if any(c in data for c in "<>-!"):
+            self.problems.append("comment with markup")
+
+    def handle_decl(self, decl: str) -> None:
+        self.problems.append("a declaration (<!...>)")
+
+    def unknown_decl(self, data: str) -> None:
+        # <![CDATA[...]]> is text inside <svg> but a bogus comment outside it.
+        self.problems.append("a CDATA section")
+
+    def handle_pi(self, data: str) -> None:
+        self.problems.append("a processing instruction (<?...>)")
+
+    def _check_css(self, text: str, where: str) -> None:
+        for target in _CSS_URL.findall(text):
+            if not target.startswith(("#", "data:image/")):
+                self.problems.append(f"{where}: url({target}) would load a file")
+
+
+def released_by_month(
+    hazards: gpd.GeoDataFrame,
+    releases: gpd.GeoDataFrame,
+    *,
+    as_of: dt.date | str | None = None,
+) -> pd.Series:
+    """Hazard hectares released each month, ground counted once.
+
+    As :func:`minemap.progress.progress` counts them (district and method
+    ``all``): releases in date order each keep only the hazard ground no
+    earlier release covered, so the months add up to the district table's
+    ``released_area_ha`` total.
 
     Parameters
     ----------
     hazards, releases
         Submitted hazards and releases (any CRS).
+    as_of
+        Last day counted; default: the last release.
 
     Returns
     -------
     pandas.Series
         Released hectares indexed by month (``Period``), every month from the
-        first to the last release, zero where nothing was released.
+        first release to the as-of day, zero where nothing was released.
 
     Examples
     --------
+    >>> import minemap as mm
     >>> from minemap import datasets
-    >>> by_month = released_by_month(datasets.hazards(), datasets.releases())
-    >>> bool((by_month >= 0).all())
+    >>> hz, rel = datasets.hazards(), datasets.releases()
+    >>> by_month = released_by_month(hz, rel)
+    >>> total = mm.by_district(mm.remaining(hz, rel))["released_area_ha"].sum()
+    >>> bool(abs(by_month.sum() - total) < 1e-6 * total)
     True
     """
-    hazards, releases = _in_wgs84(hazards), _in_wgs84(releases)
+    from minemap.progress import progress
+
+    empty = pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
     if releases is None or not len(releases) or s.RELEASED_ON not in releases.columns:
-        return pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
-    pieces = _pending_pieces(hazards, releases)
-    months = _months(releases[s.RELEASED_ON])
-    if months is None:
-        return pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
-    area = _area_ha(pieces.geometry.to_numpy())
-    dates = _naive_dates(pieces[s.RELEASED_ON])
-    ok = dates.notna().to_numpy()
-    per = pd.Series(area[ok], index=dates[ok].dt.to_period("M").to_numpy())
-    summed = per.groupby(level=0).sum()
-    return summed.reindex(months, fill_value=0.0).rename(s.RELEASED_AREA_HA)
+        return empty
+    table = progress(releases, hazards, as_of=as_of, period="month")
+    total = table[(table[s.DISTRICT] == s.ALL) & (table[s.METHOD] == s.ALL)]
+    if not len(total):
+        return empty
+    months = pd.DatetimeIndex(total[s.PERIOD]).to_period("M")
+    return pd.Series(
+        total[s.RELEASED_HA].to_numpy(dtype=float), index=months, name=s.RELEASED_AREA_HA
+    )
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:
@@ -149,10 +251,13 @@ def released_chart_svg(by_month: pd.Series, *, width: int = 900, height: int = 3
     values = by_month.to_numpy(dtype=float)
     total = np.cumsum(values)
     n = len(values)
-    bar_step = _nice_step(values.max())
-    bar_top = bar_step * np.ceil(values.max() / bar_step) or 1.0
-    tot_step = _nice_step(total[-1])
-    tot_top = tot_step * np.ceil(total[-1] / tot_step) or 1.0
+    # Nothing released yet (or only outside every hazard): an axis of 0-1 ha.
+    bar_span = values.max() if values.max() > 0 else 1.0
+    tot_span = total[-1] if total[-1] > 0 else 1.0
+    bar_step = _nice_step(bar_span)
+    bar_top = bar_step * np.ceil(bar_span / bar_step)
+    tot_step = _nice_step(tot_span)
+    tot_top = tot_step * np.ceil(tot_span / tot_step)
     bw = w / n
 
     def y_bar(v: float) -> float:
@@ -218,10 +323,18 @@ def _attribute_text(text: str) -> str:
 
 
 def _check_svg(svg: str, caption: str) -> str:
+    """Plain SVG markup for an extra chart, or ``ValueError`` naming what is not."""
     text = str(svg).strip()
-    if not text.lower().startswith("<svg") or _UNSAFE_SVG.search(text):
+    scan = _SvgScan()
+    scan.feed(text)
+    scan.close()
+    problems = scan.problems
+    if not text.lower().startswith("<svg"):
+        problems.insert(0, "it does not start with <svg")
+    if problems:
         raise ValueError(
-            f"extra chart {caption!r}: give plain <svg> markup without scripts or event handlers"
+            f"extra chart {caption!r}: give plain <svg> markup without scripts, event "
+            f"handlers, links or HTML; found {', '.join(dict.fromkeys(problems))}"
         )
     return text
 
@@ -271,6 +384,18 @@ def _district_table(table: pd.DataFrame) -> str:
         f'<table class="districts"><thead><tr><th>District</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _when(as_of, releases: gpd.GeoDataFrame | None) -> str:
+    """The line under the heading: the day the figures refer to, and when it was made."""
+    today = dt.date.today().isoformat()
+    if as_of is not None and not sym.is_missing(as_of):
+        return f"As of {pd.Timestamp(as_of).date().isoformat()} · prepared {today}"
+    if releases is not None and len(releases) and s.RELEASED_ON in releases.columns:
+        latest = _naive_dates(releases[s.RELEASED_ON]).max()
+        if not pd.isna(latest):
+            return f"As of {latest.date().isoformat()} (latest release) · prepared {today}"
+    return f"Prepared {today}"
 
 
 def build_report(
@@ -323,11 +448,7 @@ def build_report(
     True
     """
     charts = [(str(caption), _check_svg(svg, str(caption))) for caption, svg in extra_charts or ()]
-    when = (
-        f"As of {pd.Timestamp(as_of).date().isoformat()}"
-        if as_of is not None and not sym.is_missing(as_of)
-        else f"Prepared {dt.date.today().isoformat()}"
-    )
+    when = _when(as_of, releases)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -342,17 +463,14 @@ def build_report(
         _district_table(table),
     ]
     if hazards is not None and releases is not None:
-        if as_of is not None and s.RELEASED_ON in releases.columns:
-            day = pd.Timestamp(as_of).tz_localize(None).normalize()
-            releases = releases[(_naive_dates(releases[s.RELEASED_ON]) <= day).to_numpy()]
-        by_month = released_by_month(hazards, releases)
+        by_month = released_by_month(hazards, releases, as_of=as_of)
         parts += [
             "<h2>Released area over time</h2>",
             f'<div class="chart">{released_chart_svg(by_month)}</div>',
             (
-                '<p class="note">Bars: hectares released each month; line: in total. Each release '
-                "counts the part inside its own hazard; overlapping releases are counted each time."
-                "</p>"
+                '<p class="note">Bars: hazard hectares released each month; line: in total. '
+                "Ground is counted once: a release over ground already released adds nothing, "
+                "so the total is the table's released area.</p>"
             ),
         ]
     for caption, svg in charts:

@@ -61,6 +61,21 @@ def browser(chromium_path):
         launched.close()
 
 
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    """Folder for the browser tests' screenshots and PDFs, for people to look at.
+
+    ``test-output/browser`` in the repository (ignored by git), or the folder
+    named by MINEMAP_TEST_OUTPUT.
+    """
+    folder = Path(
+        os.environ.get("MINEMAP_TEST_OUTPUT") or Path(__file__).parent.parent / "test-output"
+    )
+    folder = folder / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 # --- end of browser fixtures ----------------------------------------------------
 
 

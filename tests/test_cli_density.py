@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from click.testing import CliRunner
@@ -37,8 +39,14 @@ def test_density_writes_a_geotiff_that_adds_up(runner, tmp_path):
         assert src.crs.to_dict().get("proj") == "laea"
         band = src.read(1, masked=True)
     assert float(band.sum()) == pytest.approx(rem[s.REMAINING_MINES_EST].sum(), rel=5e-3)
-    assert result.stdout.startswith("district,remaining_mines_est")
-    assert "Aghdam" in result.stdout
+    assert result.stdout.startswith("district,remaining_mines_est,table_remaining_mines_est")
+    zones = pd.read_csv(io.StringIO(result.stdout)).set_index("district")
+    table = mm.by_district(rem, districts=mm.read_districts(DISTRICTS)).set_index("district")
+    assert zones["table_remaining_mines_est"].to_dict() == pytest.approx(
+        table["remaining_mines_est"].round(1).to_dict(), abs=0.051
+    )
+    assert zones["remaining_mines_est"].sum() == pytest.approx(float(band.sum()), abs=0.2)
+    assert "Aghdam" in zones.index
 
 
 def test_as_of_changes_the_raster(runner, tmp_path):

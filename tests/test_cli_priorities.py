@@ -60,6 +60,15 @@ def test_bad_weight_is_a_usage_error(runner, tmp_path, bad):
     assert "--weight" in result.output
 
 
+def test_weights_that_leave_nothing_to_score_by_are_a_usage_error(runner, tmp_path):
+    zero = [f"--weight={part}=0" for part in ("density", "settlements", "roads", "area")]
+    result = runner.invoke(main, _args(tmp_path, *zero))
+    assert result.exit_code == 2
+    assert "--weight" in result.output
+    assert "add up to 0" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_unreadable_context_layer_is_one_clear_error(runner, tmp_path):
     bad = tmp_path / "roads.geojson"
     bad.write_text("")

@@ -42,7 +42,7 @@ rects = st.builds(
     hz=st.lists(rects, min_size=1, max_size=6),
     rel=st.lists(rects, max_size=4),
     mines=st.lists(st.integers(0, 5000), min_size=6, max_size=6),
-    cell=st.sampled_from([37.0, 100.0, 250.0]),
+    cell=st.sampled_from([37.0, 100.0, 250.0, 5000.0, 1e6]),  # cells far larger too
 )
 def test_band_1_adds_up_to_remaining_mines(hz, rel, mines, cell):
     hzf = hazards(*hz, ap=mines[: len(hz)], at=[3] * len(hz))
@@ -53,6 +53,15 @@ def test_band_1_adds_up_to_remaining_mines(hz, rel, mines, cell):
     assert grid.mines.sum() == pytest.approx(expected, rel=5e-3, abs=1e-3)
     assert grid.total_mines_est == pytest.approx(expected)
     assert (grid.mines >= 0).all()
+
+
+def test_cells_far_larger_than_the_hazards_keep_their_mines():
+    """One 20 m x 20 m record in a 10 km cell: the cell holds its mines, it is not nodata."""
+    hz = hazards(box(100, 100, 120, 120), ap=[50], at=[0])
+    grid = density(hz, releases(), cell_size_m=10_000)
+    assert grid.mines.sum() == pytest.approx(50.0)
+    per_ha = grid.bands[1][grid.bands[1] != NODATA]
+    assert per_ha.sum() == pytest.approx(50.0 / 10_000)  # mines per ha of the cells
 
 
 def test_spread_gives_exact_cell_shares():

@@ -1,6 +1,8 @@
 """The saved map in headless Chromium: offline, layers, tooltips, no script injection.
 
-Set MINEMAP_SCREENSHOT=/some/file.png to keep a copy of the screenshot.
+Screenshots are saved under ``test-output/browser/`` (or MINEMAP_TEST_OUTPUT) for
+people to look at; set MINEMAP_SCREENSHOT=/some/file.png to keep one more copy of the
+first one.
 """
 
 from __future__ import annotations
@@ -8,10 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 
+import pandas as pd
 import pytest
 
 from minemap.render import render_map, write_map
-from tests.test_render import EVIL, EVIL_ID, TEMPLATE, make_scene, render_scene
+from tests.test_render import BREAKOUT, EVIL, EVIL_ID, TEMPLATE, make_scene, render_scene
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +61,7 @@ def opened(browser, map_file):
     page.on("console", lambda msg: msg.type == "error" and seen["console"].append(msg.text))
     page.on("dialog", _dialog)
     page.goto(map_file.as_uri())
-    page.wait_for_selector(_PATHS)
+    page.wait_for_selector(_PATHS, state="attached")
     page.wait_for_timeout(200)
     yield page, seen
     context.close()
@@ -87,6 +90,17 @@ _PAN_TO_MIDDLE = """el => {
 }"""
 
 
+def _roomy(page, selector: str = "path.minemap-hazard", pixels: float = 12) -> int:
+    """Index of the first path at least ``pixels`` wide and high (slivers draw as a dot)."""
+    index = page.locator(selector).evaluate_all(
+        "(els, px) => els.findIndex(e => { const r = e.getBoundingClientRect();"
+        " return r.width >= px && r.height >= px; })",
+        pixels,
+    )
+    assert index >= 0, f"no {selector} of {pixels} px"
+    return index
+
+
 def _hover_path(page, path) -> str:
     """Move the mouse onto a visible spot of a drawn path and read its tooltip."""
     spot = path.evaluate(_FIND_SPOT)
@@ -106,7 +120,7 @@ def _hover_path(page, path) -> str:
     return tooltip.last.inner_text()
 
 
-def test_map_offline_and_interactive(opened, tmp_path):
+def test_map_offline_and_interactive(opened, shots):
     page, seen = opened
     assert seen["outside"] == []
     assert seen["errors"] == []
@@ -126,9 +140,7 @@ def test_map_offline_and_interactive(opened, tmp_path):
     assert "As of 2024-12-31" in title.inner_text()
     assert "geoBoundaries" in page.locator(".leaflet-control-attribution").inner_text()
 
-    out = tmp_path / "test-output"
-    out.mkdir()
-    shot = out / "map.png"
+    shot = shots / "map.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
     keep = os.environ.get("MINEMAP_SCREENSHOT")
@@ -215,7 +227,7 @@ def _open_recorded(browser, url: str):
 @pytest.fixture(scope="module")
 def demo(browser, demo_outputs):
     context, page, seen = _open_recorded(browser, demo_outputs["map"].as_uri())
-    page.wait_for_selector("path.minemap-hazard")
+    page.wait_for_selector("path.minemap-hazard", state="attached")
     yield page, seen
     context.close()
 
@@ -237,7 +249,7 @@ def test_demo_map_size_is_small_enough_to_email(demo_outputs):
 
 
 @pytest.mark.slow  # the sample demo is written once per session (about 6 s)
-def test_demo_map_offline_no_errors(demo, tmp_path):
+def test_demo_map_offline_no_errors(demo, shots):
     page, seen = demo
     assert seen["outside"] == []
     assert seen["errors"] == []
@@ -258,8 +270,8 @@ def test_demo_map_offline_no_errors(demo, tmp_path):
         ".leaflet-control-layers",
     ):
         assert page.locator(selector).is_visible(), selector
-    page.screenshot(path=str(tmp_path / "demo-map.png"))
-    assert (tmp_path / "demo-map.png").stat().st_size > 10_000
+    page.screenshot(path=str(shots / "demo-map.png"))
+    assert (shots / "demo-map.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow  # the sample demo is written once per session (about 6 s)
@@ -299,7 +311,7 @@ def test_demo_layer_control_toggles_each_layer(demo):
 
 
 @pytest.mark.slow  # the sample demo is written once per session (about 6 s)
-def test_demo_time_slider_changes_what_is_drawn(demo, tmp_path):
+def test_demo_time_slider_changes_what_is_drawn(demo, shots):
     page, seen = demo
     last = int(page.locator(".minemap-timeline-range").get_attribute("max"))
     assert last > 12
@@ -309,7 +321,7 @@ def test_demo_time_slider_changes_what_is_drawn(demo, tmp_path):
     assert at_end["minemap-pending"] == 0  # nothing is released after the last month
     label_mid = _slide(page, last // 2)
     mid = {c: _count(page, f"path.{c}") for c in ("minemap-release", "minemap-pending")}
-    page.screenshot(path=str(tmp_path / "demo-map-mid.png"))
+    page.screenshot(path=str(shots / "demo-map-mid.png"))
     label_start = _slide(page, 0)
     start = {c: _count(page, f"path.{c}") for c in ("minemap-release", "minemap-pending")}
     assert "End of 2020-" in label_start
@@ -323,7 +335,7 @@ def test_demo_time_slider_changes_what_is_drawn(demo, tmp_path):
     early = _count(page, "path.minemap-pending")
     assert early > mid["minemap-pending"] > 0
     figures = [
-        float(t.split("≈ ")[1].split(" ha")[0].replace(",", ""))
+        float(t.split("remaining ")[1].split(" ha")[0].replace(",", ""))
         for t in (label_early, label_mid, label_end)
     ]
     assert figures[0] > figures[1] > figures[2]
@@ -335,7 +347,7 @@ def test_demo_time_slider_changes_what_is_drawn(demo, tmp_path):
 @pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_tooltip_and_popup(demo):
     page, seen = demo
-    text = _hover_path(page, page.locator("path.minemap-hazard").nth(5))
+    text = _hover_path(page, page.locator("path.minemap-hazard").nth(_roomy(page)))
     assert text.startswith("Hazard ")
     for label in ("District", "Mines recorded AP / AT", "Mapped area", "Remaining area", "Source"):
         assert label in text, label
@@ -437,7 +449,7 @@ def evil_page(browser, tmp_path_factory):
         tmp_path_factory.mktemp("evil") / "evil.html",
     )
     context, page, seen = _open_recorded(browser, path.as_uri())
-    page.wait_for_selector("path.minemap-hazard")
+    page.wait_for_selector("path.minemap-hazard", state="attached")
     yield page, seen
     context.close()
 
@@ -483,3 +495,196 @@ def test_escaped_in_extra_layer_tooltip(evil_page):
     assert _count(page, "img") == 0
     assert seen["dialogs"] == []
     assert seen["errors"] == []
+
+
+# Open every tooltip and popup of every drawn feature, as hovering and clicking would,
+# and collect their text per layer (the path's class).
+_OPEN_EVERY_TIP = """() => {
+    const key = Object.keys(window).find(k => window[k] instanceof L.Map);
+    const map = window[key], texts = {};
+    map.eachLayer(layer => {
+        if (!(layer instanceof L.Path) || !layer.getTooltip()) { return; }
+        const where = layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng();
+        const cls = (layer.options.className || "").split(" ").pop();
+        layer.openTooltip(where);
+        const tip = layer.getTooltip().getElement().textContent;
+        layer.closeTooltip();
+        let popup = "";
+        if (layer.getPopup()) {
+            layer.openPopup(where);
+            popup = layer.getPopup().getElement().textContent;
+            layer.closePopup();
+        }
+        (texts[cls] = texts[cls] || []).push(tip, popup);
+    });
+    return texts;
+}"""
+
+
+def test_every_tooltip_and_popup_of_every_layer_is_text(evil_page, shots):
+    """Hazard, release, released-later, submitted, district and extra layers alike."""
+    page, seen = evil_page
+    control = page.locator(".leaflet-control-layers-overlays")
+    box = control.locator("label", has_text="Submitted maps").locator("input")
+    if not box.is_checked():
+        box.click()
+    texts = page.evaluate(_OPEN_EVERY_TIP)  # last month: every release drawn
+    _slide(page, 0)  # first month: the released-later pieces drawn
+    early = page.evaluate(_OPEN_EVERY_TIP)
+    _slide(page, int(page.locator(".minemap-timeline-range").get_attribute("max")))
+    texts["minemap-pending"] = early.get("minemap-pending", [])
+    page.screenshot(path=str(shots / "escaping.png"))
+    expected = {
+        "minemap-hazard": f"Hazard {EVIL_ID}",  # id, and the source and district too
+        "minemap-release": f"Organisation{EVIL}",
+        "minemap-pending": f"Hazard {EVIL_ID} (released later)",
+        "minemap-submitted": f"Submitted map {EVIL_ID}",
+        "minemap-district": EVIL,
+        "minemap-extra-0": f"{EVIL}{TEMPLATE}",
+    }
+    for cls, text in expected.items():
+        assert texts.get(cls), cls
+        assert any(text in t for t in texts[cls]), (cls, texts[cls][:4])
+    hazard_text = " ".join(texts["minemap-hazard"])
+    assert BREAKOUT in hazard_text  # the source map, as text
+    assert "49" not in " ".join(texts["minemap-extra-0"])  # no template evaluated
+    assert _count(page, "img") == 0
+    assert page.evaluate("document.querySelectorAll('script:not([src])').length") >= 1
+    assert seen["dialogs"] == []
+    assert seen["errors"] == []
+    assert seen["outside"] == []
+
+
+@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
+def test_demo_tooltip_has_every_figure_a_manager_asks_for(demo, demo_outputs):
+    """Id, district, mines recorded, areas mapped/released/remaining, dates, source map,
+    and the figures are those of the written table (full geometry, not the drawing)."""
+    import geopandas as gpd
+
+    from minemap.render import symbology as sym
+
+    page, seen = demo
+    rows = gpd.read_file(demo_outputs["map"].parent / "remaining.gpkg")
+    rows = rows[(rows["released_area_ha"] > 1) & (rows["remaining_area_ha"] > 1)]
+    row = rows.iloc[len(rows) // 2]
+    box = page.locator(".minemap-search-input")
+    box.fill(str(row["hazard_id"]))
+    box.press("Enter")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=3000)
+    text = popup.inner_text()
+    assert text.startswith(f"Hazard {row['hazard_id']}")
+    for label, value in (
+        ("District", row["district"]),
+        ("Classification", row["classification"]),
+        (
+            "Mines recorded AP / AT",
+            f"{sym.format_count(row['mines_ap'])} / {sym.format_count(row['mines_at'])}",
+        ),
+        ("Mapped area", sym.format_area(row["mapped_area_ha"])),
+        ("Released area", sym.format_area(row["released_area_ha"])),
+        ("Remaining area", sym.format_area(row["remaining_area_ha"])),
+        ("Remaining mines (est.)", sym.format_count(row["remaining_mines_est"])),
+        ("Source", row["source"]),
+        ("Submitted", sym.format_date(row["submitted_on"])),
+    ):
+        assert f"{label}\t{value}" in text, (label, value, text)
+    page.keyboard.press("Escape")
+    assert seen["errors"] == []
+
+
+def test_extra_layers_accuracy_and_density_in_the_browser(browser, tmp_path, shots):
+    """The accuracy and density layers through render_map: drawn, named once, offline."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from minemap import remaining
+    from minemap.accuracy import accuracy
+    from minemap.density import density
+    from minemap.render.accuracy_layer import accuracy_layer
+    from minemap.render.density_layer import density_layer
+    from tests.common import LAEA, box, hazards, releases
+
+    hz = hazards(box(0, 0, 400, 200), box(1000, 0, 1300, 300), ap=[300, 100], at=[5, 0])
+    hz["source"] = [EVIL, "Map B"]
+    rel = releases(box(0, 0, 400, 200), box(1000, 0, 1100, 300), methods=["cleared", "reduced"])
+    # Devices 60 m east of the first record: a shift to find; the second's inside.
+    xy = np.array([[x, y] for x in range(80, 460, 40) for y in range(20, 200, 40)], float)
+    pts = np.vstack([xy, [[1050, 150], [1060, 100], [1040, 200]]])
+    items = gpd.GeoDataFrame(
+        {
+            "item_id": [f"I{i}" for i in range(len(pts))],
+            "found_on": pd.Timestamp("2022-01-03"),
+            "item_type": "AP",
+        },
+        geometry=shapely.points(pts),
+        crs=LAEA,
+    )
+    table = accuracy(hz, items, rel)
+    grid = density(hz, releases(box(5000, 0, 5001, 1)), cell_size_m=50)
+    rem = remaining(hz, rel)
+    layers = [
+        accuracy_layer(hz, table, name="Accuracy & <shifts>"),
+        density_layer(grid, name="Density & <mines per ha>", show=True),
+    ]
+    path = write_map(render_map(rem, hazards=hz, extra_layers=layers), tmp_path / "extra.html")
+    context, page, seen = _open_recorded(browser, path.as_uri())
+    page.wait_for_selector("path.minemap-accuracy", state="attached")
+    page.screenshot(path=str(shots / "extra-layers.png"))
+    names = page.locator(".leaflet-control-layers-overlays").inner_text()
+    assert "Accuracy & <shifts>" in names
+    assert "Density & <mines per ha>" in names
+    assert "&amp;" not in names
+    assert _count(page, "path.minemap-accuracy") == 2
+    assert _count(page, "path.minemap-shift") >= 2  # an arrow for the shifted record
+    image = page.locator("img.leaflet-image-layer")
+    assert image.count() == 1
+    assert image.get_attribute("src").startswith("data:image/png;base64,")
+    tips = page.evaluate(_OPEN_EVERY_TIP)
+    assert any(EVIL in t for t in tips["minemap-accuracy"])
+    assert page.locator("img").count() == 1  # the density image, nothing from data
+    assert "Density & <mines per ha>" in page.locator(".minemap-legend").inner_text()
+    assert seen["outside"] == []
+    assert seen["errors"] == []
+    assert seen["dialogs"] == []
+    context.close()
+
+
+def test_tiles_add_a_base_layer_under_the_districts(browser, tmp_path, shots):
+    """With --tiles the only requests are tiles of that server; the districts still draw."""
+    url = "https://tile.example.org/{z}/{x}/{y}.png"
+    path = write_map(render_scene(make_scene(), tiles=url), tmp_path / "tiles.html")
+    context, page, seen = _open_recorded(browser, path.as_uri())
+    page.wait_for_selector("path.minemap-district", state="attached")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shots / "tiles.png"))
+    assert seen["outside"], "no tile was asked for"
+    assert all(u.startswith("https://tile.example.org/") for u in seen["outside"])
+    assert page.locator(".leaflet-control-layers-base").inner_text().strip() == "Online base map"
+    assert _count(page, ".leaflet-tile-pane img") > 0
+    assert _count(page, "path.minemap-district") > 0
+    assert seen["errors"] == []
+    context.close()
+
+
+def test_public_map_in_the_browser(browser, tmp_path, shots):
+    """No perimeter, id or source on the page; the grid and the districts instead."""
+    scene = make_scene()
+    path = write_map(render_scene(scene, public=True), tmp_path / "public.html")
+    context, page, seen = _open_recorded(browser, path.as_uri())
+    page.wait_for_selector("path.minemap-grid", state="attached")
+    page.screenshot(path=str(shots / "public-map.png"))
+    for cls in ("minemap-hazard", "minemap-release", "minemap-pending", "minemap-submitted"):
+        assert _count(page, f"path.{cls}") == 0, cls
+    texts = page.evaluate(_OPEN_EVERY_TIP)
+    assert set(texts) == {"minemap-district", "minemap-grid"}
+    body = " ".join(texts["minemap-grid"]) + page.content()
+    for secret in ("AGM-001", "Handover map A", "R-1", "Team 1"):
+        assert secret not in body, secret
+    assert any("Remaining area" in t for t in texts["minemap-grid"])
+    options = page.locator("#minemap-search-list option").evaluate_all("os => os.map(o => o.value)")
+    assert sorted(options) == sorted(scene["districts"]["district"])
+    assert seen["outside"] == []
+    assert seen["errors"] == []
+    context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import geopandas as gpd
@@ -142,6 +143,26 @@ def test_as_of_cut_off_and_partial_week(layers):
     assert later[s.PERIOD].max() == pd.Timestamp("2022-02-07")
     assert _cell(later, "2022-02-07") == 0
     assert _cell(later, "2022-02-07", column=s.REMAINING_HA) == pytest.approx(15.5)
+
+
+def test_partial_first_and_last_weeks():
+    """A first release on a Friday opens the week of its Monday; an as-of Tuesday closes
+    a two-day week. Each holds only its own days' releases, and conservation holds."""
+    hz = hazards(box(0, 0, 1000, 100))
+    rel = releases(
+        box(0, 0, 100, 100),
+        box(100, 0, 300, 100),
+        box(300, 0, 400, 100),
+        box(400, 0, 500, 100),
+        dates=["2022-01-07", "2022-01-09", "2022-01-11", "2022-01-12"],
+    )
+    table = progress(rel, hz, as_of="2022-01-11")  # Tuesday
+    total = table[table[s.METHOD] == s.ALL].set_index(s.PERIOD)
+    assert list(total.index) == list(pd.to_datetime(["2022-01-03", "2022-01-10"]))
+    assert total[s.RELEASED_HA].tolist() == pytest.approx([3.0, 1.0])  # Wednesday's is out
+    assert (total[s.CUMULATIVE_RELEASED_HA] + total[s.REMAINING_HA]).tolist() == pytest.approx(
+        [10.0, 10.0]
+    )
 
 
 def test_as_of_before_every_release(layers):
@@ -352,6 +373,20 @@ def test_charts_as_svg_for_reports(layers):
     assert "anti-personnel mines (8)" in svgs["items"]
     # Same table, same SVG: reports can be compared between runs.
     assert chart_svgs(progress(*layers))["released"] == svgs["released"]
+
+
+@pytest.mark.parametrize(
+    "name", ["$\\frac{1}$ Aghdam", "$x$", "_hidden", "<img src=x onerror=alert(1)>"]
+)
+def test_district_names_are_drawn_as_text(layers, name):
+    """Names are data: no mathtext (a parse error stopped the chart), none left out."""
+    from minemap.charts import chart_svgs
+
+    rel, hz, ds = layers
+    ds = ds.assign(**{s.DISTRICT: [name, "B"]})
+    svg = chart_svgs(progress(rel, hz, ds))["burndown"]
+    assert html.escape(name, quote=False) in svg
+    assert "<img" not in svg
 
 
 def test_burndown_without_hazards_says_so(layers):

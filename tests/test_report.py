@@ -85,6 +85,31 @@ def test_chart_released_by_month(scene):
     assert "No release" in released_chart_svg(by_month.iloc[:0])
 
 
+def test_chart_counts_ground_once_and_matches_the_table():
+    """R2 repeats half a hectare of R1 in the next month: 1 + 1.5 ha, as the table says."""
+    from minemap import by_district, remaining
+    from tests.common import box, hazards, releases
+
+    hz = hazards(box(0, 0, 1000, 100))
+    rel = releases(box(0, 0, 100, 100), box(50, 0, 250, 100), dates=["2022-01-03", "2022-02-09"])
+    by_month = released_by_month(hz, rel)
+    assert list(by_month.index.astype(str)) == ["2022-01", "2022-02"]
+    assert by_month.to_list() == pytest.approx([1.0, 1.5], rel=1e-6)
+    table = by_district(remaining(hz, rel))
+    assert by_month.sum() == pytest.approx(table[s.RELEASED_AREA_HA].sum(), rel=1e-9)
+    page = build_report(table, hazards=hz, releases=rel)
+    assert "As of 2022-02-09 (latest release)" in page
+    assert "As of 2022-01-31" in build_report(table, hazards=hz, releases=rel, as_of="2022-01-31")
+
+
+def test_chart_of_months_that_released_nothing():
+    """Releases outside every hazard: zero bars on a 0-1 ha axis (it once asked for 5e9 ticks)."""
+    months = pd.period_range("2022-01", "2022-06", freq="M")
+    svg = released_chart_svg(pd.Series(0.0, index=months))
+    assert svg.count("<rect") == 6
+    assert svg.count('stroke="#ddd"') <= 12
+
+
 def test_report_embeds_map_and_chart(scene):
     map_page = render_scene(scene, title=f"map {TEMPLATE}").get_root().render()
     page = build_report(
@@ -124,6 +149,56 @@ def test_extra_charts(scene):
     ):
         with pytest.raises(ValueError, match="plain <svg>"):
             build_report(scene["table"], extra_charts=[("c", bad)])
+
+
+def test_extra_chart_text_is_not_markup():
+    """Text that only reads like markup (a district's name, escaped) is allowed."""
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><g clip-path="url(#p1)">'
+        f"<text>{html.escape(EVIL)} javascript: onload=1</text><use xlink:href='#m1'/></g></svg>"
+    )
+    assert svg in build_report(pd.DataFrame({s.DISTRICT: []}), extra_charts=[("c", svg)])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "<svg><style><img src=x onerror=alert(1)></style></svg>",  # parsed as markup in SVG
+        '<svg><rect title="a>b" onload="alert(1)"/></svg>',
+        "<svg/onload=alert(1)>",
+        '<svg><?x a="> <img src=x onerror=alert(1)>"?></svg>',
+        "<svg></p><img src=x onerror=alert(1)></svg>",
+        "<svg><!-- --!><img src=x onerror=alert(1)> --></svg>",
+        '<svg><a href="&#106;avascript:alert(1)">x</a></svg>',
+        '<svg><image href="http://tile.example.org/x.png"/></svg>',
+        '<svg><rect style="fill:url(http://tile.example.org/x)"/></svg>',
+        "<svg><style>@import url(http://tile.example.org/y.css);</style></svg>",
+        "<svg><foreignObject><div>x</div></foreignObject></svg>",
+        "<svg><SCRIPT>alert(1)</SCRIPT></svg>",
+        "<svg></svg><![CDATA[<img src=x onerror=alert(1)>]]>",
+    ],
+)
+def test_extra_chart_markup_that_would_run_or_load_is_refused(scene, bad):
+    with pytest.raises(ValueError, match="plain <svg>"):
+        build_report(scene["table"], extra_charts=[("c", bad)])
+
+
+def test_report_command_with_html_and_mathtext_in_district_names(runner, tmp_path):
+    """District names reach the table, the map and the progress charts as text only."""
+    import geopandas as gpd
+
+    districts = gpd.read_file(DISTRICTS)
+    districts["district"] = [EVIL, "$\\frac{1}$ Aghdam"]
+    path = tmp_path / "districts.geojson"
+    districts.to_file(path)
+    out = tmp_path / "report.html"
+    args = ["report", "--hazards", HAZARDS, "--releases", RELEASES, "--districts", str(path)]
+    result = runner.invoke(main, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert EVIL not in page.split("srcdoc=")[0]
+    assert page.count(f"<td>{html.escape(EVIL)}</td>") == 1
+    assert "$\\frac{1}$ Aghdam" in page
 
 
 # --- the command ---------------------------------------------------------------------
@@ -187,3 +262,21 @@ def test_map_command_bad_tiles_is_one_line(runner, tmp_path):
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     assert "tile URL" in result.output
+
+
+def test_map_and_report_when_every_hazard_is_rejected(runner, tmp_path):
+    """Nothing left to draw is an empty map and a report of zeros, not a traceback."""
+    import geopandas as gpd
+
+    hazards = gpd.read_file(HAZARDS)
+    hazards["mines_ap"] = -1  # every record rejected
+    path = tmp_path / "hazards.geojson"
+    hazards.to_file(path)
+    for command, name in (("map", "map.html"), ("report", "report.html")):
+        out = tmp_path / name
+        args = [command, "--hazards", str(path), "--releases", RELEASES, "--districts", DISTRICTS]
+        args += ["-o", str(out), "--rejects", str(tmp_path / f"rejects-{command}.csv")]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output
+        assert out.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html>")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from minemap import contamination
+from minemap import schema as s
 from minemap.commands._common import (
     EXISTING,
     OneOrMore,
@@ -70,7 +71,8 @@ def density(hazards, releases, districts, items, as_of, cell_size_m, output, rej
     """Mine density raster: band 1 estimated remaining mines per cell, band 2 per hectare,
     band 3 devices found (with --items), on an equal-area (LAEA) grid.
 
-    With --districts, prints the remaining mines per district read back from the raster.
+    With --districts, prints the remaining mines per district read back from the raster
+    (cells by their centre) beside the per-district table's figure.
     """
     from minemap import density as dens
 
@@ -92,10 +94,13 @@ def density(hazards, releases, districts, items, as_of, cell_size_m, output, rej
         err=True,
     )
     if ds is not None:
+        # Read back from the raster, beside the vector table's figure for the same district.
         zones = dens.zonal_sums(grid, ds)
-        click.echo("district,remaining_mines_est")
+        table = contamination.by_district(rem, districts=ds)
+        vector = dict(zip(table[s.DISTRICT].astype(str), table[s.REMAINING_MINES_EST], strict=True))
+        click.echo(f"{s.DISTRICT},{s.REMAINING_MINES_EST},table_{s.REMAINING_MINES_EST}")
         for name, value in zones.itertuples(index=False):
-            click.echo(f"{name},{value:.1f}")
+            click.echo(f"{name},{value:.1f},{vector.get(str(name), 0.0):.1f}")
 
 
 command = density

@@ -15,6 +15,7 @@ from minemap.commands._common import (
     overwrite_option,
     verbosity,
 )
+from minemap.errors import MinemapError
 
 
 def _weights(ctx, param, values) -> dict[str, float]:
@@ -96,16 +97,17 @@ def priorities(
 
     check_outputs([output, rejects], overwrite)
     hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
-    table = rank(
-        hz,
-        rel,
-        ds,
-        settlements=_context(settlements, "settlements"),
-        roads=_context(roads, "roads"),
-        accidents=_context(accidents, "accidents"),
-        as_of=as_of,
-        weights=weights,
-    )
+    context = {
+        "settlements": _context(settlements, "settlements"),
+        "roads": _context(roads, "roads"),
+        "accidents": _context(accidents, "accidents"),
+    }
+    try:
+        table = rank(hz, rel, ds, **context, as_of=as_of, weights=weights)
+    except MinemapError:
+        raise
+    except ValueError as exc:  # weights that leave no part to score by
+        raise click.BadParameter(str(exc), param_hint="--weight") from None
     mio.write_table(table, output, overwrite=overwrite)
     used = ", ".join(f"{k}={v:g}" for k, v in table.attrs["weights"].items())
     click.echo(f"priorities: {len(table)} hazard(s) ranked ({used}), written to {output}", err=True)

@@ -243,6 +243,8 @@ class _AccuracyLayer(Layer):
     def __init__(self, data: str, *, name: str, show: bool) -> None:
         # Leaflet's layer control inserts the name as HTML.
         super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        #: The name is HTML already: minemap's layer control must not escape it again.
+        self.name_is_html = True
         self._name = "MinemapAccuracy"
         self.data = data
 

@@ -4,8 +4,10 @@
 GeoTIFF written by :func:`~minemap.density.write_density`) into a Leaflet
 ``imageOverlay`` whose PNG is inlined as a ``data:`` URI, so the map stays
 self-contained. For display only, the band is resampled onto Web Mercator
-(Leaflet's own CRS, so the image lines up) with ``sum`` resampling scaled to
-keep densities; the figures themselves stay in the equal-area raster.
+(Leaflet's own CRS, so the image lines up): pixels of half a cell take the
+value of the cell under them (nearest), so every colour is a real cell's; a
+raster too large for that is averaged down. The figures themselves stay in the
+equal-area raster.
 """
 
 from __future__ import annotations
@@ -76,8 +78,13 @@ def density_image(
     lat = np.radians(
         np.mean(transform_bounds(src_crs, "EPSG:4326", left, bottom, right, top)[1::2])
     )
-    res = grid.transform.a / np.cos(lat)
-    res = max(res, (east - west) / MAX_PIXELS, (north - south) / MAX_PIXELS)
+    cell = grid.transform.a / np.cos(lat)
+    # Pixels of half a cell, each showing the value of the cell under its centre:
+    # every colour is a real cell's, placed to within half a pixel (averaging onto
+    # a grid that does not line up would smear each cell into its neighbours).
+    # A raster too large for that is averaged down.
+    res = max(cell / 2, (east - west) / MAX_PIXELS, (north - south) / MAX_PIXELS)
+    resampling = Resampling.nearest if res < cell else Resampling.average
     dst_w = max(int(np.ceil((east - west) / res - 1e-3)), 1)
     dst_h = max(int(np.ceil((north - south) / res - 1e-3)), 1)
     # Pixels fit the extent exactly (Leaflet stretches the image to its bounds).
@@ -92,7 +99,7 @@ def density_image(
         dst_transform=dst_transform,
         dst_crs="EPSG:3857",
         dst_nodata=NODATA,
-        resampling=Resampling.bilinear,
+        resampling=resampling,
     )
     valid = (shown != NODATA) & (shown > 0)
     values = shown[valid]
@@ -148,6 +155,8 @@ class _ImageLayer(Layer):
 
     def __init__(self, uri: str, bounds: list[list[float]], *, name: str, show: bool) -> None:
         super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        #: The name is HTML already: minemap's layer control must not escape it again.
+        self.name_is_html = True
         self._name = "MinemapDensity"
         self.uri = uri
         self.bounds = bounds

@@ -116,6 +116,7 @@ _CSS = """
 .minemap-timeline-range { width: 100%; }
 @media print { .minemap-fullscreen, .minemap-measure, .minemap-search { display: none; } }
 .leaflet-control-layers { font: 13px/1.5 "Helvetica Neue", Arial, sans-serif; }
+.leaflet-image-layer.minemap-density { image-rendering: pixelated; }
 """
 
 # Everything that turns data into page content goes through textContent,
@@ -982,7 +983,11 @@ def _layer_control_js(m: folium.Map, map_name: str) -> str:
     groups: dict[bool, list[str]] = {False: [], True: []}
     for child in m._children.values():
         if isinstance(child, Layer) and child.control:
-            label = script_json(html.escape(str(child.layer_name)))
+            name = str(child.layer_name)
+            # Layers made to sit in folium's own LayerControl escape their name already.
+            label = script_json(
+                name if getattr(child, "name_is_html", False) else html.escape(name)
+            )
             groups[bool(child.overlay)].append(f"{label}: {child.get_name()}")
     base = "{" + ", ".join(groups[False]) + "}"
     overlays = "{" + ", ".join(groups[True]) + "}"
@@ -1088,28 +1093,55 @@ def _pending_pieces(hazards: gpd.GeoDataFrame, releases: gpd.GeoDataFrame) -> gp
     )
 
 
-def _remaining_by_month(
+def _hazardous_by_month(
     months: pd.PeriodIndex,
-    remaining: gpd.GeoDataFrame,
-    rem_known: np.ndarray,
-    pending_ha: np.ndarray,
-    pending_known: np.ndarray,
-    pending_until: np.ndarray,
+    hazards: gpd.GeoDataFrame,
+    known: np.ndarray,
+    releases: gpd.GeoDataFrame,
+    released: np.ndarray,
 ) -> np.ndarray:
-    """Remaining hectares at each month end, as the slider draws it."""
-    col = next(
-        (c for c in (s.NET_REMAINING_AREA_HA, s.REMAINING_AREA_HA) if c in remaining.columns),
-        None,
-    )
-    rem_ha = (
-        pd.to_numeric(remaining[col], errors="coerce").fillna(0).to_numpy()
-        if col
-        else _area_ha(remaining.geometry.to_numpy())
-    )
-    m = np.arange(len(months))[:, None]
-    now = (rem_ha[None, :] * (rem_known[None, :] <= m)).sum(axis=1)
-    pending = pending_ha[None, :] * ((pending_known[None, :] <= m) & (m < pending_until[None, :]))
-    return now + pending.sum(axis=1)
+    """Hectares still hazardous at each month end, ground counted once.
+
+    The ground of the hazards submitted by then (where records overlap, the
+    shared ground is counted once, under the earliest submission) less the
+    part of it released by then (where releases overlap, once, under the
+    earliest release): at the last month, the district table's remaining total.
+    The drawn pieces may show an overlap of two releases as hazardous until
+    the later one; this figure does not.
+
+    Parameters
+    ----------
+    months
+        The slider's months.
+    hazards, releases
+        Submitted hazards and releases in WGS 84.
+    known, released
+        Month index (into ``months``) of each hazard's submission and of each
+        release.
+    """
+    geoms = hazards.geometry.to_numpy()
+    if not len(geoms):
+        return np.zeros(len(months))
+    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
+
+    def _disjoint(frame: gpd.GeoDataFrame, order: np.ndarray) -> np.ndarray:
+        projected = gpd.GeoSeries(frame.geometry.to_numpy()[order], crs=s.CANONICAL_CRS)
+        return overlay.polygonal(overlay.make_disjoint(projected.to_crs(crs).to_numpy()))
+
+    # The earliest record (release) keeps shared ground: sort by date, stably.
+    h_order = np.argsort(known, kind="stable")
+    r_dates = _naive_dates(releases[s.RELEASED_ON]).to_numpy()
+    r_order = np.argsort(r_dates, kind="stable")
+    h_parts, r_parts = _disjoint(hazards, h_order), _disjoint(releases, r_order)
+    h_month, r_month = known[h_order], released[r_order]
+    n = len(months)
+    ground = np.bincount(h_month, weights=geodesy.area_ha(h_parts), minlength=n)[:n]
+    ri, hi = overlay.candidate_pairs(r_parts, h_parts)
+    pieces = overlay.polygonal(shapely.intersection(r_parts[ri], h_parts[hi]))
+    gone = np.bincount(
+        np.maximum(r_month[ri], h_month[hi]), weights=geodesy.area_ha(pieces), minlength=n
+    )[:n]
+    return np.cumsum(ground) - np.cumsum(gone)
 
 
 # --- public map -------------------------------------------------------------------
@@ -1473,18 +1505,17 @@ def render_map(
             labels=_PENDING_LABELS[:3],
             time="pending",
         ).add_to(m)
-        per_month = _remaining_by_month(
+        per_month = _hazardous_by_month(
             months,
-            remaining,
-            rem_known,
-            _area_ha(pending.geometry.to_numpy()),
-            p_known,
-            p_until,
+            hazards,
+            _known(hazards),
+            releases,
+            _month_index(releases[s.RELEASED_ON], months, last),
         )
         timeline_spec = {
             "title": "Time slider: still hazardous at the end of the month",
             "months": [str(p) for p in months],
-            "figures": [f"remaining ≈ {sym.format_area(v)}" for v in per_month],
+            "figures": [f"remaining {sym.format_area(max(v, 0.0))}" for v in per_month],
         }
     elif months is not None:
         counts = np.bincount(
