@@ -161,16 +161,10 @@ class _Ground:
             # Released hazard ground: each piece within the hazards it touches.
             ti, hi = overlay.candidate_pairs(pieces, hazard_parts)
             unions = overlay.union_by_group(hazard_parts[hi], ti, len(pieces))
-            empty = shapely.Polygon()
-            pieces = overlay.polygonal(
-                np.array(
-                    [
-                        empty if u is None else shapely.intersection(p, u)
-                        for p, u in zip(pieces, unions, strict=True)
-                    ],
-                    dtype=object,
-                )
-            )
+            touching = unions != None  # noqa: E711  (element-wise test for None)
+            on_hazards = np.full(len(pieces), shapely.Polygon(), dtype=object)
+            on_hazards[touching] = overlay.intersection(pieces[touching], unions[touching])
+            pieces = on_hazards
         self.has_districts = zone_geoms is not None
 
         if self.has_districts:
