@@ -163,6 +163,29 @@ def test_quiet_leaves_only_the_table(runner, tmp_path):
     assert result.stdout.startswith("district")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["progress", "-o", "{tmp}/progress"],
+        ["report", "-o", "{tmp}/report.html"],
+        ["density", "--cell-size", "500", "-o", "{tmp}/density.tif"],
+        ["map", "-o", "{tmp}/map.html"],
+    ],
+)
+def test_quiet_silences_every_command_that_reads_layers(runner, tmp_path, command):
+    args = [part.format(tmp=tmp_path) for part in command]
+    result = runner.invoke(main, [args[0], *_inputs(), *args[1:], "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_quiet_keeps_the_problems(runner, tmp_path):
+    bad = str(_with_bad_feature(tmp_path))
+    result = runner.invoke(main, ["remaining", "--hazards", bad, "--releases", RELEASES, "-q"])
+    assert result.exit_code == 1
+    assert "bad-count" in result.stderr
+
+
 def test_items_are_checked_against_the_districts_too(runner, tmp_path):
     items = gpd.GeoDataFrame(
         {"item_id": ["I1", "I2"], "found_on": ["2022-07-19"] * 2, "item_type": ["AP", "AT"]},

@@ -332,6 +332,15 @@ def quiet() -> bool:
     return bool(click.get_current_context().meta.get("minemap.quiet"))
 
 
+def note(message: str) -> None:
+    """A summary line on stderr (what was read, written, ranked), silenced by ``-q``.
+
+    Problems with the input are not notes: they are shown whatever ``-q`` says.
+    """
+    if not quiet():
+        click.echo(message, err=True)
+
+
 # --- helpers --------------------------------------------------------------------
 
 
@@ -464,8 +473,7 @@ def _from_workspace(kinds, required) -> dict:
     out = {}
     for kind in kinds:
         frame = frames[kind]
-        if not quiet():
-            click.echo(f"{kind}: {len(frame)} record(s) from workspace {workspace}{when}", err=True)
+        note(f"{kind}: {len(frame)} record(s) from workspace {workspace}{when}")
         if len(frame):
             out[kind] = frame
         elif kind in required:
@@ -527,8 +535,7 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
         mio.write_table(table, path, overwrite=overwrite)
     else:
         mio.write_layer(rejected, path, overwrite=overwrite)
-    if not quiet():
-        click.echo(f"rejects: {len(rejected)} feature(s) written to {path}", err=True)
+    note(f"rejects: {len(rejected)} feature(s) written to {path}")
 
 
 def check_outputs(paths, overwrite: bool) -> None:
@@ -639,8 +646,7 @@ def run_job(
         mio.write_table(table, table_path, overwrite=overwrite, float_format=None)
     if map_path is not None:
         write_map_file(rem, table, hazards, releases, districts, as_of, map_path, overwrite, title)
-    if not quiet():
-        click.echo(f"Remaining contamination ({as_of_text(as_of)}):", err=True)
+    note(f"Remaining contamination ({as_of_text(as_of)}):")
     click.echo(format_table(table))
     return rem, table
 

@@ -12,6 +12,7 @@ from minemap.commands._common import (
     OneOrMore,
     check_outputs,
     load_all,
+    note,
     overwrite_option,
     read_options,
     verbosity,
@@ -137,7 +138,7 @@ def accuracy(
     mio.write_table(sources_table, by_source, overwrite=overwrite)
     if map_path is not None:
         _write_map(hz, rel, table, map_path, overwrite)
-    click.echo(f"accuracy: {len(table)} record(s) written to {output}", err=True)
+    note(f"accuracy: {len(table)} record(s) written to {output}")
     click.echo(_format(sources_table))
 
 

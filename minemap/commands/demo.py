@@ -10,8 +10,8 @@ from minemap import datasets
 from minemap.commands._common import (
     check_outputs,
     load_inputs,
+    note,
     overwrite_option,
-    quiet,
     run_job,
     verbosity,
 )
@@ -59,8 +59,7 @@ def demo(outdir: Path, as_of, overwrite: bool) -> None:
         overwrite=overwrite,
         title="minemap demo: remaining contamination (synthetic sample)",
     )
-    if not quiet():
-        click.echo(f"wrote {', '.join(str(p) for p in outputs)}", err=True)
+    note(f"wrote {', '.join(str(p) for p in outputs)}")
 
 
 command = demo

@@ -12,6 +12,7 @@ from minemap.commands._common import (
     EXISTING,
     OneOrMore,
     check_outputs,
+    note,
     overwrite_option,
     read_options,
     verbosity,
@@ -87,11 +88,10 @@ def density(hazards, releases, districts, items, as_of, cell_size_m, output, rej
         raise click.BadParameter(str(exc), param_hint="--cell-size") from None
     dens.write_density(grid, output, overwrite=overwrite)
     _, height, width = grid.bands.shape
-    click.echo(
+    note(
         f"density: {width} x {height} cells of {cell_size_m:g} m written to {output}; "
         f"band 1 holds {grid.mines.sum():,.1f} of {grid.total_mines_est:,.1f} remaining mines "
-        "(est.)",
-        err=True,
+        "(est.)"
     )
     if ds is not None:
         # Read back from the raster, beside the vector table's figure for the same district.

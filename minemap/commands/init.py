@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from minemap import store
-from minemap.commands._common import overwrite_option, verbosity
+from minemap.commands._common import note, overwrite_option, verbosity
 
 
 def _check_suffix(ctx, param, value: Path) -> Path:
@@ -35,10 +35,9 @@ def init(workspace: Path, overwrite: bool) -> None:
     See docs/workspace.md.
     """
     store.create_workspace(workspace, overwrite=overwrite)
-    click.echo(
+    note(
         f"created workspace {workspace} (schema version {store.SCHEMA_VERSION}); add layers "
-        f"with `minemap add hazards|releases|items|districts {workspace} FILE`",
-        err=True,
+        f"with `minemap add hazards|releases|items|districts {workspace} FILE`"
     )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from minemap import io as mio
 from minemap import schema as s
 from minemap import store
-from minemap.commands._common import text_table, verbosity
+from minemap.commands._common import note, text_table, verbosity
 
 
 def _text(value) -> str:
@@ -97,7 +97,7 @@ def log(workspace: Path, as_json: bool, show_rejects: bool, import_id) -> None:
             click.echo(table.to_json(orient="records", force_ascii=False, indent=2))
         elif len(rejects):
             click.echo(format_rejects(rejects))
-        click.echo(f"{len(rejects)} rejected feature(s) in {workspace}", err=True)
+        note(f"{len(rejects)} rejected feature(s) in {workspace}")
         return
     imports = store.read_imports(workspace)
     if as_json:
@@ -109,10 +109,9 @@ def log(workspace: Path, as_json: bool, show_rejects: bool, import_id) -> None:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False, default=str))
     elif len(imports):
         click.echo(format_log(imports))
-    click.echo(
+    note(
         f"{len(imports)} import(s) in {workspace} "
-        f"(workspace schema version {store.schema_version(workspace)})",
-        err=True,
+        f"(workspace schema version {store.schema_version(workspace)})"
     )
 
 

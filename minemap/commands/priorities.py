@@ -12,6 +12,7 @@ from minemap.commands._common import (
     check_outputs,
     layer_options,
     load_inputs,
+    note,
     overwrite_option,
     verbosity,
 )
@@ -110,7 +111,7 @@ def priorities(
         raise click.BadParameter(str(exc), param_hint="--weight") from None
     mio.write_table(table, output, overwrite=overwrite)
     used = ", ".join(f"{k}={v:g}" for k, v in table.attrs["weights"].items())
-    click.echo(f"priorities: {len(table)} hazard(s) ranked ({used}), written to {output}", err=True)
+    note(f"priorities: {len(table)} hazard(s) ranked ({used}), written to {output}")
     click.echo(table.head(top)[["rank", "hazard_id", "district", "score"]].to_string(index=False))
 
 

@@ -14,6 +14,7 @@ from minemap.commands._common import (
     OneOrMore,
     check_outputs,
     load_all,
+    note,
     overwrite_option,
     read_options,
     require_inputs,
@@ -153,10 +154,9 @@ def progress(
         flagged = bulletins[bulletins["problem"] != ""]
         for index, problem in flagged["problem"].items():
             click.echo(f"{reports}: row {index + 2}: {problem}", err=True)
-        click.echo(
+        note(
             f"reports: read {len(bulletins)}, with a problem {len(flagged)} "
-            "(their unreadable figures are left empty)",
-            err=True,
+            "(their unreadable figures are left empty)"
         )
     kept = load_all(
         hazards=hazards,
@@ -181,12 +181,11 @@ def progress(
         comparison = compare_reports(rel, bulletins, as_of=as_of)
         mio.write_table(comparison, output / COMPARISON_CSV, overwrite=overwrite)
     write_charts(table, output, overwrite=overwrite)
-    click.echo(
+    note(
         f"progress: {table[s.PERIOD].nunique()} {period}(s) to {table.attrs.get('as_of')} "
-        f"written to {output}",
-        err=True,
+        f"written to {output}"
     )
-    click.echo(f"Completion forecast (as of {outlook.attrs.get('as_of')}):", err=True)
+    note(f"Completion forecast (as of {outlook.attrs.get('as_of')}):")
     click.echo(format_forecast(outlook))
 
 

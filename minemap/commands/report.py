@@ -10,6 +10,7 @@ from minemap.commands._common import (
     check_outputs,
     layer_options,
     load_inputs,
+    note,
     overwrite_option,
     run_job,
     verbosity,
@@ -119,7 +120,7 @@ def report(
         extra_charts=_progress_charts(hz, rel, ds, as_of),
     )
     write_report(page, output, overwrite=overwrite)
-    click.echo(f"wrote {output}", err=True)
+    note(f"wrote {output}")
 
 
 def _progress_charts(hazards, releases, districts, as_of) -> list[tuple[str, str]]:
