@@ -78,3 +78,27 @@ def test_unreadable_context_layer_is_one_clear_error(runner, tmp_path):
     assert result.exit_code == 1
     assert "roads.geojson" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_settlement_without_a_geometry_is_named_not_dropped(runner, tmp_path):
+    import json
+
+    collection = json.loads(Path(SETTLEMENTS).read_text(encoding="utf-8"))
+    collection["features"][2]["geometry"] = None
+    bad = tmp_path / "settlements.geojson"
+    bad.write_text(json.dumps(collection), encoding="utf-8")
+    args = _args(tmp_path)
+    args[args.index(SETTLEMENTS)] = str(bad)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    assert "settlements.geojson" in result.stderr
+    assert "1 settlements feature(s) have no geometry" in result.stderr
+    assert "feature 3" in result.stderr
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_context_layers_are_accounted_for(runner, tmp_path):
+    result = runner.invoke(main, _args(tmp_path))
+    assert result.exit_code == 0, result.output
+    count = len(pd.read_json(SETTLEMENTS)["features"])
+    assert f"settlements: read {count}, kept {count}, rejected 0" in result.stderr

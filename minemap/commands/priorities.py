@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from minemap import io as mio
 from minemap.commands._common import (
@@ -16,7 +17,7 @@ from minemap.commands._common import (
     overwrite_option,
     verbosity,
 )
-from minemap.errors import MinemapError
+from minemap.errors import InputFileError, MinemapError
 
 
 def _weights(ctx, param, values) -> dict[str, float]:
@@ -41,14 +42,36 @@ def _weights(ctx, param, values) -> dict[str, float]:
 
 
 def _context(path: Path | None, name: str):
+    """A context layer (settlements, roads, accidents): every feature must be usable.
+
+    These layers only give distances, so their attributes are not checked; but a
+    feature without a geometry, or off the globe, would be silently left out of
+    the distances: that is an error naming the rows.
+    """
     if path is None:
         return None
-    frame = mio.read_file(path)
+    frame = mio.read_file(path).drop(columns=["_geometry_note"], errors="ignore")
     if len(frame) == 0:
-        from minemap.errors import InputFileError
-
         raise InputFileError(path, f"the {name} layer has no features")
-    return frame.drop(columns=["_geometry_note"], errors="ignore")
+    lonlat = frame.geometry if frame.crs is None else frame.geometry.to_crs("EPSG:4326")
+    bounds = lonlat.bounds.to_numpy()
+    unusable = (
+        lonlat.isna().to_numpy()
+        | lonlat.is_empty.to_numpy()
+        | ~np.isfinite(bounds).all(axis=1)
+        | (np.abs(bounds[:, [0, 2]]) > 180).any(axis=1)
+        | (np.abs(bounds[:, [1, 3]]) > 90).any(axis=1)
+    )
+    if unusable.any():
+        rows = np.flatnonzero(unusable) + 1
+        shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+        raise InputFileError(
+            path,
+            f"{len(rows)} {name} feature(s) have no geometry or lie off the globe (feature "
+            f"{shown}): give each a point, line or polygon in the file's CRS, or remove it",
+        )
+    note(f"{name}: read {len(frame)}, kept {len(frame)}, rejected 0")
+    return frame
 
 
 @click.command("priorities")
