@@ -62,6 +62,7 @@ import shapely
 
 from minemap import io as mio
 from minemap import schema as s
+from minemap import validate
 from minemap.errors import InputFileError, WorkspaceBusyError, WorkspaceError
 from minemap.validate import ERROR, Problem
 
@@ -955,6 +956,8 @@ def add_file(
             today=today,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)
+        if kind == "hazards":
+            loaded = _reject_copies_of_current(con, loaded, source, path)
         from minemap import __version__
 
         import_id = con.execute(
@@ -1048,10 +1051,6 @@ def _reject_foreign_ids(
     clash = np.array([i in others for i in ids], dtype=bool)
     if not clash.any():
         return loaded
-    # Kept features are the file's rows that were not rejected, in order.
-    rows = np.setdiff1d(
-        np.arange(1, loaded.read + 1), loaded.rejected[mio.SOURCE_ROW].to_numpy(dtype=int)
-    )
     messages = []
     for value in ids[clash]:
         other, import_id = others[value]
@@ -1061,20 +1060,80 @@ def _reject_foreign_ids(
             + (f"--source {other!r}" if other else "no --source")
             + f"; if it is another record, give it another {id_col}"
         )
+    return _set_aside(loaded, clash, "duplicate-id", messages, path)
+
+
+def _set_aside(
+    loaded: mio.Loaded, clash: np.ndarray, rule: str, messages: list[str], path: Path
+) -> mio.Loaded:
+    """Move the kept features marked by ``clash`` to the rejects, each with its message."""
+    kind, kept = loaded.kind, loaded.kept
+    id_col = s.ID_COLUMN[kind]
+    ids = kept[id_col].astype(object).to_numpy()
+    # Kept features are the file's rows that were not rejected, in order.
+    rows = np.setdiff1d(
+        np.arange(1, loaded.read + 1), loaded.rejected[mio.SOURCE_ROW].to_numpy(dtype=int)
+    )
     moved = kept[clash].copy()
     moved[mio.SOURCE_FILE] = str(path)
     moved[mio.SOURCE_ROW] = rows[clash]
-    moved[mio.PROBLEM] = [f"duplicate-id: {m}" for m in messages]
+    moved[mio.PROBLEM] = [f"{rule}: {m}" for m in messages]
     frames = [f for f in (loaded.rejected, moved) if len(f)]
     rejected = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     rejected = rejected.sort_values(mio.SOURCE_ROW, kind="stable").reset_index(drop=True)
     problems = list(loaded.problems) + [
-        Problem(str(path), int(row), f"{id_col} {value}", "duplicate-id", ERROR, message)
+        Problem(str(path), int(row), f"{id_col} {value}", rule, ERROR, message)
         for row, value, message in zip(rows[clash], ids[clash], messages, strict=True)
     ]
     remaining = kept[~clash].reset_index(drop=True)
     remaining.attrs = dict(kept.attrs)
     return mio.Loaded(kind, remaining, rejected, problems, loaded.read)
+
+
+def _reject_copies_of_current(
+    con: sqlite3.Connection, loaded: mio.Loaded, source: str, path: Path
+) -> mio.Loaded:
+    """Set aside new hazards that share more than 90 % of a current record's ground.
+
+    The file's own records were checked against each other when it was read; this
+    checks them against the records already in the workspace, except those the
+    file supersedes (same id, same source): a minefield already recorded, sent
+    again under another id or by another source, would count its mines twice.
+    """
+    kept = loaded.kept
+    if not len(kept):
+        return loaded
+    current = _read_layers(con, ("hazards",), upto=None)["hazards"]
+    replaced = {
+        r[0]
+        for r in con.execute(
+            f"SELECT {_q(s.HAZARD_ID)} FROM {_q(history_table('hazards'))} "
+            f"WHERE {s.SUPERSEDED_BY} IS NULL AND {s.IMPORT_SOURCE} = ?",
+            (source,),
+        )
+    }
+    new_ids = kept[s.HAZARD_ID].astype(object).to_numpy()
+    current = current[~current[s.HAZARD_ID].isin(replaced & set(new_ids))]
+    if not len(current):
+        return loaded
+    geoms = np.concatenate(
+        [current.geometry.to_numpy(dtype=object), kept.geometry.to_numpy(dtype=object)]
+    )
+    first, later, share = validate.overlapping_records(geoms)
+    across = (first < len(current)) & (later >= len(current))
+    clash = np.zeros(len(kept), dtype=bool)
+    messages = {}
+    pairs = zip(first[across], later[across] - len(current), share[across], strict=True)
+    for old, new, ratio in pairs:
+        if not clash[new]:
+            clash[new] = True
+            other = f"{s.HAZARD_ID} {current[s.HAZARD_ID].iloc[old]} of the workspace"
+            messages[new] = validate.duplicate_message(other, ratio)
+    if not clash.any():
+        return loaded
+    return _set_aside(
+        loaded, clash, "duplicate-record", [messages[i] for i in np.flatnonzero(clash)], path
+    )
 
 
 def _free_name(name: str, taken: Iterable[str]) -> str:

@@ -664,49 +664,64 @@ def _check_duplicates(geoms, ok, report, share: float, sources: np.ndarray | Non
     one (the later record is the one rejected; ``--rejects`` sets it aside).
     """
     rows = np.flatnonzero(ok)
-    if len(rows) < 2:
-        return
+    x, y, ratio = overlapping_records(geoms[rows], share=share)
+    x, y = rows[x], rows[y]
+    reported = set()
+    for first, later, r in zip(x, y, ratio, strict=True):
+        if int(later) in reported:
+            continue
+        reported.add(int(later))
+        other = report.label(first)
+        if sources is not None and _differ(sources[first], sources[later]):
+            other = f"{other} (source {sources[first]!s})"
+        report.add_one(later, "duplicate-record", duplicate_message(other, r))
+
+
+def _differ(source, other) -> bool:
+    """Whether a record's ``source`` is given and differs from another's (which may be empty)."""
+    return bool(pd.notna(source) and (pd.isna(other) or source != other))
+
+
+def duplicate_message(other: str, share: float) -> str:
+    """What ``duplicate-record`` says of a record sharing ``share`` of its ground with ``other``."""
+    return (
+        f"overlaps {other} on {share:.0%} of the larger one's area: the same record twice, "
+        "or the same minefield in two maps? Its mines would count twice; keep one of them "
+        "(or set this one aside with --rejects FILE)"
+    )
+
+
+def overlapping_records(
+    geoms: np.ndarray, *, share: float = OVERLAP_SHARE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of lon/lat polygons that share more than ``share`` of the larger one's area.
+
+    Returns positions ``first < later`` and the shared share of each pair, sorted
+    by ``later``. Areas are measured in an equal-area CRS centred on the pairs.
+    """
+    empty = np.empty(0, dtype=np.intp)
+    if len(geoms) < 2:
+        return empty, empty.copy(), np.empty(0)
     # Two records can share more than `share` of the larger one's ground only if their
     # envelopes overlap by that much and the smaller is that large. Tested first in
     # degrees on envelope pairs (cheap: no predicate, no projection), with a wide
     # margin, since areas in degrees² are proportional to true ones only locally...
-    a, c = _envelope_pairs(geoms[rows], share / 2)
+    a, c = _envelope_pairs(geoms, share / 2)
     if not len(a):
-        return
+        return empty, empty.copy(), np.empty(0)
     # ...then on the few candidates projected to an equal-area CRS, exactly.
     involved, inverse = np.unique(np.r_[a, c], return_inverse=True)
     a, c = inverse[: len(a)], inverse[len(a) :]
-    rows = rows[involved]
-    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms[rows]))
-    projected = gpd.GeoSeries(geoms[rows], crs=s.CANONICAL_CRS).to_crs(crs).to_numpy(dtype=object)
+    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms[involved]))
+    projected = geodesy.project(geoms[involved], s.CANONICAL_CRS, crs)
     a, c = _envelope_pairs(projected, share, pairs=(a, c))
-    if not len(a):
-        return
     larger = np.maximum(shapely.area(projected[a]), shapely.area(projected[c]))
     # Valid in lon/lat may be invalid once projected (nearly collinear vertices).
     ratio = shapely.area(overlay.intersection(projected[a], projected[c])) / larger
-    reported = set()
     hits = ratio > share
-    for x, y, r in zip(rows[a[hits]], rows[c[hits]], ratio[hits], strict=True):
-        if int(y) in reported:
-            continue
-        reported.add(int(y))
-        same_source = sources is None or sources[x] == sources[y] or pd.isna(sources[x])
-        if same_source:
-            report.add_one(
-                y,
-                "duplicate-record",
-                f"overlaps {report.label(x)} on {r:.0%} of the larger one's area: likely "
-                "the same record twice (its mines would count twice); remove one of them",
-            )
-        else:
-            report.add_one(
-                y,
-                "duplicate-record",
-                f"overlaps {report.label(x)} (source {sources[x]!s}) on {r:.0%} of the larger "
-                "one's area: the same minefield in two maps? Its mines would count twice; "
-                "keep the record of one map (or set this one aside with --rejects FILE)",
-            )
+    first, later, ratio = involved[a[hits]], involved[c[hits]], ratio[hits]
+    order = np.lexsort((first, later))
+    return first[order], later[order], ratio[order]
 
 
 def _check_outside_hazards(geoms, ok, hazards: gpd.GeoDataFrame, report) -> None:

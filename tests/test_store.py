@@ -459,6 +459,23 @@ def test_records_are_known_by_id_and_source(tmp_path, workspace):
     assert [p.rule for p in done.loaded.errors] == ["duplicate-id"]
 
 
+def test_a_minefield_already_recorded_is_not_taken_again_under_another_id(tmp_path, workspace):
+    store.add_file(workspace, "hazards", hazards_file(tmp_path / "a.geojson", ["H-1", "H-2"]))
+    # NPA's N-1 is HALO's H-1 again (the same square): its mines would count twice.
+    other = hazards_file(tmp_path / "b.geojson", ["N-1", "N-5"])
+    done = store.add_file(workspace, "hazards", other, source="NPA")
+    assert (done.kept, done.rejected) == (1, 1)
+    rejected = store.read_rejects(workspace, import_id=done.import_id)
+    assert rejected[s.FEATURE_ID].tolist() == ["N-1"]
+    problem = rejected[mio.PROBLEM].iloc[0]
+    assert problem.startswith("duplicate-record: overlaps hazard_id H-1 of the workspace")
+    assert sorted(store.read_workspace(workspace, "hazards")[s.HAZARD_ID]) == ["H-1", "H-2", "N-5"]
+    # A corrected map of the same source replaces its records: not a copy of them.
+    fix = hazards_file(tmp_path / "c.geojson", ["H-1", "H-2"], ap=[5, 6])
+    corrected = store.add_file(workspace, "hazards", fix)
+    assert (corrected.rejected, corrected.superseded) == (0, 2)
+
+
 def test_checks_use_the_workspace_layers_as_context(tmp_path, workspace):
     """A hazard's district name is checked against the districts already in the workspace."""
     store.add_file(workspace, "districts", DATA / "small_districts.geojson")
