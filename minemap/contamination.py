@@ -143,14 +143,19 @@ def _without_slivers(geoms: np.ndarray) -> np.ndarray:
     runs along the record's. They are not ground, and they make the polygon invalid
     once in longitude/latitude. Their areas are not counted either way.
     """
-    parts, row = shapely.get_parts(geoms, return_index=True)
+    geoms = np.asarray(geoms, dtype=object)
+    # Only a geometry of several parts, or one of no area, can hold a sliver.
+    suspect = np.flatnonzero(
+        (shapely.get_num_geometries(geoms) > 1) | ~(shapely.area(geoms) > SLIVER_M2)
+    )
+    parts, row = shapely.get_parts(geoms[suspect], return_index=True)
     flat = ~(shapely.area(parts) > SLIVER_M2)
     if not flat.any():
         return geoms
-    out = np.array(geoms, dtype=object)
+    out = geoms.copy()
     for i in np.unique(row[flat]):
         kept = parts[(row == i) & ~flat]
-        out[i] = shapely.multipolygons(kept) if len(kept) else shapely.MultiPolygon()
+        out[suspect[i]] = shapely.multipolygons(kept) if len(kept) else shapely.MultiPolygon()
     return out
 
 
