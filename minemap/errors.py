@@ -23,8 +23,8 @@ class MinemapError(Exception):
     """Root of every error minemap raises on purpose."""
 
 
-class InputFileError(MinemapError, OSError):
-    """A file cannot be read: missing, empty, corrupt, unknown format or no CRS."""
+class _FileProblem:
+    """A problem with one file, said as ``path: problem`` (``.path``, ``.problem``)."""
 
     def __init__(self, path: object, problem: str) -> None:
         self.path = str(path)
@@ -33,6 +33,10 @@ class InputFileError(MinemapError, OSError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"
+
+
+class InputFileError(_FileProblem, MinemapError, OSError):
+    """A file cannot be read: missing, empty, corrupt, unknown format or no CRS."""
 
 
 class WorkspaceError(InputFileError):
@@ -67,13 +71,5 @@ class OutputExistsError(MinemapError, OSError):
     """An output file exists and ``--overwrite`` was not given."""
 
 
-class OutputFileError(MinemapError, OSError):
+class OutputFileError(_FileProblem, MinemapError, OSError):
     """An output cannot be written in the format asked for (e.g. what the format cannot hold)."""
-
-    def __init__(self, path: object, problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
