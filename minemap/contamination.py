@@ -107,7 +107,8 @@ def to_wgs84(frame: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
 
 
 def _project(frame: gpd.GeoDataFrame, crs) -> np.ndarray:
-    return geodesy.project(frame.geometry.to_numpy(dtype=object), frame.crs, crs)
+    geoms = frame.geometry.to_numpy(dtype=object)
+    return geodesy.project(geoms, frame.crs, crs, workers=_engine.WORKERS)
 
 
 def _output_geometry(left, projected, original, h_idx, crs) -> np.ndarray:
@@ -125,7 +126,9 @@ def _output_geometry(left, projected, original, h_idx, crs) -> np.ndarray:
     out = original[h_idx]
     cut = np.flatnonzero(~whole)
     if len(cut):
-        out[cut] = geodesy.project(_without_slivers(left[cut]), crs, s.CANONICAL_CRS)
+        out[cut] = geodesy.project(
+            _without_slivers(left[cut]), crs, s.CANONICAL_CRS, workers=_engine.WORKERS
+        )
     return out
 
 

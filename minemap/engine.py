@@ -167,11 +167,6 @@ def run(
     hazards = np.asarray(hazards, dtype=object)
     releases = np.asarray(releases, dtype=object)
     zones = None if zones is None else np.asarray(zones, dtype=object)
-    if not len(hazards):  # nothing to split or subtract (an empty hazards file)
-        none = np.array([], dtype=object)
-        return Pieces(
-            np.array([], dtype=np.intp), np.array([], dtype=np.intp), none, none, none, none
-        )
     groups = chunks(hazards, chunk_size)
     if engine == "dask":
         try:
