@@ -26,7 +26,6 @@ import datetime as dt
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from tqdm.auto import tqdm
 
 from minemap import engine as _engine
@@ -115,7 +114,8 @@ def _output_geometry(left, projected, original, h_idx, crs) -> np.ndarray:
     """Remaining pieces in EPSG:4326: a record left whole keeps its own coordinates.
 
     Only pieces that were cut (by a release or a district boundary) lose their
-    slivers and are projected back, which saves time and keeps untouched records
+    slivers (parts of ``SLIVER_M2`` or less, invalid once in longitude/latitude)
+    and are projected back, which saves time and keeps untouched records
     exactly as they were read.
     """
     whole = np.fromiter(
@@ -127,7 +127,10 @@ def _output_geometry(left, projected, original, h_idx, crs) -> np.ndarray:
     cut = np.flatnonzero(~whole)
     if len(cut):
         out[cut] = geodesy.project(
-            _without_slivers(left[cut]), crs, s.CANONICAL_CRS, workers=_engine.WORKERS
+            overlay.without_flat_parts(left[cut], SLIVER_M2),
+            crs,
+            s.CANONICAL_CRS,
+            workers=_engine.WORKERS,
         )
     return out
 
@@ -137,29 +140,6 @@ def _district_keys(districts: gpd.GeoDataFrame) -> np.ndarray:
     if keys.isna().any() or (keys == "").any():
         raise SchemaError("districts: every district needs a name in the 'district' column.")
     return keys.to_numpy(dtype=object)
-
-
-def _without_slivers(geoms: np.ndarray) -> np.ndarray:
-    """Geometries without their parts of no area (``SLIVER_M2``, in a metric CRS).
-
-    GEOS leaves such parts (two distinct points, 1e-10 m²) where a release's edge
-    runs along the record's. They are not ground, and they make the polygon invalid
-    once in longitude/latitude. Their areas are not counted either way.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    # Only a geometry of several parts, or one of no area, can hold a sliver.
-    suspect = np.flatnonzero(
-        (shapely.get_num_geometries(geoms) > 1) | ~(shapely.area(geoms) > SLIVER_M2)
-    )
-    parts, row = shapely.get_parts(geoms[suspect], return_index=True)
-    flat = ~(shapely.area(parts) > SLIVER_M2)
-    if not flat.any():
-        return geoms
-    out = geoms.copy()
-    for i in np.unique(row[flat]):
-        kept = parts[(row == i) & ~flat]
-        out[suspect[i]] = shapely.multipolygons(kept) if len(kept) else shapely.MultiPolygon()
-    return out
 
 
 def remaining(

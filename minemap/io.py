@@ -32,6 +32,7 @@ import pyogrio.errors
 import pyproj
 import shapely
 
+from minemap import overlay
 from minemap import schema as s
 from minemap.errors import (
     InputFileError,
@@ -879,18 +880,13 @@ def _kml_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     record's remaining ground, a rejected ring) becomes a placemark without
     geometry, its attributes kept.
     """
-    geoms = frame.geometry.to_numpy(dtype=object)
-    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])  # Polygon, MultiPolygon
-    parts, row = shapely.get_parts(geoms, return_index=True)
-    flat = polygonal[row] & ~(shapely.area(parts) > 0)
-    if not flat.any() and not (polygonal & shapely.is_empty(geoms)).any():
+    original = frame.geometry.to_numpy(dtype=object)
+    geoms = overlay.without_flat_parts(original)
+    emptied = np.isin(shapely.get_type_id(geoms), [3, 6]) & shapely.is_empty(geoms)
+    if not emptied.any() and geoms is original:
         return frame
-    out = np.array(geoms, dtype=object)
-    out[polygonal & shapely.is_empty(geoms)] = None
-    for i in np.unique(row[flat]):
-        kept = parts[(row == i) & ~flat]
-        out[i] = shapely.multipolygons(kept) if len(kept) else None
-    return frame.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
+    geoms = np.where(emptied, None, geoms)
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
 
 
 def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) -> Path:

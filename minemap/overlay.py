@@ -30,6 +30,7 @@ __all__ = [
     "subtract_unions",
     "tree",
     "union_by_group",
+    "without_flat_parts",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,39 @@ def polygonal(geometries) -> np.ndarray:
         else:
             geoms[i] = shapely.multipolygons(parts)
     return geoms
+
+
+def without_flat_parts(geometries, min_area: float = 0.0) -> np.ndarray:
+    """Polygons without their parts of area ``min_area`` or less (in the CRS's units).
+
+    GEOS leaves such parts (two distinct points, 1e-10 m²) where two edges run
+    along each other; they are not ground, and some formats and CRSs find them
+    invalid. A polygon with nothing left becomes an empty MultiPolygon; other
+    geometry types, and polygons without such parts, are returned as they are.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> sliver = shapely.Polygon([(2, 0), (3, 0), (2, 1e-12)])
+    >>> out = without_flat_parts([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), sliver])], 1e-6)
+    >>> float(out[0].area), len(out[0].geoms)
+    (1.0, 1)
+    """
+    geoms = _as_array(geometries)
+    # Only a polygon of several parts, or one of no area, can hold a flat part.
+    suspect = np.flatnonzero(
+        np.isin(shapely.get_type_id(geoms), _POLYGONAL)
+        & ((shapely.get_num_geometries(geoms) > 1) | ~(shapely.area(geoms) > min_area))
+    )
+    parts, row = shapely.get_parts(geoms[suspect], return_index=True)
+    flat = ~(shapely.area(parts) > min_area)
+    if not flat.any():
+        return geoms
+    out = geoms.copy()
+    for i in np.unique(row[flat]):
+        kept = parts[(row == i) & ~flat]
+        out[suspect[i]] = shapely.multipolygons(kept) if len(kept) else shapely.MultiPolygon()
+    return out
 
 
 def _robust_binary(operation, a: np.ndarray, b: np.ndarray) -> np.ndarray:

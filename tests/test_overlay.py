@@ -225,3 +225,20 @@ def test_a_band_of_unions_that_makes_geos_raise_is_redone_group_by_group(monkeyp
     assert out[3] is None
     assert [shapely.area(out[0]), shapely.area(out[2])] == pytest.approx([2.0, 3.0])
     assert calls.count(None) == 1  # only the failing group, on its own
+
+
+def test_flat_parts_are_dropped_and_nothing_else():
+    sliver = shapely.Polygon([(2, 0), (3, 0), (2, 1e-9)])
+    line = shapely.LineString([(0, 0), (1, 1)])
+    square = box(0, 0, 1, 1)
+    geoms = [shapely.MultiPolygon([square, sliver]), sliver, square, line, shapely.Polygon()]
+    out = overlay.without_flat_parts(geoms, 1e-6)
+    assert shapely.equals(out[0], square)
+    assert out[1].is_empty
+    assert out[1].geom_type == "MultiPolygon"
+    assert out[2] is geoms[2]
+    assert out[3] is line
+    assert out[4].is_empty
+    # Nothing flat: the very array comes back.
+    clean = np.array([square, line], dtype=object)
+    assert overlay.without_flat_parts(clean) is clean
