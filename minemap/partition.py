@@ -1,0 +1,759 @@
+"""Counting ground once as a planar partition of polygon boundaries.
+
+Arrays of polygons in, arrays out: no columns, no I/O, no threads (the engine
+in :mod:`minemap.engine` runs these kernels chunk by chunk).
+
+The boundaries of every hazard piece and every release are cut at all their
+crossings with one another. Between two crossings, a stretch of one ring (a
+*run*) has the same polygons on its left and on its right: the polygon the
+ring belongs to on the left only (rings are oriented with the interior on the
+left), and every polygon that covers the run on both sides. The area of any
+region that is a function of those covering polygons ("the earliest hazard
+here is piece *p* and no release covers it", "the earliest release here is
+*r*") is then, by Green's theorem, a sum over runs: each run adds
+``∫ x dy`` along it when the region lies on its left and not on its right, and
+subtracts it in the opposite case. Every per-record, per-district and as-of
+figure is such a sum, so one partition answers them all; the remaining ground
+of each piece is assembled from the same runs.
+
+Exactness. Whether two segments cross, and on which side of a segment a
+vertex lies, is decided exactly: a floating-point orientation test with
+Shewchuk's error bound, rational arithmetic where the bound cannot decide, and
+*simulation of simplicity* where a vertex lies exactly on another polygon's
+edge (shared vertices and edges, identical copies): each polygon is moved by
+its own infinitesimal shift, smaller for later polygons, so that no two
+boundaries share a point without crossing. Ground that only the shifts create
+or remove has no area, so every figure is the figure of the unshifted
+polygons. Crossing points are rounded to floating point only to measure and
+draw, never to decide; the few remaining pieces whose assembled geometry is
+not valid are left to the caller's fallback (see :func:`remaining_pieces`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import shapely
+
+__all__ = [
+    "HAZARD",
+    "NONE",
+    "RELEASE",
+    "Arrangement",
+    "arrange",
+]
+
+#: Families of polygons in an arrangement.
+HAZARD, RELEASE = 0, 1
+
+#: "No polygon" in a label (larger than any order).
+NONE = np.iinfo(np.int64).max
+
+# Shewchuk's ccwerrboundA, (3 + 16 eps) eps with eps = 2**-53: a floating-point
+# orientation larger than this times the sum of its two products' magnitudes has
+# the sign of the exact one.
+_ERR = 3.3306690738754716e-16
+
+# Cells of the segment grid: about this many times the median segment's extent.
+_CELL = 1.5
+# A segment whose box covers more grid cells than this is paired through an STRtree.
+_MAX_CELLS = 256
+
+
+def _empty_int(n: int = 0) -> np.ndarray:
+    return np.zeros(n, dtype=np.int64)
+
+
+@dataclass
+class Segments:
+    """The segments of a set of polygons, ring by ring, interior on the left.
+
+    Attributes
+    ----------
+    x0, y0, x1, y1
+        End points of each segment (no segment of zero length).
+    ring
+        Ring of each segment; a ring's segments are consecutive, in ring order.
+    ring_poly
+        Polygon (position in the input) of each ring.
+    ring_start, ring_count
+        First segment and number of segments of each ring (rings of fewer than
+        three distinct vertices have none: they hold no ground).
+    xref
+        Per polygon, the x of one of its vertices: the origin of ``∫ (x - xref) dy``,
+        kept near the polygon so that sums of such integrals stay exact to
+        about 1e-16 of the local extent.
+    """
+
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    ring: np.ndarray
+    ring_poly: np.ndarray
+    ring_start: np.ndarray
+    ring_count: np.ndarray
+    xref: np.ndarray
+
+    @property
+    def poly(self) -> np.ndarray:
+        return self.ring_poly[self.ring]
+
+    @property
+    def position(self) -> np.ndarray:
+        """Position of each segment in its ring (0 for the first)."""
+        return np.arange(len(self.x0)) - self.ring_start[self.ring]
+
+
+def segments(polygons) -> Segments:
+    """Cut polygons into oriented segments (shells counter-clockwise, holes clockwise).
+
+    Parameters
+    ----------
+    polygons
+        Polygons or multipolygons (``None`` and empty ones hold no ring).
+    """
+    geoms = np.asarray(polygons, dtype=object)
+    n = len(geoms)
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    if not present.any():
+        f = np.zeros(0)
+        i = _empty_int()
+        return Segments(f, f, f, f, i, i, i, i, np.zeros(n))
+    rows = np.flatnonzero(present)
+    kind, xy, offsets = shapely.to_ragged_array(geoms[rows])
+    if kind == shapely.GeometryType.POLYGON:
+        ring_off, poly_ring = offsets
+        ring_part_first = poly_ring
+        part_of_ring = np.searchsorted(poly_ring, np.arange(len(ring_off) - 1), "right") - 1
+        poly_of_part = np.arange(len(poly_ring) - 1)
+    elif kind == shapely.GeometryType.MULTIPOLYGON:
+        ring_off, part_ring, poly_part = offsets
+        ring_part_first = part_ring
+        part_of_ring = np.searchsorted(part_ring, np.arange(len(ring_off) - 1), "right") - 1
+        poly_of_part = np.searchsorted(poly_part, np.arange(len(part_ring) - 1), "right") - 1
+    else:  # pragma: no cover - callers pass polygons only
+        raise TypeError(f"polygons expected, not {kind!r}")
+    ring_off = np.asarray(ring_off, dtype=np.int64)
+    n_rings = len(ring_off) - 1
+    ring_poly = rows[poly_of_part[part_of_ring]]
+    exterior = np.arange(n_rings) == np.asarray(ring_part_first, dtype=np.int64)[part_of_ring]
+    coord_ring = np.repeat(np.arange(n_rings), np.diff(ring_off))
+
+    # Reference x of each polygon: its first vertex.
+    xref = np.zeros(n)
+    first_ring = np.r_[True, ring_poly[1:] != ring_poly[:-1]]
+    xref[ring_poly[first_ring]] = xy[ring_off[:-1][first_ring], 0]
+
+    # Orientation: signed area of each ring around its polygon's reference.
+    x = xy[:, 0] - xref[ring_poly[coord_ring]]
+    y = xy[:, 1]
+    last = np.r_[coord_ring[1:] != coord_ring[:-1], True]  # the closing vertex
+    step = np.flatnonzero(~last)
+    twice = np.bincount(
+        coord_ring[step],
+        weights=x[step] * y[step + 1] - x[step + 1] * y[step],
+        minlength=n_rings,
+    )
+    flip = np.flatnonzero(np.where(exterior, twice < 0, twice > 0))
+    if len(flip):
+        take = np.arange(len(xy))
+        in_flip = np.zeros(n_rings, dtype=bool)
+        in_flip[flip] = True
+        c = np.flatnonzero(in_flip[coord_ring])
+        r = coord_ring[c]
+        take[c] = ring_off[r] + ring_off[r + 1] - 1 - c
+        xy = xy[take]
+
+    start = np.flatnonzero(~last)
+    x0, y0 = xy[start, 0], xy[start, 1]
+    x1, y1 = xy[start + 1, 0], xy[start + 1, 1]
+    ring = coord_ring[start]
+    keep = (x0 != x1) | (y0 != y1)
+    count = np.bincount(ring[keep], minlength=n_rings)
+    keep &= count[ring] >= 3
+    x0, y0, x1, y1, ring = x0[keep], y0[keep], x1[keep], y1[keep], ring[keep]
+    ring_count = np.bincount(ring, minlength=n_rings)
+    ring_start = np.cumsum(ring_count) - ring_count
+    return Segments(x0, y0, x1, y1, ring, ring_poly, ring_start, ring_count, xref)
+
+
+# --- exact predicates ----------------------------------------------------------------
+
+
+def _exact_orientation(ax, ay, bx, by, cx, cy) -> int:
+    a = (Fraction(ax), Fraction(ay))
+    b = (Fraction(bx), Fraction(by))
+    c = (Fraction(cx), Fraction(cy))
+    d = (a[0] - c[0]) * (b[1] - c[1]) - (a[1] - c[1]) * (b[0] - c[0])
+    return (d > 0) - (d < 0)
+
+
+def orientation(ax, ay, bx, by, cx, cy, ab_id, c_id) -> tuple[np.ndarray, np.ndarray]:
+    """Side of point ``c`` from segment ``a → b``: +1 left, -1 right; never 0.
+
+    Exact: floating point where Shewchuk's bound decides, rationals where it
+    does not, and simulation of simplicity where ``c`` lies exactly on the
+    line: polygon ``k`` is shifted by ``(e_k, e_k**2)`` with ``e_k`` much
+    larger than ``e_(k+1)``, so the point of the polygon with the smaller id
+    moves first.
+
+    Parameters
+    ----------
+    ax, ay, bx, by
+        The segment (of the polygon ``ab_id``).
+    cx, cy
+        The point (of the polygon ``c_id``, never ``ab_id``).
+
+    Returns
+    -------
+    sign, value, bound
+        The exact sign; the floating-point orientation (twice the signed area
+        of the triangle; 0 where ``c`` lies exactly on the line); and a bound
+        on the difference between that value and the exact one.
+    """
+    left = (ax - cx) * (by - cy)
+    right = (ay - cy) * (bx - cx)
+    value = left - right
+    bound = _ERR * (np.abs(left) + np.abs(right))
+    sign = np.sign(value).astype(np.int8)
+    unsure = np.flatnonzero(~(np.abs(value) > bound))
+    for i in unsure:
+        if left[i] == 0 and right[i] == 0:  # a product with an exact zero factor: exactly 0
+            sign[i] = 0
+        else:
+            sign[i] = _exact_orientation(ax[i], ay[i], bx[i], by[i], cx[i], cy[i])
+    zero = np.flatnonzero(sign == 0)
+    if len(zero):
+        value = value.copy()
+        value[zero] = 0.0
+        bound[zero] = 0.0
+        dx = bx[zero] - ax[zero]
+        dy = by[zero] - ay[zero]
+        # c moves by s_c - s_ab; the larger shift leads. With c first the shift is
+        # about (e, e**2): cross((dx, dy), (1, e)) has the sign of -dy, or of dx.
+        lead = np.where(dy != 0, -np.sign(dy), np.sign(dx)).astype(np.int8)
+        sign[zero] = np.where(np.asarray(c_id)[zero] < np.asarray(ab_id)[zero], lead, -lead)
+    return sign, value, bound
+
+
+def _exact_lambda(seg: Segments, a: int, b: int) -> Fraction:
+    """Where segment ``a`` crosses the line of segment ``b``, exactly (0 to 1 along ``a``)."""
+    bx0, by0 = Fraction(seg.x0[b]), Fraction(seg.y0[b])
+    bx1, by1 = Fraction(seg.x1[b]), Fraction(seg.y1[b])
+
+    def side(px, py):
+        px, py = Fraction(px), Fraction(py)
+        return (bx0 - px) * (by1 - py) - (by0 - py) * (bx1 - px)
+
+    start, end = side(seg.x0[a], seg.y0[a]), side(seg.x1[a], seg.y1[a])
+    if start == 0:
+        return Fraction(0)
+    if end == 0:
+        return Fraction(1)
+    return start / (start - end)
+
+
+def _parameter(v_from, b_from, v_to, b_to):
+    """Where a segment crosses a line, from the orientations of its ends: value, low, high."""
+    a, b = np.abs(v_from), np.abs(v_to)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.nan_to_num(a / (a + b))
+        a_lo, b_lo = np.maximum(a - b_from, 0.0), np.maximum(b - b_to, 0.0)
+        low = np.nan_to_num(a_lo / (a_lo + b + b_to))
+        high = np.nan_to_num((a + b_from) / (a + b_from + b_lo), nan=1.0)
+    ulp = 4e-16
+    return value, np.maximum(low * (1 - ulp) - ulp, 0.0), np.minimum(high * (1 + ulp) + ulp, 1.0)
+
+
+# --- candidate pairs of segments ----------------------------------------------------
+
+
+def _boxes(seg: Segments):
+    return (
+        np.minimum(seg.x0, seg.x1),
+        np.minimum(seg.y0, seg.y1),
+        np.maximum(seg.x0, seg.x1),
+        np.maximum(seg.y0, seg.y1),
+    )
+
+
+def segment_pairs(seg: Segments, sos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of segments of different polygons whose boxes meet, each pair once.
+
+    A uniform grid of cells about the size of a segment: two segments are a
+    candidate pair if they share a cell, counted in the cell that holds the
+    lower-left corner of their boxes' overlap. Each pair comes out with the
+    segment of the polygon with the smaller ``sos`` id first.
+    """
+    n = len(seg.x0)
+    if n == 0:
+        return _empty_int(), _empty_int()
+    bx0, by0, bx1, by1 = _boxes(seg)
+    poly = seg.poly
+    extent = np.maximum(bx1 - bx0, by1 - by0)
+    span = max(float(bx1.max() - bx0.min()), float(by1.max() - by0.min()), 1e-9)
+    # Not so small that cell numbers overflow, whatever the layer's extent.
+    size = max(float(np.median(extent)) * _CELL, span / 2**20, 1e-9)
+    ox, oy = float(bx0.min()), float(by0.min())
+    cx0 = ((bx0 - ox) / size).astype(np.int64)
+    cx1 = ((bx1 - ox) / size).astype(np.int64)
+    cy0 = ((by0 - oy) / size).astype(np.int64)
+    cy1 = ((by1 - oy) / size).astype(np.int64)
+    nx, ny = cx1 - cx0 + 1, cy1 - cy0 + 1
+    cells = nx * ny
+    big = cells > _MAX_CELLS
+    small = np.flatnonzero(~big)
+
+    count = cells[small]
+    entry = np.repeat(small, count)
+    offset = np.arange(len(entry)) - np.repeat(np.cumsum(count) - count, count)
+    gx = cx0[entry] + offset % nx[entry]
+    gy = cy0[entry] + offset // nx[entry]
+    cell = gx * (int(cy1.max()) + 1) + gy
+    order = np.argsort(cell, kind="stable")
+    entry, cell, gx, gy = entry[order], cell[order], gx[order], gy[order]
+    first = np.r_[True, cell[1:] != cell[:-1]]
+    group_start = np.flatnonzero(first)
+    group = np.cumsum(first) - 1
+    group_end = np.r_[group_start[1:], len(entry)]
+    # Each entry pairs with the later entries of its cell.
+    later = group_end[group] - np.arange(len(entry)) - 1
+    u = np.repeat(np.arange(len(entry)), later)
+    v = u + 1 + (np.arange(len(u)) - np.repeat(np.cumsum(later) - later, later))
+    a, b = entry[u], entry[v]
+    keep = poly[a] != poly[b]
+    keep &= (bx0[a] <= bx1[b]) & (bx0[b] <= bx1[a]) & (by0[a] <= by1[b]) & (by0[b] <= by1[a])
+    keep &= (np.maximum(cx0[a], cx0[b]) == gx[u]) & (np.maximum(cy0[a], cy0[b]) == gy[u])
+    a, b = a[keep], b[keep]
+
+    if big.any():
+        tree = shapely.STRtree(shapely.box(bx0, by0, bx1, by1))
+        bi, other = tree.query(shapely.box(bx0[big], by0[big], bx1[big], by1[big]))
+        bi = np.flatnonzero(big)[bi]
+        # big × small once; big × big once (the smaller index first)
+        keep = (poly[bi] != poly[other]) & (~big[other] | (bi < other))
+        a = np.r_[a, bi[keep]]
+        b = np.r_[b, other[keep]]
+
+    swap = sos[poly[a]] > sos[poly[b]]
+    return np.where(swap, b, a), np.where(swap, a, b)
+
+
+# --- the arrangement -----------------------------------------------------------------
+
+
+@dataclass
+class Arrangement:
+    """Runs of every ring of a set of polygons, with the polygons that cover each.
+
+    Attributes
+    ----------
+    seg
+        The polygons' segments.
+    sos
+        Per polygon, its id for simulation of simplicity (the same polygon must
+        have the same id in every chunk, and ids must differ).
+    run_poly, run_ring
+        Polygon and ring of each run.
+    run_w
+        ``∫ (x - xref) dy`` along the run (``xref`` of its own polygon).
+    run_dy
+        ``Δy`` along the run: moves the integral to another polygon's
+        reference (``w + (xref_a - xref_b) Δy``).
+    run_start, run_end
+        Crossing where the run begins and ends (-1: a ring crossed by nothing,
+        one run all round).
+    run_seg0, run_seg1
+        Segment where the run begins and ends.
+    ring_first_run, ring_runs
+        Per ring: its first run and number of runs (runs of a ring are
+        consecutive, in ring order).
+    cover_run, cover_poly
+        One entry per run and polygon (other than its own) that covers it.
+    cross_x, cross_y
+        Crossing points (rounded to floating point: for measuring and drawing).
+    """
+
+    seg: Segments
+    sos: np.ndarray
+    run_poly: np.ndarray
+    run_ring: np.ndarray
+    run_w: np.ndarray
+    run_dy: np.ndarray
+    run_start: np.ndarray
+    run_end: np.ndarray
+    run_seg0: np.ndarray
+    run_seg1: np.ndarray
+    ring_first_run: np.ndarray
+    ring_runs: np.ndarray
+    cover_run: np.ndarray
+    cover_poly: np.ndarray
+    cross_x: np.ndarray
+    cross_y: np.ndarray
+    consistent: bool
+
+
+def _crossings(seg: Segments, s: np.ndarray, t: np.ndarray, sos: np.ndarray):
+    """Exact proper crossings of the pairs ``s`` (lower id) × ``t``.
+
+    Returns, per crossing: the two segments; where the crossing lies along
+    each (0 to 1) with bounds on the exact value; the point; and whether
+    ``s``'s ring enters ``t``'s polygon there, and ``t``'s ring ``s``'s.
+    """
+    ps, pt = sos[seg.poly[s]], sos[seg.poly[t]]
+    sx0, sy0, sx1, sy1 = seg.x0[s], seg.y0[s], seg.x1[s], seg.y1[s]
+    tx0, ty0, tx1, ty1 = seg.x0[t], seg.y0[t], seg.x1[t], seg.y1[t]
+    o1, v1, b1 = orientation(sx0, sy0, sx1, sy1, tx0, ty0, ps, pt)
+    o2, v2, b2 = orientation(sx0, sy0, sx1, sy1, tx1, ty1, ps, pt)
+    hit = np.flatnonzero(o1 != o2)
+    s, t, o1, v1, v2, b1, b2 = (a[hit] for a in (s, t, o1, v1, v2, b1, b2))
+    ps, pt = ps[hit], pt[hit]
+    sx0, sy0, sx1, sy1 = sx0[hit], sy0[hit], sx1[hit], sy1[hit]
+    tx0, ty0, tx1, ty1 = tx0[hit], ty0[hit], tx1[hit], ty1[hit]
+    o3, v3, b3 = orientation(tx0, ty0, tx1, ty1, sx0, sy0, pt, ps)
+    o4, v4, b4 = orientation(tx0, ty0, tx1, ty1, sx1, sy1, pt, ps)
+    hit = np.flatnonzero(o3 != o4)
+    s, t, o1, o3 = s[hit], t[hit], o1[hit], o3[hit]
+    lam = _parameter(v3[hit], b3[hit], v4[hit], b4[hit])
+    mu = _parameter(v1[hit], b1[hit], v2[hit], b2[hit])
+    x = seg.x0[s] + lam[0] * (seg.x1[s] - seg.x0[s])
+    y = seg.y0[s] + lam[0] * (seg.y1[s] - seg.y0[s])
+    # Nearly parallel segments: rounding may put the crossing anywhere along their
+    # overlap; place it exactly (to the nearest representable point) instead.
+    for i in np.flatnonzero(lam[1] - lam[2] < -1e-12):
+        exact = _exact_lambda(seg, s[i], t[i])
+        a0, a1 = Fraction(seg.x0[s[i]]), Fraction(seg.y0[s[i]])
+        x[i] = float(a0 + exact * (Fraction(seg.x1[s[i]]) - a0))
+        y[i] = float(a1 + exact * (Fraction(seg.y1[s[i]]) - a1))
+    # A ring enters the other polygon where it crosses from the right of its edge.
+    return s, t, lam, mu, x, y, o3 < 0, o1 < 0
+
+
+def _exact_order(seg: Segments, side_seg, side_oseg, low, high):
+    """Put crossings that rounding cannot tell apart on a segment in their exact order.
+
+    Crossings (sorted by segment, then by the lower bound of their place along
+    it) whose bounds overlap, directly or through others, are compared with
+    rational arithmetic; the others are in order already. Returns the new
+    order and, per crossing in it, whether it lies exactly where the one
+    before it does (same segment).
+    """
+    m = len(side_seg)
+    order = np.arange(m)
+    tie = np.zeros(m, dtype=bool)
+    if m < 2:
+        return order, tie
+    # Bounds shifted by twice the segment's rank, so one running maximum serves all.
+    new_seg = np.r_[True, side_seg[1:] != side_seg[:-1]]
+    rank = 2.0 * (np.cumsum(new_seg) - 1)
+    reach = np.maximum.accumulate(high + rank)
+    joined = np.zeros(m, dtype=bool)
+    joined[1:] = ~new_seg[1:] & (low[1:] + rank[1:] <= reach[:-1])
+    starts = np.flatnonzero(~joined)
+    ends = np.r_[starts[1:], m]
+    for a, b in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
+        exact = [_exact_lambda(seg, side_seg[i], side_oseg[i]) for i in range(a, b)]
+        inner = sorted(range(b - a), key=lambda k: exact[k])
+        order[a:b] = a + np.asarray(inner)
+        for k in range(1, b - a):
+            tie[a + k] = exact[inner[k]] == exact[inner[k - 1]]
+    return order, tie
+
+
+def arrange(polygons, sos) -> Arrangement:
+    """The runs of every ring of ``polygons`` and the polygons covering each run.
+
+    Parameters
+    ----------
+    polygons
+        Polygons in one projected CRS, valid. Polygons may overlap, share
+        edges or be identical.
+    sos
+        Distinct integer ids (the shifts of simulation of simplicity: the
+        same polygon must get the same id wherever it is arranged).
+    """
+    geoms = np.asarray(polygons, dtype=object)
+    sos = np.asarray(sos, dtype=np.int64)
+    seg = segments(geoms)
+    n_rings = len(seg.ring_poly)
+    poly = seg.poly
+
+    s, t = segment_pairs(seg, sos)
+    s, t, lam, mu, cx, cy, enter_s, enter_t = _crossings(seg, s, t, sos)
+    n_cross = len(s)
+
+    # Each crossing lies on two rings: one side on each, ordered along the ring.
+    side_seg = np.r_[s, t]
+    side_oseg = np.r_[t, s]
+    side_par, side_low, side_high = (np.r_[a, b] for a, b in zip(lam, mu, strict=True))
+    side_other = np.r_[poly[t], poly[s]]
+    side_enter = np.r_[enter_s, enter_t]
+    side_cross = np.r_[np.arange(n_cross), np.arange(n_cross)]
+    order = np.lexsort((side_cross, side_par, side_low, side_seg))
+    side_seg, side_oseg, side_par, side_low, side_high, side_other, side_enter, side_cross = (
+        a[order]
+        for a in (
+            side_seg,
+            side_oseg,
+            side_par,
+            side_low,
+            side_high,
+            side_other,
+            side_enter,
+            side_cross,
+        )
+    )
+    order, tie = _exact_order(seg, side_seg, side_oseg, side_low, side_high)
+    side_seg, side_other, side_enter, side_cross = (
+        a[order] for a in (side_seg, side_other, side_enter, side_cross)
+    )
+    m = len(side_seg)
+    side_ring = seg.ring[side_seg]
+    ring_sides = np.bincount(side_ring, minlength=n_rings)
+    ring_first_side = np.cumsum(ring_sides) - ring_sides
+
+    # ∫ (x - xref) dy from the start of the ring to each crossing.
+    xref = seg.xref[poly]
+    w = ((seg.x0 + seg.x1) * 0.5 - xref) * (seg.y1 - seg.y0)
+    cumulative = np.cumsum(w)
+    before = cumulative - w
+    ring_total = np.bincount(seg.ring, weights=w, minlength=n_rings)
+    has_segments = seg.ring_count > 0
+    ring_base = np.zeros(n_rings)
+    ring_base[has_segments] = before[seg.ring_start[has_segments]]
+    sx, sy = cx[side_cross], cy[side_cross]
+    at = (
+        before[side_seg]
+        - ring_base[side_ring]
+        + ((seg.x0[side_seg] + sx) * 0.5 - xref[side_seg]) * (sy - seg.y0[side_seg])
+    )
+    following = np.arange(1, m + 1)
+    last = np.r_[side_ring[1:] != side_ring[:-1], True] if m else np.zeros(0, dtype=bool)
+    following[last] = ring_first_side[side_ring[last]]
+    crossing_w = at[following] - at
+    crossing_w[last] += ring_total[side_ring[last]]
+    crossing_dy = sy[following] - sy
+
+    # Rings that nothing crosses: one run all round.
+    free = np.flatnonzero(has_segments & (ring_sides == 0))
+    run_ring = np.r_[side_ring, free]
+    run_poly = seg.ring_poly[run_ring]
+    run_w = np.r_[crossing_w, ring_total[free]]
+    run_dy = np.r_[crossing_dy, np.zeros(len(free))]
+    run_start = np.r_[side_cross, np.full(len(free), -1)]
+    run_end = np.r_[side_cross[following], np.full(len(free), -1)]
+    run_seg0 = np.r_[side_seg, seg.ring_start[free]]
+    run_seg1 = np.r_[side_seg[following], seg.ring_start[free]]
+    ring_first_run = np.full(n_rings, -1, dtype=np.int64)
+    ring_runs = np.zeros(n_rings, dtype=np.int64)
+    crossed = ring_sides > 0
+    ring_first_run[crossed] = ring_first_side[crossed]
+    ring_runs[crossed] = ring_sides[crossed]
+    ring_first_run[free] = m + np.arange(len(free))
+    ring_runs[free] = 1
+
+    # Which runs lie inside which other polygon. Along a ring, the crossings with
+    # one polygon alternate between entering and leaving it. Crossings at the same
+    # place on a segment (a vertex of the other polygon, three boundaries through
+    # one point) may be in either order, so each such group counts as one event:
+    # +1 if it enters more often than it leaves, -1 if the reverse, none if even.
+    group = np.cumsum(~tie) - 1
+    group_last = np.r_[np.flatnonzero(~tie)[1:] - 1, m - 1][group] if m else _empty_int()
+    position_last = group_last - ring_first_side[side_ring]
+    by_pair = np.lexsort((group, side_other, side_ring))
+    pr, po, pg = side_ring[by_pair], side_other[by_pair], group[by_pair]
+    value = np.where(side_enter[by_pair], 1, -1)
+    event_first = np.r_[True, (pr[1:] != pr[:-1]) | (po[1:] != po[:-1]) | (pg[1:] != pg[:-1])]
+    event_start = np.flatnonzero(event_first[:m])
+    net = np.add.reduceat(value, event_start) if m else _empty_int()
+    er, eo = pr[event_start], po[event_start]
+    ep = position_last[by_pair][event_start]
+    event = net != 0
+    er, eo, ep, net = er[event], eo[event], ep[event], net[event]
+    n_events = len(er)
+    pair_first = np.ones(n_events, dtype=bool)
+    pair_first[1:] = (er[1:] != er[:-1]) | (eo[1:] != eo[:-1])
+    pair_start = np.flatnonzero(pair_first)
+    pair = np.cumsum(pair_first) - 1
+    pair_next = np.arange(1, n_events + 1)
+    pair_last = np.r_[pair_first[1:], True] if n_events else np.zeros(0, dtype=bool)
+    pair_next[pair_last] = pair_start[pair[pair_last]]
+    # In exact arithmetic events are +1 and -1 in turn; a pair that is not (rounding
+    # put crossings a hair apart in the wrong order) is decided run by run below.
+    wrong = (np.abs(net) != 1) | (net == net[pair_next])
+    bad = np.zeros(len(pair_start), dtype=bool)
+    np.logical_or.at(bad, pair[wrong], True)
+    good = ~bad[pair]
+    enters = np.flatnonzero(good & (net > 0))
+    n_in_ring = ring_sides[er[enters]]
+    begin = ep[enters]
+    length = (ep[pair_next[enters]] - begin) % n_in_ring
+    idx = np.repeat(np.arange(len(enters)), length)
+    step = np.arange(len(idx)) - np.repeat(np.cumsum(length) - length, length)
+    cover_run = ring_first_side[er[enters]][idx] + (begin[idx] + step) % n_in_ring[idx]
+    cover_poly = eo[enters][idx]
+    bad_ring, bad_poly = er[pair_start[bad]], eo[pair_start[bad]]
+    if len(bad_ring):
+        runs, polys = _inside_by_midpoints(
+            geoms,
+            seg,
+            bad_ring,
+            bad_poly,
+            ring_first_run,
+            ring_runs,
+            run_seg0,
+            run_seg1,
+            cx[run_start[:m]],
+            cy[run_start[:m]],
+            cx[run_end[:m]],
+            cy[run_end[:m]],
+        )
+        cover_run, cover_poly = np.r_[cover_run, runs], np.r_[cover_poly, polys]
+
+    # Rings that cross nothing of a polygon whose box holds theirs: inside or outside.
+    # (A ring that only touches it, at crossings that cancel, counts as crossing nothing.)
+    crossed_pairs = np.unique(er[pair_start] * np.int64(len(geoms) + 1) + eo[pair_start])
+    nested_ring, nested_poly = _nested(geoms, seg, sos, crossed_pairs)
+    count = ring_runs[nested_ring]
+    idx = np.repeat(np.arange(len(nested_ring)), count)
+    step = np.arange(len(idx)) - np.repeat(np.cumsum(count) - count, count)
+    cover_run = np.r_[cover_run, ring_first_run[nested_ring][idx] + step]
+    cover_poly = np.r_[cover_poly, nested_poly[idx]]
+    consistent = not bad.any()
+    return Arrangement(
+        seg,
+        sos,
+        run_poly,
+        run_ring,
+        run_w,
+        run_dy,
+        run_start,
+        run_end,
+        run_seg0,
+        run_seg1,
+        ring_first_run,
+        ring_runs,
+        cover_run,
+        cover_poly,
+        cx,
+        cy,
+        consistent,
+    )
+
+
+def _inside_by_midpoints(
+    geoms, seg, rings, polys, ring_first_run, ring_runs, seg0, seg1, x0, y0, x1, y1
+):
+    """Runs of ``rings`` inside ``polys`` (pairwise), tested at a point of each run.
+
+    For the rare ring whose crossings with a polygon rounding left out of
+    order: a run's point is off the polygon's boundary unless the run follows
+    that boundary within rounding, where either answer moves no ground.
+    """
+    count = ring_runs[rings]
+    idx = np.repeat(np.arange(len(rings)), count)
+    run = ring_first_run[rings][idx] + (
+        np.arange(len(idx)) - np.repeat(np.cumsum(count) - count, count)
+    )
+    last = run == ring_first_run[rings][idx] + count[idx] - 1
+    same = (seg0[run] == seg1[run]) & ~last
+    k = seg0[run]
+    ex = np.where(same, x1[run], seg.x1[k])
+    ey = np.where(same, y1[run], seg.y1[k])
+    inside = shapely.contains_xy(geoms[polys[idx]], (x0[run] + ex) * 0.5, (y0[run] + ey) * 0.5)
+    return run[inside], polys[idx][inside]
+
+
+def _nested(geoms: np.ndarray, seg: Segments, sos: np.ndarray, crossed_pairs: np.ndarray):
+    """(ring, polygon) pairs where a ring that crosses nothing of the polygon lies inside it."""
+    rings = np.flatnonzero(seg.ring_count > 0)
+    if len(rings) == 0 or len(geoms) < 2:
+        return _empty_int(), _empty_int()
+    bx0, by0, bx1, by1 = _boxes(seg)
+    starts = seg.ring_start[rings]
+    rx0 = np.minimum.reduceat(bx0, starts)
+    ry0 = np.minimum.reduceat(by0, starts)
+    rx1 = np.maximum.reduceat(bx1, starts)
+    ry1 = np.maximum.reduceat(by1, starts)
+    bounds = np.full((len(geoms), 4), np.nan)
+    has = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    bounds[has] = shapely.bounds(geoms[has])
+    tree = shapely.STRtree(np.where(has, geoms, None))
+    ri, p = tree.query(shapely.box(rx0, ry0, rx1, ry1))
+    r = rings[ri]
+    keep = (seg.ring_poly[r] != p) & (bounds[p, 0] <= rx0[ri]) & (bounds[p, 1] <= ry0[ri])
+    keep &= (bounds[p, 2] >= rx1[ri]) & (bounds[p, 3] >= ry1[ri])
+    r, p = r[keep], p[keep]
+    key = r * np.int64(len(geoms) + 1) + p
+    if len(crossed_pairs):
+        found = np.searchsorted(crossed_pairs, key)
+        found = np.minimum(found, len(crossed_pairs) - 1)
+        keep = crossed_pairs[found] != key
+        r, p = r[keep], p[keep]
+    inside = np.zeros(len(r), dtype=bool)
+    unknown = np.arange(len(r))
+    # Try the ring's vertices in turn until one is off the other polygon's boundary.
+    exhausted = []
+    k = 0
+    while len(unknown):
+        more = seg.ring_count[r[unknown]] > k
+        exhausted.append(unknown[~more])
+        unknown = unknown[more]
+        vertex = seg.ring_start[r[unknown]] + k
+        x, y = seg.x0[vertex], seg.y0[vertex]
+        strictly = shapely.contains_xy(geoms[p[unknown]], x, y)
+        touching = shapely.intersects_xy(geoms[p[unknown]], x, y) & ~strictly
+        inside[unknown[strictly]] = True
+        unknown = unknown[touching]
+        k += 1
+    for i in np.concatenate(exhausted) if exhausted else []:
+        # every vertex on the boundary: decide with the shifts
+        inside[i] = _inside_shifted(seg, r[i], p[i], sos)
+    return r[inside], p[inside]
+
+
+def _shifted_left(ex, ey, first: bool) -> bool:
+    """Whether the shift direction lies left of direction ``(ex, ey)`` (exact, symbolic).
+
+    The direction is ``(1, e)`` when the point's polygon comes first, else
+    ``(-1, -e)``, with ``e`` infinitesimal.
+    """
+    if first:  # cross((ex, ey), (1, e)) = ex e - ey
+        return ey < 0 if ey != 0 else ex > 0
+    return ey > 0 if ey != 0 else ex < 0
+
+
+def _inside_shifted(seg: Segments, ring: int, poly: int, sos: np.ndarray) -> bool:
+    """Whether a ring whose vertices all lie on ``poly``'s boundary is inside it, shifted.
+
+    The ring's first vertex moves by its polygon's shift minus ``poly``'s. It
+    is inside if that direction points into ``poly`` where the vertex lies:
+    left of the edge through it, or inside the wedge of the vertex it is on.
+    """
+    k = seg.ring_start[ring]
+    px, py = Fraction(seg.x0[k]), Fraction(seg.y0[k])
+    first = bool(sos[seg.ring_poly[ring]] < sos[poly])
+    for j in np.flatnonzero(seg.ring_poly[seg.ring] == poly):
+        ax, ay = Fraction(seg.x0[j]), Fraction(seg.y0[j])
+        bx, by = Fraction(seg.x1[j]), Fraction(seg.y1[j])
+        if (bx - ax) * (py - ay) - (by - ay) * (px - ax) != 0:
+            continue
+        if not (min(ax, bx) <= px <= max(ax, bx) and min(ay, by) <= py <= max(ay, by)):
+            continue
+        if (px, py) == (bx, by):
+            continue  # taken with the next segment, which starts here
+        left_out = _shifted_left(bx - ax, by - ay, first)
+        if (px, py) != (ax, ay):
+            return left_out
+        # On a vertex: inside the wedge between the incoming and the outgoing edge.
+        r = seg.ring[j]
+        prev = j - 1 if j > seg.ring_start[r] else seg.ring_start[r] + seg.ring_count[r] - 1
+        fx = Fraction(seg.x1[prev]) - Fraction(seg.x0[prev])
+        fy = Fraction(seg.y1[prev]) - Fraction(seg.y0[prev])
+        left_in = _shifted_left(fx, fy, first)
+        convex = fx * (by - ay) - fy * (bx - ax) >= 0
+        return (left_in and left_out) if convex else (left_in or left_out)
+    return False  # pragma: no cover - the vertex lies on the boundary
