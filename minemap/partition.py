@@ -615,7 +615,7 @@ def arrange(polygons, sos) -> Arrangement:
 
     # Rings that cross nothing of a polygon whose box holds theirs: inside or outside.
     # (A ring that only touches it, at crossings that cancel, counts as crossing nothing.)
-    crossed_pairs = np.unique(er[pair_start] * np.int64(len(geoms) + 1) + eo[pair_start])
+    crossed_pairs = er[pair_start] * np.int64(len(geoms) + 1) + eo[pair_start]
     nested_ring, nested_poly = _nested(geoms, seg, sos, crossed_pairs)
     count = ring_runs[nested_ring]
     idx = np.repeat(np.arange(len(nested_ring)), count)
@@ -668,34 +668,29 @@ def _inside_by_midpoints(
 
 
 def _nested(geoms: np.ndarray, seg: Segments, sos: np.ndarray, crossed_pairs: np.ndarray):
-    """(ring, polygon) pairs where a ring that crosses nothing of the polygon lies inside it."""
+    """(ring, polygon) pairs where a ring that crosses nothing of the polygon lies inside it.
+
+    A ring that crosses nothing of a polygon is all inside it or all outside:
+    its first vertex tells, unless that vertex lies on the polygon's boundary;
+    then the next one, and so on; a ring whose every vertex lies on it is
+    decided with the shifts of simulation of simplicity.
+    """
     rings = np.flatnonzero(seg.ring_count > 0)
     if len(rings) == 0 or len(geoms) < 2:
         return _empty_int(), _empty_int()
-    bx0, by0, bx1, by1 = _boxes(seg)
-    starts = seg.ring_start[rings]
-    rx0 = np.minimum.reduceat(bx0, starts)
-    ry0 = np.minimum.reduceat(by0, starts)
-    rx1 = np.maximum.reduceat(bx1, starts)
-    ry1 = np.maximum.reduceat(by1, starts)
-    bounds = np.full((len(geoms), 4), np.nan)
-    has = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    bounds[has] = shapely.bounds(geoms[has])
-    tree = shapely.STRtree(np.where(has, geoms, None))
-    ri, p = tree.query(shapely.box(rx0, ry0, rx1, ry1))
+    first = seg.ring_start[rings]
+    tree = shapely.STRtree(geoms)
+    ri, p = tree.query(shapely.points(seg.x0[first], seg.y0[first]), predicate="intersects")
     r = rings[ri]
-    keep = (seg.ring_poly[r] != p) & (bounds[p, 0] <= rx0[ri]) & (bounds[p, 1] <= ry0[ri])
-    keep &= (bounds[p, 2] >= rx1[ri]) & (bounds[p, 3] >= ry1[ri])
+    keep = seg.ring_poly[r] != p
     r, p = r[keep], p[keep]
-    key = r * np.int64(len(geoms) + 1) + p
-    if len(crossed_pairs):
-        found = np.searchsorted(crossed_pairs, key)
-        found = np.minimum(found, len(crossed_pairs) - 1)
+    if len(crossed_pairs) and len(r):
+        key = r * np.int64(len(geoms) + 1) + p
+        found = np.minimum(np.searchsorted(crossed_pairs, key), len(crossed_pairs) - 1)
         keep = crossed_pairs[found] != key
         r, p = r[keep], p[keep]
     inside = np.zeros(len(r), dtype=bool)
     unknown = np.arange(len(r))
-    # Try the ring's vertices in turn until one is off the other polygon's boundary.
     exhausted = []
     k = 0
     while len(unknown):
@@ -705,9 +700,10 @@ def _nested(geoms: np.ndarray, seg: Segments, sos: np.ndarray, crossed_pairs: np
         vertex = seg.ring_start[r[unknown]] + k
         x, y = seg.x0[vertex], seg.y0[vertex]
         strictly = shapely.contains_xy(geoms[p[unknown]], x, y)
-        touching = shapely.intersects_xy(geoms[p[unknown]], x, y) & ~strictly
         inside[unknown[strictly]] = True
-        unknown = unknown[touching]
+        unknown = unknown[~strictly]
+        if k > 0:  # the first vertex is known to touch or be inside
+            unknown = unknown[shapely.intersects_xy(geoms[p[unknown]], x[~strictly], y[~strictly])]
         k += 1
     for i in np.concatenate(exhausted) if exhausted else []:
         # every vertex on the boundary: decide with the shifts
@@ -757,3 +753,356 @@ def _inside_shifted(seg: Segments, ring: int, poly: int, sos: np.ndarray) -> boo
         convex = fx * (by - ay) - fy * (bx - ax) >= 0
         return (left_in and left_out) if convex else (left_in or left_out)
     return False  # pragma: no cover - the vertex lies on the boundary
+
+
+# --- figures and remaining ground ----------------------------------------------------
+
+
+def cover_min(arr: Arrangement, family: np.ndarray, wanted: int, rank: np.ndarray) -> np.ndarray:
+    """Per run, the smallest ``rank`` among the covering polygons of one family.
+
+    ``NONE`` where no polygon of that family covers the run.
+    """
+    out = np.full(len(arr.run_w), NONE, dtype=np.int64)
+    mine = family[arr.cover_poly] == wanted
+    np.minimum.at(out, arr.cover_run[mine], rank[arr.cover_poly[mine]])
+    return out
+
+
+def region_sums(
+    arr: Arrangement, key_left, key_right, inside_left, inside_right, n_keys: int
+) -> np.ndarray:
+    """Areas of regions given by each run's two sides.
+
+    Each side of a run lies in the region ``key`` (0 to ``n_keys - 1``; any
+    other value: in none) where ``inside`` holds. A region's area is the sum,
+    over runs, of ``∫ (x - xref) dy`` with the region on the left minus the
+    same with it on the right, measured from the region's own polygon's
+    reference (region ``k`` is polygon ``k`` of the arrangement).
+    """
+    w, dy, xref = arr.run_w, arr.run_dy, arr.seg.xref
+    own = xref[arr.run_poly]
+    out = np.zeros(n_keys)
+    differs = (key_left != key_right) | (inside_left != inside_right)
+    for key, inside, sign in ((key_left, inside_left, 1.0), (key_right, inside_right, -1.0)):
+        use = differs & inside & (key >= 0) & (key < n_keys)
+        k = key[use]
+        out += sign * np.bincount(
+            k, weights=w[use] + (own[use] - xref[k]) * dy[use], minlength=n_keys
+        )
+    return out
+
+
+def assemble(arr: Arrangement, region: np.ndarray, run: np.ndarray, reverse: np.ndarray, n: int):
+    """Polygons from boundary runs: each run with its region on the left once turned.
+
+    Parameters
+    ----------
+    region, run, reverse
+        One entry per boundary run of a region (0 to ``n - 1``): the run, and
+        whether it is walked backwards (its polygon's interior on the right).
+    n
+        Number of regions.
+
+    Returns
+    -------
+    geometries, ok
+        A polygon or multipolygon per region (empty where it has no boundary),
+        and whether it could be assembled: regions whose boundary does not
+        close up (crossings that coincide, taken in the wrong order) or whose
+        rings do not make a valid polygon are ``False`` (their geometry is
+        ``None``), for the caller to compute another way.
+    """
+    seg = arr.seg
+    out = np.full(n, None, dtype=object)
+    ok = np.ones(n, dtype=bool)
+    if len(run) == 0:
+        out[:] = shapely.MultiPolygon()
+        return out, ok
+    n_cross = len(arr.cross_x)
+    start = np.where(arr.run_start[run] >= 0, arr.run_start[run], n_cross + run)
+    end = np.where(arr.run_end[run] >= 0, arr.run_end[run], n_cross + run)
+    tail = np.where(reverse, end, start)
+    head = np.where(reverse, start, end)
+    span = np.int64(n_cross + len(arr.run_w))
+    out_key = region * span + tail
+    in_key = region * span + head
+    by_out = np.argsort(out_key, kind="stable")
+    sorted_out = out_key[by_out]
+    found = np.searchsorted(sorted_out, in_key)
+    found = np.minimum(found, len(sorted_out) - 1)
+    matched = sorted_out[found] == in_key
+    succ = by_out[found]
+    unique_out = np.ones(len(sorted_out), dtype=bool)
+    unique_out[1:] = sorted_out[1:] != sorted_out[:-1]
+    unique_out[:-1] &= sorted_out[:-1] != sorted_out[1:]
+    bad = np.zeros(n, dtype=bool)
+    bad[region[~matched]] = True
+    bad[region[by_out[~unique_out]]] = True
+    # Each half-edge is the successor of exactly one other.
+    hits = np.bincount(succ[matched], minlength=len(run))
+    bad[region[hits != 1]] = True
+    good = ~bad[region]
+    ok[bad] = False
+
+    edges = np.flatnonzero(good)
+    if len(edges) == 0:
+        return _finish(out, ok, n)
+    local = np.full(len(run), -1, dtype=np.int64)
+    local[edges] = np.arange(len(edges))
+    nxt = local[succ[edges]]
+    e_run, e_rev, e_region = run[edges], reverse[edges], region[edges]
+
+    # Cycles: the smallest half-edge of each by pointer doubling, then walk them.
+    label = np.arange(len(edges))
+    jump = nxt.copy()
+    while True:
+        new = np.minimum(label, label[jump])
+        if np.array_equal(new, label):
+            break
+        label, jump = new, jump[jump]
+    heads = np.flatnonzero(label == np.arange(len(edges)))
+    current, cycle = heads.copy(), np.arange(len(heads))
+    walked, walked_cycle = [], []
+    while len(current):
+        walked.append(current)
+        walked_cycle.append(cycle)
+        current = nxt[current]
+        alive = current != heads[cycle]
+        current, cycle = current[alive], cycle[alive]
+    walked, walked_cycle = np.concatenate(walked), np.concatenate(walked_cycle)
+    by_cycle = np.argsort(walked_cycle, kind="stable")
+    order, ring_of = walked[by_cycle], walked_cycle[by_cycle]
+
+    # Coordinates: each half-edge gives its first point (the crossing where it
+    # starts, unless the boundary only passes through it along the same ring)
+    # and the ring's vertices up to its end.
+    h_run, h_rev = e_run[order], e_rev[order]
+    cycle_start = np.flatnonzero(np.r_[True, ring_of[1:] != ring_of[:-1]])
+    cycle_end = np.r_[cycle_start[1:], len(order)] - 1
+    prev = np.roll(order, 1)
+    prev[cycle_start] = order[cycle_end]
+    through = arr.run_ring[e_run[prev]] == arr.run_ring[h_run]
+    r_ring = arr.run_ring[h_run]
+    ring_n = seg.ring_count[r_ring]
+    ring_s = seg.ring_start[r_ring]
+    p0 = seg.position[arr.run_seg0[h_run]] if len(seg.x0) else _empty_int()
+    p1 = seg.position[arr.run_seg1[h_run]] if len(seg.x0) else _empty_int()
+    free = arr.run_start[h_run] < 0
+    last_run = h_run == arr.ring_first_run[r_ring] + arr.ring_runs[r_ring] - 1
+    count = np.where(free, ring_n, p1 - p0 + np.where(last_run, ring_n, 0))
+    own_point = ~free & ~through
+    crossing = np.where(h_rev, arr.run_end[h_run], arr.run_start[h_run])
+    total = count + own_point
+    idx = np.repeat(np.arange(len(order)), total)
+    k = np.arange(len(idx)) - np.repeat(np.cumsum(total) - total, total)
+    is_cross = own_point[idx] & (k == 0)
+    j = k - own_point[idx]  # 0 .. count-1: vertices after the start
+    # Forward: positions p0+1 .. p0+count (free rings: 0 .. n-1); backwards the reverse.
+    base = np.where(free[idx], 0, p0[idx] + 1)
+    step = np.where(h_rev[idx], count[idx] - 1 - j, j)
+    if_free_rev = free[idx] & h_rev[idx]
+    step = np.where(if_free_rev, ring_n[idx] - 1 - j, step)
+    vertex = ring_s[idx] + (base + step) % ring_n[idx]
+    vertex = np.where(is_cross, 0, vertex)
+    at = np.where(is_cross, crossing[idx], len(arr.cross_x))
+    xs = np.where(is_cross, np.r_[arr.cross_x, 0.0][at], seg.x0[vertex])
+    ys = np.where(is_cross, np.r_[arr.cross_y, 0.0][at], seg.y0[vertex])
+    out_ring = ring_of[idx]
+    return _build(arr, out, ok, n, e_region[order][cycle_start], out_ring, xs, ys)
+
+
+def _finish(out, ok, n):
+    empty = np.flatnonzero(ok & (out == None))  # noqa: E711
+    out[empty] = shapely.MultiPolygon()
+    return out, ok
+
+
+def _closed(rings, ring_start, size, xs, ys):
+    """The points of ``rings`` in that order, each ring closed, and the ring offsets."""
+    count = size[rings] + 1
+    offsets = np.r_[0, np.cumsum(count)]
+    k = np.arange(offsets[-1]) - np.repeat(offsets[:-1], count)
+    n = np.repeat(size[rings], count)
+    at = np.repeat(ring_start[rings], count) + np.where(k == n, 0, k)
+    return np.column_stack([xs[at], ys[at]]), offsets
+
+
+#: A ring that turns back on itself at an angle whose sine is below this has a
+#: needle there (two edges along each other, of no area): its tip is dropped.
+_NEEDLE = 1e-9
+
+
+def _bounds_of_runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each entry is the first, and the last, of its run of equal ids."""
+    first = np.ones(len(ids), dtype=bool)
+    last = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    last[:-1] = first[1:]
+    return first, last
+
+
+def _despike(ring_id, xs, ys):
+    """Rings without repeated points and without needles (the last point not repeating the first).
+
+    Where a release's edge runs along a hazard's, within rounding, the ground
+    between them is a needle: exact, but of no area, and it would not stay
+    valid once projected to longitude and latitude.
+    """
+    for _ in range(64):
+        first, last = _bounds_of_runs(ring_id)
+        start = np.flatnonzero(first)[np.cumsum(first) - 1]
+        end = np.flatnonzero(last)[np.cumsum(first) - 1]
+        prev = np.arange(len(xs)) - 1
+        prev[first] = end[first]
+        nxt = np.arange(len(xs)) + 1
+        nxt[last] = start[last]
+        ax, ay = xs[prev] - xs, ys[prev] - ys
+        bx, by = xs[nxt] - xs, ys[nxt] - ys
+        same = (ax == 0) & (ay == 0)
+        cross = ax * by - ay * bx
+        dot = ax * bx + ay * by
+        tip = (dot > 0) & (np.abs(cross) <= _NEEDLE * np.hypot(ax, ay) * np.hypot(bx, by))
+        # one tip at a time in a row of tips, so that a ring is not emptied at once
+        tip &= ~tip[prev] | (prev == np.arange(len(xs)))
+        drop = same | tip
+        if not drop.any():
+            break
+        keep = ~drop
+        ring_id, xs, ys = ring_id[keep], xs[keep], ys[keep]
+    return ring_id, xs, ys
+
+
+def _build(arr, out, ok, n, ring_region, ring_id, xs, ys):
+    """Rings (points in order, by ring) into one polygon or multipolygon per region."""
+    ring_id, xs, ys = _despike(ring_id, xs, ys)
+    n_rings = len(ring_region)
+    first, last = _bounds_of_runs(ring_id)
+    start = np.flatnonzero(first)[np.cumsum(first) - 1]
+    following = np.arange(1, len(xs) + 1)
+    following[last] = start[last]
+    x0 = xs[start]
+    twice = np.bincount(
+        ring_id,
+        weights=(xs - x0) * ys[following] - (xs[following] - x0) * ys,
+        minlength=n_rings,
+    )
+    size = np.bincount(ring_id, minlength=n_rings)
+    usable = (size >= 3) & (twice != 0)
+    shell, hole = usable & (twice > 0), usable & (twice < 0)
+    shells = np.bincount(ring_region[shell], minlength=n)
+    holes = np.bincount(ring_region[hole], minlength=n)
+    # A hole without a shell cannot be; several shells with holes need each hole
+    # put in its shell: both left to the caller.
+    ok[(holes > 0) & (shells != 1)] = False
+    use = usable & ok[ring_region]
+    ring_start = np.zeros(n_rings, dtype=np.int64)
+    ring_start[ring_id[first]] = np.flatnonzero(first)
+    single = use & (shells[ring_region] == 1)
+    multi = use & (shells[ring_region] > 1)
+    if single.any():
+        rings = np.flatnonzero(single)
+        rings = rings[np.lexsort((hole[rings], ring_region[rings]))]
+        coords, ring_offsets = _closed(rings, ring_start, size, xs, ys)
+        regions, per = np.unique(ring_region[rings], return_counts=True)
+        out[regions] = shapely.from_ragged_array(
+            shapely.GeometryType.POLYGON, coords, (ring_offsets, np.r_[0, np.cumsum(per)])
+        )
+    if multi.any():
+        rings = np.flatnonzero(multi)
+        rings = rings[np.argsort(ring_region[rings], kind="stable")]
+        coords, ring_offsets = _closed(rings, ring_start, size, xs, ys)
+        regions, per = np.unique(ring_region[rings], return_counts=True)
+        out[regions] = shapely.from_ragged_array(
+            shapely.GeometryType.MULTIPOLYGON,
+            coords,
+            (ring_offsets, np.arange(len(rings) + 1), np.r_[0, np.cumsum(per)]),
+        )
+    built = np.flatnonzero(ok & (shells > 0))
+    ok[built[~shapely.is_valid(out[built])]] = False
+    out[~ok] = None
+    return _finish(out, ok, n)
+
+
+def remaining_pieces(pieces, piece_ids, owned, releases, release_ids):
+    """Remaining ground of hazard pieces, and their ground counted once.
+
+    The kernel of :func:`minemap.remaining` on one chunk.
+
+    Parameters
+    ----------
+    pieces
+        Hazard pieces (a record's part in one district), sorted by
+        ``piece_ids``: where pieces overlap, the one with the smaller id keeps
+        the shared ground.
+    piece_ids
+        Distinct ids of the pieces, the same in every chunk.
+    owned
+        The pieces to report on; the others are their neighbours (every piece
+        whose box meets an owned piece's must be given, and every release
+        whose box does).
+    releases
+        Released land.
+    release_ids
+        Distinct ids of the releases, the same in every chunk and none equal
+        to a piece's.
+
+    Returns
+    -------
+    left, net, net_left
+        For each owned piece (in order): its ground minus the releases (the
+        piece itself where no release takes ground from it), the area it
+        keeps once earlier pieces have taken theirs, and that area minus the
+        releases.
+    """
+    from minemap import overlay
+
+    pieces = np.asarray(pieces, dtype=object)
+    releases = np.asarray(releases, dtype=object)
+    owned = np.asarray(owned, dtype=bool)
+    n_p, n_r = len(pieces), len(releases)
+    polys = np.concatenate([pieces, releases])
+    sos = np.r_[np.asarray(piece_ids, dtype=np.int64), np.asarray(release_ids, dtype=np.int64)]
+    family = np.r_[np.full(n_p, HAZARD), np.full(n_r, RELEASE)]
+    arr = arrange(polys, sos)
+    rank = np.arange(n_p + n_r)
+    kmin = cover_min(arr, family, HAZARD, rank)
+    released = cover_min(arr, family, RELEASE, rank) != NONE
+    a = arr.run_poly
+    is_piece = family[a] == HAZARD
+    key_left = np.where(is_piece, np.minimum(kmin, a), kmin)
+    key_right = kmin
+    as_owned = np.r_[np.where(owned, np.arange(n_p), -1), -1]
+
+    def region(key):
+        return as_owned[np.where(key == NONE, n_p, np.minimum(key, n_p))]
+
+    everywhere = np.ones(len(a), dtype=bool)
+    net = region_sums(arr, region(key_left), region(key_right), everywhere, everywhere, n_p)
+    net_left = region_sums(
+        arr, region(key_left), region(key_right), ~(released | ~is_piece), ~released, n_p
+    )
+
+    # Remaining ground: the piece's own runs that no release covers, and the
+    # runs of releases inside it that no other release covers (walked backwards).
+    own = np.flatnonzero(is_piece & owned[np.minimum(a, n_p - 1)] & ~released)
+    inner = (family[arr.cover_poly] == HAZARD) & (family[a[arr.cover_run]] == RELEASE)
+    inner &= owned[np.minimum(arr.cover_poly, n_p - 1)] & ~released[arr.cover_run]
+    inner_run, inner_piece = arr.cover_run[inner], arr.cover_poly[inner]
+    geoms, ok = assemble(
+        arr,
+        np.r_[a[own], inner_piece],
+        np.r_[own, inner_run],
+        np.r_[np.zeros(len(own), bool), np.ones(len(inner_run), bool)],
+        n_p,
+    )
+    runs_of = np.bincount(a[is_piece], minlength=n_p)
+    kept = np.bincount(a[own], minlength=max(n_p, 1))[:n_p]
+    cut = np.bincount(inner_piece, minlength=max(n_p, 1))[:n_p]
+    whole = owned & (kept == runs_of) & (cut == 0)
+    geoms[whole] = pieces[whole]
+    redo = np.flatnonzero(owned & ~ok)
+    if len(redo):
+        geoms[redo] = overlay.subtract(pieces[redo], releases)
+    mine = np.flatnonzero(owned)
+    return geoms[mine], net[mine], net_left[mine]
