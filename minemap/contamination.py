@@ -246,8 +246,10 @@ def remaining(
     piece_area = geodesy.area_ha(pieces)
     left = done.left
     left_area = geodesy.area_ha(left)
-    net_area = geodesy.area_ha(done.net)
-    net_left_area = geodesy.area_ha(done.net_left)
+    # Sums of many runs: rounding may take a piece's counted-once ground a hair
+    # below nothing or beyond the piece.
+    net_area = np.clip(done.net / geodesy.M2_PER_HA, 0.0, piece_area)
+    net_left_area = np.clip(done.net_left / geodesy.M2_PER_HA, 0.0, net_area)
     # Released ground counted once: what the releases took from the counted-once piece.
     net_released = np.maximum(net_area - net_left_area, 0.0)
     steps.update()

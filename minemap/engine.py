@@ -1,7 +1,7 @@
 """Where the geometry work runs: a local thread pool, or Dask.
 
-Both engines run the same kernels from :mod:`minemap.overlay` on spatially
-ordered chunks of the hazards (DESIGN §8):
+Both engines run the same kernels on spatially ordered chunks of the hazards
+(DESIGN §8):
 
 1. **Order.** Hazards are sorted by the Hilbert code of their bounding-box
    centres and cut into chunks of ``chunk_size``; each chunk covers a compact
@@ -10,17 +10,20 @@ ordered chunks of the hazards (DESIGN §8):
    (:func:`minemap.overlay.split`). Every piece gets a key
    (:func:`minemap.overlay.piece_keys`) that orders pieces as the whole layer
    would.
-3. **Subtract and count once.** Each chunk runs
-   :func:`minemap.overlay.subtract_and_count_once` against its neighbours:
-   every release, and every hazard of any chunk, that may touch it. A hazard
-   loses what hazards earlier in the layer cover, whichever chunk they are in,
-   so the result does not depend on the chunking.
+3. **Partition.** Each chunk runs :func:`minemap.partition.remaining_pieces`
+   on its pieces and their neighbours: every piece of any chunk, and every
+   release, whose box meets one of the chunk's pieces. Their boundaries are
+   cut at every crossing; each piece's remaining ground, and its ground
+   counted once (pieces earlier in key order keep shared ground), are sums
+   over the stretches of boundary in and around it, all of which the chunk
+   holds. So no figure depends on the chunking, and the two engines, giving
+   the kernel the same neighbours in the same order, give the same figures.
 
 The local engine runs the chunks on a :class:`~concurrent.futures.ThreadPoolExecutor`
-(shapely releases the GIL) and queries neighbours from STRtrees built once over
-the whole layer. The Dask engine holds the chunks as dask-geopandas partitions;
-each partition's third step depends only on the partitions whose bounding
-boxes meet its own, so it runs on any Dask cluster.
+(shapely and numpy release the GIL) and finds neighbours in STRtrees built
+once over the whole layer. The Dask engine holds the chunks as
+dask-geopandas partitions; each partition's third step depends only on the
+partitions whose bounding boxes meet its own, so it runs on any Dask cluster.
 
 Settings are module attributes, read when :func:`minemap.remaining` is called
 with ``engine``, ``scheduler`` or ``chunk_size`` left at ``None``:
@@ -51,7 +54,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from minemap import overlay
+from minemap import overlay, partition
 from minemap.errors import MinemapError
 
 __all__ = [
@@ -90,8 +93,12 @@ class Pieces:
         The hazard's row and the zone's row (-1: outside every zone).
     pieces
         The piece's ground.
-    left, net, net_left
-        See :func:`minemap.overlay.subtract_and_count_once`.
+    left
+        The piece minus the releases (the piece itself where no release
+        takes ground from it).
+    net, net_left
+        Square metres: the piece's ground counted once (pieces earlier in key
+        order keep ground they share with it), and that minus the releases.
     """
 
     hazard: np.ndarray
@@ -199,6 +206,43 @@ def _map(function: Callable, items: Sequence, pool: ThreadPoolExecutor | None) -
     return list(pool.map(function, items))
 
 
+def _release_ids(rows: np.ndarray) -> np.ndarray:
+    """Ids of releases for simulation of simplicity: negative, never a piece's key."""
+    return -1 - np.asarray(rows, dtype=np.int64)
+
+
+def _count_once_chunk(own, keys, pieces, piece_tree, releases, release_rows, release_tree):
+    """Step 3 on one chunk: the same neighbours, in the same order, in both engines.
+
+    Parameters
+    ----------
+    own
+        Positions (in ``pieces``, ascending) of the chunk's pieces.
+    keys, pieces, piece_tree
+        Pieces that include every neighbour of the chunk's, sorted by key, and
+        an STRtree over them.
+    releases, release_rows, release_tree
+        Releases that include every one near the chunk, their rows in the
+        layer (ascending), and an STRtree over them.
+    """
+    if len(own) == 0:
+        empty = np.empty(0)
+        return np.empty(0, dtype=object), empty, empty.copy()
+    near = np.unique(piece_tree.query(pieces[own])[1])
+    rel = (
+        np.unique(release_tree.query(pieces[own])[1])
+        if len(releases)
+        else np.empty(0, dtype=np.intp)
+    )
+    return partition.remaining_pieces(
+        pieces[near],
+        keys[near],
+        np.isin(near, own),
+        releases[rel],
+        _release_ids(release_rows[rel]),
+    )
+
+
 def _run_local(hazards, zones, releases, groups) -> Pieces:
     workers = _workers()
     pool = ThreadPoolExecutor(workers, thread_name_prefix="minemap") if workers > 1 else None
@@ -213,40 +257,28 @@ def _run_local(hazards, zones, releases, groups) -> Pieces:
         order = np.argsort(keys, kind="stable")
         hazard, zone, pieces, keys, label = (a[order] for a in (hazard, zone, pieces, keys, label))
 
-        # Neighbours from the whole layer: a chunk's records meet records and
+        # Neighbours from the whole layer: a chunk's pieces meet pieces and
         # releases of other chunks.
-        hazard_tree = overlay.tree(hazards)
+        piece_tree = overlay.tree(pieces)
         release_tree = overlay.tree(releases)
-        rows_all = np.arange(len(hazards))
+        release_rows = np.arange(len(releases))
         by_chunk = np.argsort(label, kind="stable")
         positions = np.split(by_chunk, np.cumsum(np.bincount(label, minlength=len(parts)))[:-1])
 
         def count_once(k: int):
-            rows, where = groups[k], positions[k]
-            return overlay.subtract_and_count_once(
-                pieces[where],
-                np.searchsorted(rows, hazard[where]),
-                zone[where],
-                hazards[rows],
-                rows,
-                hazards,
-                rows_all,
-                releases,
-                zones,
-                neighbour_tree=hazard_tree,
-                cutter_tree=release_tree,
-                zone_tree=zone_tree,
+            return _count_once_chunk(
+                positions[k], keys, pieces, piece_tree, releases, release_rows, release_tree
             )
 
         results = _map(count_once, range(len(groups)), pool)
     finally:
         if pool is not None:
             pool.shutdown()
-    out = [np.empty(len(pieces), dtype=object) for _ in range(3)]
+    left = np.empty(len(pieces), dtype=object)
+    net, net_left = np.zeros(len(pieces)), np.zeros(len(pieces))
     for rows, result in zip(positions, results, strict=True):
-        for column, values in zip(out, result, strict=True):
-            column[rows] = values
-    return Pieces(hazard, zone, pieces, *out)
+        left[rows], net[rows], net_left[rows] = result
+    return Pieces(hazard, zone, pieces, left, net, net_left)
 
 
 # --- Dask ------------------------------------------------------------------------------
@@ -266,32 +298,33 @@ def _split_partition(frame: gpd.GeoDataFrame, zones) -> gpd.GeoDataFrame:
     )
 
 
-def _count_once_partition(own, own_hazards, neighbours: list, releases: list, zones) -> dict:
-    """Step 3 on one Dask partition: its pieces, its hazards, and those of its neighbours."""
-    near = pd.concat(neighbours, ignore_index=True)
+def _count_once_partition(own, neighbours: list, releases: list) -> dict:
+    """Step 3 on one Dask partition: its pieces, with those of its neighbour partitions."""
+    near = pd.concat(neighbours, ignore_index=True).sort_values(_KEY, kind="stable")
+    near = near.drop_duplicates(_KEY)
     cutters = pd.concat(releases, ignore_index=True).sort_values(_RELEASE, kind="stable")
-    rows = own_hazards[_HAZARD].to_numpy()
-    order = np.argsort(rows, kind="stable")
-    rows, records = rows[order], own_hazards.geometry.to_numpy(dtype=object)[order]
-    left, net, net_left = overlay.subtract_and_count_once(
-        own.geometry.to_numpy(dtype=object),
-        np.searchsorted(rows, own[_HAZARD].to_numpy()),
-        own[_ZONE].to_numpy(),
-        records,
-        rows,
-        near.geometry.to_numpy(dtype=object),
-        near[_HAZARD].to_numpy(),
-        cutters.geometry.to_numpy(dtype=object),
-        zones,
+    keys = near[_KEY].to_numpy()
+    pieces = near.geometry.to_numpy(dtype=object)
+    cut = cutters.geometry.to_numpy(dtype=object)
+    own_keys = own[_KEY].to_numpy()
+    left, net, net_left = _count_once_chunk(
+        np.searchsorted(keys, np.sort(own_keys)),
+        keys,
+        pieces,
+        overlay.tree(pieces),
+        cut,
+        cutters[_RELEASE].to_numpy(),
+        overlay.tree(cut),
     )
+    back = np.argsort(np.argsort(own_keys, kind="stable"), kind="stable")
     return {
         _HAZARD: own[_HAZARD].to_numpy(),
         _ZONE: own[_ZONE].to_numpy(),
-        _KEY: own[_KEY].to_numpy(),
+        _KEY: own_keys,
         "pieces": own.geometry.to_numpy(dtype=object),
-        "left": left,
-        "net": net,
-        "net_left": net_left,
+        "left": left[back],
+        "net": net[back],
+        "net_left": net_left[back],
     }
 
 
@@ -370,7 +403,7 @@ def _run_dask(hazards, zones, releases, groups, scheduler) -> Pieces:
     if len(rows) == 0:
         empty = np.empty(0, dtype=object)
         none = np.empty(0, dtype=np.intp)
-        return Pieces(none, none.copy(), *(empty.copy() for _ in range(4)))
+        return Pieces(none, none.copy(), empty, empty.copy(), np.zeros(0), np.zeros(0))
     hz, hz_boxes = _partitioned(hazards, rows, _HAZARD, chunk_size)
     meta = gpd.GeoDataFrame(
         {_HAZARD: np.empty(0, np.int64), _ZONE: np.empty(0, np.int64), _KEY: np.empty(0, np.int64)},
@@ -378,7 +411,6 @@ def _run_dask(hazards, zones, releases, groups, scheduler) -> Pieces:
     )
     pieces = hz.map_partitions(_split_partition, zones, meta=meta)
     piece_parts = pieces.to_delayed()
-    hazard_parts = hz.to_delayed()
 
     if len(releases):
         rel_rows = hilbert_order(releases)
@@ -389,15 +421,15 @@ def _run_dask(hazards, zones, releases, groups, scheduler) -> Pieces:
         release_parts = []
     empty_releases = gpd.GeoDataFrame({_RELEASE: np.empty(0, np.int64)}, geometry=[])
 
+    # A partition's pieces lie within its hazards' boxes: neighbours by those boxes.
     near_hazards = _meeting(hz_boxes, hz_boxes)
     near_releases = _meeting(hz_boxes, rel_boxes)
     tasks = []
     for k, own in enumerate(piece_parts):
-        neighbours = [hazard_parts[j] for j in np.flatnonzero(near_hazards[k])]
+        neighbours = [piece_parts[j] for j in np.flatnonzero(near_hazards[k])]
         cutters = [release_parts[j] for j in np.flatnonzero(near_releases[k])]
         cutters = cutters or [empty_releases]
-        task = dask.delayed(_count_once_partition)(own, hazard_parts[k], neighbours, cutters, zones)
-        tasks.append(task)
+        tasks.append(dask.delayed(_count_once_partition)(own, neighbours, cutters))
     with _client(scheduler) as client:
         results = client.gather(client.compute(tasks))
 
@@ -409,5 +441,6 @@ def _run_dask(hazards, zones, releases, groups, scheduler) -> Pieces:
     return Pieces(
         column(_HAZARD)[order].astype(np.intp),
         column(_ZONE)[order].astype(np.intp),
-        *(column(name)[order] for name in ("pieces", "left", "net", "net_left")),
+        *(column(name)[order] for name in ("pieces", "left")),
+        *(column(name)[order].astype(float) for name in ("net", "net_left")),
     )
