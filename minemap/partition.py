@@ -183,12 +183,99 @@ def segments(polygons) -> Segments:
 # --- exact predicates ----------------------------------------------------------------
 
 
-def _exact_orientation(ax, ay, bx, by, cx, cy) -> int:
-    a = (Fraction(ax), Fraction(ay))
-    b = (Fraction(bx), Fraction(by))
-    c = (Fraction(cx), Fraction(cy))
-    d = (a[0] - c[0]) * (b[1] - c[1]) - (a[1] - c[1]) * (b[0] - c[0])
-    return (d > 0) - (d < 0)
+def _two_diff(a, b):
+    s = a - b
+    bb = a - s
+    return s, (a - (s + bb)) + (bb - b)
+
+
+def _split(a):
+    t = 134217729.0 * a  # 2**27 + 1 (Dekker)
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _two_product(a, b):
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _orientation_expansion(ax, ay, bx, by, cx, cy) -> np.ndarray:
+    """``(a - c) × (b - c)`` as a non-overlapping expansion, largest term last.
+
+    Error-free transformations: each difference is an exact sum of two
+    floats, each product of those an exact sum of two more, so the
+    orientation is an exact sum of sixteen floats; distillation (error-free
+    summation repeated until nothing changes) makes the terms non-overlapping,
+    so the last is the sum rounded and the one before it what rounding left.
+    """
+    terms = []
+    x = _two_diff(np.asarray(ax, float), np.asarray(cx, float))
+    y = _two_diff(np.asarray(by, float), np.asarray(cy, float))
+    u = _two_diff(np.asarray(ay, float), np.asarray(cy, float))
+    v = _two_diff(np.asarray(bx, float), np.asarray(cx, float))
+    for p in x:
+        for q in y:
+            terms.extend(_two_product(p, q))
+    for p in u:
+        for q in v:
+            terms.extend(-t for t in _two_product(p, q))
+    t = np.stack(terms, axis=1)
+    for _ in range(64):
+        before = t.copy()
+        for i in range(1, t.shape[1]):
+            s = t[:, i - 1] + t[:, i]
+            bb = s - t[:, i - 1]
+            t[:, i - 1] = (t[:, i - 1] - (s - bb)) + (t[:, i] - bb)
+            t[:, i] = s
+        if np.array_equal(t, before):
+            break
+    return t
+
+
+def exact_orientation_sign(ax, ay, bx, by, cx, cy) -> np.ndarray:
+    """Exact sign of ``(a - c) × (b - c)`` for arrays of floating-point points.
+
+    For the few orientations that rounding cannot decide (see
+    :func:`_orientation_expansion`).
+    """
+    return np.sign(_orientation_expansion(ax, ay, bx, by, cx, cy)[:, -1]).astype(np.int8)
+
+
+def _quick_two_sum(a, b):
+    s = a + b
+    return s, b - (s - a)
+
+
+def _dd_parameter(seg: Segments, on: np.ndarray, other: np.ndarray):
+    """Where segments ``on`` cross the lines of segments ``other``, in double-double.
+
+    ``A / (A - B)`` with ``A`` and ``B`` the orientations of the ends of ``on``
+    from ``other``, each to about 106 bits: about 1e-31 of the segment. For
+    ordering crossings that rounding to floating point cannot tell apart.
+    """
+    ox0, oy0, ox1, oy1 = seg.x0[other], seg.y0[other], seg.x1[other], seg.y1[other]
+    a = _orientation_expansion(ox0, oy0, ox1, oy1, seg.x0[on], seg.y0[on])[:, -2:]
+    b = _orientation_expansion(ox0, oy0, ox1, oy1, seg.x1[on], seg.y1[on])[:, -2:]
+    ah, al = a[:, 1], a[:, 0]
+    # d = a - b
+    s = ah - b[:, 1]
+    bb = s - ah
+    e = (ah - (s - bb)) + (-b[:, 1] - bb) + (al - b[:, 0])
+    dh, dl = _quick_two_sum(s, e)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q1 = ah / dh
+        p, pe = _two_product(q1, dh)
+        r = ((ah - p) - pe + al) - q1 * dl
+        q2 = r / dh
+    hi, lo = _quick_two_sum(q1, q2)
+    zero = (ah == 0) & (al == 0)
+    one = (b[:, 1] == 0) & (b[:, 0] == 0)
+    hi = np.where(zero, 0.0, np.where(one, 1.0, hi))
+    lo = np.where(zero | one, 0.0, lo)
+    return np.nan_to_num(hi), np.nan_to_num(lo)
 
 
 def orientation(ax, ay, bx, by, cx, cy, ab_id, c_id) -> tuple[np.ndarray, np.ndarray]:
@@ -219,12 +306,11 @@ def orientation(ax, ay, bx, by, cx, cy, ab_id, c_id) -> tuple[np.ndarray, np.nda
     value = left - right
     bound = _ERR * (np.abs(left) + np.abs(right))
     sign = np.sign(value).astype(np.int8)
-    unsure = np.flatnonzero(~(np.abs(value) > bound))
-    for i in unsure:
-        if left[i] == 0 and right[i] == 0:  # a product with an exact zero factor: exactly 0
-            sign[i] = 0
-        else:
-            sign[i] = _exact_orientation(ax[i], ay[i], bx[i], by[i], cx[i], cy[i])
+    unsure = np.flatnonzero(~(np.abs(value) > bound) & ((left != 0) | (right != 0)))
+    if len(unsure):
+        sign[unsure] = exact_orientation_sign(
+            ax[unsure], ay[unsure], bx[unsure], by[unsure], cx[unsure], cy[unsure]
+        )
     zero = np.flatnonzero(sign == 0)
     if len(zero):
         value = value.copy()
@@ -237,23 +323,6 @@ def orientation(ax, ay, bx, by, cx, cy, ab_id, c_id) -> tuple[np.ndarray, np.nda
         lead = np.where(dy != 0, -np.sign(dy), np.sign(dx)).astype(np.int8)
         sign[zero] = np.where(np.asarray(c_id)[zero] < np.asarray(ab_id)[zero], lead, -lead)
     return sign, value, bound
-
-
-def _exact_lambda(seg: Segments, a: int, b: int) -> Fraction:
-    """Where segment ``a`` crosses the line of segment ``b``, exactly (0 to 1 along ``a``)."""
-    bx0, by0 = Fraction(seg.x0[b]), Fraction(seg.y0[b])
-    bx1, by1 = Fraction(seg.x1[b]), Fraction(seg.y1[b])
-
-    def side(px, py):
-        px, py = Fraction(px), Fraction(py)
-        return (bx0 - px) * (by1 - py) - (by0 - py) * (bx1 - px)
-
-    start, end = side(seg.x0[a], seg.y0[a]), side(seg.x1[a], seg.y1[a])
-    if start == 0:
-        return Fraction(0)
-    if end == 0:
-        return Fraction(1)
-    return start / (start - end)
 
 
 def _parameter(v_from, b_from, v_to, b_to):
@@ -419,47 +488,68 @@ def _crossings(seg: Segments, s: np.ndarray, t: np.ndarray, sos: np.ndarray):
     s, t, o1, o3 = s[hit], t[hit], o1[hit], o3[hit]
     lam = _parameter(v3[hit], b3[hit], v4[hit], b4[hit])
     mu = _parameter(v1[hit], b1[hit], v2[hit], b2[hit])
-    x = seg.x0[s] + lam[0] * (seg.x1[s] - seg.x0[s])
-    y = seg.y0[s] + lam[0] * (seg.y1[s] - seg.y0[s])
-    # Nearly parallel segments: rounding may put the crossing anywhere along their
-    # overlap; place it exactly (to the nearest representable point) instead.
-    for i in np.flatnonzero(lam[1] - lam[2] < -1e-12):
-        exact = _exact_lambda(seg, s[i], t[i])
-        a0, a1 = Fraction(seg.x0[s[i]]), Fraction(seg.y0[s[i]])
-        x[i] = float(a0 + exact * (Fraction(seg.x1[s[i]]) - a0))
-        y[i] = float(a1 + exact * (Fraction(seg.y1[s[i]]) - a1))
+    sdx, sdy = seg.x1[s] - seg.x0[s], seg.y1[s] - seg.y0[s]
+    x = seg.x0[s] + lam[0] * sdx
+    y = seg.y0[s] + lam[0] * sdy
+    # Segments nearly along each other: rounding may put the crossing anywhere
+    # where they overlap, differently on each. Place it from its exact place along
+    # each (to about 1e-31), the same point on both.
+    loose = np.flatnonzero((lam[2] - lam[1] > 1e-9) | (mu[2] - mu[1] > 1e-9))
+    if len(loose):
+        i, j = s[loose], t[loose]
+        for values, (hi, lo) in ((lam, _dd_parameter(seg, i, j)), (mu, _dd_parameter(seg, j, i))):
+            values[0][loose] = np.clip(hi, 0.0, 1.0)
+            values[1][loose] = np.clip(hi - 4e-16, 0.0, 1.0)
+            values[2][loose] = np.clip(hi + 4e-16, 0.0, 1.0)
+            if values is lam:
+                x[loose] = seg.x0[i] + hi * sdx[loose] + lo * sdx[loose]
+                y[loose] = seg.y0[i] + hi * sdy[loose] + lo * sdy[loose]
     # A ring enters the other polygon where it crosses from the right of its edge.
     return s, t, lam, mu, x, y, o3 < 0, o1 < 0
 
 
-def _exact_order(seg: Segments, side_seg, side_oseg, low, high):
+#: Crossings whose places along a segment differ by less than this (computed to
+#: about 1e-31) are taken to be at the same place.
+_SAME_PLACE = 1e-28
+
+
+def _exact_order(seg: Segments, side_seg, side_oseg, value, low, high):
     """Put crossings that rounding cannot tell apart on a segment in their exact order.
 
-    Crossings (sorted by segment, then by the lower bound of their place along
-    it) whose bounds overlap, directly or through others, are compared with
-    rational arithmetic; the others are in order already. Returns the new
-    order and, per crossing in it, whether it lies exactly where the one
-    before it does (same segment).
+    Crossings are sorted by segment, then by their rounded place along it;
+    those whose bounds overlap, directly or through others, are sorted again by
+    their place to about 1e-31 (:func:`_dd_parameter`). Returns the new order
+    and, per crossing in it, whether it is at the same place as the one before
+    it on the same segment.
     """
     m = len(side_seg)
     order = np.arange(m)
     tie = np.zeros(m, dtype=bool)
     if m < 2:
         return order, tie
+    new_seg = np.ones(m, dtype=bool)
+    new_seg[1:] = side_seg[1:] != side_seg[:-1]
     # Bounds shifted by twice the segment's rank, so one running maximum serves all.
-    new_seg = np.r_[True, side_seg[1:] != side_seg[:-1]]
     rank = 2.0 * (np.cumsum(new_seg) - 1)
     reach = np.maximum.accumulate(high + rank)
     joined = np.zeros(m, dtype=bool)
     joined[1:] = ~new_seg[1:] & (low[1:] + rank[1:] <= reach[:-1])
-    starts = np.flatnonzero(~joined)
-    ends = np.r_[starts[1:], m]
-    for a, b in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
-        exact = [_exact_lambda(seg, side_seg[i], side_oseg[i]) for i in range(a, b)]
-        inner = sorted(range(b - a), key=lambda k: exact[k])
-        order[a:b] = a + np.asarray(inner)
-        for k in range(1, b - a):
-            tie[a + k] = exact[inner[k]] == exact[inner[k - 1]]
+    member = joined.copy()
+    member[:-1] |= joined[1:]
+    if not member.any():
+        return order, tie
+    cluster = np.cumsum(~joined) - 1
+    idx = np.flatnonzero(member)
+    hi, lo = _dd_parameter(seg, side_seg[idx], side_oseg[idx])
+    key_hi = value.copy()
+    key_lo = np.zeros(m)
+    key_hi[idx], key_lo[idx] = hi, lo
+    order = np.lexsort((np.arange(m), key_lo, key_hi, cluster))
+    same = (cluster[order][1:] == cluster[order][:-1]) & member[order][1:]
+    gap = np.abs(
+        (key_hi[order][1:] - key_hi[order][:-1]) + (key_lo[order][1:] - key_lo[order][:-1])
+    )
+    tie[1:] = same & (gap <= _SAME_PLACE)
     return order, tie
 
 
@@ -487,12 +577,12 @@ def arrange(polygons, sos) -> Arrangement:
 
     # Each crossing lies on two rings: one side on each, ordered along the ring.
     side_seg = np.r_[s, t]
-    side_oseg = np.r_[t, s]
     side_par, side_low, side_high = (np.r_[a, b] for a, b in zip(lam, mu, strict=True))
     side_other = np.r_[poly[t], poly[s]]
     side_enter = np.r_[enter_s, enter_t]
+    side_oseg = np.r_[t, s]
     side_cross = np.r_[np.arange(n_cross), np.arange(n_cross)]
-    order = np.lexsort((side_cross, side_par, side_low, side_seg))
+    order = np.lexsort((side_cross, side_par, side_seg))
     side_seg, side_oseg, side_par, side_low, side_high, side_other, side_enter, side_cross = (
         a[order]
         for a in (
@@ -506,7 +596,7 @@ def arrange(polygons, sos) -> Arrangement:
             side_cross,
         )
     )
-    order, tie = _exact_order(seg, side_seg, side_oseg, side_low, side_high)
+    order, tie = _exact_order(seg, side_seg, side_oseg, side_par, side_low, side_high)
     side_seg, side_other, side_enter, side_cross = (
         a[order] for a in (side_seg, side_other, side_enter, side_cross)
     )
@@ -566,8 +656,9 @@ def arrange(polygons, sos) -> Arrangement:
     by_pair = np.lexsort((group, side_other, side_ring))
     pr, po, pg = side_ring[by_pair], side_other[by_pair], group[by_pair]
     value = np.where(side_enter[by_pair], 1, -1)
-    event_first = np.r_[True, (pr[1:] != pr[:-1]) | (po[1:] != po[:-1]) | (pg[1:] != pg[:-1])]
-    event_start = np.flatnonzero(event_first[:m])
+    event_first = np.ones(m, dtype=bool)
+    event_first[1:] = (pr[1:] != pr[:-1]) | (po[1:] != po[:-1]) | (pg[1:] != pg[:-1])
+    event_start = np.flatnonzero(event_first)
     net = np.add.reduceat(value, event_start) if m else _empty_int()
     er, eo = pr[event_start], po[event_start]
     ep = position_last[by_pair][event_start]
