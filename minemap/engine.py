@@ -191,11 +191,11 @@ def run(
 # --- the chunk steps both engines share ---------------------------------------------
 
 
-def _split_chunk(hazards: np.ndarray, rows: np.ndarray, zones, zone_tree):
+def _split_chunk(hazards: np.ndarray, rows: np.ndarray, zones):
     """Step 2 on one chunk: hazard rows, zone rows, pieces and their keys."""
     if zones is None:
         return rows, np.full(len(rows), -1, dtype=np.intp), hazards[rows], rows.astype(np.int64)
-    t, z, pieces = overlay.split(hazards[rows], zones, tree=zone_tree)
+    t, z, pieces = overlay.split(hazards[rows], zones)
     h = rows[t]
     return h, z, pieces, overlay.piece_keys(h, z, len(zones))
 
@@ -247,8 +247,7 @@ def _run_local(hazards, zones, releases, groups) -> Pieces:
     workers = _workers()
     pool = ThreadPoolExecutor(workers, thread_name_prefix="minemap") if workers > 1 else None
     try:
-        zone_tree = overlay.tree(zones) if zones is not None and len(zones) else None
-        parts = _map(lambda rows: _split_chunk(hazards, rows, zones, zone_tree), groups, pool)
+        parts = _map(lambda rows: _split_chunk(hazards, rows, zones), groups, pool)
         hazard = np.concatenate([p[0] for p in parts])
         zone = np.concatenate([p[1] for p in parts])
         pieces = np.concatenate([p[2] for p in parts])
@@ -288,9 +287,8 @@ def _split_partition(frame: gpd.GeoDataFrame, zones) -> gpd.GeoDataFrame:
     """Step 2 on one Dask partition of hazards (column ``_hazard``: their rows)."""
     rows = frame[_HAZARD].to_numpy()
     geoms = frame.geometry.to_numpy(dtype=object)
-    zone_tree = overlay.tree(zones) if zones is not None and len(zones) else None
     # _split_chunk picks rows out of the partition's own geometries, then names them.
-    t, z, pieces, _ = _split_chunk(geoms, np.arange(len(rows)), zones, zone_tree)
+    t, z, pieces, _ = _split_chunk(geoms, np.arange(len(rows)), zones)
     h = rows[t].astype(np.int64)
     keys = overlay.piece_keys(h, z, len(zones)) if zones is not None else h
     return gpd.GeoDataFrame(

@@ -295,13 +295,10 @@ def make_disjoint(geometries) -> np.ndarray:
     return subtract_unions(geoms, unions)
 
 
-def split(
-    targets, zones, *, tree: shapely.STRtree | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split(targets, zones) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut targets along zone boundaries.
 
     Zones must not overlap each other (see :func:`make_disjoint`).
-    ``tree`` is an index already built over ``zones`` (see :func:`tree`).
 
     Returns
     -------
@@ -312,22 +309,38 @@ def split(
     """
     targets, zones = _as_array(targets), _as_array(zones)
     n = len(targets)
-    index = tree if tree is not None or len(zones) == 0 else shapely.STRtree(zones)
-    # A target wholly inside one zone is its own piece: no intersection needed.
-    wi, wz = candidate_pairs(targets, zones, predicate="within", tree=index)
+    if len(zones) == 0 or n == 0:
+        wi = wz = ti = zi = np.empty(0, dtype=np.intp)
+    else:
+        # Zones are few and large (districts): each is prepared and tested against
+        # an index of the targets, not each target against them.
+        index = shapely.STRtree(targets)
+        # A target wholly inside one zone is its own piece: no intersection needed.
+        wz, wi = index.query(zones, predicate="contains")
+        zi, ti = index.query(zones, predicate="intersects")
+        order = np.lexsort((wz, wi))
+        wi, wz = wi[order], wz[order]
+        order = np.lexsort((zi, ti))
+        ti, zi = ti[order], zi[order]
     whole = np.zeros(n, dtype=bool)
     whole[wi] = True
-    ti, zi = candidate_pairs(targets, zones, tree=index)
     cut = ~whole[ti]
     ti, zi = ti[cut], zi[cut]
     inside = intersection(targets[ti], zones[zi])
     partial = np.flatnonzero(~whole)
-    # The part outside every zone: each partial target minus its own zones.
-    pi, pz = ti, zi  # pairs already sorted by target, then zone
-    outside = subtract_unions(
-        targets[partial],
-        union_by_group(zones[pz], np.searchsorted(partial, pi), len(partial)),
-    )
+    # The part outside every zone: each target that meets a zone minus all zones
+    # (GEOS clips the union to the target first); the others are outside whole.
+    outside = targets[partial].copy()
+    meets = np.flatnonzero(np.isin(partial, ti))
+    if len(meets):
+        everywhere = _robust_union(zones)
+        outside[meets] = polygonal(
+            _robust_binary(
+                shapely.difference,
+                targets[partial[meets]],
+                np.full(len(meets), everywhere, dtype=object),
+            )
+        )
 
     t_idx = np.concatenate([wi, ti, partial])
     z_idx = np.concatenate([wz, zi, np.full(len(partial), -1, dtype=np.intp)])

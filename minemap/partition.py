@@ -381,21 +381,33 @@ def segment_pairs(seg: Segments, sos: np.ndarray) -> tuple[np.ndarray, np.ndarra
     offset = np.arange(len(entry)) - np.repeat(np.cumsum(count) - count, count)
     gx = cx0[entry] + offset % nx[entry]
     gy = cy0[entry] + offset // nx[entry]
+    # Each entry: whether its cell is in the first column, and the first row, of
+    # its segment's cells. Two segments are paired only in the cell where both
+    # the first column and the first row of their boxes' overlap meet.
+    corner = (gx == cx0[entry]).astype(np.int8) | ((gy == cy0[entry]).astype(np.int8) << 1)
     cell = gx * (int(cy1.max()) + 1) + gy
     order = np.argsort(cell, kind="stable")
-    entry, cell, gx, gy = entry[order], cell[order], gx[order], gy[order]
-    first = np.r_[True, cell[1:] != cell[:-1]]
+    entry, cell, corner = entry[order], cell[order], corner[order]
+    first = np.ones(len(entry), dtype=bool)
+    first[1:] = cell[1:] != cell[:-1]
     group_start = np.flatnonzero(first)
-    group = np.cumsum(first) - 1
     group_end = np.r_[group_start[1:], len(entry)]
-    # Each entry pairs with the later entries of its cell.
-    later = group_end[group] - np.arange(len(entry)) - 1
-    u = np.repeat(np.arange(len(entry)), later)
-    v = u + 1 + (np.arange(len(u)) - np.repeat(np.cumsum(later) - later, later))
+    size = group_end - group_start
+    # Every pair of entries of a cell, cells of one size at a time (a template of
+    # pairs added to each cell's first entry).
+    us, vs = [], []
+    for g in np.unique(size[size > 1]):
+        i, j = np.triu_indices(int(g), 1)
+        base = group_start[size == g][:, None]
+        us.append((base + i).ravel())
+        vs.append((base + j).ravel())
+    u = np.concatenate(us) if us else _empty_int()
+    v = np.concatenate(vs) if vs else _empty_int()
+    keep = (corner[u] | corner[v]) == 3
+    u, v = u[keep], v[keep]
     a, b = entry[u], entry[v]
     keep = poly[a] != poly[b]
     keep &= (bx0[a] <= bx1[b]) & (bx0[b] <= bx1[a]) & (by0[a] <= by1[b]) & (by0[b] <= by1[a])
-    keep &= (np.maximum(cx0[a], cx0[b]) == gx[u]) & (np.maximum(cy0[a], cy0[b]) == gy[u])
     a, b = a[keep], b[keep]
 
     if big.any():
@@ -444,6 +456,12 @@ class Arrangement:
         One entry per run and polygon (other than its own) that covers it.
     cross_x, cross_y
         Crossing points (rounded to floating point: for measuring and drawing).
+    cross_node
+        Per crossing, the smallest crossing at the same place (crossings of
+        three or more boundaries through one point): a node of the partition.
+    consistent
+        Whether every ring met every polygon in alternately entering and
+        leaving it (else runs were tested one by one).
     """
 
     seg: Segments
@@ -462,6 +480,7 @@ class Arrangement:
     cover_poly: np.ndarray
     cross_x: np.ndarray
     cross_y: np.ndarray
+    cross_node: np.ndarray
     consistent: bool
 
 
@@ -539,17 +558,14 @@ def _exact_order(seg: Segments, side_seg, side_oseg, value, low, high):
     if not member.any():
         return order, tie
     cluster = np.cumsum(~joined) - 1
-    idx = np.flatnonzero(member)
+    idx = np.flatnonzero(member)  # clusters are runs of consecutive crossings
     hi, lo = _dd_parameter(seg, side_seg[idx], side_oseg[idx])
-    key_hi = value.copy()
-    key_lo = np.zeros(m)
-    key_hi[idx], key_lo[idx] = hi, lo
-    order = np.lexsort((np.arange(m), key_lo, key_hi, cluster))
-    same = (cluster[order][1:] == cluster[order][:-1]) & member[order][1:]
-    gap = np.abs(
-        (key_hi[order][1:] - key_hi[order][:-1]) + (key_lo[order][1:] - key_lo[order][:-1])
+    inner = np.lexsort((idx, lo, hi, cluster[idx]))
+    order[idx] = idx[inner]
+    hi, lo, c = hi[inner], lo[inner], cluster[idx][inner]
+    tie[idx[1:]] = (c[1:] == c[:-1]) & (
+        np.abs((hi[1:] - hi[:-1]) + (lo[1:] - lo[:-1])) <= _SAME_PLACE
     )
-    tie[1:] = same & (gap <= _SAME_PLACE)
     return order, tie
 
 
@@ -582,7 +598,7 @@ def arrange(polygons, sos) -> Arrangement:
     side_enter = np.r_[enter_s, enter_t]
     side_oseg = np.r_[t, s]
     side_cross = np.r_[np.arange(n_cross), np.arange(n_cross)]
-    order = np.lexsort((side_cross, side_par, side_seg))
+    order = np.lexsort((side_par, side_seg))
     side_seg, side_oseg, side_par, side_low, side_high, side_other, side_enter, side_cross = (
         a[order]
         for a in (
@@ -731,8 +747,27 @@ def arrange(polygons, sos) -> Arrangement:
         cover_poly,
         cx,
         cy,
+        _nodes(n_cross, side_cross, tie),
         consistent,
     )
+
+
+def _nodes(n_cross: int, side_cross: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """Per crossing, the smallest crossing joined to it by crossings at the same place."""
+    node = np.arange(n_cross)
+    if not tie.any():
+        return node
+    i = np.flatnonzero(tie)
+    a, b = side_cross[i], side_cross[i - 1]
+    while True:
+        low = np.minimum(node[a], node[b])
+        new = node.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, node):
+            return node
+        node = new
 
 
 def _inside_by_midpoints(
@@ -771,15 +806,17 @@ def _nested(geoms: np.ndarray, seg: Segments, sos: np.ndarray, crossed_pairs: np
         return _empty_int(), _empty_int()
     first = seg.ring_start[rings]
     tree = shapely.STRtree(geoms)
-    ri, p = tree.query(shapely.points(seg.x0[first], seg.y0[first]), predicate="intersects")
+    ri, p = tree.query(shapely.points(seg.x0[first], seg.y0[first]))
     r = rings[ri]
     keep = seg.ring_poly[r] != p
-    r, p = r[keep], p[keep]
+    r, p, ri = r[keep], p[keep], ri[keep]
     if len(crossed_pairs) and len(r):
         key = r * np.int64(len(geoms) + 1) + p
         found = np.minimum(np.searchsorted(crossed_pairs, key), len(crossed_pairs) - 1)
         keep = crossed_pairs[found] != key
-        r, p = r[keep], p[keep]
+        r, p, ri = r[keep], p[keep], ri[keep]
+    keep = shapely.intersects_xy(geoms[p], seg.x0[first][ri], seg.y0[first][ri])
+    r, p = r[keep], p[keep]
     inside = np.zeros(len(r), dtype=bool)
     unknown = np.arange(len(r))
     exhausted = []
@@ -911,8 +948,25 @@ def assemble(arr: Arrangement, region: np.ndarray, run: np.ndarray, reverse: np.
         out[:] = shapely.MultiPolygon()
         return out, ok
     n_cross = len(arr.cross_x)
-    start = np.where(arr.run_start[run] >= 0, arr.run_start[run], n_cross + run)
-    end = np.where(arr.run_end[run] >= 0, arr.run_end[run], n_cross + run)
+    # Crossings at the same place are one node; a ring crossed by nothing is its own.
+    node = np.r_[arr.cross_node, 0]
+    start = np.where(arr.run_start[run] >= 0, node[arr.run_start[run]], n_cross + run)
+    end = np.where(arr.run_end[run] >= 0, node[arr.run_end[run]], n_cross + run)
+    # A run from a node to itself that passes no vertex, or only a vertex at that
+    # very place, has no length: it is no boundary.
+    ring = arr.run_ring[run]
+    wraps = run == arr.ring_first_run[ring] + arr.ring_runs[ring] - 1
+    seg_n = np.maximum(seg.ring_count[ring], 1)
+    p0, p1 = seg.position[arr.run_seg0[run]], seg.position[arr.run_seg1[run]]
+    passes = p1 - p0 + np.where(wraps, seg_n, 0)
+    vertex = seg.ring_start[ring] + (p0 + 1) % seg_n
+    at = np.maximum(arr.run_start[run], 0)
+    on_node = (seg.x0[vertex] == np.r_[arr.cross_x, 0.0][at]) & (
+        seg.y0[vertex] == np.r_[arr.cross_y, 0.0][at]
+    )
+    empty = (start == end) & (arr.run_start[run] >= 0) & ((passes == 0) | (passes == 1) & on_node)
+    keep = ~empty
+    region, run, reverse, start, end = (a[keep] for a in (region, run, reverse, start, end))
     tail = np.where(reverse, end, start)
     head = np.where(reverse, start, end)
     span = np.int64(n_cross + len(arr.run_w))
@@ -973,7 +1027,13 @@ def assemble(arr: Arrangement, region: np.ndarray, run: np.ndarray, reverse: np.
     cycle_end = np.r_[cycle_start[1:], len(order)] - 1
     prev = np.roll(order, 1)
     prev[cycle_start] = order[cycle_end]
-    through = arr.run_ring[e_run[prev]] == arr.run_ring[h_run]
+    # The boundary passes straight through a crossing where the run before it
+    # is the one before it on the same ring (not merely at the same place).
+    p_run, p_rev = e_run[prev], e_rev[prev]
+    prev_head = np.where(p_rev, arr.run_start[p_run], arr.run_end[p_run])
+    this_tail = np.where(h_rev, arr.run_end[h_run], arr.run_start[h_run])
+    through = (arr.run_ring[p_run] == arr.run_ring[h_run]) & (prev_head == this_tail)
+    through &= this_tail >= 0
     r_ring = arr.run_ring[h_run]
     ring_n = seg.ring_count[r_ring]
     ring_s = seg.ring_start[r_ring]
@@ -1022,6 +1082,8 @@ def _closed(rings, ring_start, size, xs, ys):
 #: A ring that turns back on itself at an angle whose sine is below this has a
 #: needle there (two edges along each other, of no area): its tip is dropped.
 _NEEDLE = 1e-9
+#: Consecutive points of a ring closer than this, relative to the coordinates, are one.
+_NEAR = 1e-12
 
 
 def _bounds_of_runs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1040,6 +1102,9 @@ def _despike(ring_id, xs, ys):
     between them is a needle: exact, but of no area, and it would not stay
     valid once projected to longitude and latitude.
     """
+    # Points closer than this are one (crossings computed twice, a few units in
+    # the last place apart).
+    near = _NEAR * max(float(np.abs(xs).max(initial=0.0)), float(np.abs(ys).max(initial=0.0)), 1.0)
     for _ in range(64):
         first, last = _bounds_of_runs(ring_id)
         start = np.flatnonzero(first)[np.cumsum(first) - 1]
@@ -1050,18 +1115,58 @@ def _despike(ring_id, xs, ys):
         nxt[last] = start[last]
         ax, ay = xs[prev] - xs, ys[prev] - ys
         bx, by = xs[nxt] - xs, ys[nxt] - ys
-        same = (ax == 0) & (ay == 0)
+        same = (np.abs(ax) <= near) & (np.abs(ay) <= near)
         cross = ax * by - ay * bx
         dot = ax * bx + ay * by
         tip = (dot > 0) & (np.abs(cross) <= _NEEDLE * np.hypot(ax, ay) * np.hypot(bx, by))
         # one tip at a time in a row of tips, so that a ring is not emptied at once
         tip &= ~tip[prev] | (prev == np.arange(len(xs)))
-        drop = same | tip
+        # repeated points first: a tip is only a tip once they are gone
+        drop = same if same.any() else tip
         if not drop.any():
             break
         keep = ~drop
         ring_id, xs, ys = ring_id[keep], xs[keep], ys[keep]
     return ring_id, xs, ys
+
+
+def _shell_of(holes, shells, ring_region, ring_start, size, xs, ys) -> np.ndarray:
+    """For each hole, the shell of its region around it (-1 if none is found).
+
+    The shell around a hole is the smallest of its region's shells larger than
+    the hole whose outline holds a point inside the hole; smaller ones holding
+    it are islands within the hole.
+    """
+
+    def polygons(rings):
+        coords, offsets = _closed(rings, ring_start, size, xs, ys)
+        return shapely.from_ragged_array(
+            shapely.GeometryType.POLYGON, coords, (offsets, np.arange(len(rings) + 1))
+        )
+
+    hole_polys, shell_polys = polygons(holes), polygons(shells)
+    inside = shapely.get_coordinates(shapely.point_on_surface(hole_polys))
+    hole_area, shell_area = shapely.area(hole_polys), shapely.area(shell_polys)
+    # Pairs of a hole and a shell of the same region.
+    by_region = np.argsort(ring_region[shells], kind="stable")
+    shell_region = ring_region[shells][by_region]
+    lo = np.searchsorted(shell_region, ring_region[holes], "left")
+    hi = np.searchsorted(shell_region, ring_region[holes], "right")
+    count = hi - lo
+    h = np.repeat(np.arange(len(holes)), count)
+    s = by_region[
+        np.repeat(lo, count) + np.arange(len(h)) - np.repeat(np.cumsum(count) - count, count)
+    ]
+    fits = (shell_area[s] > hole_area[h]) & shapely.contains_xy(
+        shell_polys[s], inside[h, 0], inside[h, 1]
+    )
+    h, s = h[fits], s[fits]
+    best = np.lexsort((shell_area[s], h))
+    h, s = h[best], s[best]
+    first = np.r_[True, h[1:] != h[:-1]] if len(h) else np.zeros(0, bool)
+    out = np.full(len(holes), -1, dtype=np.int64)
+    out[h[first]] = shells[s[first]]
+    return out
 
 
 def _build(arr, out, ok, n, ring_region, ring_id, xs, ys):
@@ -1083,9 +1188,7 @@ def _build(arr, out, ok, n, ring_region, ring_id, xs, ys):
     shell, hole = usable & (twice > 0), usable & (twice < 0)
     shells = np.bincount(ring_region[shell], minlength=n)
     holes = np.bincount(ring_region[hole], minlength=n)
-    # A hole without a shell cannot be; several shells with holes need each hole
-    # put in its shell: both left to the caller.
-    ok[(holes > 0) & (shells != 1)] = False
+    ok[(holes > 0) & (shells == 0)] = False  # a hole without a shell cannot be
     use = usable & ok[ring_region]
     ring_start = np.zeros(n_rings, dtype=np.int64)
     ring_start[ring_id[first]] = np.flatnonzero(first)
@@ -1101,13 +1204,25 @@ def _build(arr, out, ok, n, ring_region, ring_id, xs, ys):
         )
     if multi.any():
         rings = np.flatnonzero(multi)
-        rings = rings[np.argsort(ring_region[rings], kind="stable")]
+        owner = rings.copy()  # the shell each ring belongs to (a shell: itself)
+        inner = rings[hole[rings]]
+        if len(inner):
+            found = _shell_of(inner, rings[shell[rings]], ring_region, ring_start, size, xs, ys)
+            owner[hole[rings]] = found
+            ok[ring_region[inner[found < 0]]] = False
+        keep = ok[ring_region[rings]]
+        rings, owner = rings[keep], owner[keep]
+        order = np.lexsort((hole[rings], owner, ring_region[rings]))
+        rings, owner = rings[order], owner[order]
         coords, ring_offsets = _closed(rings, ring_start, size, xs, ys)
-        regions, per = np.unique(ring_region[rings], return_counts=True)
+        polygon_first = np.r_[True, owner[1:] != owner[:-1]]
+        polygon_offsets = np.r_[np.flatnonzero(polygon_first), len(rings)]
+        polygon_region = ring_region[rings][polygon_first]
+        regions, per = np.unique(polygon_region, return_counts=True)
         out[regions] = shapely.from_ragged_array(
             shapely.GeometryType.MULTIPOLYGON,
             coords,
-            (ring_offsets, np.arange(len(rings) + 1), np.r_[0, np.cumsum(per)]),
+            (ring_offsets, polygon_offsets, np.r_[0, np.cumsum(per)]),
         )
     built = np.flatnonzero(ok & (shells > 0))
     ok[built[~shapely.is_valid(out[built])]] = False
