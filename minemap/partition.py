@@ -405,10 +405,12 @@ def segment_pairs(seg: Segments, sos: np.ndarray) -> tuple[np.ndarray, np.ndarra
     v = np.concatenate(vs) if vs else _empty_int()
     keep = (corner[u] | corner[v]) == 3
     u, v = u[keep], v[keep]
-    a, b = entry[u], entry[v]
-    keep = poly[a] != poly[b]
-    keep &= (bx0[a] <= bx1[b]) & (bx0[b] <= bx1[a]) & (by0[a] <= by1[b]) & (by0[b] <= by1[a])
-    a, b = a[keep], b[keep]
+    # Entries of a cell are next to each other: compare in the entries' order.
+    e_poly, e_x0, e_x1, e_y0, e_y1 = poly[entry], bx0[entry], bx1[entry], by0[entry], by1[entry]
+    keep = e_poly[u] != e_poly[v]
+    u, v = u[keep], v[keep]
+    keep = (e_x0[u] <= e_x1[v]) & (e_x0[v] <= e_x1[u]) & (e_y0[u] <= e_y1[v]) & (e_y0[v] <= e_y1[u])
+    a, b = entry[u[keep]], entry[v[keep]]
 
     if big.any():
         tree = shapely.STRtree(shapely.box(bx0, by0, bx1, by1))
@@ -598,7 +600,8 @@ def arrange(polygons, sos) -> Arrangement:
     side_enter = np.r_[enter_s, enter_t]
     side_oseg = np.r_[t, s]
     side_cross = np.r_[np.arange(n_cross), np.arange(n_cross)]
-    order = np.lexsort((side_par, side_seg))
+    order = np.argsort(side_par, kind="stable")
+    order = order[np.argsort(side_seg[order], kind="stable")]
     side_seg, side_oseg, side_par, side_low, side_high, side_other, side_enter, side_cross = (
         a[order]
         for a in (
@@ -669,7 +672,8 @@ def arrange(polygons, sos) -> Arrangement:
     group = np.cumsum(~tie) - 1
     group_last = np.r_[np.flatnonzero(~tie)[1:] - 1, m - 1][group] if m else _empty_int()
     position_last = group_last - ring_first_side[side_ring]
-    by_pair = np.lexsort((group, side_other, side_ring))
+    # sides are in ring order (ring, then group): a stable sort by (ring, polygon)
+    by_pair = np.argsort(side_ring * np.int64(len(geoms) + 1) + side_other, kind="stable")
     pr, po, pg = side_ring[by_pair], side_other[by_pair], group[by_pair]
     value = np.where(side_enter[by_pair], 1, -1)
     event_first = np.ones(m, dtype=bool)
@@ -1207,7 +1211,8 @@ def _build(arr, out, ok, n, ring_region, ring_id, xs, ys):
         owner = rings.copy()  # the shell each ring belongs to (a shell: itself)
         inner = rings[hole[rings]]
         if len(inner):
-            found = _shell_of(inner, rings[shell[rings]], ring_region, ring_start, size, xs, ys)
+            outer = rings[shell[rings] & (holes[ring_region[rings]] > 0)]
+            found = _shell_of(inner, outer, ring_region, ring_start, size, xs, ys)
             owner[hole[rings]] = found
             ok[ring_region[inner[found < 0]]] = False
         keep = ok[ring_region[rings]]
