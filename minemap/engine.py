@@ -63,10 +63,13 @@ __all__ = [
     "DEFAULT_SCHEDULER",
     "ENGINES",
     "WORKERS",
+    "Cells",
     "Pieces",
+    "cells",
     "chunks",
     "hilbert_order",
     "run",
+    "split",
 ]
 
 ENGINES = ("local", "dask")
@@ -278,6 +281,115 @@ def _run_local(hazards, zones, releases, groups) -> Pieces:
     for rows, result in zip(positions, results, strict=True):
         left[rows], net[rows], net_left[rows] = result
     return Pieces(hazard, zone, pieces, left, net, net_left)
+
+
+# --- cells: the partition for as-of figures ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Ground cut by its earliest hazard piece and its earliest release.
+
+    Attributes
+    ----------
+    piece, release
+        Positions in the pieces and releases given to :func:`cells` (-1:
+        none covers the cell).
+    area
+        Area of the cell in the CRS's units (square metres).
+    """
+
+    piece: np.ndarray
+    release: np.ndarray
+    area: np.ndarray
+
+
+def split(hazards, zones, *, chunk_size: int = DEFAULT_CHUNK_SIZE):
+    """Hazards cut along zones, chunk by chunk on the local threads: rows, zones, pieces.
+
+    Pieces in key order (:func:`minemap.overlay.piece_keys`): by hazard, then
+    zone, the part outside every zone last. ``zones=None`` keeps hazards whole.
+    """
+    hazards = np.asarray(hazards, dtype=object)
+    groups = chunks(hazards, chunk_size)
+    workers = _workers()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="minemap") if workers > 1 else None
+    try:
+        parts = _map(lambda rows: _split_chunk(hazards, rows, zones), groups, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    hazard = np.concatenate([p[0] for p in parts])
+    zone = np.concatenate([p[1] for p in parts])
+    pieces = np.concatenate([p[2] for p in parts])
+    order = np.argsort(np.concatenate([p[3] for p in parts]), kind="stable")
+    return hazard[order], zone[order], pieces[order]
+
+
+def _cells_inputs(rows, pieces, releases, piece_tree, release_tree):
+    """The kernel's inputs for one chunk of :func:`cells` (rows of pieces, then releases)."""
+    n_p = len(pieces)
+    own = np.concatenate([pieces, releases])[rows]
+    near_p = np.unique(piece_tree.query(own)[1]) if n_p else np.empty(0, dtype=np.intp)
+    near_r = np.unique(release_tree.query(own)[1]) if len(releases) else np.empty(0, np.intp)
+    arguments = (
+        pieces[near_p],
+        near_p,
+        np.isin(near_p, rows[rows < n_p]),
+        releases[near_r],
+        _release_ids(near_r),
+        np.isin(near_r, rows[rows >= n_p] - n_p),
+    )
+    return near_p, near_r, arguments
+
+
+def cells(
+    pieces,
+    releases,
+    *,
+    engine: str = "local",
+    scheduler=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Cells:
+    """Cut ground into cells by earliest piece and earliest release, chunk by chunk.
+
+    Pieces and releases are each given in priority order (the first keeps
+    shared ground). Chunks of both together, in Hilbert order, each report
+    the cells of their own polygons (:func:`minemap.partition.cells`), given
+    every polygon whose box meets one of theirs; the local engine runs the
+    chunks on threads, the Dask engine as tasks on the cluster, each sent only
+    its chunk's polygons. Both give the same cells.
+    """
+    pieces = np.asarray(pieces, dtype=object)
+    releases = np.asarray(releases, dtype=object)
+    groups = [g for g in chunks(np.concatenate([pieces, releases]), chunk_size) if len(g)]
+    piece_tree, release_tree = overlay.tree(pieces), overlay.tree(releases)
+    inputs = [_cells_inputs(rows, pieces, releases, piece_tree, release_tree) for rows in groups]
+    if engine == "dask":
+        import dask
+
+        tasks = [dask.delayed(partition.cells)(*arguments) for _, _, arguments in inputs]
+        with _client(scheduler) as client:
+            results = client.gather(client.compute(tasks))
+    else:
+        workers = _workers()
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="minemap") if workers > 1 else None
+        try:
+            results = _map(lambda item: partition.cells(*item[2]), inputs, pool)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+    piece, release, area = [], [], []
+    for (near_p, near_r, _), (h, r, a) in zip(inputs, results, strict=True):
+        piece.append(np.where(h >= 0, near_p[np.maximum(h, 0)] if len(near_p) else -1, -1))
+        release.append(np.where(r >= 0, near_r[np.maximum(r, 0)] if len(near_r) else -1, -1))
+        area.append(a)
+    if not inputs:
+        empty = np.empty(0, dtype=np.intp)
+        return Cells(empty, empty.copy(), np.zeros(0))
+    piece, release, area = np.concatenate(piece), np.concatenate(release), np.concatenate(area)
+    order = np.lexsort((release, piece))
+    return Cells(piece[order], release[order], area[order])
 
 
 # --- Dask ------------------------------------------------------------------------------

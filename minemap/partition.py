@@ -1317,3 +1317,75 @@ def remaining_pieces(pieces, piece_ids, owned, releases, release_ids):
         geoms[redo] = overlay.subtract(pieces[redo], releases)
     mine = np.flatnonzero(owned)
     return geoms[mine], net[mine], net_left[mine]
+
+
+def cells(hazards, hazard_ids, hazard_owned, releases, release_ids, release_owned):
+    """Ground cut into cells by its earliest hazard and its earliest release.
+
+    The kernel behind every as-of figure (:func:`minemap.contamination.ground`):
+    a point of ground lies in cell ``(h, r)`` where ``h`` is the first hazard
+    covering it (or none) and ``r`` the first release covering it (or none),
+    "first" in the order the arrays are given in. Any figure counted once and
+    as of any date is then a sum of cell areas: the ground released by a date
+    is the cells whose release is dated by then.
+
+    Parameters
+    ----------
+    hazards, releases
+        Polygons, each sorted by priority (the first keeps shared ground).
+    hazard_ids, release_ids
+        Distinct ids (the same in every chunk) for simulation of simplicity.
+    hazard_owned, release_owned
+        The polygons whose cells to report: a cell is reported by the chunk
+        that owns its hazard, or its release where no hazard covers it. Every
+        polygon whose box meets an owned one must be given.
+
+    Returns
+    -------
+    hazard, release, area
+        One entry per cell with ground: positions in ``hazards`` and
+        ``releases`` (-1: none), and the area (square metres, CRS units).
+    """
+    hazards = np.asarray(hazards, dtype=object)
+    releases = np.asarray(releases, dtype=object)
+    n_h, n_r = len(hazards), len(releases)
+    polys = np.concatenate([hazards, releases])
+    sos = np.r_[np.asarray(hazard_ids, dtype=np.int64), np.asarray(release_ids, dtype=np.int64)]
+    family = np.r_[np.full(n_h, HAZARD), np.full(n_r, RELEASE)]
+    owned = np.r_[np.asarray(hazard_owned, dtype=bool), np.asarray(release_owned, dtype=bool)]
+    arr = arrange(polys, sos)
+    rank = np.arange(n_h + n_r)
+    k_cover = cover_min(arr, family, HAZARD, rank)
+    r_cover = cover_min(arr, family, RELEASE, rank)
+    a = arr.run_poly
+    own_h = family[a] == HAZARD
+    k_left = np.where(own_h, np.minimum(k_cover, a), k_cover)
+    r_left = np.where(~own_h, np.minimum(r_cover, a), r_cover)
+    w, dy, xref = arr.run_w, arr.run_dy, arr.seg.xref
+    keys, values = [], []
+    for k, r, sign in ((k_left, r_left, 1.0), (k_cover, r_cover, -1.0)):
+        # A cell is measured from, and reported by, its hazard, else its release.
+        anchor = np.where(k != NONE, k, r)
+        use = anchor != NONE
+        use[use] &= owned[anchor[use]]
+        use &= (k_left != k_cover) | (r_left != r_cover)
+        k, r, anchor = k[use], r[use], anchor[use]
+        keys.append(
+            np.where(k == NONE, -1, k) * np.int64(n_r + 1) + np.where(r == NONE, n_r, r - n_h)
+        )
+        values.append(sign * (w[use] + (xref[a[use]] - xref[anchor]) * dy[use]))
+    key = np.concatenate(keys)
+    value = np.concatenate(values)
+    if len(key) == 0:
+        empty = _empty_int()
+        return empty, empty.copy(), np.zeros(0)
+    order = np.argsort(key, kind="stable")
+    key, value = key[order], value[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    total = np.add.reduceat(value, np.flatnonzero(first))
+    key = key[first]
+    kept = total != 0  # cells whose runs cancel exactly (identical copies) hold nothing
+    key, total = key[kept], total[kept]
+    hazard, release = np.divmod(key, np.int64(n_r + 1))
+    release = np.where(release == n_r, -1, release)
+    return hazard, release, total

@@ -78,6 +78,8 @@ NET_RELEASED_AREA_HA = "net_released_area_ha"
 NET_REMAINING_AREA_HA = "net_remaining_area_ha"
 HAZARDS = "hazards"
 SHARE_RELEASED = "share_released"
+#: The day a figure holds on (``remaining_over_time``).
+AS_OF = "as_of"
 RELEASED_AREA_BY_METHOD_HA = {m: f"released_{m}_ha" for m in ("cancelled", "reduced", "cleared")}
 
 #: The per-district table begins with exactly these columns, in this order.

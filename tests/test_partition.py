@@ -137,41 +137,43 @@ def shape(draw):
 
 @st.composite
 def layout(draw):
-    """Hazards (with identical copies and nested ones) and releases, maybe rotated."""
+    """Hazards (with identical copies and nested ones) and releases on a grid."""
     hazards = draw(st.lists(shape(), min_size=1, max_size=6))
     copies = draw(st.lists(st.integers(0, len(hazards) - 1), max_size=2))
     hazards += [hazards[i] for i in copies]
     releases = draw(st.lists(shape(), max_size=5))
-    turn = draw(angle)
-    if turn:
-        # Rotated by a hair, shared edges stay shared only up to rounding.
-        hazards = [shapely.affinity.rotate(g, turn, origin=(0, 0)) for g in hazards]
-        releases = [shapely.affinity.rotate(g, draw(angle), origin=(0, 0)) for g in releases]
     return hazards, releases
 
 
-def _check_against_reference(hazards, releases, seed):
-    left, net, net_left = _kernel(hazards, releases)
+def _rotate(geoms, turn):
+    return [shapely.affinity.rotate(g, turn, origin=(0, 0)) for g in geoms]
+
+
+def _check_against_reference(hazards, releases, seed, turn=0.0):
+    """The layout turned by ``turn`` degrees against the reference on the grid.
+
+    Turning keeps areas; on the grid GEOS is exact, but turned, vertices that
+    were on one line are only nearly so, and GEOS can fail there (a union of
+    such rings came out 47 where the ground is 32), while the partition may not.
+    """
     ref_left, ref_net, ref_net_left = _reference(hazards, releases)
+    left, net, net_left = _kernel(_rotate(hazards, turn), _rotate(releases, turn))
     scale = shapely.area(np.asarray(hazards, dtype=object))
     tol = RTOL * scale + 1e-9
     assert shapely.is_valid(left).all()
-    assert (np.abs(shapely.area(left) - shapely.area(ref_left)) <= tol).all()
-    union = shapely.union_all(np.asarray(hazards, dtype=object))
-    # Counted once: the sum is the union (GEOS's own make_disjoint is not always right
-    # on edges along each other within rounding; the union is the measure then).
-    assert net.sum() == pytest.approx(union.area, rel=RTOL, abs=1e-9)
-    if (np.abs(ref_net - net) <= tol).all():
-        assert (np.abs(net_left - ref_net_left) <= tol).all()
-    bounds = shapely.total_bounds(np.r_[np.asarray(hazards, dtype=object), releases])
-    _same_ground(left, ref_left, bounds, np.random.default_rng(seed))
+    np.testing.assert_array_less(np.abs(shapely.area(left) - shapely.area(ref_left)), tol)
+    np.testing.assert_array_less(np.abs(net - ref_net), tol)
+    np.testing.assert_array_less(np.abs(net_left - ref_net_left), tol)
+    turned = np.array(_rotate(ref_left, turn), dtype=object)
+    bounds = shapely.total_bounds(np.r_[np.asarray(_rotate(hazards, turn), dtype=object), turned])
+    _same_ground(left, turned, bounds, np.random.default_rng(seed))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layout(), st.integers(0, 2**16))
-def test_figures_equal_the_reference_on_overlapping_layouts(case, seed):
+@given(layout(), angle, st.integers(0, 2**16))
+def test_figures_equal_the_reference_on_overlapping_layouts(case, turn, seed):
     hazards, releases = case
-    _check_against_reference(hazards, releases, seed)
+    _check_against_reference(hazards, releases, seed, turn)
 
 
 def test_identical_copies_count_once_for_the_first():
@@ -309,3 +311,63 @@ def test_conservation_per_record_and_district():
         table[s.RELEASED_AREA_HA] + table[s.REMAINING_AREA_HA],
         rtol=1e-9,
     )
+
+
+# --- many dates from one partition ------------------------------------------------
+
+
+def test_remaining_over_time_equals_remaining_on_each_date():
+    hz, rel, ds = datasets.hazards(), datasets.releases(), datasets.districts()
+    dates = ["2021-03-31", "2022-06-30", "2023-12-31", None]
+    table = mm.remaining_over_time(hz, rel, ds, dates)
+    columns = [s.MAPPED_AREA_HA, s.RELEASED_AREA_HA, s.REMAINING_AREA_HA]
+    for k, day in enumerate(dates):
+        mine = table.iloc[k * len(table) // len(dates) : (k + 1) * len(table) // len(dates)]
+        ref = mm.by_district(hz, rel, ds, as_of=day)
+        assert mine[s.DISTRICT].tolist() == ref[s.DISTRICT].tolist()
+        np.testing.assert_allclose(
+            mine[columns].to_numpy(float), ref[columns].to_numpy(float), rtol=RTOL, atol=1e-8
+        )
+
+
+def test_remaining_over_time_without_districts_uses_the_recorded_district():
+    hz, rel = datasets.hazards(), datasets.releases()
+    table = mm.remaining_over_time(hz, rel, None, ["2022-06-30"])
+    ref = mm.by_district(hz, rel, as_of="2022-06-30")
+    merged = table.merge(ref, on=s.DISTRICT, suffixes=("", "_ref"))
+    assert len(merged) == len(ref)
+    np.testing.assert_allclose(
+        merged[s.REMAINING_AREA_HA], merged[s.REMAINING_AREA_HA + "_ref"], rtol=RTOL, atol=1e-8
+    )
+
+
+def test_an_undated_release_stops_a_dated_question_but_not_the_total():
+    from minemap.contamination import ground
+
+    hz, rel = datasets.hazards().iloc[:40], datasets.releases().copy()
+    rel.loc[rel.index[0], s.RELEASED_ON] = None
+    g = ground(hz, rel)
+    with pytest.raises(mm.ValidationError, match="released_on"):
+        g.over_time(["2022-01-01"])
+    total = g.over_time([None])
+    assert total[s.RELEASED_AREA_HA].sum() == pytest.approx(
+        mm.by_district(hz, rel)[s.RELEASED_AREA_HA].sum(), rel=RTOL
+    )
+
+
+def test_cells_count_every_ground_once_whatever_the_chunks():
+    geoms = [box(0, 0, 4, 4), box(2, 0, 6, 4), box(2, 0, 6, 4), box(10, 10, 11, 11)]
+    cuts = [box(1, 1, 3, 3), box(2, 2, 8, 3), box(1, 1, 3, 3)]
+    results = [engine.cells(geoms, cuts, chunk_size=size) for size in (1, 2, 100)]
+    for other in results[1:]:
+        assert other.piece.tolist() == results[0].piece.tolist()
+        assert other.release.tolist() == results[0].release.tolist()
+        np.testing.assert_allclose(other.area, results[0].area, rtol=1e-12)
+    cells = results[0]
+    on = cells.piece >= 0
+    assert cells.area[on].sum() == pytest.approx(shapely.union_all(geoms).area)
+    released = cells.release >= 0
+    assert cells.area[released].sum() == pytest.approx(shapely.union_all(cuts).area)
+    # The identical copy (piece 2) and the repeated release (2) get nothing.
+    assert np.abs(cells.area[cells.piece == 2]).sum() < 1e-12
+    assert np.abs(cells.area[cells.release == 2]).sum() < 1e-12

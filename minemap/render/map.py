@@ -37,7 +37,7 @@ from folium.map import Layer
 
 from minemap import geodesy, overlay
 from minemap import schema as s
-from minemap.contamination import released_by
+from minemap.contamination import ground, released_by
 from minemap.errors import OutputExistsError
 from minemap.render import symbology as sym
 from minemap.render.offline import OfflineMap, RawElement, script_json
@@ -1119,29 +1119,23 @@ def _hazardous_by_month(
         Month index (into ``months``) of each hazard's submission and of each
         release.
     """
-    geoms = hazards.geometry.to_numpy()
-    if not len(geoms):
-        return np.zeros(len(months))
-    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
-
-    def _disjoint(frame: gpd.GeoDataFrame, order: np.ndarray) -> np.ndarray:
-        projected = gpd.GeoSeries(frame.geometry.to_numpy()[order], crs=s.CANONICAL_CRS)
-        return overlay.polygonal(overlay.make_disjoint(projected.to_crs(crs).to_numpy()))
-
-    # The earliest record (release) keeps shared ground: sort by date, stably.
-    h_order = np.argsort(known, kind="stable")
-    r_dates = _naive_dates(releases[s.RELEASED_ON]).to_numpy()
-    r_order = np.argsort(r_dates, kind="stable")
-    h_parts, r_parts = _disjoint(hazards, h_order), _disjoint(releases, r_order)
-    h_month, r_month = known[h_order], released[r_order]
     n = len(months)
-    ground = np.bincount(h_month, weights=geodesy.area_ha(h_parts), minlength=n)[:n]
-    ri, hi = overlay.candidate_pairs(r_parts, h_parts)
-    pieces = overlay.polygonal(shapely.intersection(r_parts[ri], h_parts[hi]))
-    gone = np.bincount(
-        np.maximum(r_month[ri], h_month[hi]), weights=geodesy.area_ha(pieces), minlength=n
-    )[:n]
-    return np.cumsum(ground) - np.cumsum(gone)
+    if not len(hazards):
+        return np.zeros(n)
+    # One partition: each cell of ground under its earliest-known hazard and its
+    # earliest release, hazardous from the one's month until the other's.
+    r_dates = _naive_dates(releases[s.RELEASED_ON]).to_numpy()
+    cells = ground(hazards, releases, hazard_priority=known, release_priority=r_dates).cells
+    cells = cells[cells["hazard"] >= 0]
+    start = known[cells["hazard"].to_numpy()]
+    release = cells["release"].to_numpy()
+    stop = np.where(release >= 0, released[np.maximum(release, 0)], n)
+    stop = np.maximum(stop, start)
+    area = cells["area_ha"].to_numpy()
+    gone = stop < n
+    change = np.bincount(start, weights=area, minlength=n)[:n]
+    change -= np.bincount(stop[gone], weights=area[gone], minlength=n)[:n]
+    return np.cumsum(change)
 
 
 # --- public map -------------------------------------------------------------------
