@@ -125,7 +125,9 @@ _JS = """
 var minemap = (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var index = {};      // search key -> [{layer, group}]
+  // Lookup tables keyed by text from the data are Maps, never plain objects: a
+  // plain object already "has" constructor, __proto__, toString...
+  var index = new Map();  // search key -> [{layer, group}]
   var keys = [];
   var timed = [];      // layers filtered by the time slider
   function el(tag, cls, text) {
@@ -153,8 +155,8 @@ var minemap = (function () {
   function remember(key, layer, group) {
     if (key === undefined || key === null || key === "") { return; }
     key = String(key);
-    if (!index[key]) { index[key] = []; keys.push(key); }
-    index[key].push({layer: layer, group: group});
+    if (!index.has(key)) { index.set(key, []); keys.push(key); }
+    index.get(key).push({layer: layer, group: group});
   }
   // Coordinates arrive as integer deltas (see _encode_geometry in map.py).
   function ring(d, scale) {
@@ -388,11 +390,11 @@ var minemap = (function () {
       function go() {
         var q = input.value.trim();
         if (!q) { out.textContent = ""; return; }
-        var hits = index[q];
+        var hits = index.get(q);
         if (!hits) {
           var low = q.toLowerCase();
           var k = keys.filter(function (x) { return x.toLowerCase().indexOf(low) >= 0; });
-          hits = k.length ? index[k[0]] : null;
+          hits = k.length ? index.get(k[0]) : null;
           if (hits) { input.value = k[0]; }
         }
         if (!hits) { out.textContent = "Not found: " + q; return; }
@@ -978,9 +980,11 @@ def _format_extra(column: str, value: object) -> str:
 def _layer_control_js(m: folium.Map, map_name: str) -> str:
     """Script adding Leaflet's layer control for the map's controllable layers.
 
-    Leaflet inserts layer names as HTML, so they are escaped here.
+    Leaflet inserts layer names as HTML, so they are escaped here. Each layer is
+    added by a call, not listed in an object literal keyed by its name (a name
+    such as ``__proto__`` would set the literal's prototype instead).
     """
-    groups: dict[bool, list[str]] = {False: [], True: []}
+    calls = []
     for child in m._children.values():
         if isinstance(child, Layer) and child.control:
             name = str(child.layer_name)
@@ -988,12 +992,12 @@ def _layer_control_js(m: folium.Map, map_name: str) -> str:
             label = script_json(
                 name if getattr(child, "name_is_html", False) else html.escape(name)
             )
-            groups[bool(child.overlay)].append(f"{label}: {child.get_name()}")
-    base = "{" + ", ".join(groups[False]) + "}"
-    overlays = "{" + ", ".join(groups[True]) + "}"
+            method = "addOverlay" if child.overlay else "addBaseLayer"
+            calls.append(f".{method}({child.get_name()}, {label})")
     return (
-        f"L.control.layers({base}, {overlays}, "
-        f'{{"position": "topright", "collapsed": false}}).addTo({map_name});\n'
+        'L.control.layers(null, null, {"position": "topright", "collapsed": false})'
+        + "".join(calls)
+        + f".addTo({map_name});\n"
     )
 
 
