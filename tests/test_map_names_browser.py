@@ -164,4 +164,3 @@ def test_prototype_names_reach_tooltips_as_given(opened):
         assert f"Hazard {name}" in joined
         assert f"Release {name}" in joined
     assert seen["errors"] == []
-

@@ -311,7 +311,7 @@ def _layer_control(page: str) -> str:
 
 def test_layer_names_and_attribution_are_html_safe(page):
     control = _layer_control(page)
-    assert '.addOverlay(minemap_geo_json_' in control
+    assert ".addOverlay(minemap_geo_json_" in control
     assert ', "Remaining hazards")' in control
 
 
