@@ -19,21 +19,23 @@ from minemap.commands._common import (
 
 def _check_tiles(ctx, param, value):
     """A tile URL template: checked at once, so a bad one is a usage error."""
-    if value is not None and ("{{" in value or "{%" in value or "{z}" not in value):
-        raise click.BadParameter(
-            f"{value!r} is not a tile URL template; give one like "
-            "https://tile.example.org/{z}/{x}/{y}.png",
-            param_hint="--tiles",
-        )
-    return value
+    if value is None:
+        return value
+    from minemap.render.map import check_tile_url
+
+    try:
+        return check_tile_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
 tiles_option = click.option(
     "--tiles",
     metavar="URL",
     callback=_check_tiles,
-    help="Add an online base layer from this tile URL template "
-    "(https://.../{z}/{x}/{y}.png). Without it the map loads nothing from the network.",
+    help="Add an online base layer from this tile URL template: http(s), with {z}, {x} "
+    "and {y} (and {s} for subdomains), e.g. https://tile.example.org/{z}/{x}/{y}.png. "
+    "Without it the map loads nothing from the network.",
 )
 public_option = click.option(
     "--public",

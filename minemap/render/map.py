@@ -21,6 +21,7 @@ import datetime as dt
 import html
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ __all__ = [
     "PUBLIC_CELL_M",
     "SIMPLIFY_TOLERANCE",
     "MapLayer",
+    "check_tile_url",
     "public_grid",
     "render_map",
     "write_map",
@@ -491,6 +493,107 @@ class _GeoJsonLayer(Layer):
         if self.show:
             code += f"{var}.addTo({self._parent.get_name()});\n"
         self.get_root().script.add_child(RawElement(code), name=var)
+
+
+class _TileLayer(Layer):
+    """An online base layer: ``L.tileLayer`` with its URL template passed as JSON data.
+
+    folium's ``TileLayer`` renders its URL through a Jinja template, which
+    strips ``{# ... #}`` and fails on a lone ``{#``; here the URL (checked by
+    :func:`check_tile_url`) is only ever data.
+    """
+
+    def __init__(self, url: str, *, name: str, attribution: str) -> None:
+        super().__init__(name=name, overlay=False, control=True, show=True)
+        self._name = "MinemapTiles"
+        self.url = check_tile_url(url)
+        self.options = {"attribution": html.escape(attribution), "maxZoom": 19}
+
+    def render(self, **kwargs) -> None:
+        var = self.get_name()
+        code = (
+            f"var {var} = L.tileLayer({script_json(self.url)}, {script_json(self.options)});\n"
+            f"{var}.addTo({self._parent.get_name()});\n"
+        )
+        self.get_root().script.add_child(RawElement(code), name=var)
+
+
+#: The longest tile URL template taken (browsers and servers cut URLs near 2,000).
+TILE_URL_MAX_LENGTH = 2000
+_TILE_FIELDS = ("{z}", "{x}", "{y}")
+_TILE_BRACES = re.compile(r"\{[zxys]\}")
+# Characters a URL never holds unencoded (RFC 3986): they must be percent-encoded.
+_URL_UNSAFE = re.compile(r'[\x00-\x20\x7f-\x9f"<>\\^`|]')
+_TILE_EXAMPLE = "https://tile.example.org/{z}/{x}/{y}.png"
+
+
+def check_tile_url(url: str) -> str:
+    """Check a tile server's URL template (``--tiles``) and return it unchanged.
+
+    A template is an ``http`` or ``https`` URL with a host, holding ``{z}``,
+    ``{x}`` and ``{y}`` and optionally ``{s}`` (the server's subdomains), and
+    no other braces: no other Leaflet placeholder, no template syntax
+    (``{{ }}``, ``{% %}``, ``{# #}``), no spaces, quotes or control characters
+    (percent-encode them), no user name or password (browsers refuse them in
+    tile requests, and the page would publish them), at most
+    :data:`TILE_URL_MAX_LENGTH` characters.
+
+    Parameters
+    ----------
+    url
+        The template, e.g. ``https://tile.example.org/{z}/{x}/{y}.png``.
+
+    Returns
+    -------
+    str
+        ``url``, as given.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong, with an example of a good template.
+
+    Examples
+    --------
+    >>> check_tile_url("https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    'https://{s}.tile.example.org/{z}/{x}/{y}.png'
+    """
+    text = str(url)
+    shown = repr(text if len(text) <= 80 else text[:60] + "..." + text[-12:])
+
+    def refuse(problem: str) -> ValueError:
+        return ValueError(
+            f"{shown} is not a tile URL template: {problem}; give one like {_TILE_EXAMPLE}"
+        )
+
+    if len(text) > TILE_URL_MAX_LENGTH:
+        raise refuse(f"it is too long ({len(text):,} characters, at most {TILE_URL_MAX_LENGTH:,})")
+    scheme = text.partition(":")[0].lower() if ":" in text else ""
+    if scheme not in ("http", "https") or not text[len(scheme) :].startswith("://"):
+        raise refuse("it must start with http:// or https://")
+    rest = _TILE_BRACES.sub("", text)
+    if "{" in rest or "}" in rest:
+        raise refuse("only {z}, {x}, {y} and {s} may stand in braces")
+    if _URL_UNSAFE.search(text):
+        raise refuse("it holds a space, quote or control character (percent-encode it)")
+    parts = urlsplit(text)
+    if parts.username is not None or parts.password is not None:
+        raise refuse("it holds a user name or password")
+    if not parts.hostname:
+        raise refuse("it names no host")
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise refuse("its port is not a number from 0 to 65535") from None
+    missing = [field for field in _TILE_FIELDS if field not in text]
+    if missing:
+        raise refuse(f"{', '.join(missing)} missing")
+    return text
+
+
+def _tiles_attribution(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return f"Base map: {host.removeprefix('{s}.')}"
 
 
 class _MapScript(Element):
@@ -1332,17 +1435,8 @@ def render_map(
     )
     m.get_root().title = html.escape(str(title))
     if tiles:
-        if "{{" in str(tiles) or "{%" in str(tiles):
-            raise ValueError(
-                f"tiles: {tiles!r} is not a tile URL template; give one like "
-                "https://tile.example.org/{z}/{x}/{y}.png"
-            )
-        folium.TileLayer(
-            tiles=str(tiles),
-            attr=html.escape(f"Base map: {urlsplit(str(tiles)).hostname or tiles}"),
-            name="Online base map",
-            overlay=False,
-            control=True,
+        _TileLayer(
+            str(tiles), name="Online base map", attribution=_tiles_attribution(str(tiles))
         ).add_to(m)
     legend: list[dict] = []
 
