@@ -129,3 +129,54 @@ def test_tile_url_from_the_command_line_reaches_the_page_unchanged(runner, tmp_p
 def test_no_tiles_no_tile_layer():
     page = render_map(make_scene(evil=False)["remaining"]).get_root().render()
     assert "L.tileLayer" not in page
+
+
+# --- a map too large to open comfortably -------------------------------------------
+
+
+def _warning_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "browsers open" in line]
+
+
+@pytest.mark.parametrize("command", ["map", "report"])
+def test_large_page_warns_with_its_size_and_the_remedy(runner, tmp_path, monkeypatch, command):
+    import minemap.render.map as render_map_module
+
+    monkeypatch.setattr(render_map_module, "LARGE_MAP_BYTES", 50_000)
+    out = tmp_path / "out.html"
+    result = runner.invoke(main, [command, *_inputs("-o", str(out))])
+    assert result.exit_code == 0, result.output
+    (line,) = _warning_lines(result.stderr)
+    size = out.stat().st_size
+    assert f"{size / 1e6:,.1f} MB" in line
+    assert str(out) in line
+    assert "--public" in line
+    assert "over 0.05 MB" in line  # the threshold, so the user knows what "large" means
+
+
+def test_large_public_map_does_not_suggest_public(runner, tmp_path, monkeypatch):
+    import minemap.render.map as render_map_module
+
+    monkeypatch.setattr(render_map_module, "LARGE_MAP_BYTES", 10_000)
+    out = tmp_path / "out.html"
+    result = runner.invoke(main, ["map", *_inputs("-o", str(out), "--public")])
+    assert result.exit_code == 0, result.output
+    (line,) = _warning_lines(result.stderr)
+    assert "--public" not in line
+
+
+@pytest.mark.parametrize("command", ["map", "report"])
+def test_ordinary_page_no_size_warning(runner, tmp_path, command):
+    out = tmp_path / "out.html"
+    result = runner.invoke(main, [command, *_inputs("-o", str(out))])
+    assert result.exit_code == 0, result.output
+    assert _warning_lines(result.stderr) == []
+
+
+def test_large_map_threshold_is_documented():
+    from pathlib import Path
+
+    from minemap.render.map import LARGE_MAP_BYTES
+
+    doc = (Path(__file__).parent.parent / "docs" / "map.md").read_text(encoding="utf-8")
+    assert f"{LARGE_MAP_BYTES / 1e6:g} MB" in doc

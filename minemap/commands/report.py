@@ -106,6 +106,7 @@ def report(
     hazards, releases, districts, as_of, rejects, output, title, tiles, public, overwrite
 ) -> None:
     """Write a one-page HTML briefing: headline figures, districts, chart, map."""
+    from minemap.render.map import warn_if_large
     from minemap.report import build_report, write_report
 
     check_outputs([output, rejects], overwrite)
@@ -122,6 +123,7 @@ def report(
         extra_charts=_progress_charts(hz, rel, ds, as_of),
     )
     write_report(page, output, overwrite=overwrite)
+    warn_if_large(output, public=public)
     note(f"wrote {output}")
 
 

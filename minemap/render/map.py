@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import logging
 import os
 import re
 import tempfile
@@ -45,6 +46,7 @@ from minemap.render.offline import OfflineMap, RawElement, script_json
 
 __all__ = [
     "COORDINATE_DECIMALS",
+    "LARGE_MAP_BYTES",
     "PUBLIC_CELL_M",
     "SIMPLIFY_TOLERANCE",
     "MapLayer",
@@ -59,6 +61,11 @@ __all__ = [
 SIMPLIFY_TOLERANCE = 2e-5
 #: Coordinates in the page are rounded to this many decimals (about 1 m).
 COORDINATE_DECIMALS = 5
+#: A page larger than this (in bytes) is written with a warning: browsers open
+#: it slowly or not at all (docs/map.md, "Size of the map").
+LARGE_MAP_BYTES = 25_000_000
+
+log = logging.getLogger(__name__)
 
 _LAYER_DISTRICTS = "Districts: remaining hazardous area"
 _LAYER_HAZARDS = "Remaining hazards"
@@ -1679,6 +1686,7 @@ def render_map(
     bounds = _bounds(*frames) or _bounds(districts)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(20, 20))
+    m.minemap_public = public  # for write_map's advice on a large page
     return m
 
 
@@ -1724,7 +1732,30 @@ def write_map(m: folium.Map, path, *, overwrite: bool = False) -> Path:
     >>> write_map(render_map(rem), out).stat().st_size > 100_000
     True
     """
-    return _write_text(m.get_root().render(), path, overwrite=overwrite)
+    written = _write_text(m.get_root().render(), path, overwrite=overwrite)
+    warn_if_large(written, public=getattr(m, "minemap_public", False))
+    return written
+
+
+def warn_if_large(path: Path, *, public: bool = False) -> None:
+    """Log one warning when a written page is over :data:`LARGE_MAP_BYTES`.
+
+    The warning gives the page's size and how to make it smaller.
+    """
+    size = Path(path).stat().st_size
+    if size <= LARGE_MAP_BYTES:
+        return
+    remedy = "map fewer records at a time (e.g. one district's hazards and releases)"
+    if not public:
+        remedy = f"--public draws districts and a 2 km grid instead of every shape, or {remedy}"
+    log.warning(
+        "%s: the page is %s MB; browsers open pages over %s MB slowly or not at all. "
+        "For a smaller page: %s",
+        path,
+        f"{size / 1e6:,.1f}",
+        f"{LARGE_MAP_BYTES / 1e6:g}",
+        remedy,
+    )
 
 
 def _write_text(page: str, path, *, overwrite: bool) -> Path:
