@@ -180,3 +180,149 @@ def test_large_map_threshold_is_documented():
 
     doc = (Path(__file__).parent.parent / "docs" / "map.md").read_text(encoding="utf-8")
     assert f"{LARGE_MAP_BYTES / 1e6:g} MB" in doc
+
+
+# --- attribution of the district boundaries ----------------------------------------
+
+OCHA = "Boundaries: OCHA COD-AB Azerbaijan (HDX), CC BY-IGO 3.0"
+
+
+def _district_attribution(page: str) -> str | None:
+    """The ``attribution`` option of the districts layer, as the page passes it to Leaflet."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r', \{"styles":', page):
+        options, _ = decoder.raw_decode(page, match.start() + 2)
+        if options["className"] == "minemap-district":
+            return options["attribution"]
+    raise AssertionError("no district layer")
+
+
+def _districts_with(tmp_path, attribution=None, name="districts.geojson"):
+    import geopandas as gpd
+
+    districts = gpd.read_file(DISTRICTS)
+    if attribution is not None:
+        districts["attribution"] = attribution
+    path = tmp_path / name
+    districts.to_file(path)
+    return path
+
+
+def test_attribution_comes_from_the_districts_layer():
+    scene = make_scene(evil=False)
+    districts = scene["districts"].assign(attribution=OCHA)
+    page = render_map(scene["remaining"], scene["table"], districts=districts).get_root().render()
+    assert _district_attribution(page) == OCHA
+    assert "geoBoundaries" not in page
+
+
+def test_no_attribution_when_the_districts_give_none():
+    scene = make_scene(evil=False)
+    districts = scene["districts"].drop(columns="attribution", errors="ignore")
+    page = render_map(scene["remaining"], scene["table"], districts=districts).get_root().render()
+    assert _district_attribution(page) is None
+    assert "geoBoundaries" not in page
+
+
+def test_attribution_of_several_sources_and_blank_ones():
+    scene = make_scene(evil=False)
+    districts = scene["districts"].assign(attribution=[OCHA, None, "Boundaries: GADM 4.1"])
+    page = render_map(scene["remaining"], scene["table"], districts=districts).get_root().render()
+    assert _district_attribution(page) == f"{OCHA}; Boundaries: GADM 4.1"
+
+
+def test_attribution_is_escaped_and_bounded():
+    scene = make_scene(evil=False)
+    many = [f"<b>source {i}</b> " + "x" * 5000 for i in range(3)]
+    districts = scene["districts"].assign(attribution=many)
+    page = render_map(scene["remaining"], scene["table"], districts=districts).get_root().render()
+    text = _district_attribution(page)
+    assert "<b>" not in text
+    assert "&lt;b&gt;source 0&lt;/b&gt;" in text
+    assert len(text) < 1200
+
+
+def test_attribution_argument_wins():
+    scene = make_scene(evil=False)
+    districts = scene["districts"].assign(attribution=OCHA)
+    page = (
+        render_map(scene["remaining"], districts=districts, attribution="Made by us, CC0")
+        .get_root()
+        .render()
+    )
+    assert _district_attribution(page) == "Made by us, CC0"
+    assert "OCHA" not in page
+
+
+@pytest.mark.parametrize("command", ["map", "report"])
+def test_attribution_from_the_districts_file(runner, tmp_path, command):
+    districts = _districts_with(tmp_path, OCHA)
+    out = tmp_path / "out.html"
+    args = ["--hazards", HAZARDS, "--releases", RELEASES, "--districts", str(districts)]
+    result = runner.invoke(main, [command, *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "OCHA COD-AB Azerbaijan (HDX), CC BY-IGO 3.0" in page
+    assert "geoBoundaries" not in page
+
+
+def test_attribution_from_a_shapefile_column_cut_to_ten_characters(runner, tmp_path):
+    import warnings
+
+    import geopandas as gpd
+
+    districts = gpd.read_file(DISTRICTS).assign(attribution=OCHA)
+    path = tmp_path / "districts.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the column name is cut to 'attributio'
+        districts.to_file(path)
+    out = tmp_path / "out.html"
+    args = ["--hazards", HAZARDS, "--releases", RELEASES, "--districts", str(path)]
+    result = runner.invoke(main, ["map", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _district_attribution(out.read_text(encoding="utf-8")) == OCHA
+
+
+@pytest.mark.parametrize("command", ["map", "report"])
+def test_attribution_option(runner, tmp_path, command):
+    districts = _districts_with(tmp_path, OCHA)
+    out = tmp_path / "out.html"
+    args = ["--hazards", HAZARDS, "--releases", RELEASES, "--districts", str(districts)]
+    result = runner.invoke(
+        main, [command, *args, "-o", str(out), "--attribution", "Boundaries: <ours>, CC0"]
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "OCHA" not in page
+    # escaped for Leaflet's innerHTML, then made script-safe (& as \u0026)
+    assert "Boundaries: \\u0026lt;ours\\u0026gt;, CC0" in page
+
+
+def test_districts_without_attribution_say_how_to_give_one(runner, tmp_path):
+    districts = _districts_with(tmp_path)
+    out = tmp_path / "out.html"
+    args = ["--hazards", HAZARDS, "--releases", RELEASES, "--districts", str(districts)]
+    result = runner.invoke(main, ["map", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "--attribution" in result.stderr
+    assert "geoBoundaries" not in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # the sample demo is written once per session
+def test_demo_credits_geoboundaries(demo_outputs):
+    for name in ("map", "report"):
+        page = demo_outputs[name].read_text(encoding="utf-8")
+        assert "geoBoundaries" in page, name
+        assert "CC BY-SA 3.0" in page, name
+
+
+def test_the_sample_districts_carry_their_attribution():
+    from minemap import datasets
+    from minemap import schema as s
+
+    districts = datasets.districts()
+    credit = (
+        "Boundaries: geoBoundaries (www.geoboundaries.org), Azerbaijan ADM2, CC BY-SA 3.0, "
+        "derived from Wikipedia; subset and renamed by minemap"
+    )
+    assert set(districts[s.ATTRIBUTION]) == {credit}

@@ -30,6 +30,8 @@ EVIL = "<img src=x onerror=alert(1)>"
 BREAKOUT = "</script><script>alert(1)</script>"
 TEMPLATE = "{{ 7*7 }}"
 EVIL_ID = f"H-{EVIL}"
+#: The scene's boundaries' credit (its districts' ``attribution`` column).
+CREDIT = "Boundaries: made up for the tests, CC0"
 WGS84 = s.CANONICAL_CRS
 
 
@@ -50,6 +52,7 @@ def make_scene(*, evil: bool = True) -> dict:
             s.DISTRICT: district_names,
             s.NAME_AZ: ["Ağdam", "Füzuli", "Xocavənd"],
             s.ISO_3166_2: ["AZ-AGM", "AZ-FUZ", "AZ-XVD"],
+            s.ATTRIBUTION: [CREDIT, CREDIT, f"{CREDIT} {EVIL}" if evil else CREDIT],
         },
         geometry=[shapely.box(46.80 + 0.1 * i, 39.85, 46.90 + 0.1 * i, 39.95) for i in range(3)],
         crs=WGS84,
@@ -327,8 +330,11 @@ def test_layer_names_escaped_and_not_templated(scene):
     assert "&lt;img src=x onerror=alert(1)\\u0026gt;" not in control
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;{{ 7*7 }}" in control
     assert "gt;49" not in control
-    assert "geoBoundaries" in page
-    assert "CC BY-SA 3.0" in page
+    # the districts' credit, escaped for Leaflet's innerHTML
+    assert _layer_of(page, "minemap-district")[1]["attribution"] == (
+        f"{CREDIT}; {CREDIT} &lt;img src=x onerror=alert(1)&gt;"
+    )
+    assert "geoBoundaries" not in page
 
 
 # --- content -------------------------------------------------------------------

@@ -37,6 +37,12 @@ tiles_option = click.option(
     "and {y} (and {s} for subdomains), e.g. https://tile.example.org/{z}/{x}/{y}.png. "
     "Without it the map loads nothing from the network.",
 )
+attribution_option = click.option(
+    "--attribution",
+    metavar="TEXT",
+    help="Source and licence of the district boundaries, shown on the map (as text), e.g. "
+    "'Boundaries: OCHA COD-AB, CC BY-IGO'. Default: the districts' 'attribution' column.",
+)
 public_option = click.option(
     "--public",
     is_flag=True,
@@ -45,9 +51,15 @@ public_option = click.option(
 )
 
 
-def _render(rem, table, hazards, releases, districts, as_of, title, tiles, public):
+def _render(rem, table, hazards, releases, districts, as_of, title, tiles, public, attribution):
     from minemap.render import render_map
+    from minemap.render.map import districts_attribution
 
+    if districts is not None and attribution is None and not districts_attribution(districts):
+        note(
+            "districts: no 'attribution' column to credit the boundaries' source and licence "
+            "on the map; give one with --attribution TEXT"
+        )
     return render_map(
         rem,
         table,
@@ -58,6 +70,7 @@ def _render(rem, table, hazards, releases, districts, as_of, title, tiles, publi
         title=title,
         tiles=tiles,
         public=public,
+        attribution=attribution,
     )
 
 
@@ -74,11 +87,12 @@ def write_map_page(
     title: str = "Remaining contamination",
     tiles: str | None = None,
     public: bool = False,
+    attribution: str | None = None,
 ) -> None:
     """Render and save the map of `minemap map`."""
     from minemap.render import write_map
 
-    m = _render(rem, table, hazards, releases, districts, as_of, title, tiles, public)
+    m = _render(rem, table, hazards, releases, districts, as_of, title, tiles, public, attribution)
     write_map(m, path, overwrite=overwrite)
 
 
@@ -99,11 +113,22 @@ def write_map_page(
     help="Heading of the report and of its map.",
 )
 @tiles_option
+@attribution_option
 @public_option
 @overwrite_option
 @verbosity
 def report(
-    hazards, releases, districts, as_of, rejects, output, title, tiles, public, overwrite
+    hazards,
+    releases,
+    districts,
+    as_of,
+    rejects,
+    output,
+    title,
+    tiles,
+    attribution,
+    public,
+    overwrite,
 ) -> None:
     """Write a one-page HTML briefing: headline figures, districts, chart, map."""
     from minemap.render.map import warn_if_large
@@ -112,7 +137,7 @@ def report(
     check_outputs([output, rejects], overwrite)
     hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
     rem, table = run_job(hz, rel, ds, as_of, None, None, None, overwrite=overwrite, title=title)
-    m = _render(rem, table, hz, rel, ds, as_of, title, tiles, public)
+    m = _render(rem, table, hz, rel, ds, as_of, title, tiles, public, attribution)
     page = build_report(
         table,
         hazards=hz,

@@ -51,6 +51,7 @@ __all__ = [
     "SIMPLIFY_TOLERANCE",
     "MapLayer",
     "check_tile_url",
+    "districts_attribution",
     "public_grid",
     "render_map",
     "write_map",
@@ -1372,6 +1373,7 @@ def render_map(
     tiles: str | None = None,
     public: bool = False,
     extra_layers: Sequence | None = None,
+    attribution: str | None = None,
 ) -> folium.Map:
     """Draw remaining contamination on a self-contained, offline HTML map.
 
@@ -1409,6 +1411,11 @@ def render_map(
     extra_layers
         Further overlays: :class:`MapLayer` objects (or any object with the
         same attributes), added after minemap's own layers.
+    attribution
+        Source and licence of the district boundaries, shown in the map's
+        attribution box (as text). By default the distinct values of the
+        districts' ``attribution`` column (:func:`districts_attribution`); none
+        if they have none. ``""`` shows none.
 
     Returns
     -------
@@ -1436,6 +1443,7 @@ def render_map(
     counted_releases = releases
     if public:
         hazards = releases = None
+    credit = districts_attribution(districts) if attribution is None else _text(attribution)
 
     m = OfflineMap(
         tiles=None, control_scale=True, prefer_canvas=False, extra_css=_CSS, extra_js=_JS
@@ -1471,7 +1479,7 @@ def render_map(
             styles.styles,
             name=_LAYER_DISTRICTS,
             class_name="minemap-district",
-            attribution=sym.DISTRICTS_ATTRIBUTION,
+            attribution=credit or None,
             labels=_district_labels(columns),
         ).add_to(m)
         legend.append(_district_legend(breaks))
@@ -1658,6 +1666,16 @@ def render_map(
 
     for number, layer in enumerate(extra_layers or ()):
         _add_extra_layer(m, layer, number, legend)
+    if credit and districts is None:
+        # No district layer to carry it: the map's own attribution box does.
+        m.add_child(
+            _MapScript(
+                lambda name: (
+                    f"{name}.attributionControl.addAttribution("
+                    f"{script_json(html.escape(credit))});\n"
+                )
+            )
+        )
 
     # Leaflet's layer control, written here rather than by folium.LayerControl:
     # folium's template would evaluate "{{ ... }}" in a layer's name.
@@ -1688,6 +1706,37 @@ def render_map(
         m.fit_bounds(bounds, padding=(20, 20))
     m.minemap_public = public  # for write_map's advice on a large page
     return m
+
+
+#: At most this many distinct attributions, of at most this many characters each.
+_ATTRIBUTIONS_SHOWN = 5
+_ATTRIBUTION_CHARS = 300
+
+
+def districts_attribution(districts: gpd.GeoDataFrame | None) -> str:
+    """The source and licence of district boundaries, from their ``attribution`` column.
+
+    The distinct non-empty values, in order, joined with ``"; "`` (the first
+    five, each cut to 300 characters: a file cannot fill the map with it); ``""``
+    where the layer has none.
+
+    Examples
+    --------
+    >>> from minemap import datasets
+    >>> districts_attribution(datasets.districts())[:38]
+    'Boundaries: geoBoundaries (www.geobou'
+    """
+    if districts is None or s.ATTRIBUTION not in districts.columns:
+        return ""
+    values = [_text(v) for v in districts[s.ATTRIBUTION]]
+    distinct = [v for v in dict.fromkeys(values) if v]
+    shown = [
+        v if len(v) <= _ATTRIBUTION_CHARS else v[: _ATTRIBUTION_CHARS - 1] + "…"
+        for v in distinct[:_ATTRIBUTIONS_SHOWN]
+    ]
+    if len(distinct) > _ATTRIBUTIONS_SHOWN:
+        shown.append(f"and {len(distinct) - _ATTRIBUTIONS_SHOWN} more sources")
+    return "; ".join(shown)
 
 
 def _umask() -> int:
