@@ -53,7 +53,7 @@ FIRST_DAY = dt.date(2020, 11, 20)
 LAST_DAY = dt.date(2026, 11, 15)
 YEAR_2022_HA = 41_915.0
 
-DISTRICT_FIELDS = ("district", "name_az", "iso_3166_2", "gb_shapeID", "attribution")
+DISTRICT_FIELDS = ("district", "name_az", "iso_3166_2", "attribution", "gb_shapeID")
 #: The boundaries' source and licence, carried by each district: minemap's map credits it.
 ATTRIBUTION = (
     "Boundaries: geoBoundaries (www.geoboundaries.org), Azerbaijan ADM2, CC BY-SA 3.0, "
