@@ -2,8 +2,8 @@
 
 Dask's local cluster starts a web dashboard by default, listening on every
 interface without authentication (whenever bokeh is installed, as it is for these
-tests). minemap's own cluster has no dashboard; nothing it starts listens on any
-address but the loopback.
+tests). minemap's own cluster has no scheduler dashboard, and nothing it starts
+listens on any address but the loopback.
 """
 
 from __future__ import annotations

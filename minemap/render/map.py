@@ -124,7 +124,14 @@ _CSS = """
 .minemap-timeline { min-width: 300px; }
 .minemap-timeline-head { font-weight: bold; }
 .minemap-timeline-range { width: 100%; }
-@media print { .minemap-fullscreen, .minemap-measure, .minemap-search { display: none; } }
+@media print {
+  /* On paper: the title, legend, scale and credits; none of the controls. */
+  .leaflet-control-zoom, .leaflet-control-layers, .minemap-search, .minemap-timeline,
+  .minemap-fullscreen, .minemap-measure { display: none !important; }
+  .leaflet-container { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .minemap-legend { max-height: none; }
+  .leaflet-control-attribution { max-width: 65%; }
+}
 .leaflet-control-layers { font: 13px/1.5 "Helvetica Neue", Arial, sans-serif; }
 .leaflet-image-layer.minemap-density { image-rendering: pixelated; }
 """
@@ -454,8 +461,41 @@ var minemap = (function () {
       update();
     }, false);
   }
+  // The map's frame changes size when the page is printed (or the window
+  // resized): unless the user has moved the map since, fit the data to the new
+  // frame, as when the page opened.
+  function fitted(map, bounds) {
+    var bbox = L.latLngBounds(bounds);
+    var done = null;  // the view we fitted: [centre, zoom]
+    var waiting = false;
+    // Leaflet keeps the centre through a resize to within a pixel (rounding).
+    function untouched() {
+      return map.getZoom() === done[1] &&
+        map.project(map.getCenter()).distanceTo(map.project(done[0])) < 2;
+    }
+    function refit() {
+      waiting = false;
+      map.invalidateSize({animate: false});
+      var size = map.getSize();
+      // A frame hidden or too small for the padding has no view to fit.
+      if (size.x > 60 && size.y > 60 && untouched()) {
+        map.fitBounds(bbox, {padding: [20, 20], animate: false});
+        done = [map.getCenter(), map.getZoom()];
+      }
+    }
+    function soon() {
+      if (!waiting) { waiting = true; window.requestAnimationFrame(refit); }
+    }
+    done = [map.getCenter(), map.getZoom()];
+    window.addEventListener("resize", soon);
+    window.addEventListener("beforeprint", refit);
+    window.addEventListener("afterprint", soon);
+    var printing = window.matchMedia ? window.matchMedia("print") : null;
+    if (printing && printing.addEventListener) { printing.addEventListener("change", soon); }
+  }
   return {geojson: geojson, title: title, legend: legend, fullscreen: fullscreen,
-          measure: measure, search: search, timeline: timeline, showMonth: showMonth};
+          measure: measure, search: search, timeline: timeline, showMonth: showMonth,
+          fitted: fitted};
 })();
 """
 
@@ -968,19 +1008,21 @@ def _as_of_date(as_of, remaining: gpd.GeoDataFrame, table) -> pd.Timestamp | Non
 
 
 def _title_lines(
-    as_of: pd.Timestamp | None, releases: gpd.GeoDataFrame | None, table: pd.DataFrame | None
+    as_of: pd.Timestamp | None,
+    releases: gpd.GeoDataFrame | None,
+    table: pd.DataFrame | None,
+    known_on=None,
 ) -> list[str]:
+    when = f"As of {dt.date.today().isoformat()} (no release recorded)"
     if as_of is not None:
-        lines = [f"As of {as_of.date().isoformat()}"]
+        when = f"As of {as_of.date().isoformat()}"
     elif releases is not None and len(releases) and s.RELEASED_ON in releases.columns:
         latest = pd.to_datetime(releases[s.RELEASED_ON], errors="coerce").max()
-        lines = [
-            f"As of {latest.date().isoformat()} (latest release)"
-            if not pd.isna(latest)
-            else f"Rendered {dt.date.today().isoformat()}"
-        ]
-    else:
-        lines = [f"Rendered {dt.date.today().isoformat()}"]
+        if not pd.isna(latest):
+            when = f"As of {latest.date().isoformat()} (latest release)"
+    if known_on is not None and not sym.is_missing(known_on):
+        when += f", as known on {_known_on_text(known_on)}"
+    lines = [when]
     if table is not None and s.REMAINING_AREA_HA in table.columns:
         area = pd.to_numeric(table[s.REMAINING_AREA_HA], errors="coerce").sum()
         line = f"Remaining: {sym.format_area(area)}"
@@ -994,6 +1036,15 @@ def _title_lines(
             if out_area > 0:
                 lines.append(f"of which outside every district: {sym.format_area(out_area)}")
     return lines
+
+
+def _known_on_text(known_on) -> str:
+    """``2024-03-10`` for a day, ``2024-03-10 12:00 UTC`` for a moment, text as it is."""
+    if isinstance(known_on, dt.datetime):
+        return f"{known_on:%Y-%m-%d %H:%M} UTC"
+    if isinstance(known_on, dt.date):
+        return known_on.isoformat()
+    return str(known_on)
 
 
 # --- the map ------------------------------------------------------------------
@@ -1374,6 +1425,7 @@ def render_map(
     public: bool = False,
     extra_layers: Sequence | None = None,
     attribution: str | None = None,
+    known_on: dt.date | dt.datetime | str | None = None,
 ) -> folium.Map:
     """Draw remaining contamination on a self-contained, offline HTML map.
 
@@ -1416,6 +1468,9 @@ def render_map(
         attribution box (as text). By default the distinct values of the
         districts' ``attribution`` column (:func:`districts_attribution`); none
         if they have none. ``""`` shows none.
+    known_on
+        The day (or moment, UTC) the layers were read as known on, from a
+        workspace: shown in the title box after the as-of day.
 
     Returns
     -------
@@ -1680,7 +1735,7 @@ def render_map(
     # Leaflet's layer control, written here rather than by folium.LayerControl:
     # folium's template would evaluate "{{ ... }}" in a layer's name.
     m.add_child(_MapScript(lambda name: _layer_control_js(m, name)))
-    title_lines = _title_lines(as_of_day, counted_releases, table)
+    title_lines = _title_lines(as_of_day, counted_releases, table, known_on)
     if public:
         title_lines.append(
             f"Public map: contamination summed by district and {PUBLIC_CELL_M / 1000:g} km cell"
@@ -1704,6 +1759,7 @@ def render_map(
     bounds = _bounds(*frames) or _bounds(districts)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(20, 20))
+        m.add_child(_MapScript(lambda name: f"minemap.fitted({name}, {script_json(bounds)});\n"))
     m.minemap_public = public  # for write_map's advice on a large page
     return m
 
