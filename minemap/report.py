@@ -6,7 +6,7 @@ a print stylesheet for A4. :func:`write_report` saves it atomically;
 :func:`write_report_pdf` prints it to an A4 PDF with Chromium (through
 playwright), as a browser would print it.
 
-Security (DESIGN §6): every piece of text that comes from data (district
+Security (SECURITY.md): every piece of text that comes from data (district
 names, the title, chart captions) is escaped with :func:`html.escape`. The
 page is plain string building, never a template, so ``{{ ... }}`` in data is
 printed as it is.

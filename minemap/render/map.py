@@ -5,14 +5,17 @@ districts shaded by remaining hectares, the remaining hazards (fill by
 classification, outline by status), the released land by method and the
 original submitted maps. :func:`write_map` saves it atomically.
 
-Security (DESIGN §6): attribute text never reaches the page as HTML. Tooltips,
+Security (SECURITY.md): attribute text never reaches the page as HTML. Tooltips,
 the title box and the legend are built in the browser with ``textContent``
 from JSON that is escaped for a ``<script>`` element (see
 :func:`minemap.render.offline.script_json`); the few strings Leaflet inserts as
 HTML (layer names, attribution, page title) are escaped with
 :func:`html.escape`. folium's ``GeoJsonTooltip``/``GeoJsonPopup`` (which run
 ``<img onerror=...>`` from a feature name) are not used, nor are folium
-templates fed with data (they would evaluate ``{{ ... }}`` in it).
+templates fed with data (they would evaluate ``{{ ... }}`` in it). Every lookup
+table the page's script keys by text from the data is a ``Map``: a plain object
+already "has" ``constructor``, ``__proto__``, ``toString``... The tile URL is
+checked by :func:`check_tile_url` and reaches the page as JSON data.
 """
 
 from __future__ import annotations
