@@ -12,6 +12,7 @@ __all__ = [
     "MinemapError",
     "OutputExistsError",
     "OutputFileError",
+    "PrintUnavailableError",
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
@@ -73,3 +74,7 @@ class OutputExistsError(MinemapError, OSError):
 
 class OutputFileError(_FileProblem, MinemapError, OSError):
     """An output cannot be written in the format asked for (e.g. what the format cannot hold)."""
+
+
+class PrintUnavailableError(MinemapError, RuntimeError):
+    """A PDF cannot be printed here: no Chromium, or no playwright to drive it."""

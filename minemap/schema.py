@@ -55,6 +55,8 @@ DEPTH_CM = "depth_cm"
 
 NAME_AZ = "name_az"
 ISO_3166_2 = "iso_3166_2"
+#: Source and licence of a district boundary, credited on the map.
+ATTRIBUTION = "attribution"
 
 # Where a feature came from: added by the readers, kept in the rejects report.
 SOURCE_FILE = "source_file"
@@ -115,7 +117,7 @@ OPTIONAL = {
     "hazards": (CLASSIFICATION, STATUS, DISTRICT, SOURCE, SUBMITTED_ON),
     "releases": (ITEMS_AP, ITEMS_AT, ITEMS_UXO, HAZARD_ID, ORGANISATION),
     "items": (MODEL, RELEASE_ID, DEPTH_CM),
-    "districts": (NAME_AZ, ISO_3166_2),
+    "districts": (NAME_AZ, ISO_3166_2, ATTRIBUTION),
 }
 ID_COLUMN = {"hazards": HAZARD_ID, "releases": RELEASE_ID, "items": ITEM_ID, "districts": DISTRICT}
 COUNT_COLUMNS = {
@@ -220,6 +222,7 @@ COLUMN_ALIASES = {
         DISTRICT: ("name", "district_name", "rayon", "shapename", "adm2_en", "name_en", "adm2"),
         NAME_AZ: ("name_azeri", "adm2_az", "name_local"),
         ISO_3166_2: ("iso", "iso_code", "shapeiso", "iso3166_2"),
+        ATTRIBUTION: ("credit", "credits", "copyright"),
     },
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,6 +55,22 @@ class OneOrMore(click.Option):
 
 
 EXISTING = click.Path(exists=False, dir_okay=False, path_type=Path)
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinities, with an optional range.
+
+    Every float option of every command uses it: ``float("nan")`` passes every
+    range check (each comparison with NaN is false), so ``--max-misclosure nan``
+    would turn a check off, and ``inf`` (or ``1e999``) would do the same from
+    the other end. Takes :class:`click.FloatRange`'s arguments.
+    """
+
+    def convert(self, value, param, ctx):
+        number = click.types.FloatParamType.convert(self, value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 def _remember(key: str):

@@ -9,6 +9,7 @@ import click
 from minemap import io as mio
 from minemap.commands._common import (
     EXISTING,
+    FiniteFloat,
     OneOrMore,
     check_outputs,
     load_all,
@@ -60,7 +61,7 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
 @click.option(
     "--tolerance",
     "tolerance_m",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=0.0,
     show_default=True,
     metavar="METRES",
@@ -69,7 +70,7 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
 @click.option(
     "--search",
     "search_m",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=200.0,
     show_default=True,
     metavar="METRES",

@@ -10,6 +10,7 @@ from minemap import contamination
 from minemap import schema as s
 from minemap.commands._common import (
     EXISTING,
+    FiniteFloat,
     OneOrMore,
     check_outputs,
     note,
@@ -48,7 +49,7 @@ from minemap.commands.accuracy import load_with_items
 @click.option(
     "--cell-size",
     "cell_size_m",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     required=True,
     metavar="METRES",
     help="Cell size in metres on the equal-area grid.",

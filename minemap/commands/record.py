@@ -11,7 +11,7 @@ import pyogrio
 from minemap import io as mio
 from minemap import records
 from minemap import schema as s
-from minemap.commands._common import check_outputs, overwrite_option, verbosity
+from minemap.commands._common import FiniteFloat, check_outputs, overwrite_option, verbosity
 from minemap.errors import SchemaError
 
 #: Output formats: a GeoPackage takes every layer, the others the perimeter only.
@@ -31,14 +31,14 @@ _LAYERS = ("perimeter", "rows", "points")
 )
 @click.option(
     "--warn-misclosure",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=records.WARN_MISCLOSURE_M,
     show_default=True,
     help="Warn when the closing leg misses the first perimeter point by more metres.",
 )
 @click.option(
     "--max-misclosure",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=records.MAX_MISCLOSURE_M,
     show_default=True,
     help="Refuse the record (exit 1) when the closing leg misses by more metres.",
