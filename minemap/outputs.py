@@ -482,20 +482,29 @@ def _free_bytes(folder: Path) -> int | None:
 
 def _disk_problem(exc: BaseException, folder: Path) -> str | None:
     """What a failed write says about the disk, or None when it says nothing."""
+    free = _free_bytes(folder)
+    full = free is not None and free < _NEARLY_FULL
+    code = _disk_errno(exc)
+    if code == errno.EIO and full:
+        code = errno.ENOSPC  # SQLite calls a write that found no space "disk I/O error"
+    if code is None and full:
+        code = errno.ENOSPC
+    return None if code is None else _DISK_ERRORS[code]
+
+
+def _disk_errno(exc: BaseException) -> int | None:
+    """The errno of a disk error in an exception or its causes (from errno or text)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, OSError) and current.errno in _DISK_ERRORS:
-            return _DISK_ERRORS[current.errno]
+            return current.errno
         text = str(current)
         for pattern, code in _DISK_MESSAGES:
             if pattern.search(text):
-                return _DISK_ERRORS[code]
+                return code
         current = current.__cause__ or current.__context__
-    free = _free_bytes(folder)
-    if free is not None and free < _NEARLY_FULL:
-        return _DISK_ERRORS[errno.ENOSPC]
     return None
 
 
