@@ -379,21 +379,26 @@ _KILLER = textwrap.dedent(
     from pathlib import Path
     import geopandas as gpd, shapely
     import minemap as mm
-    from minemap import outputs
 
     path, pause_after, flag = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     moves = 0
-    original = outputs._move_part
 
-    def pausing(*args, **kwargs):
-        global moves
-        original(*args, **kwargs)
-        moves += 1
-        if moves == pause_after:
-            flag.write_text(str(moves))
-            threading.Event().wait()  # until the test kills us
+    def pausing(function):
+        # Count every rename or link of a part of the Shapefile (h.shp, h.dbf...),
+        # whichever way the writer moves them; pause after the chosen one.
+        def call(src, dst, *args, **kwargs):
+            global moves
+            result = function(src, dst, *args, **kwargs)
+            if Path(src).name.startswith(path.stem + "."):
+                moves += 1
+                if moves == pause_after:
+                    flag.write_text(str(moves))
+                    threading.Event().wait()  # until the test kills us
+            return result
 
-    outputs._move_part = pausing
+        return call
+
+    os.replace, os.rename, os.link = map(pausing, (os.replace, os.rename, os.link))
     frame = gpd.GeoDataFrame(
         {"hazard_id": ["NEW1", "NEW2", "NEW3"], "mines_ap": [7, 8, 9]},
         geometry=[shapely.box(47 + i, 40, 47.5 + i, 40.5) for i in range(3)],
