@@ -692,3 +692,44 @@ def test_every_cli_table_is_rounded(runner, tmp_path):
             want = outputs.decimals(column)
             if want is not None:
                 assert most <= want, (table.name, column, most)
+
+
+def test_a_symlink_at_the_output_name_is_never_followed(tmp_path):
+    victim = tmp_path / "elsewhere.txt"
+    victim.write_text("not minemap's")
+    (tmp_path / "out").mkdir()
+    link = tmp_path / "out" / "h.geojson"
+    link.symlink_to(victim)
+    with pytest.raises(OutputExistsError):
+        mm.write_layer(_layer(), link)
+    mm.write_layer(_layer(), link, overwrite=True)
+    assert victim.read_text() == "not minemap's"
+    assert not link.is_symlink()
+    assert pyogrio.read_dataframe(link)[s.HAZARD_ID].tolist() == ["A", "B"]
+
+
+def test_a_killed_writers_leftover_folder_goes_with_the_next_write(tmp_path):
+    left = tmp_path / ".h.geojson.minemap-0badf00d"
+    left.mkdir()
+    (left / "h.geojson").write_text('{"type": "FeatureCol')  # cut off by the kill
+    mm.write_layer(_layer(), tmp_path / "h.geojson")
+    assert _names(tmp_path) == ["h.geojson"]
+
+
+def test_a_live_writers_folder_is_left_alone(tmp_path):
+    import fcntl
+
+    live = tmp_path / ".h.shp.minemap-0badf00d"
+    (live / outputs._OLD).mkdir(parents=True)
+    (live / outputs._OLD / "h.shp").write_text("another writer's old set")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert outputs.recover(tmp_path / "h.shp") == []
+        assert (live / outputs._OLD / "h.shp").exists()
+    finally:
+        os.close(fd)
+    assert outputs.recover(tmp_path / "h.shp") == [
+        f"{tmp_path / 'h.shp'}: undid an interrupted write (the previous set is back)"
+    ]
+    assert _names(tmp_path) == ["h.shp"]
