@@ -56,6 +56,7 @@ from minemap import schema as s
 from minemap.errors import MinemapError, OutputExistsError, OutputFileError
 
 __all__ = [
+    "FORMULA_STARTS",
     "SHAPEFILE_PARTS",
     "atomic_output",
     "check_csv",
@@ -738,12 +739,14 @@ def _check_size(path: Path, size: int) -> None:
 # --- tables people open in spreadsheets --------------------------------------------
 
 #: A text cell starting with one of these is a formula to Excel, LibreOffice or Google
-#: Sheets (OWASP's CSV-injection rule).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Sheets: OWASP's CSV-injection list (= + - @ tab CR), NUL (OWASP ASVS 1.2.10), and the
+#: full-width forms some Excel locales read as the same signs.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _safe_text(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    # Spaces before the sign too: LibreOffice's "trim spaces" import option drops them.
+    if isinstance(value, str) and value.lstrip(" \u00a0").startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -753,9 +756,10 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
     Text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
     gets a leading ``'`` (OWASP's CSV-injection rule), which spreadsheets show
-    as text. Numbers, negative ones included, dates and missing values are not
-    touched; only Python strings are. Every CSV (and spreadsheet) minemap
-    writes goes through this.
+    as text; so does text starting with NUL or a full-width ``＝ ＋ － ＠``, or
+    with one of these after spaces (:data:`FORMULA_STARTS`). Numbers, negative
+    ones included, dates and missing values are not touched; only Python
+    strings are. Every CSV (and spreadsheet) minemap writes goes through this.
 
     Examples
     --------
@@ -767,6 +771,8 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out.attrs = {}
     for column in out.columns:
         values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
         if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
             out[column] = values.map(_safe_text, na_action="ignore")
     out.columns = [_safe_text(c) if isinstance(c, str) else c for c in out.columns]

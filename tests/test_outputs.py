@@ -499,6 +499,8 @@ def test_a_zipped_shapefile_is_one_checked_file(tmp_path):
 # --- spreadsheet formula injection ----------------------------------------------------
 
 DANGEROUS = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "=1+2;=3"]
+#: Beyond OWASP's list: after spaces, full-width signs, NUL.
+ALSO = ["  =1+1", "\uff1d1+1", "\uff20SUM(A1)", "\x00=1"]
 
 
 def _cells(path: Path) -> list[list[str]]:
@@ -555,6 +557,10 @@ def test_spreadsheet_safe_leaves_non_text_alone():
         }
     )
     safe = outputs.spreadsheet_safe(frame)
+    also = outputs.spreadsheet_safe(pd.DataFrame({"a": [*ALSO, "A =1", "ok-1"]}))["a"]
+    assert also.tolist() == [*(f"'{v}" for v in ALSO), "A =1", "ok-1"]
+    category = pd.DataFrame({"c": pd.Categorical(["=1", "x"])})
+    assert outputs.spreadsheet_safe(category)["c"].tolist() == ["'=1", "x"]
     assert safe["t"].tolist()[:2] == ["'=x", "ok"]
     assert pd.isna(safe["t"].iloc[2])
     assert safe["mixed"].tolist() == ["'-1", -1, 2.5]  # the text '-1', the number -1
