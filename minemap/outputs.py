@@ -349,7 +349,8 @@ class _Stage:
 
     def __init__(self, target: Path) -> None:
         self.target = target
-        self.folder = target.parent if str(target.parent) else Path()
+        self.keep = False  # True when it holds an old set that could not be put back
+        self.folder = _folder_of(target)
         new = Path(tempfile.mkdtemp(prefix=_NEW_STAGE, dir=self.folder))
         self.fd = _open_folder(new)
         try:
@@ -364,11 +365,12 @@ class _Stage:
             raise
 
     def files(self) -> list[Path]:
-        return [p for p in self.path.iterdir() if p.is_file() and not p.name.startswith(".")]
+        return _staged_parts(self.path)
 
     def remove(self) -> None:
         try:
-            shutil.rmtree(self.path, ignore_errors=True)
+            if not self.keep:
+                shutil.rmtree(self.path, ignore_errors=True)
         finally:
             _close(self.fd)
 
@@ -397,7 +399,7 @@ def recover(path) -> list[str]:
     """Finish or undo writes of ``path`` that were killed; return what was done.
 
     A killed single-file write leaves only its temporary folder (the target was
-    never touched, or already complete): it is removed. A killed Shapefile write
+    never touched, or is already whole): it is removed. A killed Shapefile write
     is finished when the new set was complete and checked before its parts began
     to move in (the remaining parts are moved in), and undone otherwise (the old
     parts set aside are moved back). Folders of writers still running are left.
@@ -413,14 +415,12 @@ def recover(path) -> list[str]:
         try:
             if not _lock(fd, wait=False):
                 continue  # its writer is alive
-            if (stage / _MOVING_IN).exists():
+            if (stage / _ROLLING_BACK).exists() or not (stage / _MOVING_IN).exists():
+                if _roll_back(stage, path):
+                    done.append(f"{path}: undid an interrupted write (the previous set is back)")
+            else:
                 _move_set_in(stage, path, replace=True)
                 done.append(f"{path}: finished an interrupted write (the new set is complete)")
-            elif (stage / _OLD).is_dir() and any((stage / _OLD).iterdir()):
-                for part in _by_shp_last(list((stage / _OLD).iterdir())):
-                    os.replace(part, path.parent / part.name)
-                _fsync_dir(path.parent if str(path.parent) else Path())
-                done.append(f"{path}: undid an interrupted write (the previous set is back)")
             shutil.rmtree(stage, ignore_errors=True)
         finally:
             _close(fd)
@@ -429,25 +429,60 @@ def recover(path) -> list[str]:
     return done
 
 
+# A Shapefile set is replaced through these states of its temporary folder T (each
+# step fsynced before the next), so that a reader of the target's folder F sees the
+# old set, no .shp, or the new set, and recover() knows from T alone what to do:
+#   writing:      the new set is written and checked in T.
+#   setting aside: the old parts move from F to T/old, the .shp first.   -> undo
+#   T/.moving-in:  the new parts move from T to F, the .shp last.         -> finish
+#   T/.rolling-back (a failure while moving in): the new parts in F are
+#                  removed, then the marker; then as "setting aside".      -> undo
+# Undo moves T/old back into F. Finish moves the rest of T into F.
+_ROLLING_BACK = ".rolling-back"
+
+
 def _by_shp_last(parts: list[Path]) -> list[Path]:
     return sorted(parts, key=lambda p: (p.suffix.lower() == ".shp", p.name))
 
 
+def _folder_of(path: Path) -> Path:
+    return path.parent if str(path.parent) else Path()
+
+
+def _staged_parts(stage: Path) -> list[Path]:
+    return [p for p in stage.iterdir() if p.is_file() and not p.name.startswith(".")]
+
+
+def _mark(stage: Path, name: str) -> None:
+    marker = stage / name
+    marker.write_bytes(b"")
+    _fsync_file(marker)
+    _fsync_dir(stage)
+
+
+def _unmark(stage: Path, name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(stage / name)
+    _fsync_dir(stage)
+
+
 def _move_set_in(stage: Path, target: Path, *, replace: bool) -> None:
     """Move the staged set into place, the .shp last: until it lands, no dataset is there."""
-    folder = target.parent if str(target.parent) else Path()
+    folder = _folder_of(target)
     placed: list[Path] = []
-    parts = [p for p in stage.iterdir() if p.is_file() and not p.name.startswith(".")]
     try:
-        for part in _by_shp_last(parts):
+        for part in _by_shp_last(_staged_parts(stage)):
             _move_part(part, folder / part.name, replace=replace)
             placed.append(folder / part.name)
-    except FileExistsError as exc:
-        # Another program created a part meanwhile: take ours back out, keep theirs.
-        for mine in placed:
+    except BaseException as exc:
+        # Take ours back out: no part of an incomplete set stays under the target's name
+        # (and a part another program created meanwhile is theirs: it stays).
+        for mine in reversed(placed):
             with contextlib.suppress(OSError):
                 os.replace(mine, stage / mine.name)
-        raise _exists_error(target, [Path(exc.filename or folder / "?")]) from None
+        if isinstance(exc, FileExistsError):
+            raise _exists_error(target, [Path(exc.filename or folder / "?")]) from None
+        raise
     _fsync_dir(folder)
 
 
@@ -456,18 +491,61 @@ def _set_old_aside(stage: Path, old: list[Path]) -> None:
     if not old:
         return
     aside = stage / _OLD
-    aside.mkdir()
+    aside.mkdir(exist_ok=True)
     for part in old:  # .shp first: from the first move on, no dataset is there
         _move_part(part, aside / part.name, replace=False)
     _fsync_dir(aside)
-    _fsync_dir(old[0].parent if str(old[0].parent) else Path())
+    _fsync_dir(_folder_of(old[0]))
 
 
-def _mark_moving_in(stage: Path) -> None:
-    marker = stage / _MOVING_IN
-    marker.write_bytes(b"")
-    _fsync_file(marker)
-    _fsync_dir(stage)
+def _roll_back(stage: Path, target: Path) -> bool:
+    """Put the old set back (see the states above); True if there was one to put back.
+
+    Safe to run again after a kill at any point of it.
+    """
+    folder = _folder_of(target)
+    if (stage / _MOVING_IN).exists() or (stage / _ROLLING_BACK).exists():
+        _mark(stage, _ROLLING_BACK)
+        _unmark(stage, _MOVING_IN)
+        # Every part of the target in F is a new one: the old ones are all in T/old.
+        for part in _shapefile_parts(target):
+            os.unlink(part)
+        _fsync_dir(folder)
+        _unmark(stage, _ROLLING_BACK)
+    aside = stage / _OLD
+    old = list(aside.iterdir()) if aside.is_dir() else []
+    for part in _by_shp_last(old):
+        os.replace(part, folder / part.name)
+    if old:
+        _fsync_dir(folder)
+    return bool(old)
+
+
+def _replace_set(stage: _Stage, target: Path, *, overwrite: bool) -> None:
+    """Move a checked Shapefile set into place (see the states above)."""
+    if not overwrite:
+        _mark(stage.path, _MOVING_IN)
+        _move_set_in(stage.path, target, replace=False)
+        return
+    try:
+        _set_old_aside(stage.path, existing_outputs(target))
+        _mark(stage.path, _MOVING_IN)
+        _move_set_in(stage.path, target, replace=True)
+    except BaseException:
+        try:
+            _roll_back(stage.path, target)
+        except BaseException:
+            # The old set stays in the temporary folder; the next write or recover()
+            # puts it back.
+            stage.keep = True
+            log.error(
+                "%s: the previous set could not be put back yet; it is kept in %s and "
+                "the next write of %s puts it back",
+                target,
+                stage.path,
+                target.name,
+            )
+        raise
 
 
 # --- the writer -------------------------------------------------------------------
@@ -600,10 +678,7 @@ def atomic_output(
             _fsync_file(part)
         _fsync_dir(stage.path)
         if _is_shapefile(path):
-            old = existing_outputs(path) if overwrite else []
-            _set_old_aside(stage.path, old)
-            _mark_moving_in(stage.path)
-            _move_set_in(stage.path, path, replace=overwrite)
+            _replace_set(stage, path, overwrite=overwrite)
         else:
             try:
                 _move_part(tmp, path, replace=overwrite)
@@ -621,7 +696,12 @@ def atomic_output(
         if problem is None:
             raise
         kept = "nothing was written under this name"
-        if existed:
+        if stage is not None and stage.keep:
+            kept += (
+                f"; the previous files are kept in {stage.path} and the next write of "
+                f"{path.name} puts them back"
+            )
+        elif existed:
             kept += "; the existing file is unchanged"
         raise OutputFileError(path, f"not written: {problem}; {kept}") from exc
     finally:

@@ -739,3 +739,63 @@ def test_a_live_writers_folder_is_left_alone(tmp_path):
         f"{tmp_path / 'h.shp'}: undid an interrupted write (the previous set is back)"
     ]
     assert _names(tmp_path) == ["h.shp"]
+
+
+def _fail_move(monkeypatch, *, replace: bool, at: int):
+    """Make the ``at``-th move of a part (of that kind) fail with EIO."""
+    original, calls, wanted = outputs._move_part, [], replace
+
+    def failing(src, dst, *, replace: bool):
+        if replace == wanted:
+            calls.append(src)
+            if len(calls) == at:
+                raise OSError(errno.EIO, os.strerror(errno.EIO), str(dst))
+        return original(src, dst, replace=replace)
+
+    monkeypatch.setattr(outputs, "_move_part", failing)
+
+
+def _old_shapefile(folder: Path) -> dict[str, bytes]:
+    _old_set(folder)
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize(
+    ("replace", "at"), [(False, 1), (False, 3), (True, 1), (True, 3), (True, 5)]
+)
+def test_a_failure_while_replacing_a_set_puts_the_old_set_back(tmp_path, monkeypatch, replace, at):
+    # replace=False moves are the old set going aside; replace=True the new set going in.
+    before = _old_shapefile(tmp_path)
+    _fail_move(monkeypatch, replace=replace, at=at)
+    with pytest.raises(OutputFileError, match=r"input/output error.*existing file is unchanged"):
+        mm.write_layer(_layer(("NEW",)), tmp_path / "h.shp", overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize("at", [1, 2, 5])
+def test_a_failure_while_placing_a_new_set_leaves_nothing(tmp_path, monkeypatch, at):
+    _fail_move(monkeypatch, replace=False, at=at)
+    with pytest.raises(OutputFileError, match=r"input/output error.*nothing was written"):
+        mm.write_layer(_layer(), tmp_path / "h.shp")
+    assert _names(tmp_path) == []
+
+
+def test_an_old_set_that_cannot_be_put_back_yet_is_kept_for_the_next_write(tmp_path, monkeypatch):
+    before = _old_shapefile(tmp_path)
+    _fail_move(monkeypatch, replace=True, at=2)
+    replace = os.replace
+
+    def stuck(src, dst, *args, **kwargs):
+        if Path(src).parent.name == outputs._OLD:
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(src))
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", stuck)
+    with pytest.raises(OutputFileError, match=r"previous files are kept in .*\.h\.shp\.minemap-"):
+        mm.write_layer(_layer(("NEW",)), tmp_path / "h.shp", overwrite=True)
+    assert not (tmp_path / "h.shp").exists()  # neither set is there: no mix
+    monkeypatch.undo()
+    assert outputs.recover(tmp_path / "h.shp") == [
+        f"{tmp_path / 'h.shp'}: undid an interrupted write (the previous set is back)"
+    ]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
