@@ -247,7 +247,8 @@ def _link_or_rename(src: Path, dst: Path) -> bool:
     False when it was renamed.
     """
     try:
-        os.link(src, dst, follow_symlinks=False)
+        # A symbolic link (an old part) is linked as itself, where the platform can.
+        os.link(src, dst, follow_symlinks=os.link not in os.supports_follow_symlinks)
     except FileExistsError:
         raise
     except OSError as exc:

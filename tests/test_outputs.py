@@ -200,14 +200,20 @@ def test_a_map_created_while_minemap_writes_is_not_replaced(tmp_path, monkeypatc
     assert _names(tmp_path) == ["map.html"]
 
 
+@pytest.mark.parametrize("renameat2", [True, False])
 @pytest.mark.parametrize("no_link", [errno.EPERM, errno.EOPNOTSUPP])
-def test_without_hard_links_the_no_replace_rename_still_refuses(tmp_path, monkeypatch, no_link):
+def test_without_hard_links_the_no_replace_rename_still_refuses(
+    tmp_path, monkeypatch, no_link, renameat2
+):
     # FAT/exFAT drives and some network shares have no hard links: renameat2's
-    # RENAME_NOREPLACE (Linux) or the platform's own exclusive rename takes over.
+    # RENAME_NOREPLACE (Linux) or the platform's own exclusive rename takes over, and
+    # without either a check then a rename.
     def refuse(*args, **kwargs):
         raise OSError(no_link, os.strerror(no_link))
 
     monkeypatch.setattr(os, "link", refuse)
+    if not renameat2:
+        monkeypatch.setattr(outputs, "_renameat2", None)
     path = outputs.write_text("first", tmp_path / "a.txt")
     assert path.read_text() == "first"
     _intrude_during(monkeypatch, tmp_path / "b.txt", os, "fsync")
