@@ -115,9 +115,6 @@ _LAT_NAMES = ("latitude", "lat")
 _X_NAMES = ("x", "easting", "east")
 _Y_NAMES = ("y", "northing", "north")
 _CSV_WKT = "wkt"
-#: CSV outputs end lines with CRLF (RFC 4180): Python's writer then quotes a value
-#: holding a lone CR, which would otherwise start a new row in a spreadsheet.
-_CSV_LINE_END = "\r\n"
 
 
 def normalise_columns(
@@ -812,6 +809,10 @@ read_districts = _reader("districts")
 
 
 # --- writing ------------------------------------------------------------------------
+
+#: CSV outputs end lines with CRLF (RFC 4180): Python's writer then quotes a value
+#: holding a lone CR, which would otherwise start a new row in a spreadsheet.
+_CSV_LINE_END = "\r\n"
 
 
 @contextlib.contextmanager

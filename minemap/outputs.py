@@ -638,9 +638,10 @@ def atomic_output(
     a marker records that the new set is complete; (3) the new parts are moved
     in, the ``.shp`` last. At no moment does the folder hold a ``.shp`` with
     parts of another set: a reader sees the old set, no ``.shp``, or the new
-    set. A kill during (2) or (3) leaves the old set (or the rest of the new
-    one) in ``.NAME.shp.minemap-*``; the next write of that output, or
-    :func:`recover`, undoes (2) or finishes (3).
+    set. A failure during (2) or (3) puts the old set back at once. A kill
+    during (2) or (3) leaves the old set (or the rest of the new one) in
+    ``.NAME.shp.minemap-*``; the next write of that output, or :func:`recover`,
+    undoes (2) or finishes (3).
 
     Examples
     --------
