@@ -7,6 +7,7 @@ import contextlib
 import csv
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -805,3 +806,20 @@ def test_an_old_set_that_cannot_be_put_back_yet_is_kept_for_the_next_write(tmp_p
         f"{tmp_path / 'h.shp'}: undid an interrupted write (the previous set is back)"
     ]
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_no_module_writes_files_its_own_way():
+    # One writer: a module that renames or makes temporary files itself bypasses the
+    # checks, fsyncs, umask and no-replace rule of minemap.outputs.
+    own_way = re.compile(
+        r"os\.(replace|rename)\(|shutil\.move\(|mkstemp\(|NamedTemporaryFile\(|\.to_file\("
+    )
+    found = []
+    for module in sorted((ROOT / "minemap").rglob("*.py")):
+        if module.name == "outputs.py" or "vendor" in module.parts:
+            continue
+        for number, line in enumerate(module.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#")[0]
+            if own_way.search(code) and not code.lstrip().startswith(">>>"):
+                found.append(f"{module.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == []
