@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from minemap import contamination
+from minemap import contamination, outputs
 from minemap import schema as s
 from minemap.commands._common import (
     EXISTING,
@@ -99,9 +99,12 @@ def density(hazards, releases, districts, items, as_of, cell_size_m, output, rej
         zones = dens.zonal_sums(grid, ds)
         table = contamination.by_district(rem, districts=ds)
         vector = dict(zip(table[s.DISTRICT].astype(str), table[s.REMAINING_MINES_EST], strict=True))
-        click.echo(f"{s.DISTRICT},{s.REMAINING_MINES_EST},table_{s.REMAINING_MINES_EST}")
-        for name, value in zones.itertuples(index=False):
-            click.echo(f"{name},{value:.1f},{vector.get(str(name), 0.0):.1f}")
+        zones[f"table_{s.REMAINING_MINES_EST}"] = [
+            vector.get(str(name), 0.0) for name in zones[s.DISTRICT]
+        ]
+        # CSV on stdout: quoted where a name holds a comma, safe to open in a spreadsheet.
+        zones = outputs.spreadsheet_safe(zones.round(1))
+        click.echo(zones.to_csv(index=False, float_format="%.1f", lineterminator="\n"), nl=False)
 
 
 command = density
