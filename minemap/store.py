@@ -56,6 +56,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Mapping
@@ -413,15 +414,17 @@ def _sqlite_problem(path: Path, exc: sqlite3.Error, *, doing: str | None = None)
     text = str(exc)
     prefix = "" if doing is None else f"{doing}: "
     nothing = "nothing was changed" if doing is None else "nothing was written"
-    if code == _SQLITE_FULL or "disk is full" in text:
+    io_error = code == _SQLITE_IOERR or "disk I/O error" in text
+    if code == _SQLITE_FULL or "disk is full" in text or (io_error and _disk_full(path)):
         return WorkspaceError(
             path,
             f"{prefix}the disk is full; {nothing}: make room (or use another disk) and try again",
         )
-    if code == _SQLITE_IOERR or "disk I/O error" in text:
+    if io_error:
+        detail = "" if text == "disk I/O error" else f" ({text})"
         return WorkspaceError(
             path,
-            f"{prefix}a disk I/O error ({text}): is the disk full, or was it removed? "
+            f"{prefix}a disk I/O error{detail}: was the disk removed, or is it failing? "
             f"{nothing.capitalize()}; check the disk and try again",
         )
     if code == _SQLITE_READONLY or "readonly" in text:
@@ -435,6 +438,15 @@ def _sqlite_problem(path: Path, exc: sqlite3.Error, *, doing: str | None = None)
     if type(exc) is sqlite3.DatabaseError:
         return _unreadable(path, exc)
     return WorkspaceError(path, f"{text}; {nothing}")
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the disk of ``path`` has (next to) no room left: SQLite reports a full disk
+    as an I/O error where it extends its shared-memory file."""
+    try:
+        return shutil.disk_usage(path.resolve().parent).free < 64 * 1024
+    except OSError:
+        return False
 
 
 def _undecodable(exc: sqlite3.Error) -> bool:
