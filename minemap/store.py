@@ -301,6 +301,8 @@ def _replacing(path: Path, overwrite: bool):
                 version = _check_workspace(con, path)
             except sqlite3.Error as exc:
                 raise _sqlite_problem(path, exc) from None
+            except UnicodeDecodeError as exc:
+                raise _unreadable(path, exc) from None
         except _NotAWorkspaceError:
             raise WorkspaceError(
                 path,
@@ -1991,8 +1993,8 @@ def _locate_damage(con: sqlite3.Connection, path: Path, table: str) -> Workspace
             if row[0] != _row_checksum(row[2:], row[1]):
                 record = _record_text(table, dict(zip(values, row[2:], strict=True)))
                 return _damaged(path, f"{record} does not match its checksum")
-    except sqlite3.DatabaseError as exc:
-        return _damaged(path, f"{table} cannot be read ({exc})")
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        return _damaged(path, f"{table} cannot be read ({_shown(exc, 80)})")
     finally:
         con.text_factory = saved
     return _damaged(
@@ -2103,7 +2105,7 @@ def _quick_check_text(path: Path) -> str | None:
     with contextlib.closing(con):
         try:
             first = con.execute("PRAGMA quick_check").fetchone()
-        except sqlite3.Error:
+        except (sqlite3.Error, UnicodeDecodeError):  # (SQLite's message may quote damaged text)
             return None
     if first is None or first[0] == "ok":
         return None

@@ -137,6 +137,17 @@ def test_create_replaces_an_empty_workspace_when_told(workspace):
     assert integrity(workspace) == "ok"
 
 
+def test_create_does_not_replace_an_empty_workspace_while_an_import_writes(monkeypatch, workspace):
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    before = workspace.read_bytes()
+    with contextlib.closing(sqlite3.connect(workspace, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(WorkspaceBusyError):
+            store.create_workspace(workspace, overwrite=True)
+        other.execute("ROLLBACK")
+    assert workspace.read_bytes() == before
+
+
 def test_create_never_replaces_a_workspace_that_holds_imports(tmp_path, workspace):
     store.add_file(workspace, "districts", DATA / "small_districts.geojson")
     before = workspace.read_bytes()

@@ -277,8 +277,12 @@ def test_a_flipped_byte_anywhere_is_read_exactly_or_called_damaged(original, tmp
     outcomes = collections.Counter()
     for number, offset in enumerate([*range(0, 100, 7), *rng.integers(0, len(data), 50)]):
         _clean(path)
-        path.write_bytes(_flip(data, int(offset), int(rng.integers(8))))
-        outcome = read_or_damaged(path, original["figures"])
+        bit = int(rng.integers(8))
+        path.write_bytes(_flip(data, int(offset), bit))
+        try:
+            outcome = read_or_damaged(path, original["figures"])
+        except Exception as exc:
+            raise AssertionError(f"bit {bit} of byte {offset} flipped") from exc
         outcomes[outcome] += 1
         if outcome == "damaged" and number % 4 == 0:
             add_is_refused(path, tmp_path)
@@ -293,8 +297,12 @@ def test_a_flipped_byte_at_every_kind_of_place_many_more_times(original, tmp_pat
     path = tmp_path / "flipped.gpkg"
     for offset in rng.integers(0, len(data), 1500).tolist():
         _clean(path)
-        path.write_bytes(_flip(data, offset, int(rng.integers(8))))
-        read_or_damaged(path, original["figures"])
+        bit = int(rng.integers(8))
+        path.write_bytes(_flip(data, offset, bit))
+        try:
+            read_or_damaged(path, original["figures"])
+        except Exception as exc:
+            raise AssertionError(f"bit {bit} of byte {offset} flipped") from exc
 
 
 def test_a_changed_value_is_named_with_its_record(original, tmp_path):
