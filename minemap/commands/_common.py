@@ -512,13 +512,17 @@ def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: b
         from_workspace=("hazards", "releases", "districts"),
         required=("hazards",),
     )
-    empty_releases = gpd.GeoDataFrame(
+    releases = kept["releases"] if kept["releases"] is not None else no_releases()
+    return kept["hazards"], releases, kept["districts"]
+
+
+def no_releases() -> gpd.GeoDataFrame:
+    """An empty releases layer (none given, or none in the workspace yet)."""
+    return gpd.GeoDataFrame(
         {s.RELEASE_ID: [], s.RELEASED_ON: pd.Series([], dtype="datetime64[ns]"), s.METHOD: []},
         geometry=[],
         crs=s.CANONICAL_CRS,
     )
-    releases = kept["releases"] if kept["releases"] is not None else empty_releases
-    return kept["hazards"], releases, kept["districts"]
 
 
 def write_rejects(loaded, path: Path, overwrite: bool) -> None:
