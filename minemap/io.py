@@ -34,7 +34,7 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import outputs, overlay
+from minemap import cells, outputs, overlay, spreadsheet
 from minemap import schema as s
 from minemap.errors import (
     InputFileError,
@@ -53,6 +53,7 @@ from minemap.validate import (
 
 __all__ = [
     "READ_FORMATS",
+    "TABLE_FORMATS",
     "WRITE_FORMATS",
     "Loaded",
     "layer_names",
@@ -83,10 +84,13 @@ DRIVERS = {
 _PARQUET = (".parquet", ".geoparquet")
 _CSV = (".csv", ".tsv", ".txt")
 _ZIP = (".zip",)
+_SHEETS = spreadsheet.SUFFIXES
 #: Extensions minemap reads (others are tried with GDAL, which reads many more).
-READ_FORMATS = (*DRIVERS, *_PARQUET, *_CSV, *_ZIP)
+READ_FORMATS = (*DRIVERS, *_PARQUET, *_CSV, *_ZIP, *_SHEETS)
 #: Extensions :func:`write_layer` writes.
-WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip")
+WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip", ".xlsx")
+#: Extensions :func:`write_table` writes.
+TABLE_FORMATS = (".csv", ".xlsx")
 
 #: Name of the column that says why a feature was rejected.
 PROBLEM = "problem"
@@ -107,13 +111,7 @@ KML_EXTRA_COLUMNS = (
     "drawOrder",
     "icon",
 )
-# Column names that hold WKT in a CSV, and those that hold coordinates. Only the
-# longitude/latitude names say the CRS (WGS84); x/y and easting/northing need --crs.
-_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "wkt_geom", "shape", "geometry_wkt")
-_LON_NAMES = ("longitude", "lon", "long", "lng")
-_LAT_NAMES = ("latitude", "lat")
-_X_NAMES = ("x", "easting", "east")
-_Y_NAMES = ("y", "northing", "north")
+#: The geometry column of a CSV (or spreadsheet) minemap writes.
 _CSV_WKT = "wkt"
 
 
@@ -228,6 +226,8 @@ def read_file(
                 frame = _read_parquet(path)
             elif suffix in _CSV:
                 frame = _read_csv(path, crs)
+            elif suffix in _SHEETS:
+                frame = _read_sheet(path, layer, crs)
             else:
                 frame = _read_ogr(path, layer, kind)
     except InputFileError:
@@ -351,13 +351,17 @@ def _check_cpg(path: Path, target: str) -> None:
 
 
 def layer_names(path) -> list[str]:
-    """The layers of a multi-layer file (GeoPackage, KML...); ``[]`` for CSV and Parquet.
+    """The layers of a multi-layer file (GeoPackage, KML, a spreadsheet's sheets...).
+
+    ``[]`` for CSV and Parquet.
 
     Raises :class:`~minemap.errors.InputFileError` when the file cannot be opened.
     """
     path = Path(path)
     if _suffix(path) in (*_PARQUET, *_CSV) or not path.is_file() or not path.stat().st_size:
         return []
+    if _suffix(path) in _SHEETS:
+        return spreadsheet.sheet_names(path)
     target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
     _check_shapefile_parts(path, target)
     try:
@@ -533,59 +537,17 @@ def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
     table = pd.read_csv(
         _io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""]
     )
-    lower = {str(c).strip().lower(): c for c in table.columns}
+    return cells.features(table, path, crs)
 
-    def find(names):
-        return next((lower[n] for n in names if n in lower), None)
 
-    wkt = find(_WKT_NAMES)
-    lon, lat = find(_LON_NAMES), find(_LAT_NAMES)
-    x, y = find(_X_NAMES), find(_Y_NAMES)
-    note = np.full(len(table), None, dtype=object)
-    if wkt is not None:
-        values = table[wkt].to_numpy(dtype=object)
-        geoms = shapely.from_wkt(values, on_invalid="ignore")
-        failed = pd.notna(values) & pd.isna(geoms)
-        if failed.any():
-            geoms[failed] = shapely.from_wkt(values[failed], on_invalid="fix")
-            note[failed & pd.notna(geoms)] = "unclosed"
-            note[failed & pd.isna(geoms)] = "unreadable"
-        used, given_crs = [wkt], None
-    elif (lon is not None and lat is not None) or (x is not None and y is not None):
-        cx, cy = (lon, lat) if lon is not None and lat is not None else (x, y)
-        xs = pd.to_numeric(table[cx].str.replace(",", ".", regex=False), errors="coerce")
-        ys = pd.to_numeric(table[cy].str.replace(",", ".", regex=False), errors="coerce")
-        geoms = shapely.points(xs.to_numpy(), ys.to_numpy())
-        blank = table[cx].isna() & table[cy].isna()
-        unreadable = (xs.isna() | ys.isna()).to_numpy() & ~blank.to_numpy()
-        geoms[(xs.isna() | ys.isna()).to_numpy()] = None
-        note[unreadable] = "unreadable"
-        used = [cx, cy]
-        given_crs = s.CANONICAL_CRS if cx == lon else None
-    else:
-        raise InputFileError(
-            path,
-            "has no geometry: no WKT column (wkt, geometry) and no coordinate columns "
-            "(longitude/latitude, lon/lat, or x/y with --crs)",
-        )
-    if given_crs is None and crs is None:
-        raise InputFileError(
-            path,
-            "a CSV has no coordinate reference system: pass --crs (crs=...) with the one its "
-            "coordinates are in (EPSG:4326 for longitude/latitude), or name the columns "
-            "longitude and latitude",
-        )
-    if (
-        given_crs is not None
-        and crs is not None
-        and not pyproj.CRS.from_user_input(crs).is_geographic
-    ):
-        # Longitude/latitude columns are degrees: a projected --crs (meant for the other
-        # inputs, in metres) does not apply to them; a geographic one names their datum.
-        crs = None
-    frame = gpd.GeoDataFrame(table.drop(columns=used), geometry=geoms, crs=crs or given_crs)
-    if pd.notna(note).any():
-        frame[GEOMETRY_NOTE] = note
+def _read_sheet(path: Path, sheet: str | None, crs) -> gpd.GeoDataFrame:
+    """One sheet of an .xlsx or .ods file: its cells as typed, its geometry as a CSV's."""
+    table = spreadsheet.read_cells(path, sheet)
+    info = table.attrs.get(spreadsheet.SHEET_ATTR)
+    if not len(table.columns):
+        raise InputFileError(path, f"sheet {info['sheet']!r} is empty")
+    frame = cells.features(table, path, crs, what="a spreadsheet")
+    frame.attrs[spreadsheet.SHEET_ATTR] = info
     return frame
 
 
@@ -710,6 +672,8 @@ def _load_frames(
                 Problem(str(path), None, "", "empty-layer", WARNING, f"has no {kind} features")
             )
         frame = normalise_columns(raw, kind, mapping)
+        frame = spreadsheet.excel_dates(frame, kind)  # day numbers in date columns
+        frame = cells.ids_as_written(frame, kind)  # 101, not 101.0
         source_crs = frame.crs.to_wkt() if frame.crs is not None else None
         if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
             with warnings.catch_warnings():
@@ -937,6 +901,9 @@ def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) ->
         with atomic_path(path, overwrite, check=lambda p: _check_parquet(p, count)) as tmp:
             frame.to_parquet(tmp, index=False)
         return path
+    if suffix == ".xlsx":
+        spreadsheet.write_xlsx(_csv_table(frame), path, overwrite=overwrite, rounded=False)
+        return path
     if suffix == ".csv":
         table = outputs.spreadsheet_safe(_csv_table(frame))
         columns = [str(c) for c in table.columns]
@@ -959,6 +926,8 @@ def _write_ogr(frame: gpd.GeoDataFrame, tmp: Path, suffix: str) -> None:
             return
         # FlatGeobuf's spatial index reorders features: keep the user's order.
         options = {"SPATIAL_INDEX": "NO"} if suffix == ".fgb" else {}
+        if suffix == ".gpkg":
+            options.update(_gpkg_names(frame))
         pyogrio.write_dataframe(
             frame,
             tmp,
@@ -967,6 +936,25 @@ def _write_ogr(frame: gpd.GeoDataFrame, tmp: Path, suffix: str) -> None:
             layer_options=options,
             use_arrow=True,  # a quarter faster than writing feature by feature
         )
+
+
+def _gpkg_names(frame: gpd.GeoDataFrame) -> dict[str, str]:
+    """GeoPackage layer options that keep the data's own columns named as they are.
+
+    GDAL names a GeoPackage's feature id column ``fid`` and its geometry column
+    ``geom``: a data column of either name (an attribute ``fid`` from a QGIS
+    export, text) would clash, and the file could not be written. The
+    GeoPackage's own columns then take other names; the data's keep theirs.
+    """
+    taken = {str(c).lower() for c in frame.columns if c != frame.geometry.name}
+    options = {}
+    for option, name in (("FID", "fid"), ("GEOMETRY_NAME", "geom")):
+        if name in taken:
+            candidate, n = f"gpkg_{name}", 2
+            while candidate in taken:
+                candidate, n = f"gpkg_{name}_{n}", n + 1
+            options[option] = candidate
+    return options
 
 
 def _csv_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -1013,16 +1001,27 @@ def write_table(
     rounded: bool = True,
     float_format: str | None = None,
 ) -> Path:
-    """Write a table to CSV atomically, safe to open in a spreadsheet.
+    """Write a table atomically as CSV or ``.xlsx`` (its extension says), safe in a spreadsheet.
 
     Figures are rounded to what they mean (:func:`minemap.outputs.round_figures`:
     hectares to 0.01, mine estimates to 0.1, counts whole; other decimals to 6
     places) unless ``rounded=False`` (values as read, e.g. the rejects). No text
-    cell starts a spreadsheet formula (:func:`minemap.outputs.spreadsheet_safe`).
-    The file is read back before it takes its name (see
-    :func:`minemap.outputs.atomic_output`).
+    cell starts a spreadsheet formula (:func:`minemap.outputs.spreadsheet_safe`;
+    in ``.xlsx``, text is text with Excel's quote prefix: see
+    :func:`minemap.spreadsheet.write_xlsx`). The file is read back before it
+    takes its name (see :func:`minemap.outputs.atomic_output`). Any other
+    extension is a :class:`~minemap.errors.SchemaError`: nothing is written in
+    a format its name does not say.
     """
     path = Path(path)
+    suffix = _suffix(path)
+    if suffix == ".xlsx":
+        return spreadsheet.write_xlsx(table, path, overwrite=overwrite, rounded=rounded)
+    if suffix != ".csv":
+        raise SchemaError(
+            f"{path}: {suffix or 'no extension'} is not a table format minemap writes; use "
+            f"one of {', '.join(TABLE_FORMATS)}"
+        )
     if rounded:
         table = outputs.round_figures(table, others=6)
     table = outputs.spreadsheet_safe(table)

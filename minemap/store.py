@@ -77,7 +77,7 @@ from minemap.errors import (
     WorkspaceDamagedError,
     WorkspaceError,
 )
-from minemap.validate import ERROR, Problem
+from minemap.validate import ERROR, MAX_SEGMENT_M, Problem
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -1063,16 +1063,16 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _read_options(layer, mapping, crs) -> str:
+def _read_options(layer, mapping, crs, max_segment_m: float = MAX_SEGMENT_M) -> str:
     """How a file was read, as canonical JSON (part of what makes an import the same)."""
-    return json.dumps(
-        {
-            "layer": layer,
-            "mapping": dict(sorted((mapping or {}).items())),
-            "crs": None if crs is None else str(crs),
-        },
-        sort_keys=True,
-    )
+    options = {
+        "layer": layer,
+        "mapping": dict(sorted((mapping or {}).items())),
+        "crs": None if crs is None else str(crs),
+    }
+    if max_segment_m != MAX_SEGMENT_M:  # the default is left out: earlier logs stay the same
+        options["max_segment_m"] = max_segment_m
+    return json.dumps(options, sort_keys=True)
 
 
 def add_file(
@@ -1086,6 +1086,7 @@ def add_file(
     crs=None,
     imported_at=None,
     today: dt.date | None = None,
+    max_segment_m: float = MAX_SEGMENT_M,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -1117,6 +1118,9 @@ def add_file(
         be earlier than the last import, nor in the future.
     today
         Dates after this day are errors (default: today).
+    max_segment_m
+        The longest segment allowed in hazards and releases (metres): part of
+        the reading options when it is not the default.
 
     Returns
     -------
@@ -1148,7 +1152,7 @@ def add_file(
     if path.exists() and workspace.exists() and path.resolve() == workspace.resolve():
         raise InputFileError(path, "is the workspace itself; add the files it is made of")
     digest = file_sha256(path)
-    options = _read_options(layer, mapping, crs)
+    options = _read_options(layer, mapping, crs, max_segment_m)
     source = (source or "").strip()
     with _writing(workspace, (history_table(kind), REJECTS_TABLE)) as con:
         earlier = con.execute(
@@ -1169,6 +1173,7 @@ def add_file(
             districts=_or_none(context.get("districts")),
             hazards=_or_none(context.get("hazards")),
             today=today,
+            max_segment_m=max_segment_m,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)
         if kind == "hazards":

@@ -18,6 +18,7 @@ from minemap import contamination, outputs, store
 from minemap import io as mio
 from minemap import schema as s
 from minemap.errors import MinemapError, WorkspaceError
+from minemap.validate import MAX_SEGMENT_M
 
 log = logging.getLogger("minemap")
 
@@ -55,6 +56,52 @@ class OneOrMore(click.Option):
 
 
 EXISTING = click.Path(exists=False, dir_okay=False, path_type=Path)
+
+#: What each kind of output option writes, by extension. A name with any other
+#: extension is refused before any work (exit 2): nothing is ever written in a
+#: format its name does not say.
+LAYER_OUTPUTS = mio.WRITE_FORMATS
+TABLE_OUTPUTS = mio.TABLE_FORMATS
+#: Rejected features may mix geometry types (polygons, points, none): not a Shapefile.
+REJECTS_OUTPUTS = tuple(f for f in mio.WRITE_FORMATS if f not in (".shp", ".zip"))
+MAP_OUTPUTS = (".html", ".htm")
+RASTER_OUTPUTS = (".tif", ".tiff")
+_FORMAT_HINTS = {
+    ".shp": "a Shapefile holds one geometry type, and rejected features may mix them "
+    "(polygons, points, none)",
+    ".zip": "a zipped Shapefile holds one geometry type, and rejected features may mix them "
+    "(polygons, points, none)",
+    ".ods": "minemap reads .ods but writes spreadsheets as .xlsx",
+    ".xls": "write .xlsx",
+}
+
+
+class OutputFile(click.Path):
+    """An output file whose extension must name a format minemap writes for it.
+
+    Checked when the command line is parsed: a wrong extension is a usage error
+    (exit 2) before anything is read or computed.
+    """
+
+    def __init__(self, formats, what: str) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+        self.formats = tuple(formats)
+        self.what = what
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        suffix = Path(path).suffix.lower()
+        if suffix not in self.formats:
+            said = repr(suffix) if suffix else "a name without an extension"
+            hint = _FORMAT_HINTS.get(suffix)
+            self.fail(
+                f"{path}: {said} is not a format minemap writes {self.what} in"
+                + (f" ({hint})" if hint else "")
+                + f"; use {', '.join(self.formats)}",
+                param,
+                ctx,
+            )
+        return path
 
 
 class FiniteFloat(click.FloatRange):
@@ -152,8 +199,46 @@ def layer_for(kind: str, layers) -> str | None:
     return chosen
 
 
+def _remember_segment_km(ctx, param, value):
+    """``--max-segment-km`` (hidden, the earlier spelling): kept in metres."""
+    if value is not None:
+        ctx.meta["minemap.max_segment_km"] = value * 1000
+    return value
+
+
+def max_segment_m() -> float:
+    """The longest segment allowed in hazards and releases, in metres (``--max-segment``)."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    metres, km = meta.get("minemap.max_segment"), meta.get("minemap.max_segment_km")
+    if metres is not None and km is not None and metres != km:
+        raise click.UsageError("give --max-segment METRES (or --max-segment-km), not both")
+    chosen = metres if metres is not None else km
+    return MAX_SEGMENT_M if chosen is None else chosen
+
+
 def read_options(func):
-    """``--layer``, ``--crs`` and ``--map``: how to read the input files."""
+    """``--layer``, ``--crs``, ``--map`` and ``--max-segment``: how to read the input files."""
+    func = click.option(
+        "--max-segment-km",
+        "max_segment_km",
+        type=FiniteFloat(min=0, min_open=True),
+        hidden=True,
+        expose_value=False,
+        callback=_remember_segment_km,
+        help="--max-segment in kilometres (the earlier spelling).",
+    )(func)
+    func = click.option(
+        "--max-segment",
+        "max_segment",
+        type=FiniteFloat(min=0, min_open=True),
+        metavar="METRES",
+        expose_value=False,
+        callback=_remember("max_segment"),
+        help=f"Longest distance between consecutive vertices of a hazard or a release "
+        f"(default {MAX_SEGMENT_M:,.0f}); a longer one is taken for a mistyped coordinate. "
+        "Districts and context layers are not checked.",
+    )(func)
     func = click.option(
         "--map",
         "column_map",
@@ -258,12 +343,7 @@ def layer_options(require_releases: bool = True):
 
         func = workspace_options(checked)
         func = read_options(func)
-        func = click.option(
-            "--rejects",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write rejected features here (.gpkg, .geojson or .csv, with a 'problem' "
-            "column) and go on; without it, any rejected feature stops the run.",
-        )(func)
+        func = rejects_option(func)
         func = click.option(
             "--as-of",
             "as_of",
@@ -289,6 +369,16 @@ def layer_options(require_releases: bool = True):
         )(func)
 
     return decorate
+
+
+def rejects_option(func):
+    """``--rejects FILE``: where rejected features go (the run goes on)."""
+    return click.option(
+        "--rejects",
+        type=OutputFile(REJECTS_OUTPUTS, "rejected features"),
+        help="Write rejected features here (.gpkg, .geojson, .csv, .xlsx..., with a "
+        "'problem' column) and go on; without it, any rejected feature stops the run.",
+    )(func)
 
 
 def overwrite_option(func):
@@ -380,6 +470,7 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
         crs=meta.get("minemap.crs"),
         districts=districts,
         hazards=hazards,
+        max_segment_m=max_segment_m(),
     )
     log_problems(loaded)
     return loaded
@@ -424,11 +515,10 @@ def load_all(
     those in ``required`` must hold records there. Returns the kept features
     by kind (``None`` where no file and no record).
     """
-    if rejects is not None and Path(rejects).suffix.lower() not in mio.WRITE_FORMATS:
+    if rejects is not None and Path(rejects).suffix.lower() not in REJECTS_OUTPUTS:
         # Say so before reading anything, not after all the checks.
-        raise click.BadParameter(
-            f"{rejects}: unknown format; use one of {', '.join(sorted(mio.WRITE_FORMATS))}",
-            param_hint="--rejects",
+        OutputFile(REJECTS_OUTPUTS, "rejected features").convert(
+            rejects, None, click.get_current_context(silent=True)
         )
     layers = {"districts": load([districts], "districts") if districts else None}
     files = {"hazards": hazards, "releases": releases, "districts": districts, "items": items}
@@ -525,35 +615,54 @@ def no_releases() -> gpd.GeoDataFrame:
     )
 
 
+def _free_name(name: str, taken) -> str:
+    """``name``, or ``name_2``, ``name_3``... whichever no column has yet."""
+    taken = {str(c).lower() for c in taken}
+    candidate, n = name, 2
+    while candidate.lower() in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
 def write_rejects(loaded, path: Path, overwrite: bool) -> None:
-    """Write every rejected feature, with its layer and ``problem``, to one file."""
+    """Write every rejected feature, with its layer and ``problem``, to one file.
+
+    Any format of :data:`REJECTS_OUTPUTS` holds them whatever they are (a
+    GeoPackage's own ``fid``/``geom`` columns step aside for data columns of
+    those names). A data column that has the name of one this report adds
+    (``layer``; ``wkt`` in a table) is kept under the name with ``_2``.
+    """
+    as_table = path.suffix.lower() in TABLE_OUTPUTS
     frames = []
     for item in loaded:
         frame = item.rejected.copy()
+        if s.LAYER in frame.columns:
+            frame = frame.rename(columns={s.LAYER: _free_name(s.LAYER, frame.columns)})
         frame.insert(0, s.LAYER, item.kind)
         frames.append(frame)
     # Only layers with rejects bring their columns (an empty frame would add its own).
     frames = [f for f in frames if len(f)] or frames[:1]
     rejected = pd.concat(frames, ignore_index=True)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else s.GEOMETRY
-    as_csv = path.suffix.lower() == ".csv"
     for column in rejected.columns:
         # Rejected values are as read: a column may mix numbers and text ("x", -5), which
-        # the layer formats cannot hold (a CSV can: its numbers stay numbers).
-        if column != geometry and rejected[column].dtype == object and not as_csv:
+        # the layer formats cannot hold (a table can: its numbers stay numbers).
+        if column != geometry and rejected[column].dtype == object and not as_table:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
     geoms = rejected.geometry.to_numpy()
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
-    if path.suffix.lower() in (".fgb", ".shp", ".zip") and 0 < with_z.sum() < pd.notna(geoms).sum():
-        # Rejected features keep their geometry as read, heights too; these formats cannot
+    if path.suffix.lower() == ".fgb" and 0 < with_z.sum() < pd.notna(geoms).sum():
+        # Rejected features keep their geometry as read, heights too; FlatGeobuf cannot
         # mix 2D and 3D features in one file.
         rejected = rejected.set_geometry(
             gpd.GeoSeries(shapely.force_2d(geoms), index=rejected.index, crs=rejected.crs)
         )
-    if as_csv:
+    if as_table:
         table = pd.DataFrame(rejected.drop(columns=geometry))
+        if "wkt" in table.columns:
+            table = table.rename(columns={"wkt": _free_name("wkt", table.columns)})
         table["wkt"] = rejected.geometry.to_wkt()
         mio.write_table(table, path, overwrite=overwrite, rounded=False)  # values as read
     else:

@@ -12,6 +12,7 @@ from minemap.commands._common import (
     layer_for,
     log_problems,
     mapping_for,
+    max_segment_m,
     parse_map,
     read_options,
     verbosity,
@@ -63,6 +64,7 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
         crs=meta.get("minemap.crs"),
         imported_at=imported_at,
+        max_segment_m=max_segment_m(),
     )
     if done.loaded is not None:
         log_problems(done.loaded)
