@@ -34,7 +34,7 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import cells, outputs, overlay, spreadsheet
+from minemap import cells, curves, outputs, overlay, spreadsheet
 from minemap import schema as s
 from minemap.errors import (
     InputFileError,
@@ -448,11 +448,22 @@ def _read_ogr_layer(target: str, layer: str | None, path: Path) -> gpd.GeoDataFr
             "(a .cpg with e.g. CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
         ) from None
     attributes = attributes.to_pandas()
+    wkb, curved = curves.linearised(target, layer, wkb)  # ArcGIS's arcs: straight segments
     geoms, note = _decode_wkb(wkb)
+    note = _curved_note(note, curved)
     frame = gpd.GeoDataFrame(attributes, geometry=geoms, crs=meta.get("crs"))
     if note is not None:
         frame[GEOMETRY_NOTE] = note
     return frame
+
+
+def _curved_note(note: np.ndarray | None, curved: np.ndarray) -> np.ndarray | None:
+    """The geometry notes, with ``curved`` where arcs were stroked (and nothing else noted)."""
+    if not curved.any():
+        return note
+    note = np.full(len(curved), None, dtype=object) if note is None else note
+    note[curved & pd.isna(note)] = curves.CURVED
+    return note
 
 
 def _decode_wkb(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

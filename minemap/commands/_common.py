@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 import math
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import click
 import geopandas as gpd
 import pandas as pd
-import shapely
 
 from minemap import contamination, outputs, store
 from minemap import io as mio
@@ -62,8 +63,10 @@ EXISTING = click.Path(exists=False, dir_okay=False, path_type=Path)
 #: format its name does not say.
 LAYER_OUTPUTS = mio.WRITE_FORMATS
 TABLE_OUTPUTS = mio.TABLE_FORMATS
-#: Rejected features may mix geometry types (polygons, points, none): not a Shapefile.
-REJECTS_OUTPUTS = tuple(f for f in mio.WRITE_FORMATS if f not in (".shp", ".zip"))
+#: Rejected features may mix geometry types (polygons, points, none): not a Shapefile
+#: (one geometry type a file), nor FlatGeobuf (GDAL misreads, or crashes on, a
+#: FlatGeobuf holding a feature without geometry).
+REJECTS_OUTPUTS = tuple(f for f in mio.WRITE_FORMATS if f not in (".shp", ".zip", ".fgb"))
 MAP_OUTPUTS = (".html", ".htm")
 RASTER_OUTPUTS = (".tif", ".tiff")
 _FORMAT_HINTS = {
@@ -71,6 +74,8 @@ _FORMAT_HINTS = {
     "(polygons, points, none)",
     ".zip": "a zipped Shapefile holds one geometry type, and rejected features may mix them "
     "(polygons, points, none)",
+    ".fgb": "GDAL misreads a FlatGeobuf holding features without geometry, which rejected "
+    "features may be",
     ".ods": "minemap reads .ods but writes spreadsheets as .xlsx",
     ".xls": "write .xlsx",
 }
@@ -394,6 +399,49 @@ class _EchoHandler(logging.Handler):
         click.echo(self.format(record), err=True)
 
 
+#: Where the libraries' own warnings and log records go: minemap's log, at INFO
+#: level, so they show with -v and never otherwise.
+library_log = logging.getLogger("minemap.library")
+
+
+class _LibraryHandler(logging.Handler):
+    """Other libraries' log records (pyogrio's GDAL messages, rasterio...) into minemap's log.
+
+    Python prints a record no handler takes (``logging.lastResort``) whatever -q
+    says; this one takes them all and passes them on at INFO level.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "minemap" or record.name.startswith("minemap."):
+            return
+        library_log.info("%s: %s", record.name, record.getMessage())
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` while a command runs: a library's warning is logged, not printed."""
+    library_log.info("%s: %s (%s:%s)", category.__name__, message, Path(filename).name, lineno)
+
+
+@contextlib.contextmanager
+def library_messages_logged():
+    """Route warnings and other libraries' log records into minemap's log (shown with -v).
+
+    The one place the command line decides what reaches the terminal: with it,
+    no library warning (GDAL through pyogrio, pandas, shapely...) is printed as
+    is, and none is lost either: ``-v`` shows them.
+    """
+    handler = _LibraryHandler()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _log_warning
+            yield
+    finally:
+        root.removeHandler(handler)
+
+
 def verbosity(func):
     @click.option("-v", "--verbose", count=True, help="More log output (repeat for more).")
     @click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars.")
@@ -417,7 +465,8 @@ def verbosity(func):
         ctx = click.get_current_context()
         ctx.meta["minemap.quiet"] = quiet
         try:
-            return func(*args, **kwargs)
+            with library_messages_logged():
+                return func(*args, **kwargs)
         except MinemapError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
@@ -651,14 +700,6 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
-    geoms = rejected.geometry.to_numpy()
-    with_z = pd.notna(geoms) & shapely.has_z(geoms)
-    if path.suffix.lower() == ".fgb" and 0 < with_z.sum() < pd.notna(geoms).sum():
-        # Rejected features keep their geometry as read, heights too; FlatGeobuf cannot
-        # mix 2D and 3D features in one file.
-        rejected = rejected.set_geometry(
-            gpd.GeoSeries(shapely.force_2d(geoms), index=rejected.index, crs=rejected.crs)
-        )
     if as_table:
         table = pd.DataFrame(rejected.drop(columns=geometry))
         if "wkt" in table.columns:
