@@ -458,7 +458,9 @@ def _qgis_export_with_a_fid_attribute(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".kml", ".parquet", ".csv", ".xlsx"])
+@pytest.mark.parametrize(
+    "suffix", [".gpkg", ".geojson", ".kml", ".fgb", ".parquet", ".csv", ".xlsx"]
+)
 def test_rejects_are_always_writable(tmp_path, suffix):
     hazards = _qgis_export_with_a_fid_attribute(tmp_path)
     rejects = tmp_path / f"rejects{suffix}"
@@ -471,7 +473,10 @@ def test_rejects_are_always_writable(tmp_path, suffix):
     )
     assert result.exit_code == 0, result.output
     crs = "EPSG:4326" if suffix in (".csv", ".xlsx") else None
-    back = mio.read_file(rejects, crs=crs)
+    if suffix == ".fgb":  # GDAL's Arrow reader misreads a FlatGeobuf with a null geometry
+        back = pyogrio.read_dataframe(rejects, use_arrow=False)
+    else:
+        back = mio.read_file(rejects, crs=crs)
     assert len(back) == 4
     assert back["fid"].tolist() == ["q1", "q2", "q3", "q4"]  # the data's own fid, kept
     assert back[s.LAYER].tolist() == ["hazards"] * 4
@@ -479,8 +484,7 @@ def test_rejects_are_always_writable(tmp_path, suffix):
 
 
 @pytest.mark.parametrize(
-    ("suffix", "why"),
-    [(".shp", "one geometry type"), (".zip", "one geometry type"), (".fgb", "without geometry")],
+    ("suffix", "why"), [(".shp", "one geometry type"), (".zip", "one geometry type")]
 )
 def test_rejects_in_a_format_that_cannot_hold_them_are_refused_before_any_work(
     tmp_path, suffix, why

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from minemap import contamination, outputs, store
 from minemap import io as mio
@@ -63,10 +64,9 @@ EXISTING = click.Path(exists=False, dir_okay=False, path_type=Path)
 #: format its name does not say.
 LAYER_OUTPUTS = mio.WRITE_FORMATS
 TABLE_OUTPUTS = mio.TABLE_FORMATS
-#: Rejected features may mix geometry types (polygons, points, none): not a Shapefile
-#: (one geometry type a file), nor FlatGeobuf (GDAL misreads, or crashes on, a
-#: FlatGeobuf holding a feature without geometry).
-REJECTS_OUTPUTS = tuple(f for f in mio.WRITE_FORMATS if f not in (".shp", ".zip", ".fgb"))
+#: Rejected features may mix geometry types (polygons, points, none): not a Shapefile,
+#: which holds one geometry type.
+REJECTS_OUTPUTS = tuple(f for f in mio.WRITE_FORMATS if f not in (".shp", ".zip"))
 MAP_OUTPUTS = (".html", ".htm")
 RASTER_OUTPUTS = (".tif", ".tiff")
 _FORMAT_HINTS = {
@@ -74,8 +74,6 @@ _FORMAT_HINTS = {
     "(polygons, points, none)",
     ".zip": "a zipped Shapefile holds one geometry type, and rejected features may mix them "
     "(polygons, points, none)",
-    ".fgb": "GDAL misreads a FlatGeobuf holding features without geometry, which rejected "
-    "features may be",
     ".ods": "minemap reads .ods but writes spreadsheets as .xlsx",
     ".xls": "write .xlsx",
 }
@@ -700,6 +698,14 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
+    geoms = rejected.geometry.to_numpy()
+    with_z = pd.notna(geoms) & shapely.has_z(geoms)
+    if path.suffix.lower() == ".fgb" and 0 < with_z.sum() < pd.notna(geoms).sum():
+        # Rejected features keep their geometry as read, heights too; FlatGeobuf cannot
+        # mix 2D and 3D features in one file.
+        rejected = rejected.set_geometry(
+            gpd.GeoSeries(shapely.force_2d(geoms), index=rejected.index, crs=rejected.crs)
+        )
     if as_table:
         table = pd.DataFrame(rejected.drop(columns=geometry))
         if "wkt" in table.columns:
