@@ -37,7 +37,6 @@ import re
 import zipfile
 import zlib
 from collections.abc import Sequence
-from operator import itemgetter
 from pathlib import Path
 from xml.parsers import expat
 
@@ -235,32 +234,79 @@ def _letters(column: bytes | str) -> int:
     return number
 
 
-#: Every unprefixed cell start tag, with its reference when it comes first, as every
-#: program that writes .xlsx puts it (``<c r="B7" s="1">``).
-_CELL_TAG = re.compile(rb'<c(?: r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?=[\s/>]))?(?=[^\w.:-])')
-#: A cell tag with a namespace prefix (``<x:c``) may hide there: looked for cheaply.
-_PREFIXED = re.compile(rb":c[\s/>]")
 _CELL_REF_TEXT = re.compile(r"^\s*([A-Za-z]{1,3})([0-9]{1,10})\s*$")
+#: Bytes that may continue an XML name (so ``<cols`` is not a cell, ``<c `` is).
+_NAME_BYTE = np.zeros(256, dtype=bool)
+for _chars in (b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"0123456789._-:"):
+    _NAME_BYTE[list(_chars)] = True
+_NAME_BYTE[128:] = True  # non-ASCII name characters
+#: Bytes that may end a start tag's name or an attribute value: space, /, >.
+_TAG_END = np.zeros(256, dtype=bool)
+_TAG_END[list(b" \t\r\n/>")] = True
+_REF_WIDTH = 11  # three letters, seven digits, the closing quote
 
 
 def _xlsx_extent(data: bytes) -> tuple[int, int, int]:
     """(rows, columns, cells) a worksheet's cells span, as calamine places them.
 
     Every program that writes .xlsx gives each cell its reference first
-    (``<c r="B7"``): then the references alone say where the cells go, found
-    by one regular expression. Anything else (a cell without a reference, or
-    with it later, a namespace prefix) is followed cell by cell, as calamine
-    does.
+    (``<c r="B7"``): then the references alone say where the cells go, read
+    for all cells at once (numpy over the bytes: a 26 MB sheet in a tenth of a
+    second). Anything else (a cell without a reference, or with it later or in
+    other quotes, a namespace prefix) is followed cell by cell, as calamine
+    does (:func:`_xlsx_extent_parsed`).
     """
-    refs = _CELL_TAG.findall(data)
-    if not refs:
-        return (0, 0, 0) if _PREFIXED.search(data) is None else _xlsx_extent_parsed(data)
-    letters = set(map(itemgetter(0), refs))
-    if b"" in letters or _PREFIXED.search(data) is not None:
+    a = np.frombuffer(data + b"\0" * (_REF_WIDTH + 8), dtype=np.uint8)
+    size = len(data)
+    colons = np.flatnonzero((a[: size - 1] == ord(":")) & (a[1:size] == ord("c")))
+    if _TAG_END[a[colons + 2]].any():
+        return _xlsx_extent_parsed(data)  # a namespace prefix (or text that looks like one)
+    starts = np.flatnonzero((a[: size - 1] == ord("<")) & (a[1:size] == ord("c")))
+    tags = starts[~_NAME_BYTE[a[starts + 2]]]
+    if not len(tags):
+        return 0, 0, 0
+    attribute = a[tags[:, None] + np.arange(2, 6)]
+    if not (attribute == np.frombuffer(b' r="', dtype=np.uint8)).all():
         return _xlsx_extent_parsed(data)
-    columns = [_letters(c) for c in letters]
-    rows = list(map(int, map(itemgetter(1), refs)))
-    return max(rows) - min(rows) + 1, max(columns) - min(columns) + 1, len(refs)
+    ref = a[tags[:, None] + np.arange(6, 6 + _REF_WIDTH)]
+    letters = np.argmin((ref[:, :4] - ord("A")) < 26, axis=1)  # uint8: wraps below "A"
+    if not ((letters >= 1) & (letters <= 3)).all():
+        return _xlsx_extent_parsed(data)
+    rows_min, rows_max, columns = None, None, set()
+    for k in (1, 2, 3):
+        group = letters == k
+        if not group.any():
+            continue
+        part = ref[group]
+        digits = part[:, k : k + 8] - ord("0")
+        count = np.argmin(digits < 10, axis=1)  # digits, then the closing quote
+        index = np.arange(len(part))
+        after = a[tags[group] + 6 + k + count + 1]
+        if not (
+            ((count >= 1) & (count <= 7)).all()
+            and (part[index, k + count] == ord('"')).all()
+            and _TAG_END[after].all()
+            and (digits[:, 0] != 0).all()
+        ):
+            return _xlsx_extent_parsed(data)
+        value = (digits.astype(np.int64) * _POWERS[count]).sum(axis=1)
+        low, high = int(value.min()), int(value.max())
+        rows_min = low if rows_min is None else min(rows_min, low)
+        rows_max = high if rows_max is None else max(rows_max, high)
+        code = np.zeros(len(part), dtype=np.int64)
+        for j in range(k):
+            code = code * 256 + part[:, j]
+        columns.update(
+            _letters(bytes(int(c >> (8 * (k - 1 - j))) & 255 for j in range(k)))
+            for c in np.unique(code)
+        )
+    return rows_max - rows_min + 1, max(columns) - min(columns) + 1, len(tags)
+
+
+#: ``_POWERS[n][i]``: the weight of the i-th digit of an n-digit number (0 past its end).
+_POWERS = np.array(
+    [[10 ** (n - 1 - i) if i < n else 0 for i in range(8)] for n in range(9)], dtype=np.int64
+)
 
 
 def _parser() -> expat.XMLParserType:
@@ -588,28 +634,30 @@ def _table(rows: list[list]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame()
     names = _header(rows[0])
-    width = len(rows[0])
-    body = [row for row in rows[1:] if row.count("") != width]  # calamine: "" is empty
-    if not body:
+    if len(rows) == 1:
         return pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-    columns = list(zip(*body, strict=True))
-    return pd.DataFrame({n: _typed(list(c)) for n, c in zip(names, columns, strict=True)})
+    # One object array (C loops); calamine gives "" for an empty cell.
+    cells = np.empty((len(rows) - 1, len(names)), dtype=object)
+    cells[:] = rows[1:]
+    empty = cells == ""
+    keep = ~empty.all(axis=1)  # a row with no value is not a feature
+    if not keep.all():
+        cells, empty = cells[keep], empty[keep]
+    return pd.DataFrame({n: _typed(cells[:, j], empty[:, j]) for j, n in enumerate(names)})
 
 
-_NUMBERS = (int, float)
-_DATES = (dt.date, dt.datetime)
-
-
-def _typed(values: list) -> pd.Series:
+def _typed(values: np.ndarray, empty: np.ndarray) -> pd.Series:
     """A column of cells with the type its cells share, or each cell's own type."""
-    if "" in values:
-        values = [None if v == "" else v for v in values]
-    kinds = {type(v) for v in values if v is not None}
+    if empty.any():
+        values = values.copy()
+        values[empty] = None
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
     if not kinds:
         return pd.Series(values, dtype=object)
     if kinds <= {int, float}:
-        numbers = np.array([np.nan if v is None else v for v in values], dtype=float)
-        present = ~np.isnan(numbers)
+        numbers = np.where(empty, np.nan, values).astype(float)
+        present = ~empty
         finite = numbers[present]
         if np.all(np.isfinite(finite) & (finite == np.round(finite)) & (np.abs(finite) < 2.0**53)):
             whole = np.where(present, numbers, 0).astype(np.int64)

@@ -525,17 +525,19 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
 
 def log_problems(loaded: mio.Loaded) -> None:
     """Log a layer's warnings: the first few of each rule, then a count."""
-    kind = loaded.kind
     by_rule: dict[str, int] = {}
+    files: dict[str, dict[str, None]] = {}
     for problem in loaded.warnings:
         by_rule[problem.rule] = by_rule.get(problem.rule, 0) + 1
         if by_rule[problem.rule] <= _WARNINGS_SHOWN:
             log.warning("%s", problem)
+        else:
+            files.setdefault(problem.rule, {})[problem.file] = None
     for rule, count in by_rule.items():
         if count > _WARNINGS_SHOWN:
             log.warning(
                 "%s: %d more %r warning(s); `minemap validate` lists them all",
-                kind,
+                ", ".join(files[rule]),
                 count - _WARNINGS_SHOWN,
                 rule,
             )
