@@ -502,3 +502,38 @@ def test_rejects_in_a_format_that_cannot_hold_them_are_refused_before_any_work(
     assert result.exit_code == 2
     assert why in result.stderr
     assert "absent.gpkg" not in result.stderr  # nothing was read
+
+
+# --- every message names its file ------------------------------------------------
+
+
+def test_the_summary_of_many_warnings_names_the_files(tmp_path):
+    """After the first five warnings of a rule, the count of the rest says where they are."""
+    rings = []
+    for i in range(8):
+        x0 = 46.9 + 0.02 * i
+        rings.append(
+            shapely.Polygon(
+                [
+                    (x0, 39.98),
+                    (x0 + 0.01, 39.98),
+                    (x0 + 0.01, 39.98),
+                    (x0 + 0.01, 39.99),
+                    (x0, 39.99),
+                ]
+            )
+        )
+    path = tmp_path / "repeated.geojson"
+    gpd.GeoDataFrame(
+        {s.HAZARD_ID: [f"H{i}" for i in range(8)], s.MINES_AP: [1] * 8, s.MINES_AT: [0] * 8},
+        geometry=rings,
+        crs="EPSG:4326",
+    ).to_file(path)
+    result = CliRunner().invoke(
+        main, ["remaining", "--hazards", str(path), "--releases", _releases(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = [line for line in result.stderr.splitlines() if "more 'repeated-points'" in line]
+    assert len(summary) == 1
+    assert str(path) in summary[0]
+    assert "3 more" in summary[0]
