@@ -839,6 +839,10 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
         raise SchemaError(
             f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
+    if suffix == ".xlsx":  # a workbook holds dates as dates: not made text first
+        table = _csv_table(frame)
+        table.attrs = {}
+        return spreadsheet.write_xlsx(table, path, overwrite=overwrite, rounded=False)
     frame = writable(frame)
     try:
         return _write(frame, path, suffix, overwrite)
@@ -911,9 +915,6 @@ def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) ->
     if suffix in _PARQUET:
         with atomic_path(path, overwrite, check=lambda p: _check_parquet(p, count)) as tmp:
             frame.to_parquet(tmp, index=False)
-        return path
-    if suffix == ".xlsx":
-        spreadsheet.write_xlsx(_csv_table(frame), path, overwrite=overwrite, rounded=False)
         return path
     if suffix == ".csv":
         table = outputs.spreadsheet_safe(_csv_table(frame))

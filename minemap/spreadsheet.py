@@ -66,8 +66,8 @@ __all__ = [
 SUFFIXES = (".xlsx", ".ods")
 #: Members an archive may hold.
 MAX_MEMBERS = 10_000
-#: Bytes all members may unpack to together (1 GiB).
-MAX_UNPACKED_BYTES = 1 << 30
+#: Bytes all members may unpack to together (512 MiB: the XML of about 10 million cells).
+MAX_UNPACKED_BYTES = 1 << 29
 #: Largest unpacked/packed ratio of a member over :data:`_RATIO_FLOOR` bytes. XML
 #: of real sheets packs 5 to 20 times; a zip bomb packs thousands of times.
 MAX_RATIO = 100
@@ -689,7 +689,7 @@ def _typed(values: np.ndarray, empty: np.ndarray) -> pd.Series:
 def excel_dates(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Day numbers in a spreadsheet's date columns as dates.
 
-    Excel stores a date as a number of days (45342 is 2024-02-21) and shows it
+    Excel stores a date as a number of days (45342 is 2024-02-20) and shows it
     as a date through the cell's format; a cell whose format was lost shows the
     number. In a column minemap reads as a date (``released_on``, ``found_on``,
     ``submitted_on``), a number from 18264 (1 January 1950) to 2958465 (31
