@@ -1,7 +1,49 @@
 /*
- * minemap.js: the controls and layers of minemap's offline HTML map.
+ * minemap.js: the layers and controls of minemap's offline HTML map.
+ *
+ * Read from the package and inlined into every page after Leaflet
+ * (minemap/render/offline.py); it defines the global `minemap`. Python
+ * (minemap/render/) writes calls to it with JSON arguments, made safe for a
+ * script element. Everything that turns data into page content goes through
+ * textContent, setAttribute or DOM properties, never innerHTML; every lookup
+ * table keyed by text from the data is a Map (a plain object already "has"
+ * constructor, __proto__, toString...).
+ *
+ * The data, key by key (named in Python in minemap/render/protocol.py):
+ *
+ * Per feature, one-letter keys to keep the page small, named in one table
+ * that the page receives as MINEMAP_FEATURE_KEYS (K below, FEATURE_KEYS in
+ * Python); the script always reads them as K.name:
+ *   K.style     index of the feature's style in its layer's options.styles
+ *   K.tooltip   the tooltip and popup: {K.heading: text, K.values: [...]}
+ *   K.heading   the tooltip's heading
+ *   K.values    the values, aligned with options.labels: text, or a number
+ *               that indexes the collection's strings; empty ones left out
+ *   K.search    text the search box finds the feature by (hazard id, district)
+ *   K.known     month (index into the slider's months) first known: submitted
+ *   K.released  month released
+ *   K.deltas    in a geometry, in place of coordinates: integer deltas of
+ *               round(coordinate * scale), flat [x0, y0, dx1, dy1, ...] per
+ *               ring or line
+ *
+ * Once per layer or map, named keys:
+ *   minemap.geojson(collection, options): a GeoJSON FeatureCollection with
+ *     collection.scale, collection.strings (tooltip values shared by the
+ *     layer) and collection.features (each without its "type"); options:
+ *     options.styles       Leaflet path options, indexed by K.style
+ *     options.labels       the tooltips' row labels
+ *     options.className    CSS class of the layer's shapes
+ *     options.attribution  credit shown while the layer is on (HTML-escaped)
+ *     options.time         "hazard", "release", "pending" or null: how the
+ *                          layer follows the time slider
+ *   minemap.title(map, {title, lines})
+ *   minemap.legend(map, [{title, items: [{label, style}]}])
+ *   minemap.search(map, {placeholder})
+ *   minemap.timeline(map, {title, months, figures})
+ *   minemap.fitted(map, [[south, west], [north, east]])
+ *   minemap.fullscreen(map), minemap.measure(map), minemap.showMonth(month)
  */
-var minemap = (function () {
+window.minemap = (function (K) {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   // Lookup tables keyed by text from the data are Maps, never plain objects: a
@@ -15,13 +57,13 @@ var minemap = (function () {
     if (text !== undefined && text !== null) { e.textContent = String(text); }
     return e;
   }
-  // A tooltip: p.h is the heading, p.v the values aligned with the layer's labels.
+  // A tooltip: its heading, then its values aligned with the layer's labels.
   // A number among the values is an index into the layer's shared strings.
-  function tip(p, labels, strings) {
+  function tip(t, labels, strings) {
     var box = el("div", "minemap-tip");
-    box.appendChild(el("div", "minemap-tip-head", p.h));
+    box.appendChild(el("div", "minemap-tip-head", t[K.heading]));
     var table = el("table");
-    (p.v || []).forEach(function (value, i) {
+    (t[K.values] || []).forEach(function (value, i) {
       if (typeof value === "number") { value = strings[value]; }
       if (value === "" || value === null || value === undefined) { return; }
       var tr = table.insertRow();
@@ -37,7 +79,7 @@ var minemap = (function () {
     if (!index.has(key)) { index.set(key, []); keys.push(key); }
     index.get(key).push({layer: layer, group: group});
   }
-  // Coordinates arrive as integer deltas (see _encode_geometry in map.py).
+  // Coordinates arrive as integer deltas (K.deltas).
   function ring(d, scale) {
     var out = [], x = 0, y = 0;
     for (var i = 0; i < d.length; i += 2) {
@@ -47,8 +89,8 @@ var minemap = (function () {
     return out;
   }
   function decode(g, scale) {
-    if (!g || g.d === undefined) { return; }
-    var d = g.d;
+    if (!g || g[K.deltas] === undefined) { return; }
+    var d = g[K.deltas];
     if (g.type === "Point") { g.coordinates = ring(d, scale)[0]; }
     else if (g.type === "LineString" || g.type === "MultiPoint") { g.coordinates = ring(d, scale); }
     else if (g.type === "Polygon" || g.type === "MultiLineString") {
@@ -58,22 +100,22 @@ var minemap = (function () {
         return p.map(function (r) { return ring(r, scale); });
       });
     }
-    delete g.d;
+    delete g[K.deltas];
   }
   function geojson(data, o) {
     var strings = data.strings || [];
     var group = L.geoJSON(null, {
       className: o.className,
       attribution: o.attribution || null,
-      style: function (f) { return o.styles[f.properties.s]; },
+      style: function (f) { return o.styles[f.properties[K.style]]; },
       pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {radius: 5}); },
       onEachFeature: function (f, layer) {
         var p = f.properties;
-        layer.bindTooltip(function () { return tip(p.t, o.labels, strings); },
+        layer.bindTooltip(function () { return tip(p[K.tooltip], o.labels, strings); },
                           {sticky: true, className: "minemap-tooltip"});
-        layer.bindPopup(function () { return tip(p.t, o.labels, strings); },
+        layer.bindPopup(function () { return tip(p[K.tooltip], o.labels, strings); },
                         {className: "minemap-popup", maxWidth: 420});
-        remember(p.i, layer, group);
+        remember(p[K.search], layer, group);
       }
     });
     data.features.forEach(function (f) {
@@ -87,12 +129,11 @@ var minemap = (function () {
     }
     return group;
   }
-  // Which features are drawn at month m (index into the slider's months):
-  // a = month first known (submitted), z = month released.
+  // Which features are drawn at month m (index into the slider's months).
   function visibleAt(kind, p, m) {
-    var known = p.a === undefined || p.a <= m;
-    if (kind === "release") { return p.z <= m; }
-    if (kind === "pending") { return known && m < p.z; }
+    var known = p[K.known] === undefined || p[K.known] <= m;
+    if (kind === "release") { return p[K.released] <= m; }
+    if (kind === "pending") { return known && m < p[K.released]; }
     return known;
   }
   function showMonth(m) {
@@ -358,4 +399,4 @@ var minemap = (function () {
   return {geojson: geojson, title: title, legend: legend, fullscreen: fullscreen,
           measure: measure, search: search, timeline: timeline, showMonth: showMonth,
           fitted: fitted};
-})();
+})(MINEMAP_FEATURE_KEYS);
