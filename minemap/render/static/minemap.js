@@ -263,9 +263,14 @@ window.minemap = (function (K) {
         L.polygon(points, {color: "#0044AA", weight: 1, dashArray: "4 4", fillOpacity: 0.1,
                            interactive: false}).addTo(drawn);
       }
-      out.textContent = on ? (points.length < 2 ? "Click points on the map" :
-        "Distance " + fmtDistance(dist) +
-        (points.length > 2 ? " \u00B7 Area " + fmtArea(sphericalArea(points)) : "")) : "";
+      out.textContent = readout(dist);
+    }
+    function readout(dist) {
+      if (!on) { return ""; }
+      if (points.length < 2) { return "Click points on the map"; }
+      var text = "Distance " + fmtDistance(dist);
+      if (points.length > 2) { text += " \u00B7 Area " + fmtArea(sphericalArea(points)); }
+      return text;
     }
     // While measuring, a click is a point: no popup opens to swallow the next one.
     map.on("popupopen", function () { if (on) { map.closePopup(); } });
