@@ -13,7 +13,7 @@
  *
  * Per feature, one-letter keys to keep the page small, named in one table
  * that the page receives as MINEMAP_FEATURE_KEYS (K below, FEATURE_KEYS in
- * Python); the script always reads them as K.name:
+ * Python); the script reads them only through that table:
  *   K.style     index of the feature's style in its layer's options.styles
  *   K.tooltip   the tooltip and popup: {K.heading: text, K.values: [...]}
  *   K.heading   the tooltip's heading
@@ -102,18 +102,18 @@ window.minemap = (function (K) {
     }
     delete g[K.deltas];
   }
-  function geojson(data, o) {
+  function geojson(data, options) {
     var strings = data.strings || [];
     var group = L.geoJSON(null, {
-      className: o.className,
-      attribution: o.attribution || null,
-      style: function (f) { return o.styles[f.properties[K.style]]; },
+      className: options.className,
+      attribution: options.attribution || null,
+      style: function (f) { return options.styles[f.properties[K.style]]; },
       pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {radius: 5}); },
       onEachFeature: function (f, layer) {
         var p = f.properties;
-        layer.bindTooltip(function () { return tip(p[K.tooltip], o.labels, strings); },
+        layer.bindTooltip(function () { return tip(p[K.tooltip], options.labels, strings); },
                           {sticky: true, className: "minemap-tooltip"});
-        layer.bindPopup(function () { return tip(p[K.tooltip], o.labels, strings); },
+        layer.bindPopup(function () { return tip(p[K.tooltip], options.labels, strings); },
                         {className: "minemap-popup", maxWidth: 420});
         remember(p[K.search], layer, group);
       }
@@ -123,9 +123,9 @@ window.minemap = (function (K) {
       decode(f.geometry, data.scale);
     });
     group.addData(data);
-    if (o.time) {
+    if (options.time) {
       var all = group.getLayers();
-      timed.push({group: group, kind: o.time, layers: all});
+      timed.push({group: group, kind: options.time, layers: all});
     }
     return group;
   }
@@ -188,9 +188,9 @@ window.minemap = (function (K) {
       });
     }, true);
   }
-  function legend(map, spec) {
+  function legend(map, sections) {
     return control(map, "bottomright", "minemap-legend", function (div) {
-      spec.forEach(function (section) {
+      sections.forEach(function (section) {
         div.appendChild(el("div", "minemap-legend-head", section.title));
         section.items.forEach(function (item) {
           var row = el("div", "minemap-legend-row");
@@ -303,9 +303,9 @@ window.minemap = (function (K) {
       var list = el("datalist");
       list.id = listId;
       keys.slice().sort().forEach(function (k) {
-        var o = document.createElement("option");
-        o.value = k;
-        list.appendChild(o);
+        var option = document.createElement("option");
+        option.value = k;
+        list.appendChild(option);
       });
       input.setAttribute("list", listId);
       var out = el("div", "minemap-search-out");
