@@ -31,6 +31,7 @@ __all__ = [
     "LegendItem",
     "LegendSection",
     "SearchSpec",
+    "TimeKind",
     "TimelineSpec",
     "TitleSpec",
     "page_script",
