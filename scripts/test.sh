@@ -20,21 +20,30 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
-# ESLint on minemap/render/static/*.js. Installed by `npm ci` (the versions of
-# package-lock.json) only when node_modules is missing or older than the lock
-# file; running it fetches nothing. MINEMAP_REQUIRE_JSLINT=1 (CI) makes a
-# missing npm an error instead of a skip.
-if command -v npm >/dev/null 2>&1; then
+# ESLint on minemap/render/static/*.js, installed by `npm ci` (the versions of
+# package-lock.json) when node_modules is missing or was installed from another
+# lock file; linting fetches nothing. Without npm, or with a Node.js older than
+# ESLint needs, it is skipped with a message; MINEMAP_REQUIRE_JSLINT=1 (CI)
+# makes that an error.
+jslint_skip() {
+    if [ "${MINEMAP_REQUIRE_JSLINT:-}" = 1 ]; then
+        echo "$1: MINEMAP_REQUIRE_JSLINT=1 requires ESLint on the map's script" >&2
+        exit 1
+    fi
+    echo "$1: skipping ESLint on minemap/render/static/*.js" >&2
+}
+if ! command -v npm >/dev/null 2>&1; then
+    jslint_skip "npm not found (install Node.js and npm to run it)"
+elif ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit((a === 20 && b >= 19) || (a === 22 && b >= 13) || a >= 24 ? 0 : 1)'; then
+    jslint_skip "Node.js $(node --version) is too old for ESLint 10 (needs 20.19, 22.13 or 24 and later)"
+else
     if ! cmp -s package-lock.json node_modules/.minemap-package-lock.json; then
         echo "installing ESLint with npm ci (package-lock.json)..." >&2
         npm ci --no-audit --no-fund --loglevel=error
         cp package-lock.json node_modules/.minemap-package-lock.json
     fi
     node_modules/.bin/eslint --max-warnings=0 .
-elif [ "${MINEMAP_REQUIRE_JSLINT:-}" = 1 ]; then
-    echo "npm not found: MINEMAP_REQUIRE_JSLINT=1 requires ESLint on the map's script; install Node.js and npm" >&2
-    exit 1
-else
-    echo "npm not found: skipping ESLint on minemap/render/static/*.js (install Node.js and npm to run it)" >&2
 fi
+
 .venv/bin/python -m pytest --nbmake tests notebooks "$@"
