@@ -72,8 +72,14 @@ def test_writes_tables_and_charts(runner, files, tmp_path):
     assert total[s.PERIOD].tolist() == ["2022-01-03", "2022-01-10"]
     assert total[s.RELEASED_HA].tolist() == pytest.approx([2.5, 2.0], rel=1e-6)
     assert total[s.REMAINING_HA].tolist() == pytest.approx([17.5, 15.5], rel=1e-6)
-    forecast = pd.read_csv(out / "forecast.csv")
+    forecast = pd.read_csv(out / "forecast.csv", keep_default_na=False)
     assert tuple(forecast.columns[:6]) == s.FORECAST_COLUMNS
+    for column in (s.COMPLETION_EARLIEST, s.COMPLETION_CENTRAL, s.COMPLETION_LATEST):
+        assert forecast[column].str.fullmatch(r"(\d{4}-\d{2}-\d{2})?").all(), column
+    assert forecast[s.DISTRICT].tolist()[-2:] == [s.ALL, "all (pooled rate)"]
+    total = forecast.set_index(s.DISTRICT).loc[s.ALL]
+    parts = forecast[~forecast[s.DISTRICT].isin([s.ALL, "all (pooled rate)"])]
+    assert total[s.COMPLETION_LATEST] == max(parts[s.COMPLETION_LATEST])
     # The forecast table on stdout, one line per district.
     assert "earliest" in result.stdout
     assert "Aghdam" in result.stdout
@@ -86,9 +92,11 @@ def test_as_of_before_every_release(runner, files, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(main, _args(files, out, "--as-of", "2021-06-01"))
     assert result.exit_code == 0, result.output
-    forecast = pd.read_csv(out / "forecast.csv").set_index(s.DISTRICT)
+    forecast = pd.read_csv(out / "forecast.csv", keep_default_na=False).set_index(s.DISTRICT)
     assert forecast.loc["Aghdam", s.REMAINING_HA] == pytest.approx(10.0, rel=1e-6)
-    assert forecast.loc["Aghdam", s.COMPLETION_CENTRAL] == "no estimate"
+    # No estimate is an empty date with the reason beside it, never text in a date column.
+    assert forecast.loc["Aghdam", s.COMPLETION_CENTRAL] == ""
+    assert forecast.loc["Aghdam", "note"].startswith("no estimate")
     assert (out / "released.png").exists()
 
 

@@ -36,16 +36,22 @@ def output_paths(folder: Path, reports: bool) -> list[Path]:
 
 
 def format_forecast(table: pd.DataFrame) -> str:
-    """The forecast table as aligned text."""
-    heads = ["district", "remaining ha", "ha/week", "earliest", "central", "latest"]
+    """The forecast table as aligned text (an empty date reads "-"; the note says why)."""
+    from minemap.forecast import NOTE
+
+    def day(value) -> str:
+        return "-" if pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+
+    heads = ["district", "remaining ha", "ha/week", "earliest", "central", "latest", "note"]
     rows = [
         [
             str(r[s.DISTRICT]),
             "" if pd.isna(r[s.REMAINING_HA]) else f"{r[s.REMAINING_HA]:,.1f}",
             "" if pd.isna(r[s.RATE_HA_PER_WEEK]) else f"{r[s.RATE_HA_PER_WEEK]:,.1f}",
-            str(r[s.COMPLETION_EARLIEST]),
-            str(r[s.COMPLETION_CENTRAL]),
-            str(r[s.COMPLETION_LATEST]),
+            day(r[s.COMPLETION_EARLIEST]),
+            day(r[s.COMPLETION_CENTRAL]),
+            day(r[s.COMPLETION_LATEST]),
+            "" if pd.isna(r.get(NOTE)) else str(r[NOTE]),
         ]
         for _, r in table.iterrows()
     ]
@@ -53,9 +59,10 @@ def format_forecast(table: pd.DataFrame) -> str:
 
     def line(cells):
         first = cells[0].ljust(widths[0])
-        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+        middle = [c.rjust(w) for c, w in zip(cells[1:-1], widths[1:-1], strict=True)]
+        return "  ".join([first, *middle, cells[-1]]).rstrip()
 
-    return "\n".join([line(heads), "  ".join("-" * w for w in widths), *map(line, rows)])
+    return "\n".join([line(heads), "  ".join("-" * w for w in widths[:-1]), *map(line, rows)])
 
 
 @click.command("progress")
