@@ -57,7 +57,7 @@ __all__ = ["DONE", "HORIZON_YEARS", "NOTE", "NO_ESTIMATE", "POOLED", "forecast"]
 NO_ESTIMATE = "no estimate"
 DONE = "done"
 #: The column saying why a completion date is empty (or how the total's was found).
-NOTE = "note"
+NOTE = s.NOTE
 #: The row of the total's remaining ground at the total's pooled rates.
 POOLED = "all (pooled rate)"
 #: Completion dates further away than this are not dates anyone can plan with.

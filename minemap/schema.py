@@ -469,6 +469,13 @@ RATE_HA_PER_WEEK = "rate_ha_per_week"
 COMPLETION_EARLIEST = "completion_earliest"
 COMPLETION_CENTRAL = "completion_central"
 COMPLETION_LATEST = "completion_latest"
+#: Why a figure of a row is empty (forecast, bulletin comparison).
+NOTE = "note"
+#: Why a bulletin's figure could not be read (bulletins).
+PROBLEM = "problem"
+#: Districts a bulletin lists, and districts the release polygons of its days lie in.
+BULLETIN_DISTRICTS = "bulletin_districts"
+POLYGON_DISTRICTS = "polygon_districts"
 #: District and method value meaning "every district" / "every method" in progress tables.
 ALL = "all"
 #: The progress table has exactly these columns, in this order.

@@ -115,10 +115,19 @@ def test_reports_compared(runner, files, tmp_path):
     shutil.copy(REPORTS, reports)
     result = runner.invoke(main, _args(files, out, "--reports", str(reports)))
     assert result.exit_code == 0, result.output
-    comparison = pd.read_csv(out / "comparison.csv")
+    comparison = pd.read_csv(out / "comparison.csv", keep_default_na=False)
     assert {s.BULLETIN_AREA_HA, s.RELEASED_HA, s.DIFFERENCE_HA} <= set(comparison.columns)
-    # The ambiguous "453,900" row is reported on stderr with its reason.
-    assert "ambiguous" in result.stderr
+    assert {s.BULLETIN_DISTRICTS, s.POLYGON_DISTRICTS, s.NOTE} <= set(comparison.columns)
+    # The polygons run 3-9 January 2022: the 2022 total is not compared with them (empty,
+    # not 0 ha and -41,915 ha), and the note says why.
+    year = comparison[comparison[s.PERIOD_START] == "2022-01-01"].iloc[0]
+    assert year[s.RELEASED_HA] == ""
+    assert year[s.DIFFERENCE_HA] == ""
+    assert "no polygons for this period" in year[s.NOTE] or "only part" in year[s.NOTE]
+    assert comparison[s.NOTE].str.contains("no polygons for this period").sum() >= 10
+    # "453,900", with no convention given, is read by its neighbours, and stderr says so.
+    assert "'453,900'" in result.stderr
+    assert "neighbouring bulletins" in result.stderr
     progress = pd.read_csv(out / "progress.csv")
     assert s.BULLETIN_AREA_HA in progress.columns
 

@@ -158,9 +158,17 @@ def progress(
     bulletins = None
     if reports is not None:
         bulletins = read_reports(reports, decimal=decimal)
-        flagged = bulletins[bulletins["problem"] != ""]
-        for index, problem in flagged["problem"].items():
+        flagged = bulletins[bulletins[s.PROBLEM] != ""]
+        for index, problem in flagged[s.PROBLEM].items():
             click.echo(f"{reports}: row {index + 2}: {problem}", err=True)
+        # A figure settled by its neighbours rather than its source is worth a look.
+        guessed = bulletins["area_reading"].fillna("").str.contains("neighbouring bulletins")
+        for index, row in bulletins[guessed].iterrows():
+            click.echo(
+                f"{reports}: row {index + 2}: area {row['area_as_printed']!r} read as "
+                f"{row[s.AREA_HA]:g} ha: {row['area_reading']}",
+                err=True,
+            )
         note(
             f"reports: read {len(bulletins)}, with a problem {len(flagged)} "
             "(their unreadable figures are left empty)"
@@ -185,7 +193,7 @@ def progress(
     mio.write_table(table, output / PROGRESS_CSV, overwrite=overwrite)
     mio.write_table(outlook, output / FORECAST_CSV, overwrite=overwrite)
     if bulletins is not None:
-        comparison = compare_reports(rel, bulletins, as_of=as_of)
+        comparison = compare_reports(rel, bulletins, districts=ds, as_of=as_of)
         mio.write_table(comparison, output / COMPARISON_CSV, overwrite=overwrite)
     write_charts(table, output, overwrite=overwrite)
     note(
