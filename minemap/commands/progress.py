@@ -195,7 +195,7 @@ def progress(
     if bulletins is not None:
         comparison = compare_reports(rel, bulletins, districts=ds, as_of=as_of)
         mio.write_table(comparison, output / COMPARISON_CSV, overwrite=overwrite)
-    write_charts(table, output, overwrite=overwrite)
+    write_charts(table, output, overwrite=overwrite, forecast=outlook)
     note(
         f"progress: {table[s.PERIOD].nunique()} {period}(s) to {table.attrs.get('as_of')} "
         f"written to {output}"
