@@ -30,8 +30,8 @@ Definitions (``docs/accuracy.md`` has a picture):
     devices inside the record moved by ``t`` (each inside, or a stray) and the
     searched ground it covers that lies far (1.5 spacings) from every device;
     ``offset_uncertainty_m`` is the largest distance from the estimate to a
-    shift that fits nearly as well (within a factor 20 of the best, leaving out
-    one more device). There is no estimate (empty cells, and ``offset_note``
+    shift that fits nearly as well (within a factor 20 of the best, any one
+    device left out at no cost). There is no estimate (empty cells, and ``offset_note``
     says why) with fewer than 8 devices (or ``min_devices``), when the searched
     part of the moved record is under half of it, when the devices cover under
     half of that part, when the fit is open to ``search_m``, or when the
@@ -187,13 +187,18 @@ def estimate_offset(
     Devices found by searching a minefield are spread over the searched part of
     it. If the record was drawn off by ``t``, the minefield is the record moved
     by ``t``, and the devices lie over its searched part. The likelihood of a
-    shift ``t`` treats each device as found uniformly over the searched part of
-    ``polygon + t`` (or, with probability :data:`STRAY_SHARE`, as a stray
-    anywhere around it). The estimate is the likelihood-weighted mean of the
+    shift ``t`` counts the devices inside ``polygon + t`` (each is found in the
+    minefield or, with probability :data:`STRAY_SHARE`, a stray anywhere
+    around it) and weighs against searched ground inside ``polygon + t`` that
+    lies more than :data:`EMPTY_SPACINGS` typical spacings from every device
+    (see :func:`_fit`). The estimate is the likelihood-weighted mean of the
     shifts up to ``max_shift_m`` (the centre of the shifts that fit: devices
     spread over a record are centred in it), found on a coarse grid of every
     shift (FFT correlation of the devices with the record) and then on a fine
-    grid around the best. ``docs/accuracy.md`` walks through it.
+    grid around the best; the uncertainty is the largest distance from it to a
+    shift within a factor :data:`FIT_RATIO` of the best fit when up to
+    :data:`STRAYS_ALLOWED` devices may be left out at no cost.
+    ``docs/accuracy.md`` walks through it.
 
     Parameters
     ----------
@@ -301,13 +306,14 @@ def _fit(pts: np.ndarray, n: int, record, ground, bound: float):
 
     The log-likelihood of a shift ``t`` is ``k(t) * log(1 + rho) - E(t) / g**2``:
     ``k`` devices inside ``record + t`` (each is either found in the record,
-    density ``(1 - STRAY_SHARE) / area``, or a stray spread over the canvas), and
-    ``E`` the searched ground inside ``record + t`` farther than one typical
-    spacing ``g`` from every device: with devices at one per ``g**2``, ground that
-    large with none on it is unlikely (Poisson), so a shift that puts the record
-    over empty searched ground fits worse. Gaps up to a spacing are free, so
-    devices in rows (a laid minefield) are not mistaken for an edge.
-    ``None`` when no shift holds a device.
+    density ``(1 - STRAY_SHARE) / area``, or a stray spread over the canvas,
+    ``rho`` the ratio of the two densities), and ``E`` the searched ground inside
+    ``record + t`` farther than :data:`EMPTY_SPACINGS` typical spacings ``g``
+    from every device: with devices at one per ``g**2``, ground that far from all
+    of them is unlikely (Poisson), so a shift that puts the record over empty
+    searched ground fits worse. Smaller gaps are free, so devices in rows (a
+    laid minefield) are not mistaken for an edge. ``None`` when no shift holds a
+    device.
     """
     if len(pts) == 0:
         return None
@@ -378,18 +384,28 @@ def _fit(pts: np.ndarray, n: int, record, ground, bound: float):
     fy = np.arange(lo_y, hi_y + step / 2, step)
     tx, ty = (a.ravel() for a in np.meshgrid(fx, fy))
     shapely.prepare(record)
-    k = np.zeros(len(tx))
-    chunk = max(1, 2_000_000 // len(pts))
-    for i in range(0, len(tx), chunk):
-        xs = pts[None, :, 0] - tx[i : i + chunk, None]
-        ys = pts[None, :, 1] - ty[i : i + chunk, None]
-        k[i : i + chunk] = shapely.contains_xy(record, xs, ys).sum(axis=1)
+    # A device farther from the record's edge than the window's reach is inside (or
+    # outside) for every shift of the window: count it once, test only the others.
+    centre = np.array([(lo_x + hi_x) / 2, (lo_y + hi_y) / 2])
+    reach_m = np.hypot(hi_x - lo_x, hi_y - lo_y) / 2 + 1e-6
+    moved = pts - centre
+    settled = shapely.distance(shapely.points(moved), shapely.boundary(record)) > reach_m
+    k = np.full(len(tx), float(shapely.contains_xy(record, *moved[settled].T).sum()))
+    edge = pts[~settled]
+    chunk = max(1, 2_000_000 // max(len(edge), 1))
+    for i in range(0, len(tx) if len(edge) else 0, chunk):
+        xs = edge[None, :, 0] - tx[i : i + chunk, None]
+        ys = edge[None, :, 1] - ty[i : i + chunk, None]
+        k[i : i + chunk] += shapely.contains_xy(record, xs, ys).sum(axis=1)
     if k.max() <= 0:
         return None
-    ll = log_likelihood(k, _bilinear(empty_coarse, tx / r + reach, ty / r + reach))
-    # The shifts that fit about as well as the best, allowing for one stray near an edge
-    # (a device a few metres off, which the best fit may have taken in).
-    close = ll >= ll.max() - (STRAYS_ALLOWED * gain + np.log(FIT_RATIO))
+    empty = _bilinear(empty_coarse, tx / r + reach, ty / r + reach)
+    ll = log_likelihood(k, empty)
+    # The shifts that fit about as well as the best, allowing for a stray near an edge
+    # (a device a few metres off, which the best fit may have taken in): up to
+    # STRAYS_ALLOWED devices may be left out at no cost.
+    robust = log_likelihood(np.minimum(k, k.max() - STRAYS_ALLOWED), empty)
+    close = robust >= robust.max() - np.log(FIT_RATIO)
     weight = np.exp(ll - ll.max())
     t = np.array([np.sum(weight * tx), np.sum(weight * ty)]) / weight.sum()
     spread = float(np.hypot(tx[close] - t[0], ty[close] - t[1]).max()) + step / np.sqrt(2)
