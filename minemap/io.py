@@ -154,9 +154,12 @@ def normalise_columns(
     for canonical, given in (mapping or {}).items():
         column = given if given in frame.columns else lower_all.get(str(given).lower())
         if column is None:
-            columns = ", ".join(str(c) for c in frame.columns if c != _geometry_name(frame))
+            names = [escape(c) for c in frame.columns if c != _geometry_name(frame)]
+            columns = ", ".join(names[:30]) + (
+                f" ... ({len(names) - 30} more)" if len(names) > 30 else ""
+            )
             raise SchemaError(
-                f"column {given!r} (mapped to {canonical}) is not in the layer; "
+                f"column {show(given)} (mapped to {canonical}) is not in the layer; "
                 f"its columns are: {columns}"
             )
         renames[column] = canonical
