@@ -468,3 +468,36 @@ def test_gdal_http_requests_are_refused_and_reported(server):
         pyogrio.read_info(json.dumps(layer).encode())
     assert urls == [f"{url}/x"]
     assert requests == []
+
+
+def test_a_density_raster_is_read_as_a_geotiff_only(tmp_path):
+    """rasterio has a GDAL of its own: a raster VRT named .tif would read the file it names."""
+    import rasterio
+
+    from minemap.density import read_density
+
+    secret = tmp_path / "private" / "secret.tif"
+    secret.parent.mkdir()
+    profile = {
+        "driver": "GTiff",
+        "width": 1,
+        "height": 1,
+        "count": 1,
+        "dtype": "int32",
+        "crs": "EPSG:4326",
+        "transform": rasterio.Affine(0.01, 0, 46.85, 0, -0.01, 39.96),
+    }
+    with rasterio.open(secret, "w", **profile) as dst:
+        dst.write(np.array([[[4242]]], dtype="int32"))
+    path = tmp_path / "density.tif"
+    path.write_text(
+        '<VRTDataset rasterXSize="1" rasterYSize="1"><SRS>EPSG:4326</SRS>'
+        "<GeoTransform>46.85, 0.01, 0, 39.96, 0, -0.01</GeoTransform>"
+        '<VRTRasterBand dataType="Int32" band="1"><SimpleSource>'
+        f"<SourceFilename>{secret}</SourceFilename><SourceBand>1</SourceBand>"
+        "</SimpleSource></VRTRasterBand></VRTDataset>",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputFileError) as caught:
+        read_density(path)
+    assert "4242" not in str(caught.value)
