@@ -60,26 +60,7 @@ _RATIO_FLOOR = 16 * 1024**2
 # geometries themselves: Multi*, GeometryCollection, CompoundCurve, CurvePolygon,
 # MultiCurve, MultiSurface, PolyhedralSurface, TIN.
 _NESTING_KINDS = (4, 5, 6, 7, 9, 10, 11, 12, 15, 16)
-_FLAT_KINDS = (1, 2, 3, 8, 17)  # Point, LineString, Polygon, CircularString, Triangle
 _EWKB_Z, _EWKB_M, _EWKB_SRID = 0x80000000, 0x40000000, 0x20000000
-_NESTING_CODES = np.array(
-    sorted(
-        {
-            kind + iso | flags
-            for kind in _NESTING_KINDS
-            for iso in (0, 1000, 2000, 3000)
-            for flags in (0, _EWKB_Z, _EWKB_M, _EWKB_Z | _EWKB_M)
-            if not (iso and flags)
-        }
-        | {
-            kind | flags | _EWKB_SRID
-            for kind in _NESTING_KINDS
-            for flags in (0, _EWKB_Z, _EWKB_M, _EWKB_Z | _EWKB_M)
-        }
-    ),
-    dtype=np.uint32,
-)
-_CHUNK = 1 << 22  # bytes scanned at a time: a few arrays of this size at most
 
 
 # --- sizes and archives -------------------------------------------------------------
@@ -193,10 +174,13 @@ def describe_content(kind: str) -> str:
 def wkb_too_deep(values, limit: int = MAX_NESTING) -> np.ndarray:
     """Which WKB blobs nest geometries more than ``limit`` levels deep.
 
-    ``values`` is an array of ``bytes`` (or None), or a pyarrow binary array. A
-    vectorised scan counts, in each blob, the byte patterns of a collection's
-    header; only blobs with more than ``limit`` of them (a hostile blob, or a
-    collection of many collections) are walked, iteratively, to measure their depth.
+    ``values`` is an array of ``bytes`` (or None), or a pyarrow binary array.
+    Points, lines and polygons cannot nest and are passed at once. The members
+    of every MultiPoint, MultiLineString and MultiPolygon are followed header by
+    header, all blobs at once (vectorised, skipping coordinates by their counts):
+    a Multi* whose members are points, lines and polygons is two levels deep.
+    What is left (geometry collections, curves, a Multi* holding a collection,
+    anything that cannot be followed so) is walked blob by blob, iteratively.
     GEOS never sees a blob this returns True for.
     """
     array = _binary(values)
@@ -206,74 +190,134 @@ def wkb_too_deep(values, limit: int = MAX_NESTING) -> np.ndarray:
     offsets, data = _buffers(array)
     starts, ends = offsets[:-1], offsets[1:]
     kinds = _top_kinds(data, starts, ends)
-    nesting = np.isin(kinds, _NESTING_KINDS)
-    if not nesting.any():
-        return result
-    counts = _header_counts(data, offsets)
-    # A blob more than ``limit`` levels deep holds at least ``limit`` collection headers.
-    for row in np.flatnonzero(nesting & (counts >= limit)):
+    multi = np.isin(kinds, _MULTI_KINDS)
+    suspects = np.isin(kinds, _NESTING_KINDS) & ~multi
+    if multi.any():
+        rows = np.flatnonzero(multi)
+        suspects[rows[_multi_suspects(data, starts[rows], ends[rows])]] = True
+    for row in np.flatnonzero(suspects):
         blob = data[starts[row] : ends[row]].tobytes()
         result[row] = _wkb_depth(blob, limit) > limit
     return result
+
+
+_MULTI_KINDS = (4, 5, 6)  # MultiPoint, MultiLineString, MultiPolygon
+#: Members or rings beyond which a Multi* is left to the walk one blob at a time.
+_FOLLOWED = 1024
+#: Multi* blobs still being followed below which the rest are walked one at a time.
+_FEW = 8
+
+
+def _u32(data: np.ndarray, at: np.ndarray, little: np.ndarray) -> np.ndarray:
+    """Unsigned 32-bit integers at byte positions ``at`` (each in its own byte order)."""
+    raw = np.ascontiguousarray(data[at[:, None] + _FOUR])
+    values = raw.view("<u4").ravel().astype(np.int64)
+    big = ~little
+    if big.any():
+        values[big] = raw[big].view(">u4").ravel()
+    return values
+
+
+_FOUR = np.arange(4)
+
+
+def _header(data: np.ndarray, at: np.ndarray):
+    """Geometry headers at ``at``: (kind or -1, little-endian?, point size, body offset)."""
+    order = data[at]
+    little = order == 1
+    code = _u32(data, at + 1, little)
+    base = code & 0x0FFFFFFF
+    iso, kind = base // 1000, base % 1000
+    has_z = ((code & _EWKB_Z) != 0) | (iso == 1) | (iso == 3)
+    has_m = ((code & _EWKB_M) != 0) | (iso == 2) | (iso == 3)
+    point = 8 * (2 + has_z.astype(np.int64) + has_m.astype(np.int64))
+    body = at + 5 + 4 * ((code & _EWKB_SRID) != 0)
+    return np.where(order <= 1, kind, -1), little, point, body
+
+
+def _multi_suspects(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Which Multi* blobs hold a member that is not a point, line or polygon.
+
+    Those, and those that cannot be followed (truncated, or with more than
+    :data:`_FOLLOWED` members or rings), are left to :func:`_wkb_depth`. All blobs
+    advance together, one member per step.
+    """
+    _, little, _, body = _header(data, starts)
+    suspect = body + 4 > ends
+    left = np.zeros(len(starts), dtype=np.int64)
+    readable = np.flatnonzero(~suspect)
+    left[readable] = _u32(data, body[readable], little[readable])
+    suspect |= left > _FOLLOWED
+    cursor = body + 4
+    while True:
+        rows = np.flatnonzero((left > 0) & ~suspect)
+        if len(rows) < _FEW:
+            suspect[rows] = True
+            return suspect
+        cut = cursor[rows] + 9 > ends[rows]  # room for a header and a count
+        suspect[rows[cut]] = True
+        rows = rows[~cut]
+        kind, little, point, body = _header(data, cursor[rows])
+        end = ends[rows]
+        flat = np.isin(kind, (1, 2, 3)) & (body + 4 <= end)
+        suspect[rows[~flat]] = True
+        rows, kind, little, point, body, end = (
+            x[flat] for x in (rows, kind, little, point, body, end)
+        )
+        following = body + point  # a point
+        lines = kind == 2
+        counts = _u32(data, body[lines], little[lines])
+        following[lines] = body[lines] + 4 + counts * point[lines]
+        polygons = kind == 3
+        following[polygons] = _skip_rings(
+            data, body[polygons], little[polygons], point[polygons], end[polygons]
+        )
+        suspect[rows[following > end]] = True
+        cursor[rows] = following
+        left[rows] -= 1
+
+
+def _skip_rings(data, body, little, point, end) -> np.ndarray:
+    """Where each polygon ends (past ``end`` when it cannot be followed)."""
+    rings = _u32(data, body, little)
+    at = body + 4
+    lost = rings > _FOLLOWED
+    for ring in range(int(rings[~lost].max(initial=0))):
+        going = (rings > ring) & ~lost
+        lost |= going & (at + 4 > end)
+        going &= ~lost
+        if not going.any():
+            break
+        at[going] += 4 + _u32(data, at[going], little[going]) * point[going]
+    at[lost] = end[lost] + 1
+    return at
 
 
 def _binary(values) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
-        if pa.types.is_large_binary(values.type):
+        if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
             return values
         return values.cast(pa.large_binary())
     return pa.array(np.asarray(values, dtype=object), type=pa.large_binary(), from_pandas=True)
 
 
 def _buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A large_binary array's offsets (one per row, plus the end) and its bytes."""
+    """A binary array's offsets (one per row, plus the end) and its bytes, not copied."""
     _, offsets, data = array.buffers()
-    offsets = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    width = np.int64 if pa.types.is_large_binary(array.type) else np.int32
+    offsets = np.frombuffer(offsets, dtype=width)[array.offset : array.offset + len(array) + 1]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    return offsets, data
+    return offsets.astype(np.int64), data
 
 
 def _top_kinds(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Each blob's geometry kind (1 Point ... 7 GeometryCollection); 0 if too short."""
     kinds = np.zeros(len(starts), dtype=np.int64)
     full = (ends - starts) >= 5
-    at = starts[full]
-    if not len(at):
-        return kinds
-    code = _codes(data[at], data[at + 1], data[at + 2], data[at + 3], data[at + 4])
-    kinds[full] = (code & 0x0FFFFFFF) % 1000
+    kinds[full] = _header(data, starts[full])[0]
     return kinds
-
-
-def _codes(order, b1, b2, b3, b4) -> np.ndarray:
-    """The uint32 type codes after byte-order bytes (1 little-endian, 0 big-endian)."""
-    b1, b2, b3, b4 = (b.astype(np.uint32) for b in (b1, b2, b3, b4))
-    little = b1 | (b2 << 8) | (b3 << 16) | (b4 << 24)
-    big = b4 | (b3 << 8) | (b2 << 16) | (b1 << 24)
-    return np.where(order == 1, little, big)
-
-
-def _header_counts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Per blob, how many positions hold a byte-order byte followed by a collection's code."""
-    counts = np.zeros(len(offsets) - 1, dtype=np.int64)
-    for low in range(0, max(len(data) - 4, 0), _CHUNK):
-        window = data[low : low + _CHUNK + 4]
-        n = len(window) - 4
-        b0, b1, b2, b3, b4 = (window[i : i + n] for i in range(5))
-        # Every collection code has a zero third byte (little-endian) or second (big).
-        candidates = np.flatnonzero(((b0 == 1) & (b3 == 0)) | ((b0 == 0) & (b2 == 0)))
-        if not len(candidates):
-            continue
-        code = _codes(
-            b0[candidates], b1[candidates], b2[candidates], b3[candidates], b4[candidates]
-        )
-        found = candidates[np.isin(code, _NESTING_CODES)] + low
-        rows = np.searchsorted(offsets, found, side="right") - 1
-        rows = rows[(rows >= 0) & (rows < len(counts))]
-        counts += np.bincount(rows, minlength=len(counts))
-    return counts
 
 
 def _wkb_depth(blob: bytes, limit: int) -> int:
@@ -399,9 +443,23 @@ def nul_cells(table: pa.Table) -> dict[int, list[str]]:
     return cells
 
 
-# A JSON escape for NUL: \u0000 after an even number of backslashes (an escaped
-# backslash followed by "u0000" is text, not NUL).
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+def _json_has_nul(raw: bytes) -> bool:
+    """Whether JSON text holds the escape for NUL (``\\u0000``).
+
+    Only after an even number of backslashes: an escaped backslash followed by
+    "u0000" is text, not NUL.
+    """
+    found = raw.find(b"\\u0000")
+    while found >= 0:
+        before = found
+        while before > 0 and raw[before - 1] == 0x5C:
+            before -= 1
+        if (found - before) % 2 == 0:
+            return True
+        found = raw.find(b"\\u0000", found + 1)
+    return False
+
+
 #: Largest GeoJSON parsed again by Python to say which feature and column hold a NUL.
 _JSON_LOCATE_LIMIT = 256 * 1024**2
 
@@ -414,12 +472,12 @@ def geojson_nul_cells(raw: bytes) -> dict[int, list[str]] | str | None:
     cannot be told apart so cheaply (a property *name* with a NUL, or a file too
     large to parse twice).
     """
-    if not _JSON_NUL.search(raw):
+    if not _json_has_nul(raw):
         return None
     if len(raw) > _JSON_LOCATE_LIMIT:
         return "holds a NUL character (\\u0000) in its text; text may not contain one"
     try:
-        document = json.loads(raw)
+        document = json.loads(bytes(raw))
     except ValueError:
         return None  # GDAL's own error says what is wrong with it
     features = document.get("features") if isinstance(document, dict) else None
@@ -452,7 +510,9 @@ def gpkg_nul_cells(path: Path, table: str) -> dict[int, list[str]]:
     """Rows of a GeoPackage table whose text values hold a NUL (GDAL would cut them there).
 
     The file is opened read-only and immutable (nothing written beside it); only
-    SQLite's own functions run. Rows are counted in the order GDAL reads them.
+    SQLite's own functions run, over the columns declared as text. One query says
+    whether any value holds a NUL; only then are the rows found, counted in the
+    order GDAL reads them.
     """
     uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
     try:
@@ -460,18 +520,22 @@ def gpkg_nul_cells(path: Path, table: str) -> dict[int, list[str]]:
     except sqlite3.Error:
         return {}
     try:
-        quoted = '"' + table.replace('"', '""') + '"'
-        columns = [row[1] for row in con.execute(f"PRAGMA table_info({quoted})")]
+        quoted = _quote(table)
+        columns = [
+            name
+            for _, name, declared, *_ in con.execute(f"PRAGMA table_info({quoted})")
+            if not declared or str(declared).upper().startswith(_TEXT_TYPES)
+        ]
         if not columns:
             return {}
-        tests = [
-            f"(typeof(\"{c.replace(chr(34), chr(34) * 2)}\") = 'text' AND "
-            f"instr(CAST(\"{c.replace(chr(34), chr(34) * 2)}\" AS BLOB), X'00') > 0)"
-            for c in columns
-        ]
+        tests = [f"instr({_quote(c)}, char(0)) > 0" for c in columns]
+        if (
+            con.execute(f"SELECT 1 FROM {quoted} WHERE {' OR '.join(tests)} LIMIT 1").fetchone()
+            is None
+        ):
+            return {}
         query = (
-            f"SELECT n, {', '.join(f't{i}' for i in range(len(tests)))} FROM ("
-            f"SELECT row_number() OVER () - 1 AS n, "
+            "SELECT * FROM (SELECT row_number() OVER () - 1, "
             + ", ".join(f"{test} AS t{i}" for i, test in enumerate(tests))
             + f" FROM {quoted}) WHERE "
             + " OR ".join(f"t{i}" for i in range(len(tests)))
@@ -484,6 +548,14 @@ def gpkg_nul_cells(path: Path, table: str) -> dict[int, list[str]]:
         return {}  # GDAL's own reading says what is wrong with the file
     finally:
         con.close()
+
+
+# Declared SQLite column types GDAL reads as text (and columns declared without a type).
+_TEXT_TYPES = ("TEXT", "VARCHAR", "CHAR", "CLOB", "STRING")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def dbf_nul_cells(raw) -> dict[int, list[str]]:

@@ -661,10 +661,12 @@ def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
     if suffix in (".geojson", ".json"):
         if member is not None:
             with zipfile.ZipFile(path) as archive:
-                raw = archive.read(member)
-        else:
-            raw = path.read_bytes()
-        return _screen.geojson_nul_cells(raw) or {}
+                return _screen.geojson_nul_cells(archive.read(member)) or {}
+        with (
+            path.open("rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as raw,
+        ):
+            return _screen.geojson_nul_cells(raw) or {}
     if suffix == ".gpkg" and member is None:
         names = [layer] if layer is not None else _list_layers(path, target)[:1]
         return _screen.gpkg_nul_cells(path, names[0]) if names else {}
