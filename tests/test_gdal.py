@@ -138,8 +138,11 @@ ATTACKS = {
     "gdalg-reading-a-local-file": lambda secret, url: _gdalg(str(secret)),
     "wfs-gml-with-a-schema-url": lambda secret, url: _gml(url),
 }
-#: Every extension minemap reads; ".zip:" puts the attack inside a ZIP under that name.
+#: Every extension minemap reads, and GDAL's own for these formats (refused); ".zip:"
+#: puts the attack inside a ZIP under that name.
 EXTENSIONS = [
+    ".vrt",
+    ".gml",
     ".geojson",
     ".json",
     ".gpkg",
