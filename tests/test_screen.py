@@ -36,7 +36,9 @@ SQUARE = "POLYGON ((46.85 39.95, 46.86 39.95, 46.86 39.96, 46.85 39.96, 46.85 39
 OTHER = "POLYGON ((46.87 39.95, 46.88 39.95, 46.88 39.96, 46.87 39.96, 46.87 39.95))"
 DEEP = 50_000
 
-# Runs `minemap ARGS` and reports, on its last line of stderr, the peak memory it used.
+# Runs `minemap ARGS` and reports, on its last line of stderr, the peak memory it used:
+# VmHWM (this program's own peak; ru_maxrss would count the parent's memory too, which
+# Linux carries across exec).
 _MEASURED = """
 import resource, sys
 from minemap.cli import main
@@ -44,7 +46,12 @@ try:
     main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-print(f"MAXRSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+try:
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(f"MAXRSS_KB {peak}", file=sys.stderr)
 sys.exit(code)
 """
 
