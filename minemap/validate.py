@@ -26,6 +26,7 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
+from minemap._text import escape, show
 
 __all__ = [
     "ERROR",
@@ -33,6 +34,7 @@ __all__ = [
     "MAX_SEGMENT_M",
     "OVERLAP_SHARE",
     "RULES",
+    "TEXT_NOTE",
     "WARNING",
     "Problem",
     "check_layer",
@@ -49,15 +51,23 @@ MAX_SEGMENT_M = 5_000.0
 OVERLAP_SHARE = 0.9
 
 #: Private column a reader may add to say what it had to do to a geometry:
-#: ``"unclosed"`` (a ring was closed) or ``"unreadable"`` (no geometry could be
-#: made of it). :func:`check_layer` reports it and drops the column.
+#: ``"unclosed"`` (a ring was closed), ``"unreadable"`` (no geometry could be
+#: made of it) or ``"too-deep"`` (it nests too deep to be decoded safely).
+#: :func:`check_layer` reports it and drops the column.
 GEOMETRY_NOTE = "_geometry_note"
+#: Private column a reader may add to name the columns (``"id, name"``) whose text
+#: held a NUL character. :func:`check_layer` reports it and drops the column.
+TEXT_NOTE = "_text_note"
 
 #: Every rule: name -> (severity, what it checks). Severity "error" rejects the feature.
 RULES = {
     "missing-column": (ERROR, "a required column is absent (the whole file is rejected)"),
     "empty-layer": (WARNING, "the file has no features"),
     "unreadable-geometry": (ERROR, "the geometry cannot be decoded (e.g. a ring of 2 points)"),
+    "geometry-too-deep": (
+        ERROR,
+        "the geometry nests collections more than 32 levels deep (a crafted file)",
+    ),
     "missing-geometry": (ERROR, "the feature has no geometry or an empty one"),
     "ring-not-closed": (WARNING, "a ring's last vertex differs from its first; it is closed"),
     "z-dropped": (WARNING, "Z (height) or M (measure) values are dropped"),
@@ -73,6 +83,7 @@ RULES = {
         "invalid geometry (is_valid_reason), repaired by make_valid (an error if no area is left)",
     ),
     "no-area": (ERROR, "the polygon has no area, even once repaired"),
+    "nul-character": (ERROR, "a text value holds a NUL character (readers cut text there)"),
     "missing-id": (ERROR, "the id is empty"),
     "duplicate-id": (ERROR, "the id (trimmed) occurs more than once across the files"),
     "duplicate-record": (
@@ -160,7 +171,9 @@ class _Report:
         """How a problem names the feature at row position ``i``: its id, or its number."""
         value = self._ids[i]
         return (
-            f"{self._id_col} {value!s}" if isinstance(value, str) and value else f"feature {i + 1}"
+            f"{self._id_col} {escape(value)}"
+            if isinstance(value, str) and value
+            else f"feature {i + 1}"
         )
 
     def add(self, mask, rule: str, message, severity: str = ERROR) -> None:
@@ -540,6 +553,14 @@ def _check_geometry(
         "the geometry cannot be decoded (a ring with too few points, or text that is not "
         "WKT / not numbers)",
     )
+    too_deep = note == "too-deep"
+    report.add(
+        too_deep,
+        "geometry-too-deep",
+        "the geometry nests collections more than 32 levels deep; no real map does that "
+        "(a crafted file?): it was not decoded",
+    )
+    unreadable |= too_deep
     missing = ~unreadable & (pd.isna(geoms) | shapely.is_empty(geoms))
     report.add(missing, "missing-geometry", "the feature has no geometry")
     present = ~missing & ~unreadable
@@ -673,7 +694,7 @@ def _check_duplicates(geoms, ok, report, share: float, sources: np.ndarray | Non
         reported.add(int(later))
         other = report.label(first)
         if sources is not None and _differ(sources[first], sources[later]):
-            other = f"{other} (source {sources[first]!s})"
+            other = f"{other} (source {escape(sources[first])})"
         report.add_one(later, "duplicate-record", duplicate_message(other, r))
 
 
@@ -751,6 +772,21 @@ def _check_outside_hazards(geoms, ok, hazards: gpd.GeoDataFrame, report) -> None
 # --- attributes -------------------------------------------------------------------
 
 
+def _check_text(frame: pd.DataFrame, report: _Report) -> None:
+    """Text that held a NUL character (the reader says which columns): an error."""
+    if TEXT_NOTE not in frame.columns:
+        return
+    note = frame[TEXT_NOTE].to_numpy(dtype=object)
+    report.add(
+        pd.notna(note),
+        "nul-character",
+        lambda i: (
+            f"the text of {note[i]} holds a NUL character (\\x00), which text may not "
+            "hold: readers cut the value there; fix the value in the file"
+        ),
+    )
+
+
 def _check_ids(frame: pd.DataFrame, kind: str, report: _Report) -> None:
     column = s.ID_COLUMN[kind]
     ids = frame[column]
@@ -762,7 +798,7 @@ def _check_ids(frame: pd.DataFrame, kind: str, report: _Report) -> None:
     report.add(
         duplicated,
         "duplicate-id",
-        lambda i: f"{column} {ids.iloc[i]!s} occurs {int((ids == ids.iloc[i]).sum())} times",
+        lambda i: f"{column} {escape(ids.iloc[i])} occurs {int((ids == ids.iloc[i]).sum())} times",
     )
 
 
@@ -785,26 +821,17 @@ def _check_counts(frame: pd.DataFrame, kind: str, report: _Report) -> None:
         report.add(
             bad,
             "bad-count",
-            lambda i, c=column, r=raw: f"{c} must be a whole number ≥ 0, not {_show(r.iloc[i])}",
+            lambda i, c=column, r=raw: f"{c} must be a whole number ≥ 0, not {show(r.iloc[i])}",
         )
         huge = ~absent & ~bad & (numbers > MAX_COUNT)
         report.add(
             huge,
             "bad-count",
             lambda i, c=column, r=raw: (
-                f"{c} {_show(r.iloc[i])} is implausibly large "
+                f"{c} {show(r.iloc[i])} is implausibly large "
                 f"(more than {MAX_COUNT:,} on one feature)"
             ),
         )
-
-
-def _show(value) -> str:
-    """A value as a user wrote it: text quoted, numbers plain (no numpy reprs)."""
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date) -> None:
@@ -821,7 +848,7 @@ def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date
         report.add(
             ~absent & parsed.isna(),
             "bad-date",
-            lambda i, c=column, r=raw: f"{c} {r.iloc[i]!r} is not a date (use YYYY-MM-DD)",
+            lambda i, c=column, r=raw: f"{c} {show(r.iloc[i])} is not a date (use YYYY-MM-DD)",
         )
         future = parsed.notna() & (parsed > pd.Timestamp(today))
         report.add(
@@ -870,7 +897,9 @@ def _check_enums(frame: pd.DataFrame, kind: str, report: _Report) -> None:
         report.add(
             ~absent & ~value.isin(allowed),
             "unknown-value",
-            lambda i, c=column, r=raw, a=allowed: f"{c} {r.iloc[i]!r} is not one of {', '.join(a)}",
+            lambda i, c=column, r=raw, a=allowed: (
+                f"{c} {show(r.iloc[i])} is not one of {', '.join(a)}"
+            ),
         )
 
 
@@ -918,7 +947,7 @@ def _district_names(
                 report.add_one(
                     i,
                     "unknown-district",
-                    f"district {name!r} is not a name minemap knows; did you mean "
+                    f"district {show(name)} is not a name minemap knows; did you mean "
                     f"{' or '.join(close)}? Kept as written",
                     WARNING,
                 )
@@ -928,7 +957,7 @@ def _district_names(
         report.add_one(
             i,
             "unknown-district",
-            f"district {name!r} is not a known district name{hint} "
+            f"district {show(name)} is not a known district name{hint} "
             "(use one of them, or give a districts layer that has it)",
         )
     return pd.Series(out, index=frame.index, dtype="string")
@@ -1012,8 +1041,10 @@ def check_layer(
             frame[column] = pd.Series([], dtype=object)
         missing = []
     if missing:
-        bookkeeping = (frame.geometry.name, GEOMETRY_NOTE, s.SOURCE_FILE, s.SOURCE_ROW)
-        shown = [c for c in frame.columns if c not in bookkeeping]
+        bookkeeping = (frame.geometry.name, GEOMETRY_NOTE, TEXT_NOTE, s.SOURCE_FILE, s.SOURCE_ROW)
+        shown = [escape(c) for c in frame.columns if c not in bookkeeping]
+        if len(shown) > 30:
+            shown = [*shown[:30], f"... ({len(shown) - 30} more)"]
         report.problems.append(
             Problem(
                 source,
@@ -1028,12 +1059,14 @@ def check_layer(
             )
         )
         report.rejected[:] = True
-        return frame.drop(columns=GEOMETRY_NOTE, errors="ignore"), report.problems, report.rejected
+        dropped = frame.drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
+        return dropped, report.problems, report.rejected
 
     geometry, ok = _check_geometry(
         frame, kind, report, source_crs=source_crs, max_segment_m=max_segment_m
     )
-    frame = frame.set_geometry(geometry).drop(columns=GEOMETRY_NOTE, errors="ignore")
+    _check_text(frame, report)
+    frame = frame.set_geometry(geometry).drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
     geoms = geometry.to_numpy(dtype=object)
     if districts is not None and kind != "districts":
         ok &= ~_check_swapped(geoms, ok, districts, report)

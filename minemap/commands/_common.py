@@ -17,6 +17,7 @@ import shapely
 from minemap import contamination, outputs, store
 from minemap import io as mio
 from minemap import schema as s
+from minemap._text import escape_controls
 from minemap.errors import MinemapError, WorkspaceError
 
 log = logging.getLogger("minemap")
@@ -586,7 +587,8 @@ def format_table(table: pd.DataFrame) -> str:
     ]
     rows = [
         [
-            str(r[s.DISTRICT]),
+            # Escaped here too (the command line escapes all it prints), so columns align.
+            escape_controls(str(r[s.DISTRICT]), keep_newlines=False),
             f"{r[s.MAPPED_AREA_HA]:,.1f}",
             f"{r[s.RELEASED_AREA_HA]:,.1f}",
             f"{r[s.REMAINING_AREA_HA]:,.1f}",
@@ -609,6 +611,7 @@ def format_table(table: pd.DataFrame) -> str:
 def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] = ()) -> str:
     """Rows of text as an aligned table under a rule; columns numbered in ``right`` align right."""
     right = set(right)
+    rows = [[escape_controls(str(c), keep_newlines=False) for c in row] for row in rows]
     widths = [max(len(x) for x in col) for col in zip(heads, *rows, strict=False)]
 
     def line(cells):

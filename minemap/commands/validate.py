@@ -11,6 +11,7 @@ import pandas as pd
 
 from minemap import io as mio
 from minemap import schema as s
+from minemap._text import escape
 from minemap.commands._common import (
     FiniteFloat,
     layer_for,
@@ -88,7 +89,8 @@ def _read(path: Path, kind: str | None, crs, layers, maps) -> list[tuple[str, ob
     raw = mio.read_file(path, layer=chosen, crs=crs, kind=kind)
     layer_kind = _guess(raw, kind, maps)
     if layer_kind is None:
-        columns = ", ".join(str(c) for c in raw.columns if c != raw.geometry.name)
+        names = [escape(c) for c in raw.columns if c != raw.geometry.name]
+        columns = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
         raise InputFileError(
             path,
             "cannot tell what layer this is ("
