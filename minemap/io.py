@@ -63,6 +63,7 @@ __all__ = [
     "read_items",
     "read_layer",
     "read_releases",
+    "valid_geometries",
     "write_layer",
     "write_table",
 ]
@@ -843,13 +844,50 @@ def writable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def valid_geometries(geometries) -> np.ndarray:
+    """Geometries as every writer writes them: valid (OGC) and of the kind they declare.
+
+    Polygons, MultiPolygons and collections become valid Polygons or
+    MultiPolygons (:func:`minemap.overlay.valid_polygonal`: repaired, their
+    lines, points and parts of no area left out); a geometry with nothing left,
+    or an empty one, becomes no geometry (a fully released record has no
+    polygon; an empty one is refused by some formats and misread by others).
+    Other geometries (points, lines) are kept if valid, and dropped otherwise.
+    Valid geometries come back as the same objects.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> bow_tie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> [g if g is None else g.geom_type for g in valid_geometries([bow_tie, shapely.Polygon()])]
+    ['MultiPolygon', None]
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    out = geoms.copy()
+    types = shapely.get_type_id(geoms)
+    areal = np.isin(types, _AREAL)
+    out[areal] = overlay.valid_polygonal(geoms[areal])
+    other = np.flatnonzero(~areal & (types >= 0))
+    out[other[~shapely.is_valid(geoms[other])]] = None
+    out[~shapely.is_missing(out) & shapely.is_empty(out)] = None
+    return out
+
+
+_AREAL = (
+    shapely.GeometryType.POLYGON,
+    shapely.GeometryType.MULTIPOLYGON,
+    shapely.GeometryType.GEOMETRYCOLLECTION,
+)
+
+
 def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Path:
     """Write a layer atomically, in the format its extension names.
 
     ``.gpkg``, ``.geojson``/``.json``, ``.shp``, ``.zip`` (a zipped Shapefile),
     ``.fgb`` (FlatGeobuf), ``.kml``/``.kmz``, ``.parquet`` (GeoParquet) and
     ``.csv`` (a ``wkt`` column, or ``longitude``/``latitude`` for points, in
-    EPSG:4326). Dates are written as YYYY-MM-DD.
+    EPSG:4326). Dates are written as YYYY-MM-DD. Every geometry written is valid and
+    of its declared kind (see :func:`valid_geometries`).
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -858,6 +896,7 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
             f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
     frame = writable(frame)
+    frame = frame.set_geometry(valid_geometries(frame.geometry.to_numpy(dtype=object)))
     try:
         return _write(frame, path, suffix, overwrite)
     except (

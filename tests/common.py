@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -47,3 +50,44 @@ def releases(*geoms, dates=None, methods=None) -> gpd.GeoDataFrame:
 
 def districts(names, geoms) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({s.DISTRICT: names}, geometry=list(geoms), crs=LAEA)
+
+
+# --- strips cut along a hazard's own vertices, as teams draw them ----------------
+
+#: UTM zone 38N: the CRS field teams near Aghdam draw in.
+UTM38N = "EPSG:32638"
+
+
+def star(cx: float, cy: float, angles, radii) -> shapely.Polygon:
+    """A simple polygon: vertices at sorted ``angles`` (radians) and ``radii`` around a centre."""
+    order = np.argsort(angles)
+    a, r = np.asarray(angles, dtype=float)[order], np.asarray(radii, dtype=float)[order]
+    return shapely.Polygon(np.c_[cx + r * np.cos(a), cy + r * np.sin(a)])
+
+
+def strips(hazard: shapely.Polygon, theta: float, cuts, overlaps) -> list:
+    """The hazard cut into strips across direction ``theta``, as releases are drawn.
+
+    ``cuts`` are fractions (0..1) of the hazard's extent along ``theta`` where one
+    strip ends and the next begins; ``overlaps[i]`` (metres, 0 = a shared edge)
+    widens strip ``i`` on both sides, so neighbours overlap by about that much.
+    Each strip is the hazard intersected with a band: its new vertices lie on the
+    hazard's edges and its other vertices are the hazard's own.
+    """
+    d = np.array([np.cos(theta), np.sin(theta)])
+    rotate = np.array([[d[0], -d[1]], [d[1], d[0]]])
+    along = shapely.get_coordinates(hazard) @ d
+    lo, hi = along.min(), along.max()
+    edges = [lo - 10.0, *(lo + (hi - lo) * np.sort(np.asarray(cuts, dtype=float))), hi + 10.0]
+    out = []
+    for (a, b), widen in zip(itertools.pairwise(edges), overlaps, strict=False):
+        far = 1e8
+        corners = np.array(
+            [[a - widen, -far], [b + widen, -far], [b + widen, far], [a - widen, far]]
+        )
+        strip = shapely.intersection(hazard, shapely.Polygon(corners @ rotate.T))
+        parts = shapely.get_parts(strip)
+        parts = parts[np.isin(shapely.get_type_id(parts), [3, 6]) & (shapely.area(parts) > 0)]
+        if len(parts):
+            out.append(parts[0] if len(parts) == 1 else shapely.multipolygons(parts))
+    return out

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -237,3 +238,63 @@ def test_demo_writes_its_three_files(runner, tmp_path):
     html = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert "<script src=" not in html
     assert len(gpd.read_file(tmp_path / "remaining.gpkg")) > 0
+
+
+def _strip_example(tmp_path):
+    """One hazard and one strip released across it, drawn in UTM 38N (the issue's example).
+
+    The strip is cut along the hazard's own vertices: its new corners lie on the
+    hazard's edges, which longitude/latitude cannot hold exactly.
+    """
+    from tests.common import UTM38N
+
+    hazard = shapely.Polygon(
+        [
+            (667419.7, 4448147.92),
+            (666949.37, 4448221.28),
+            (666829.79, 4448153.19),
+            (666203.71, 4447923.08),
+            (667419.7, 4448147.92),
+        ]
+    )
+    half = shapely.Polygon(
+        [(667150, 4447000), (667500, 4447000), (667500, 4449000), (667100, 4449000)]
+    )
+    strip = shapely.intersection(hazard, half)
+    hz = gpd.GeoDataFrame(
+        {"hazard_id": ["AGM-7"], "mines_ap": [30], "mines_at": [0]}, geometry=[hazard], crs=UTM38N
+    )
+    rel = gpd.GeoDataFrame(
+        {"release_id": ["R-1"], "released_on": ["2023-05-02"], "method": ["cleared"]},
+        geometry=[strip],
+        crs=UTM38N,
+    )
+    paths = tmp_path / "hazards.gpkg", tmp_path / "releases.gpkg"
+    hz.to_file(paths[0])
+    rel.to_file(paths[1])
+    return paths
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".kml", ".shp"])
+def test_remaining_polygons_are_valid_in_every_format(runner, tmp_path, suffix):
+    import pyogrio
+
+    hz, rel = _strip_example(tmp_path)
+    out = tmp_path / f"remaining{suffix}"
+    result = runner.invoke(
+        main, ["remaining", "--hazards", str(hz), "--releases", str(rel), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    back = pyogrio.read_dataframe(out)
+    geoms = back.geometry.to_numpy()
+    assert len(geoms) == 1
+    assert shapely.is_valid(geoms).all(), shapely.is_valid_reason(geoms).tolist()
+    assert np.isin(shapely.get_type_id(geoms), [3, 6]).all()
+    assert not shapely.is_empty(geoms).any()
+    # The figure written beside the polygon is the polygon's own area.
+    from minemap import geodesy
+
+    area = geodesy.geodesic_area_ha(geoms)[0]
+    column = "remaining_area_ha" if suffix != ".shp" else "remaining_"
+    assert area == pytest.approx(float(back[column].iloc[0]), rel=1e-6)

@@ -480,3 +480,41 @@ def test_readers_do_not_change_their_context_layers(tmp_path):
 def test_a_bad_crs_argument_is_a_schema_error(tmp_path):
     with pytest.raises(SchemaError, match="'EPSG:99999' is not a coordinate reference system"):
         mm.read_hazards(FORMATS / "hazards_wkt.csv", crs="EPSG:99999")
+
+
+@pytest.mark.parametrize("suffix", ROUND_TRIP)
+def test_every_geometry_written_is_valid_and_polygonal(tmp_path, suffix):
+    bow_tie = shapely.Polygon([(46.90, 39.98), (46.91, 39.99), (46.91, 39.98), (46.90, 39.99)])
+    collection = shapely.GeometryCollection(
+        [OTHER, shapely.LineString([(46.95, 39.98), (46.96, 39.99)])]
+    )
+    frame = gpd.GeoDataFrame(
+        {"hazard_id": ["bow-tie", "collection", "released", "square"]},
+        geometry=[bow_tie, collection, shapely.Polygon(), SQUARE],
+        crs="EPSG:4326",
+    )
+    back = _read_back(mm.write_layer(frame, tmp_path / f"h{suffix}"))
+    assert back["hazard_id"].tolist() == frame["hazard_id"].tolist()
+    geoms = back.geometry.to_numpy()
+    # A fully released record has no polygon: no geometry, not an empty one.
+    assert pd.isna(geoms).tolist() == [False, False, True, False]
+    written = geoms[[0, 1, 3]]
+    assert shapely.is_valid(written).all(), shapely.is_valid_reason(written)
+    assert set(shapely.get_type_id(written)) <= {3, 6}  # Polygon, MultiPolygon
+    # Repairing keeps the ground: the bow-tie's two triangles, the collection's square.
+    assert shapely.area(written[0]) == pytest.approx(shapely.area(bow_tie.buffer(0)) * 2)
+    assert shapely.area(written[1]) == pytest.approx(OTHER.area, rel=1e-9)
+    assert shapely.area(written[2]) == pytest.approx(SQUARE.area, rel=1e-9)
+
+
+def _read_back(path: Path) -> gpd.GeoDataFrame:
+    """A written layer as another program reads it (GDAL feature by feature, pandas)."""
+    if path.suffix == ".csv":
+        table = pd.read_csv(path, keep_default_na=False)
+        wkt = table.pop("wkt").to_numpy(dtype=object)
+        wkt[wkt == ""] = None
+        return gpd.GeoDataFrame(table, geometry=shapely.from_wkt(wkt), crs=4326)
+    if path.suffix == ".parquet":
+        return gpd.read_parquet(path)
+    target = f"/vsizip/{path}" if path.suffix == ".zip" else str(path)
+    return pyogrio.read_dataframe(target, use_arrow=False)
