@@ -64,6 +64,7 @@ __all__ = [
     "read_layer",
     "read_releases",
     "valid_geometries",
+    "with_valid_geometry",
     "write_layer",
     "write_table",
 ]
@@ -871,6 +872,27 @@ def valid_geometries(geometries) -> np.ndarray:
     out[other[~shapely.is_valid(geoms[other])]] = None
     out[~shapely.is_missing(out) & shapely.is_empty(out)] = None
     return out
+
+
+def with_valid_geometry(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy of rejected features whose geometry can be written, and that says what was read.
+
+    The geometry is made valid (:func:`valid_geometries`); where that changed it,
+    an ``as_read`` column holds the geometry as read, as WKT, so that
+    the rejects report still shows what to fix at the source.
+    """
+    geoms = frame.geometry.to_numpy(dtype=object)
+    valid = valid_geometries(geoms)
+    changed = np.fromiter(
+        (a is not b for a, b in zip(valid, geoms, strict=True)), dtype=bool, count=len(geoms)
+    )
+    changed &= ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    frame = frame.copy()
+    if changed.any():
+        as_read = np.full(len(geoms), None, dtype=object)
+        as_read[changed] = shapely.to_wkt(geoms[changed], rounding_precision=-1)
+        frame[s.GEOMETRY_AS_READ] = as_read
+    return frame.set_geometry(gpd.GeoSeries(valid, index=frame.index, crs=frame.crs))
 
 
 _AREAL = (

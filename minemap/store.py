@@ -1254,6 +1254,8 @@ def _write_rejects(
     if not len(rejected):
         return
     id_col = s.ID_COLUMN[kind]
+    if isinstance(rejected, gpd.GeoDataFrame):  # what GeoPackage readers may read: valid
+        rejected = mio.with_valid_geometry(rejected)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else None
     skip = {geometry, mio.SOURCE_FILE, mio.SOURCE_ROW, mio.PROBLEM}
     attributes = [c for c in rejected.columns if c not in skip]

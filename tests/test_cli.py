@@ -298,3 +298,29 @@ def test_remaining_polygons_are_valid_in_every_format(runner, tmp_path, suffix):
     area = geodesy.geodesic_area_ha(geoms)[0]
     column = "remaining_area_ha" if suffix != ".shp" else "remaining_"
     assert area == pytest.approx(float(back[column].iloc[0]), rel=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".kml", ".csv"])
+def test_rejects_are_written_valid_and_keep_the_geometry_as_read(runner, tmp_path, suffix):
+    frame = gpd.read_file(HAZARDS)
+    x0, y0, x1, y1 = frame.geometry.iloc[0].bounds
+    bow_tie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    frame.loc[0, "geometry"] = bow_tie
+    frame.loc[0, s.MINES_AP] = -5  # rejected for its count; its geometry is as read
+    path = tmp_path / "hz.geojson"
+    frame.to_file(path)
+    rejects = tmp_path / f"rejects{suffix}"
+    args = ["remaining", "--hazards", str(path), "--releases", RELEASES, "--rejects", str(rejects)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    if suffix == ".csv":
+        table = pd.read_csv(rejects)
+        geoms = shapely.from_wkt(table["wkt"].to_numpy())
+    else:
+        table = gpd.read_file(rejects)
+        geoms = table.geometry.to_numpy()
+    assert shapely.is_valid(geoms).all()
+    assert geoms[0].geom_type == "MultiPolygon"  # the bow-tie's two triangles
+    # The file still says what was read, to fix it at the source.
+    as_read = shapely.from_wkt(table[s.GEOMETRY_AS_READ].iloc[0])
+    assert shapely.normalize(as_read).equals_exact(shapely.normalize(bow_tie), 1e-9)

@@ -521,6 +521,7 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
+    rejected = mio.with_valid_geometry(rejected)
     geoms = rejected.geometry.to_numpy()
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
     if path.suffix.lower() in (".fgb", ".shp", ".zip") and 0 < with_z.sum() < pd.notna(geoms).sum():
