@@ -33,6 +33,7 @@ from minemap import engine as _engine
 from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.errors import SchemaError, ValidationError
+from minemap.validate import NO_AREA_M2
 
 #: Parts of remaining ground below this (square metres) are numerical slivers.
 SLIVER_M2 = 1e-6
@@ -255,12 +256,13 @@ def remaining(
     crs = geodesy.equal_area_crs(hazards.total_bounds)
     hz = _project(hazards, crs)
     hz_area = geodesy.area_ha(hz)
-    flat = np.flatnonzero(~(hz_area > 0))
+    # The validator's floor: a record on less than a square metre would hold its mines there.
+    flat = np.flatnonzero(~(hz_area * geodesy.M2_PER_HA >= NO_AREA_M2))
     if len(flat):
         ids = hazards[s.HAZARD_ID].iloc[flat].astype(str).tolist()[:5]
         raise ValidationError(
-            f"hazards: {len(flat)} record(s) have no area (e.g. {', '.join(ids)}); "
-            "run minemap validate on the file."
+            f"hazards: {len(flat)} record(s) have no area (less than {NO_AREA_M2:g} m², e.g. "
+            f"{', '.join(ids)}); run minemap validate on the file."
         )
     zones = None
     if districts is not None:

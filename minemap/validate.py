@@ -31,6 +31,7 @@ __all__ = [
     "ERROR",
     "GEOMETRY_NOTE",
     "MAX_SEGMENT_M",
+    "NO_AREA_M2",
     "OVERLAP_SHARE",
     "RULES",
     "WARNING",
@@ -44,6 +45,11 @@ WARNING = "warning"
 
 #: Longest allowed distance between consecutive vertices of a hazard or release.
 MAX_SEGMENT_M = 5_000.0
+#: A polygon covering less than this on the ellipsoid (square metres) has no area
+#: (rule ``no-area``): no minefield, release or district is smaller, and a ring
+#: whose points lie on a line in one projection keeps a few square millimetres in
+#: another, which must not carry a record's mines.
+NO_AREA_M2 = 1.0
 #: Two hazards sharing more than this share of the larger one's area are likely
 #: the same record submitted twice.
 OVERLAP_SHARE = 0.9
@@ -70,9 +76,9 @@ RULES = {
     "long-segment": (ERROR, "consecutive vertices more than 5 km apart (configurable)"),
     "invalid-geometry": (
         WARNING,
-        "invalid geometry (is_valid_reason), repaired by make_valid (an error if no area is left)",
+        "invalid geometry (is_valid_reason), repaired by make_valid",
     ),
-    "no-area": (ERROR, "the polygon has no area, even once repaired"),
+    "no-area": (ERROR, "the polygon covers less than 1 m² on the ellipsoid, as read or repaired"),
     "missing-id": (ERROR, "the id is empty"),
     "duplicate-id": (ERROR, "the id (trimmed) occurs more than once across the files"),
     "duplicate-record": (
@@ -497,26 +503,87 @@ def _check_rings(geoms, ok, invalid, report, max_segment_m: float | None) -> np.
     return bad
 
 
-def _repair_invalid(geoms, ok, invalid, report) -> np.ndarray:
-    bad = np.zeros(len(geoms), dtype=bool)
-    for i in np.flatnonzero(ok & invalid):
-        reason = shapely.is_valid_reason(geoms[i])
-        repaired = shapely.make_valid(geoms[i])
-        parts = shapely.get_parts(repaired)
-        while np.any(shapely.get_type_id(parts) == shapely.GeometryType.GEOMETRYCOLLECTION):
-            parts = shapely.get_parts(parts)
-        polys = shapely.get_parts(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)])
-        if len(polys) == 0 or shapely.area(shapely.multipolygons(polys)) == 0:
+def _repair_invalid(geoms, ok, invalid, report) -> tuple[np.ndarray, np.ndarray]:
+    """Repair invalid polygons with ``make_valid``: the rows repaired, and those left with no area.
+
+    A repair is a warning, unless what is left covers less than
+    :data:`NO_AREA_M2`: then it is a ``no-area`` error.
+    """
+    repaired = np.zeros(len(geoms), dtype=bool)
+    flat = np.zeros(len(geoms), dtype=bool)
+    rows = np.flatnonzero(ok & invalid)
+    if not len(rows):
+        return repaired, flat
+    reasons = shapely.is_valid_reason(geoms[rows])
+    geoms[rows] = overlay.polygonal(shapely.make_valid(geoms[rows]))
+    repaired[rows] = True
+    area = true_area_m2(geoms[rows])
+    for i, reason, covered in zip(rows, reasons, area, strict=True):
+        if covered >= NO_AREA_M2:
             report.add_one(
-                i, "invalid-geometry", f"invalid geometry ({reason}) that has no area once repaired"
+                i,
+                "invalid-geometry",
+                f"invalid geometry ({reason}), repaired with make_valid",
+                WARNING,
             )
-            bad[i] = True
-            continue
-        geoms[i] = polys[0] if len(polys) == 1 else shapely.multipolygons(polys)
-        report.add_one(
-            i, "invalid-geometry", f"invalid geometry ({reason}), repaired with make_valid", WARNING
-        )
-    return bad
+        else:
+            report.add_one(
+                i,
+                "no-area",
+                f"invalid geometry ({reason}) that has no area once repaired"
+                if covered == 0
+                else f"invalid geometry ({reason}) that covers {covered:.2g} m² once repaired, "
+                f"less than {NO_AREA_M2:g} m²: no minefield is that small",
+            )
+            flat[i] = True
+    return repaired, flat
+
+
+def true_area_m2(geoms) -> np.ndarray:
+    """Area on the WGS84 ellipsoid, in square metres, of longitude/latitude polygons.
+
+    Exact (``pyproj.Geod``) wherever it may be under 100 times :data:`NO_AREA_M2`;
+    elsewhere from the area in degrees², which is within a few percent for
+    features of any size checked here, and far above the floor anyway.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> [round(float(a)) for a in true_area_m2([shapely.box(46.9, 39.98, 46.9001, 39.9801)])]
+    [95]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    area = np.zeros(len(geoms))
+    present = np.flatnonzero(~pd.isna(geoms))
+    if not len(present):
+        return area
+    box = shapely.bounds(geoms[present])
+    lat = np.radians(np.clip((box[:, 1] + box[:, 3]) / 2, -90, 90))
+    # Metres per degree: about 111.1 km north-south, 111.3 km x cos(latitude) east-west.
+    area[present] = shapely.area(geoms[present]) * 111_132.0 * 111_320.0 * np.cos(lat)
+    close = present[~(area[present] >= 100 * NO_AREA_M2)]
+    area[close] = geodesy.geodesic_area_ha(geoms[close]) * geodesy.M2_PER_HA
+    return area
+
+
+def _check_no_area(geoms, ok, repaired, report) -> np.ndarray:
+    """Polygons (as read: no repair needed) covering less than :data:`NO_AREA_M2`."""
+    rows = np.flatnonzero(ok & ~repaired)
+    area = true_area_m2(geoms[rows])
+    flat = np.zeros(len(geoms), dtype=bool)
+    flat[rows[area < NO_AREA_M2]] = True
+    covered = dict(zip(rows.tolist(), area.tolist(), strict=True))
+    report.add(
+        flat,
+        "no-area",
+        lambda i: (
+            "the polygon has no area (fewer than 3 distinct vertices?)"
+            if covered[i] == 0
+            else f"the polygon covers {covered[i]:.2g} m², less than {NO_AREA_M2:g} m²: its "
+            "vertices lie (nearly) on a line? No minefield is that small"
+        ),
+    )
+    return flat
 
 
 def _check_geometry(
@@ -572,10 +639,9 @@ def _check_geometry(
         # Checked once: removing repeated points (below) does not change validity.
         invalid = ok & ~shapely.is_valid(np.where(ok, geoms, None))
         ok &= ~_check_rings(geoms, ok, invalid, report, segments)
-        ok &= ~_repair_invalid(geoms, ok, invalid, report)
-        flat = ok & ~(shapely.area(np.where(ok, geoms, None)) > 0)
-        report.add(flat, "no-area", "the polygon has no area (fewer than 3 distinct vertices?)")
+        repaired, flat = _repair_invalid(geoms, ok, invalid, report)
         ok &= ~flat
+        ok &= ~_check_no_area(geoms, ok, repaired, report)
     return gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs), ok
 
 

@@ -321,3 +321,14 @@ def test_strips_cut_along_hazard_vertices_leave_valid_polygons_and_conserve_area
         table[c].to_numpy() for c in (s.MAPPED_AREA_HA, s.RELEASED_AREA_HA, s.REMAINING_AREA_HA)
     )
     np.testing.assert_allclose(mapped, released + left, rtol=1e-9, atol=1e-12)
+
+
+def test_a_record_on_less_than_a_square_metre_is_refused():
+    from tests.common import UTM38N
+
+    line = [(620_000.0, 4_430_000.0), (620_100.0, 4_430_050.0), (620_300.0, 4_430_150.0)]
+    import shapely
+
+    hz = hazards(shapely.Polygon(line), ap=[30]).set_crs(UTM38N, allow_override=True)
+    with pytest.raises(ValidationError, match="less than 1 m²"):
+        mm.remaining(hz, releases())
