@@ -32,7 +32,7 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import overlay
+from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.errors import (
     InputFileError,
@@ -42,6 +42,7 @@ from minemap.errors import (
     ValidationError,
 )
 from minemap.validate import (
+    COPY_RULE,
     ERROR,
     GEOMETRY_NOTE,
     MAX_SEGMENT_M,
@@ -611,13 +612,19 @@ def read_layer(
 
 @dataclasses.dataclass
 class Loaded:
-    """What reading some files gave: kept features, rejected ones, and every problem."""
+    """What reading some files gave: kept features, rejected ones, and every problem.
+
+    ``copies`` are features that are exact copies of kept (or rejected) ones with
+    the same id, in another file or the same one (rule ``duplicate-copy``): counted
+    once. Always ``read == len(kept) + len(rejected) + len(copies)``.
+    """
 
     kind: str
     kept: gpd.GeoDataFrame
     rejected: gpd.GeoDataFrame
     problems: list[Problem]
     read: int
+    copies: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def errors(self) -> list[Problem]:
@@ -628,11 +635,33 @@ class Loaded:
         return [p for p in self.problems if p.severity != ERROR]
 
     def summary(self) -> str:
-        """``kind: read N, kept K, rejected R (W warning(s))``; always N = K + R."""
+        """``kind: read N, kept K, rejected R (W warning(s))``; always N = K + R (+ copies).
+
+        The area of the polygons rejected follows R (``rejected 2 (3.10 ha set
+        aside)``), and exact copies counted once, if any, come after it.
+        """
+        rejected = f"rejected {len(self.rejected)}"
+        area = self.rejected_area_ha()
+        if area is not None:
+            rejected += f" ({area:,.2f} ha set aside)"
+        copies = f", {len(self.copies)} exact copies counted once" if len(self.copies) else ""
         return (
-            f"{self.kind}: read {self.read}, kept {len(self.kept)}, rejected {len(self.rejected)}"
+            f"{self.kind}: read {self.read}, kept {len(self.kept)}, {rejected}{copies}"
             f" ({len(self.warnings)} warning(s))"
         )
+
+    def rejected_area_ha(self) -> float | None:
+        """Area on the ellipsoid of the rejected polygons (ha), as read and repaired where
+        invalid; ``None`` when none was rejected or the layer holds no polygons."""
+        if not len(self.rejected) or not isinstance(self.rejected, gpd.GeoDataFrame):
+            return None
+        geoms = valid_geometries(self.rejected.geometry.to_numpy(dtype=object))
+        areal = np.isin(shapely.get_type_id(geoms), _AREAL)
+        if not areal.any():
+            return None
+        geoms = geoms[areal]
+        crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
+        return float(geodesy.area_ha(geodesy.project(geoms, s.CANONICAL_CRS, crs)).sum())
 
     def raise_if_rejected(self) -> None:
         if len(self.rejected) or self.errors:
@@ -738,6 +767,9 @@ def _load_frames(
         max_segment_m=max_segment_m,
         today=today,
     )
+    copy_mask = np.zeros(len(cleaned), dtype=bool)
+    copy_mask[[p.row for p in found if p.rule == COPY_RULE and p.row is not None]] = True
+    copy_mask &= ~rejected_mask
     problems = empty + [_locate(p, combined) for p in found]
     reasons = np.full(len(cleaned), "", dtype=object)
     whole_file = [q.message for q in problems if q.severity == ERROR and q.row is None]
@@ -749,9 +781,11 @@ def _load_frames(
     raw_columns = combined.drop(columns=GEOMETRY_NOTE, errors="ignore")
     rejected = raw_columns[rejected_mask].copy()
     rejected[PROBLEM] = reasons[rejected_mask]
-    kept = cleaned[~rejected_mask].drop(columns=[SOURCE_FILE, SOURCE_ROW]).reset_index(drop=True)
+    kept = cleaned[~rejected_mask & ~copy_mask]
+    kept = kept.drop(columns=[SOURCE_FILE, SOURCE_ROW]).reset_index(drop=True)
     kept.attrs["problems"] = [p for p in problems if p.severity != ERROR]
-    return Loaded(kind, kept, rejected.reset_index(drop=True), problems, read)
+    copies = raw_columns[copy_mask].reset_index(drop=True)
+    return Loaded(kind, kept, rejected.reset_index(drop=True), problems, read, copies)
 
 
 def _locate(problem: Problem, combined: pd.DataFrame) -> Problem:

@@ -1087,7 +1087,7 @@ def _set_aside(
     ]
     remaining = kept[~clash].reset_index(drop=True)
     remaining.attrs = dict(kept.attrs)
-    return mio.Loaded(kind, remaining, rejected, problems, loaded.read)
+    return mio.Loaded(kind, remaining, rejected, problems, loaded.read, loaded.copies)
 
 
 def _reject_copies_of_current(

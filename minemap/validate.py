@@ -28,12 +28,14 @@ from minemap import geodesy, overlay
 from minemap import schema as s
 
 __all__ = [
+    "COPY_RULE",
     "ERROR",
     "GEOMETRY_NOTE",
     "MAX_SEGMENT_M",
     "NO_AREA_M2",
     "OVERLAP_SHARE",
     "RULES",
+    "SAME_GEOMETRY_M",
     "WARNING",
     "Problem",
     "check_layer",
@@ -53,6 +55,14 @@ NO_AREA_M2 = 1.0
 #: Two hazards sharing more than this share of the larger one's area are likely
 #: the same record submitted twice.
 OVERLAP_SHARE = 0.9
+
+#: Two features with one id are one (an exact copy) where their boundaries lie
+#: within this of each other on average (metres: the area between them over
+#: the length of the longer): a Shapefile's rings turned round, or coordinates
+#: rounded to 6 decimals by a KML writer, leave the same feature the same.
+SAME_GEOMETRY_M = 0.1
+#: Rule of a feature that is an exact copy of an earlier one (counted once).
+COPY_RULE = "duplicate-copy"
 
 #: Private column a reader may add to say what it had to do to a geometry:
 #: ``"unclosed"`` (a ring was closed) or ``"unreadable"`` (no geometry could be
@@ -80,7 +90,14 @@ RULES = {
     ),
     "no-area": (ERROR, "the polygon covers less than 1 m² on the ellipsoid, as read or repaired"),
     "missing-id": (ERROR, "the id is empty"),
-    "duplicate-id": (ERROR, "the id (trimmed) occurs more than once across the files"),
+    "duplicate-id": (
+        ERROR,
+        "the id (trimmed) occurs more than once across the files, with other content",
+    ),
+    COPY_RULE: (
+        WARNING,
+        "a feature is an exact copy of an earlier one with its id (in another file): counted once",
+    ),
     "duplicate-record": (
         ERROR,
         (
@@ -817,19 +834,138 @@ def _check_outside_hazards(geoms, ok, hazards: gpd.GeoDataFrame, report) -> None
 # --- attributes -------------------------------------------------------------------
 
 
-def _check_ids(frame: pd.DataFrame, kind: str, report: _Report) -> None:
+def _check_ids(frame: pd.DataFrame, kind: str, report: _Report, same: _Copies) -> None:
     column = s.ID_COLUMN[kind]
     ids = frame[column]
     missing = ids.isna() | (ids.astype("string").str.strip() == "")
     report.add(missing, "missing-id", f"{column} is empty")
     if kind == "districts":
         return
-    duplicated = ~missing & ids.duplicated(keep=False)
-    report.add(
-        duplicated,
-        "duplicate-id",
-        lambda i: f"{column} {ids.iloc[i]!s} occurs {int((ids == ids.iloc[i]).sum())} times",
+    where = _where(frame)
+    for later, first in same.copy_of.items():
+        report.add_one(
+            later,
+            COPY_RULE,
+            f"the same {_ONE[kind]} as {column} {ids.iloc[first]!s} in {where[first]}: an exact "
+            "copy (same geometry and attributes), counted once",
+            WARNING,
+        )
+    for row, (rows, differ) in same.conflicts.items():
+        report.add_one(
+            row,
+            "duplicate-id",
+            f"{column} {ids.iloc[row]!s} occurs {len(rows)} times ("
+            + ", ".join(where[r] for r in rows)
+            + f") and they differ in {', '.join(differ)}: keep one, or give the other "
+            f"another {column}",
+        )
+
+
+_ONE = {"hazards": "record", "releases": "release", "items": "item", "districts": "district"}
+
+
+def _where(frame: pd.DataFrame) -> list[str]:
+    """Each row's file and row number (``a.shp row 3``), or its row number alone."""
+    if s.SOURCE_FILE in frame.columns and s.SOURCE_ROW in frame.columns:
+        return [
+            f"{f} row {r}" for f, r in zip(frame[s.SOURCE_FILE], frame[s.SOURCE_ROW], strict=True)
+        ]
+    return [f"row {i + 1}" for i in range(len(frame))]
+
+
+@dataclasses.dataclass
+class _Copies:
+    """Features sharing an id: ``copy_of`` (exact copies -> the first), and the conflicts.
+
+    ``conflicts`` maps each feature of an id whose features differ to all the
+    rows of that id and what differs between them.
+    """
+
+    copy_of: dict[int, int]
+    conflicts: dict[int, tuple[list[int], list[str]]]
+
+
+def _find_copies(frame: pd.DataFrame, kind: str, geoms: np.ndarray, ok: np.ndarray) -> _Copies:
+    """Which features sharing an id are exact copies of the first, and which differ.
+
+    Copies have the same geometry (within :data:`SAME_GEOMETRY_M`) and the same
+    attributes once normalised (ids and text trimmed, numbers as numbers, dates as
+    days, enumerated values in their canonical spelling); a column that one of
+    the two files does not have at all is not compared. An id is one feature only
+    if every feature of it is a copy of the first.
+    """
+    none = _Copies({}, {})
+    column = s.ID_COLUMN[kind]
+    if kind == "districts" or column not in frame.columns:
+        return none
+    ids = frame[column].astype("string").str.strip()
+    duplicated = ids.notna() & (ids != "") & ids.duplicated(keep=False)
+    if not duplicated.any():
+        return none
+    rows = np.flatnonzero(duplicated.to_numpy())
+    groups = pd.Series(rows).groupby(ids.iloc[rows].to_numpy(), sort=False).apply(list)
+    first = np.concatenate([[g[0]] * (len(g) - 1) for g in groups])
+    later = np.concatenate([g[1:] for g in groups])
+    differ = {int(r): [] for r in later}
+    files = (
+        frame[s.SOURCE_FILE].to_numpy(dtype=object)
+        if s.SOURCE_FILE in frame.columns
+        else np.zeros(len(frame), dtype=object)
     )
+    for name in (*s.REQUIRED[kind], *s.OPTIONAL[kind]):
+        if name == column or name not in frame.columns:
+            continue
+        values = _comparable(frame[name], kind, name)
+        given = pd.Series(values.notna().to_numpy()).groupby(files).transform("any").to_numpy()
+        a, b = values.iloc[first].to_numpy(dtype=object), values.iloc[later].to_numpy(dtype=object)
+        equal = (pd.isna(a) & pd.isna(b)) | (a == b)
+        compared = given[first] & given[later]
+        for r in later[compared & ~equal]:
+            differ[int(r)].append(name)
+    same_shape = _same_geometry(geoms[first], geoms[later]) & ok[first] & ok[later]
+    for r in later[~same_shape]:
+        differ[int(r)].append("geometry")
+    out = _Copies({}, {})
+    for group in groups:
+        what = list(dict.fromkeys(d for r in group[1:] for d in differ[int(r)]))
+        if what:
+            for r in group:
+                out.conflicts[int(r)] = ([int(x) for x in group], what)
+        else:
+            out.copy_of.update({int(r): int(group[0]) for r in group[1:]})
+    return out
+
+
+def _comparable(values: pd.Series, kind: str, column: str) -> pd.Series:
+    """A column's values as they compare: days, numbers, canonical or trimmed text."""
+    if column in s.DATE_COLUMNS[kind]:
+        days = _parse_dates(values)
+        return days.astype(object).where(days.notna(), values)
+    if column in s.ENUM_COLUMNS[kind]:
+        canonical = _normalise_enum(values, s.ENUM_COLUMNS[kind][column])
+        return canonical.astype(object).where(canonical.notna(), values)
+    text = values.astype("string").str.strip().mask(lambda v: v == "")
+    numbers = pd.to_numeric(text, errors="coerce")
+    return numbers.astype(object).where(numbers.notna(), text.astype(object))
+
+
+def _same_geometry(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs of lon/lat polygons whose boundaries lie within :data:`SAME_GEOMETRY_M` on average."""
+    same = np.zeros(len(a), dtype=bool)
+    present = np.flatnonzero(~pd.isna(a) & ~pd.isna(b))
+    if not len(present):
+        return same
+    both = np.r_[a[present], b[present]]
+    crs = geodesy.equal_area_crs(shapely.total_bounds(both))
+    local = geodesy.project(both, s.CANONICAL_CRS, crs)
+    x, y = local[: len(present)], local[len(present) :]
+    apart = shapely.area(overlay.polygonal(shapely.symmetric_difference(x, y)))
+    length = np.maximum(shapely.length(x), shapely.length(y))
+    points = shapely.get_type_id(x) == shapely.GeometryType.POINT
+    apart[points] = shapely.distance(x[points], y[points])
+    length[points] = 1.0
+    same[present] = apart <= SAME_GEOMETRY_M * length
+    return same
 
 
 #: No single record or release holds more devices than this; larger counts are typos
@@ -1103,16 +1239,20 @@ def check_layer(
     geoms = geometry.to_numpy(dtype=object)
     if districts is not None and kind != "districts":
         ok &= ~_check_swapped(geoms, ok, districts, report)
+    same = _find_copies(frame, kind, geoms, ok)
+    copy = np.zeros(len(frame), dtype=bool)
+    copy[list(same.copy_of)] = True
     if kind == "hazards":
         sources = (
             frame[s.SOURCE].astype("string").str.strip().to_numpy(dtype=object)
             if s.SOURCE in frame.columns
             else None
         )
-        _check_duplicates(geoms, ok & ~report.rejected, report, overlap_share, sources)
+        # A copy of a record is not a second record on the same ground.
+        _check_duplicates(geoms, ok & ~report.rejected & ~copy, report, overlap_share, sources)
     if kind == "releases" and hazards is not None:
         _check_outside_hazards(geoms, ok, hazards, report)
-    _check_ids(frame, kind, report)
+    _check_ids(frame, kind, report, same)
     _check_counts(frame, kind, report)
     _check_dates(frame, kind, report, today)
     _check_enums(frame, kind, report)

@@ -1,12 +1,15 @@
-"""Small exact fixtures: rectangles in metres in an equal-area CRS."""
+"""Shared fixtures: rectangles in an equal-area CRS, strips drawn in UTM, copies in two formats."""
 
 from __future__ import annotations
 
 import itertools
+import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from minemap import schema as s
@@ -91,3 +94,39 @@ def strips(hazard: shapely.Polygon, theta: float, cuts, overlaps) -> list:
         if len(parts):
             out.append(parts[0] if len(parts) == 1 else shapely.multipolygons(parts))
     return out
+
+
+# --- the same releases in two files ----------------------------------------------
+
+
+def weekly_releases() -> gpd.GeoDataFrame:
+    """Three releases as a team's weekly Shapefile and the KML of the same areas hold them."""
+    strips = [
+        shapely.Polygon(
+            [(46.9001, 39.9801), (46.9034, 39.9802), (46.9031, 39.9837), (46.9003, 39.983)]
+        ),
+        shapely.box(46.911, 39.981, 46.9137, 39.9833),
+        shapely.Polygon([(46.921, 39.981), (46.925, 39.9811), (46.9229, 39.9846)]),
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "release_id": ["R-2024-001", "R-2024-002", "R-2024-003"],
+            "released_on": ["2024-03-04", "2024-03-05", "2024-03-07"],
+            "method": ["cleared", "reduced", "cancelled"],
+            "items_ap": [3, 0, 0],
+            "organisation": ["ANAMA team 4", "ANAMA team 4", "Partner NGO A"],
+        },
+        geometry=strips,
+        crs="EPSG:4326",
+    )
+
+
+def shapefile_and_kml(tmp_path, kml_frame=None) -> tuple[Path, Path]:
+    """The frame written by GDAL as a Shapefile and as KML (rings turned, names cut...)."""
+    frame = weekly_releases()
+    shp, kml = tmp_path / "week10.shp", tmp_path / "week10.kml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # released_on cut to released_o
+        pyogrio.write_dataframe(frame, shp, driver="ESRI Shapefile")
+    pyogrio.write_dataframe(kml_frame if kml_frame is not None else frame, kml, driver="KML")
+    return shp, kml

@@ -324,3 +324,38 @@ def test_rejects_are_written_valid_and_keep_the_geometry_as_read(runner, tmp_pat
     # The file still says what was read, to fix it at the source.
     as_read = shapely.from_wkt(table[s.GEOMETRY_AS_READ].iloc[0])
     assert shapely.normalize(as_read).equals_exact(shapely.normalize(bow_tie), 1e-9)
+
+
+def test_releases_in_a_shapefile_and_its_kml_are_counted_once(runner, tmp_path):
+    from tests.common import shapefile_and_kml, weekly_releases
+
+    shp, kml = shapefile_and_kml(tmp_path)
+    hazards = tmp_path / "hazards.geojson"
+    gpd.GeoDataFrame(
+        {"hazard_id": ["AGM-1"], "mines_ap": [40], "mines_at": [2]},
+        geometry=[shapely.box(46.899, 39.979, 46.93, 39.99)],
+        crs=4326,
+    ).to_file(hazards)
+    tables = []
+    for releases in ([str(shp)], [str(shp), str(kml)]):
+        csv = tmp_path / f"by_district_{len(releases)}.csv"
+        args = ["remaining", "--hazards", str(hazards), "--releases", *releases]
+        result = runner.invoke(main, [*args, "--by-district", str(csv)])
+        assert result.exit_code == 0, result.output
+        tables.append(pd.read_csv(csv))
+    assert "releases: read 6, kept 3, rejected 0, 3 exact copies counted once" in result.stderr
+    assert tables[1][s.RELEASED_AREA_HA].sum() == pytest.approx(
+        tables[0][s.RELEASED_AREA_HA].sum(), rel=1e-12
+    )
+    assert tables[0][s.RELEASED_AREA_HA].sum() > 0
+    # Another day for one of them in the KML: both set aside, and the summary says how much.
+    changed = weekly_releases()
+    changed.loc[1, "released_on"] = "2024-03-12"
+    other = tmp_path / "other"
+    other.mkdir()
+    shp, kml = shapefile_and_kml(other, changed)
+    args = ["remaining", "--hazards", str(hazards), "--releases", str(shp), str(kml)]
+    result = runner.invoke(main, [*args, "--rejects", str(tmp_path / "rejects.gpkg")])
+    assert result.exit_code == 0, result.output
+    assert "releases: read 6, kept 2, rejected 2 (" in result.stderr
+    assert " ha set aside), 2 exact copies counted once" in result.stderr

@@ -22,6 +22,7 @@ from minemap.errors import (
     SchemaError,
     ValidationError,
 )
+from tests.common import shapefile_and_kml, weekly_releases
 
 FORMATS = Path(__file__).parent / "data" / "formats"
 SQUARE = shapely.box(46.90, 39.98, 46.91, 39.99)
@@ -518,3 +519,59 @@ def _read_back(path: Path) -> gpd.GeoDataFrame:
         return gpd.read_parquet(path)
     target = f"/vsizip/{path}" if path.suffix == ".zip" else str(path)
     return pyogrio.read_dataframe(target, use_arrow=False)
+
+
+# --- the same release in two files ------------------------------------------------
+
+
+def test_the_same_release_in_a_shapefile_and_a_kml_is_one_release(tmp_path):
+    shp, kml = shapefile_and_kml(tmp_path)
+    # What GDAL did to them: the Shapefile's rings run the other way round.
+    ring = pyogrio.read_dataframe(shp).geometry.iloc[0].exterior
+    assert ring.is_ccw != weekly_releases().geometry.iloc[0].exterior.is_ccw
+    loaded = mio.load_layers([shp, kml], "releases")
+    assert loaded.errors == []
+    assert loaded.kept[s.RELEASE_ID].tolist() == ["R-2024-001", "R-2024-002", "R-2024-003"]
+    assert len(loaded.rejected) == 0
+    assert len(loaded.copies) == 3
+    assert loaded.read == len(loaded.kept) + len(loaded.rejected) + len(loaded.copies)
+    copies = [p for p in loaded.warnings if p.rule == "duplicate-copy"]
+    assert len(copies) == 3
+    assert all(p.file == str(kml) and str(shp) in p.message for p in copies)
+    assert "3 exact copies counted once" in loaded.summary()
+
+
+def test_the_same_id_with_other_content_is_an_error_on_both_and_says_what_was_set_aside(
+    tmp_path,
+):
+    changed = weekly_releases()
+    changed.loc[1, "released_on"] = "2024-03-12"  # R-2024-002: another day in the KML
+    shp, kml = shapefile_and_kml(tmp_path, changed)
+    loaded = mio.load_layers([shp, kml], "releases")
+    errors = [(p.file, p.feature, p.rule) for p in loaded.errors]
+    assert errors == [
+        (str(shp), "release_id R-2024-002", "duplicate-id"),
+        (str(kml), "release_id R-2024-002", "duplicate-id"),
+    ]
+    assert "released_on" in loaded.errors[0].message  # what differs
+    assert len(loaded.copies) == 2  # the other two releases are copies
+    assert len(loaded.rejected) == 2
+    area = mm.geodesy.geodesic_area_ha(weekly_releases().geometry.to_numpy()[[1]])[0] * 2
+    assert f"rejected 2 ({area:,.2f} ha set aside)" in loaded.summary()
+
+
+def test_the_same_hazard_in_two_files_is_one_record_not_a_duplicate_record(tmp_path):
+    record = {"hazard_id": "AGM-9", "AP": 12, "AT": "0", "status": "Open"}
+    a = _geojson(tmp_path / "a.geojson", [_feature(record)])
+    b = _geojson(tmp_path / "b.geojson", [_feature({**record, "AT": 0, "status": "open "})])
+    loaded = mio.load_layers([a, b], "hazards")
+    assert [(p.file, p.rule) for p in loaded.problems] == [(str(b), "duplicate-copy")]
+    assert len(loaded.kept) == len(loaded.copies) == 1
+    # Twice the mines would be a different record: an error on both.
+    c = _geojson(tmp_path / "c.geojson", [_feature({**record, "AP": 24})])
+    loaded = mio.load_layers([a, c], "hazards")
+    assert {(p.file, p.rule) for p in loaded.errors} >= {
+        (str(a), "duplicate-id"),
+        (str(c), "duplicate-id"),
+    }
+    assert any("differ in mines_ap" in p.message for p in loaded.errors)
