@@ -660,6 +660,15 @@ class Loaded:
         if not areal.any():
             return None
         geoms = geoms[areal]
+        # Rejected for being off the globe (swapped, in another CRS): no area to speak of.
+        box = shapely.bounds(geoms)
+        with np.errstate(invalid="ignore"):
+            on_globe = (np.abs(box[:, [0, 2]]) <= 180).all(axis=1) & (
+                np.abs(box[:, [1, 3]]) <= 90
+            ).all(axis=1)
+        geoms = geoms[on_globe]
+        if not len(geoms):
+            return 0.0
         crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
         return float(geodesy.area_ha(geodesy.project(geoms, s.CANONICAL_CRS, crs)).sum())
 
