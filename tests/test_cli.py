@@ -359,3 +359,62 @@ def test_releases_in_a_shapefile_and_its_kml_are_counted_once(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "releases: read 6, kept 2, rejected 2 (" in result.stderr
     assert " ha set aside), 2 exact copies counted once" in result.stderr
+
+
+def _far_releases(tmp_path, n: int) -> Path:
+    """``n`` releases far from every hazard of the small sample: n outside-hazards warnings."""
+    far = gpd.GeoDataFrame(
+        {
+            "release_id": [f"R-far-{i}" for i in range(n)],
+            "released_on": ["2022-01-03"] * n,
+            "method": ["cancelled"] * n,
+        },
+        geometry=[
+            shapely.box(46.60 + 0.01 * i, 39.60, 46.605 + 0.01 * i, 39.605) for i in range(n)
+        ],
+        crs=4326,
+    )
+    path = tmp_path / "far.geojson"
+    far.to_file(path)
+    return path
+
+
+@pytest.mark.parametrize("command", [["remaining"], ["map", "-o", "{tmp}/map.html"]])
+def test_many_warnings_of_one_rule_are_one_line_and_v_lists_them(runner, tmp_path, command):
+    args = [part.format(tmp=tmp_path) for part in command]
+    far = str(_far_releases(tmp_path, 12))
+    run = [args[0], "--hazards", HAZARDS, "--releases", far, *args[1:], "--overwrite"]
+    result = runner.invoke(main, run)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if "outside-hazards" in line]
+    assert len(lines) == 1, result.stderr
+    assert "12 features" in lines[0]
+    assert "-v lists each one" in lines[0]
+    every = runner.invoke(main, [*run, "-v"])
+    lines = [line for line in every.stderr.splitlines() if "outside-hazards" in line]
+    assert len(lines) == 12
+    assert "release_id R-far-11" in lines[-1]
+
+
+def test_validate_lists_errors_and_sums_up_warnings_by_rule(runner, tmp_path):
+    far = str(_far_releases(tmp_path, 12))
+    result = runner.invoke(main, ["validate", HAZARDS, far])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("outside-hazards") == 1
+    assert "12 features: warning: outside-hazards" in result.stdout
+    assert "-v or --json lists each one" in result.stdout
+    every = runner.invoke(main, ["validate", HAZARDS, far, "-v"])
+    assert every.stdout.count("outside-hazards") == 12
+    listed = json.loads(runner.invoke(main, ["validate", HAZARDS, far, "--json"]).stdout)
+    assert len([p for p in listed if p["rule"] == "outside-hazards"]) == 12
+
+
+@pytest.mark.slow
+def test_the_demo_prints_no_wall_of_warnings(runner, tmp_path):
+    result = runner.invoke(main, ["demo", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line.startswith("WARNING")]
+    # The sample's releases outside every recorded hazard (land released around them,
+    # as in the real figures) are one line.
+    assert len(warned) == 1, result.stderr
+    assert "2,162 features: warning: outside-hazards" in warned[0]

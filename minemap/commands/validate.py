@@ -17,7 +17,9 @@ from minemap.commands._common import (
     parse_map,
     quiet,
     read_options,
+    verbose,
     verbosity,
+    warning_lines,
 )
 from minemap.errors import InputFileError, MinemapError
 from minemap.validate import ERROR, Problem
@@ -177,9 +179,15 @@ def validate(files, kind, districts, max_segment_km, as_json):
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:
+        # Every error on its own line (each is to be fixed); warnings one line per rule
+        # unless -v: --json always lists them all.
+        said = (UNREADABLE, UNUSABLE_CONTEXT)  # on stderr already
         for problem in problems:
-            if problem.rule not in (UNREADABLE, UNUSABLE_CONTEXT):  # said on stderr already
+            if problem.severity == ERROR and problem.rule not in said:
                 click.echo(str(problem))
+        warned = [p for p in problems if p.severity != ERROR]
+        for line in warning_lines(warned, every=verbose() > 0, hint="-v or --json lists each one"):
+            click.echo(line)
     if any(p.severity == ERROR for p in problems):
         sys.exit(1)
 
