@@ -918,7 +918,10 @@ def _find_copies(frame: pd.DataFrame, kind: str, geoms: np.ndarray, ok: np.ndarr
         values = _comparable(frame[name], kind, name)
         given = pd.Series(values.notna().to_numpy()).groupby(files).transform("any").to_numpy()
         a, b = values.iloc[first].to_numpy(dtype=object), values.iloc[later].to_numpy(dtype=object)
-        equal = (pd.isna(a) & pd.isna(b)) | (a == b)
+        gap_a, gap_b = pd.isna(a), pd.isna(b)
+        equal = (gap_a & gap_b) | (
+            ~gap_a & ~gap_b & (np.where(gap_a, None, a) == np.where(gap_b, None, b))
+        )
         compared = given[first] & given[later]
         for r in later[compared & ~equal]:
             differ[int(r)].append(name)

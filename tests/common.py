@@ -121,9 +121,13 @@ def weekly_releases() -> gpd.GeoDataFrame:
     )
 
 
-def shapefile_and_kml(tmp_path, kml_frame=None) -> tuple[Path, Path]:
-    """The frame written by GDAL as a Shapefile and as KML (rings turned, names cut...)."""
-    frame = weekly_releases()
+def shapefile_and_kml(tmp_path, kml_frame=None, frame=None) -> tuple[Path, Path]:
+    """A frame written by GDAL as a Shapefile and as KML (rings turned, names cut...).
+
+    ``frame`` defaults to :func:`weekly_releases`; ``kml_frame`` (default: the same)
+    is what goes into the KML.
+    """
+    frame = weekly_releases() if frame is None else frame
     shp, kml = tmp_path / "week10.shp", tmp_path / "week10.kml"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # released_on cut to released_o

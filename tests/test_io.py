@@ -575,3 +575,13 @@ def test_the_same_hazard_in_two_files_is_one_record_not_a_duplicate_record(tmp_p
         (str(c), "duplicate-id"),
     }
     assert any("differ in mines_ap" in p.message for p in loaded.errors)
+
+
+def test_copies_with_empty_values_are_still_copies(tmp_path):
+    frame = weekly_releases()
+    frame.loc[0, "organisation"] = None
+    frame["items_ap"] = frame["items_ap"].astype(float)
+    frame.loc[1, "items_ap"] = None
+    shp, kml = shapefile_and_kml(tmp_path, frame=frame)
+    loaded = mio.load_layers([shp, kml], "releases")
+    assert (len(loaded.kept), len(loaded.copies), len(loaded.rejected)) == (3, 3, 0)
