@@ -614,9 +614,9 @@ def read_layer(
 class Loaded:
     """What reading some files gave: kept features, rejected ones, and every problem.
 
-    ``copies`` are features that are exact copies of kept (or rejected) ones with
-    the same id, in another file or the same one (rule ``duplicate-copy``): counted
-    once. Always ``read == len(kept) + len(rejected) + len(copies)``.
+    ``copies`` are features that are exact copies of kept ones with the same id
+    in another file (rule ``duplicate-copy``): counted once. Always ``read ==
+    len(kept) + len(rejected) + len(copies)``; one file alone has no copies.
     """
 
     kind: str

@@ -96,7 +96,7 @@ RULES = {
     ),
     COPY_RULE: (
         WARNING,
-        "a feature is an exact copy of an earlier one with its id (in another file): counted once",
+        "a feature is an exact copy of one with its id in another file: counted once",
     ),
     "duplicate-record": (
         ERROR,
@@ -856,8 +856,8 @@ def _check_ids(frame: pd.DataFrame, kind: str, report: _Report, same: _Copies) -
             "duplicate-id",
             f"{column} {ids.iloc[row]!s} occurs {len(rows)} times ("
             + ", ".join(where[r] for r in rows)
-            + f") and they differ in {', '.join(differ)}: keep one, or give the other "
-            f"another {column}",
+            + (f") and they differ in {', '.join(differ)}" if differ else ") in one file")
+            + f": keep one, or give the other another {column}",
         )
 
 
@@ -877,6 +877,9 @@ def _where(frame: pd.DataFrame) -> list[str]:
 class _Copies:
     """Features sharing an id: ``copy_of`` (exact copies -> the first), and the conflicts.
 
+    Copies come from different files (with no ``source_file`` column, every
+    feature is taken to come from one file, which cannot hold an id twice).
+
     ``conflicts`` maps each feature of an id whose features differ to all the
     rows of that id and what differs between them.
     """
@@ -892,7 +895,7 @@ def _find_copies(frame: pd.DataFrame, kind: str, geoms: np.ndarray, ok: np.ndarr
     attributes once normalised (ids and text trimmed, numbers as numbers, dates as
     days, enumerated values in their canonical spelling); a column that one of
     the two files does not have at all is not compared. An id is one feature only
-    if every feature of it is a copy of the first.
+    if every feature of it is a copy of the first, each from another file.
     """
     none = _Copies({}, {})
     column = s.ID_COLUMN[kind]
@@ -931,7 +934,8 @@ def _find_copies(frame: pd.DataFrame, kind: str, geoms: np.ndarray, ok: np.ndarr
     out = _Copies({}, {})
     for group in groups:
         what = list(dict.fromkeys(d for r in group[1:] for d in differ[int(r)]))
-        if what:
+        # One file holding an id twice is an error in that file, copies or not.
+        if what or len(set(files[group])) < len(group):
             for r in group:
                 out.conflicts[int(r)] = ([int(x) for x in group], what)
         else:

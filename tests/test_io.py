@@ -585,3 +585,13 @@ def test_copies_with_empty_values_are_still_copies(tmp_path):
     shp, kml = shapefile_and_kml(tmp_path, frame=frame)
     loaded = mio.load_layers([shp, kml], "releases")
     assert (len(loaded.kept), len(loaded.copies), len(loaded.rejected)) == (3, 3, 0)
+
+
+def test_one_file_holding_an_id_twice_is_an_error_even_as_an_exact_copy(tmp_path):
+    record = {"hazard_id": "AGM-9", "AP": 12, "AT": 0}
+    path = _geojson(tmp_path / "a.geojson", [_feature(record), _feature(record)])
+    loaded = mio.load_layers([path], "hazards")
+    found = [p for p in loaded.errors if p.rule == "duplicate-id"]
+    assert len(found) == 2
+    assert all("in one file" in p.message for p in found)
+    assert loaded.read == len(loaded.kept) + len(loaded.rejected)
