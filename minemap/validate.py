@@ -40,6 +40,7 @@ __all__ = [
     "Problem",
     "check_layer",
     "guess_kind",
+    "true_area_m2",
 ]
 
 ERROR = "error"

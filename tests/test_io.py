@@ -595,3 +595,24 @@ def test_one_file_holding_an_id_twice_is_an_error_even_as_an_exact_copy(tmp_path
     assert len(found) == 2
     assert all("in one file" in p.message for p in found)
     assert loaded.read == len(loaded.kept) + len(loaded.rejected)
+
+
+def test_copies_survive_coordinates_rounded_to_six_decimals(tmp_path):
+    # Google Earth and many exporters keep 6 decimals (about 10 cm): still the same release.
+    rounded = weekly_releases()
+    rounded["geometry"] = shapely.transform(rounded.geometry.to_numpy(), lambda xy: xy.round(6))
+    shp, kml = shapefile_and_kml(tmp_path, rounded)
+    loaded = mio.load_layers([shp, kml], "releases")
+    assert (len(loaded.kept), len(loaded.copies)) == (3, 3)
+    # A corner moved by 5 m is another survey of it: not a copy.
+    moved = weekly_releases()
+    corners = list(moved.geometry.iloc[2].exterior.coords)
+    corners[1] = (corners[1][0] + 0.00006, corners[1][1])
+    corners[-1] = corners[0]
+    moved.loc[2, "geometry"] = shapely.Polygon(corners)
+    other = tmp_path / "moved"
+    other.mkdir()
+    shp, kml = shapefile_and_kml(other, moved)
+    loaded = mio.load_layers([shp, kml], "releases")
+    assert [p.feature for p in loaded.errors] == ["release_id R-2024-003"] * 2
+    assert "differ in geometry" in loaded.errors[0].message
