@@ -39,7 +39,7 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import _gdal, _screen, outputs, overlay
+from minemap import _gdal, _screen, geodesy, outputs, overlay
 from minemap import schema as s
 from minemap._text import escape, escape_controls, show
 from minemap.errors import (
@@ -49,6 +49,7 @@ from minemap.errors import (
     ValidationError,
 )
 from minemap.validate import (
+    COPY_RULE,
     ERROR,
     GEOMETRY_NOTE,
     MAX_SEGMENT_M,
@@ -74,6 +75,8 @@ __all__ = [
     "read_items",
     "read_layer",
     "read_releases",
+    "valid_geometries",
+    "with_valid_geometry",
     "write_layer",
     "write_layers",
     "write_table",
@@ -896,13 +899,19 @@ def read_layer(
 
 @dataclasses.dataclass
 class Loaded:
-    """What reading some files gave: kept features, rejected ones, and every problem."""
+    """What reading some files gave: kept features, rejected ones, and every problem.
+
+    ``copies`` are features that are exact copies of kept ones with the same id
+    in another file (rule ``duplicate-copy``): counted once. Always ``read ==
+    len(kept) + len(rejected) + len(copies)``; one file alone has no copies.
+    """
 
     kind: str
     kept: gpd.GeoDataFrame
     rejected: gpd.GeoDataFrame
     problems: list[Problem]
     read: int
+    copies: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def errors(self) -> list[Problem]:
@@ -913,11 +922,42 @@ class Loaded:
         return [p for p in self.problems if p.severity != ERROR]
 
     def summary(self) -> str:
-        """``kind: read N, kept K, rejected R (W warning(s))``; always N = K + R."""
+        """``kind: read N, kept K, rejected R (W warning(s))``; always N = K + R (+ copies).
+
+        The area of the polygons rejected follows R (``rejected 2 (3.10 ha set
+        aside)``), and exact copies counted once, if any, come after it.
+        """
+        rejected = f"rejected {len(self.rejected)}"
+        area = self.rejected_area_ha()
+        if area is not None:
+            rejected += f" ({area:,.2f} ha set aside)"
+        copies = f", {len(self.copies)} exact copies counted once" if len(self.copies) else ""
         return (
-            f"{self.kind}: read {self.read}, kept {len(self.kept)}, rejected {len(self.rejected)}"
+            f"{self.kind}: read {self.read}, kept {len(self.kept)}, {rejected}{copies}"
             f" ({len(self.warnings)} warning(s))"
         )
+
+    def rejected_area_ha(self) -> float | None:
+        """Area on the ellipsoid of the rejected polygons (ha), as read and repaired where
+        invalid; ``None`` when none was rejected or the layer holds no polygons."""
+        if not len(self.rejected) or not isinstance(self.rejected, gpd.GeoDataFrame):
+            return None
+        geoms = valid_geometries(self.rejected.geometry.to_numpy(dtype=object))
+        areal = np.isin(shapely.get_type_id(geoms), _AREAL)
+        if not areal.any():
+            return None
+        geoms = geoms[areal]
+        # Rejected for being off the globe (swapped, in another CRS): no area to speak of.
+        box = shapely.bounds(geoms)
+        with np.errstate(invalid="ignore"):
+            on_globe = (np.abs(box[:, [0, 2]]) <= 180).all(axis=1) & (
+                np.abs(box[:, [1, 3]]) <= 90
+            ).all(axis=1)
+        geoms = geoms[on_globe]
+        if not len(geoms):
+            return 0.0
+        crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
+        return float(geodesy.area_ha(geodesy.project(geoms, s.CANONICAL_CRS, crs)).sum())
 
     def raise_if_rejected(self) -> None:
         if len(self.rejected) or self.errors:
@@ -1023,6 +1063,9 @@ def _load_frames(
         max_segment_m=max_segment_m,
         today=today,
     )
+    copy_mask = np.zeros(len(cleaned), dtype=bool)
+    copy_mask[[p.row for p in found if p.rule == COPY_RULE and p.row is not None]] = True
+    copy_mask &= ~rejected_mask
     problems = empty + [_locate(p, combined) for p in found]
     reasons = np.full(len(cleaned), "", dtype=object)
     whole_file = [q.message for q in problems if q.severity == ERROR and q.row is None]
@@ -1034,9 +1077,11 @@ def _load_frames(
     raw_columns = combined.drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
     rejected = raw_columns[rejected_mask].copy()
     rejected[PROBLEM] = reasons[rejected_mask]
-    kept = cleaned[~rejected_mask].drop(columns=[SOURCE_FILE, SOURCE_ROW]).reset_index(drop=True)
+    kept = cleaned[~rejected_mask & ~copy_mask]
+    kept = kept.drop(columns=[SOURCE_FILE, SOURCE_ROW]).reset_index(drop=True)
     kept.attrs["problems"] = [p for p in problems if p.severity != ERROR]
-    return Loaded(kind, kept, rejected.reset_index(drop=True), problems, read)
+    copies = raw_columns[copy_mask].reset_index(drop=True)
+    return Loaded(kind, kept, rejected.reset_index(drop=True), problems, read, copies)
 
 
 def _locate(problem: Problem, combined: pd.DataFrame) -> Problem:
@@ -1132,6 +1177,63 @@ def writable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def valid_geometries(geometries) -> np.ndarray:
+    """Geometries as every writer writes them: valid (OGC) and of the kind they declare.
+
+    Polygons, MultiPolygons and collections become valid Polygons or
+    MultiPolygons (:func:`minemap.overlay.valid_polygonal`: repaired, their
+    lines, points and parts of no area left out); a geometry with nothing left,
+    or an empty one, becomes no geometry (a fully released record has no
+    polygon; an empty one is refused by some formats and misread by others).
+    Other geometries (points, lines) are kept if valid, and dropped otherwise.
+    Valid geometries come back as the same objects.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> bow_tie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> [g if g is None else g.geom_type for g in valid_geometries([bow_tie, shapely.Polygon()])]
+    ['MultiPolygon', None]
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    out = geoms.copy()
+    types = shapely.get_type_id(geoms)
+    areal = np.isin(types, _AREAL)
+    out[areal] = overlay.valid_polygonal(geoms[areal])
+    other = np.flatnonzero(~areal & (types >= 0))
+    out[other[~shapely.is_valid(geoms[other])]] = None
+    out[~shapely.is_missing(out) & shapely.is_empty(out)] = None
+    return out
+
+
+def with_valid_geometry(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy of rejected features whose geometry can be written, and that says what was read.
+
+    The geometry is made valid (:func:`valid_geometries`); where that changed it,
+    an ``as_read`` column holds the geometry as read, as WKT, so that
+    the rejects report still shows what to fix at the source.
+    """
+    geoms = frame.geometry.to_numpy(dtype=object)
+    valid = valid_geometries(geoms)
+    changed = np.fromiter(
+        (a is not b for a, b in zip(valid, geoms, strict=True)), dtype=bool, count=len(geoms)
+    )
+    changed &= ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    frame = frame.copy()
+    if changed.any():
+        as_read = np.full(len(geoms), None, dtype=object)
+        as_read[changed] = shapely.to_wkt(geoms[changed], rounding_precision=-1)
+        frame[s.GEOMETRY_AS_READ] = as_read
+    return frame.set_geometry(gpd.GeoSeries(valid, index=frame.index, crs=frame.crs))
+
+
+_AREAL = (
+    shapely.GeometryType.POLYGON,
+    shapely.GeometryType.MULTIPOLYGON,
+    shapely.GeometryType.GEOMETRYCOLLECTION,
+)
+
+
 def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Path:
     """Write a layer atomically, in the format its extension names.
 
@@ -1139,8 +1241,9 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
     ``.fgb`` (FlatGeobuf), ``.kml``/``.kmz``, ``.parquet`` (GeoParquet) and
     ``.csv`` (a ``wkt`` column, or ``longitude``/``latitude`` for points, in
     EPSG:4326, no text cell starting a spreadsheet formula). Dates are written
-    as YYYY-MM-DD. The file is read back before it takes its name, and an
-    existing one (any part of a Shapefile) needs ``overwrite``; see
+    as YYYY-MM-DD. Every geometry written is valid and of its declared kind (see
+    :func:`valid_geometries`). The file is read back before it takes its name,
+    and an existing one (any part of a Shapefile) needs ``overwrite``; see
     :func:`minemap.outputs.atomic_output`.
     """
     path = Path(path)
@@ -1150,6 +1253,7 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
             f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
     frame = writable(frame)
+    frame = frame.set_geometry(valid_geometries(frame.geometry.to_numpy(dtype=object)))
     try:
         return _write(frame, path, suffix, overwrite)
     except (

@@ -61,6 +61,9 @@ ATTRIBUTION = "attribution"
 # Where a feature came from: added by the readers, kept in the rejects report.
 SOURCE_FILE = "source_file"
 SOURCE_ROW = "source_row"
+# A rejected feature's geometry as read (WKT), where the one written had to be repaired
+# (ten letters at most: Shapefiles cut longer names).
+GEOMETRY_AS_READ = "as_read"
 
 # Figures computed by minemap.
 MINES = "mines"

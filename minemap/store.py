@@ -1306,7 +1306,7 @@ def _set_aside(
     ]
     remaining = kept[~clash].reset_index(drop=True)
     remaining.attrs = dict(kept.attrs)
-    return mio.Loaded(kind, remaining, rejected, problems, loaded.read)
+    return mio.Loaded(kind, remaining, rejected, problems, loaded.read, loaded.copies)
 
 
 def _reject_copies_of_current(
@@ -1473,6 +1473,8 @@ def _write_rejects(
     if not len(rejected):
         return
     id_col = s.ID_COLUMN[kind]
+    if isinstance(rejected, gpd.GeoDataFrame):  # what GeoPackage readers may read: valid
+        rejected = mio.with_valid_geometry(rejected)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else None
     skip = {geometry, mio.SOURCE_FILE, mio.SOURCE_ROW, mio.PROBLEM}
     attributes = [c for c in rejected.columns if c not in skip]

@@ -498,3 +498,30 @@ def test_no_devices_gives_empty_measures_not_errors():
     assert np.isnan(row[s.FOUND_VS_RECORDED_AT])
     assert np.isnan(row[s.OFFSET_M])
     assert row[s.SEARCHED_SHARE] == pytest.approx(0.5)
+
+
+def test_accuracy_layer_draws_valid_polygons_once_rounded():
+    import json
+
+    import geopandas as gpd
+
+    from minemap.render.accuracy_layer import accuracy_layer
+
+    # Records a few metres across: rounded to 6 decimals (10 cm), their rings crossed.
+    rng = np.random.default_rng(1)
+    corner = np.array([46.9, 39.98])
+    shapes = [
+        shapely.make_valid(shapely.Polygon(corner + rng.uniform(0, 2e-5, (6, 2))))
+        for _ in range(200)
+    ]
+    hz = gpd.GeoDataFrame(
+        {s.HAZARD_ID: [f"H{i}" for i in range(200)], s.MINES_AP: 1, s.MINES_AT: 0},
+        geometry=shapes,
+        crs=4326,
+    )
+    table = accuracy(hz, items(np.empty((0, 2))).set_crs(4326, allow_override=True))
+    layer = accuracy_layer(hz, table)
+    found = json.loads(layer.element.data)
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in found["records"]["features"]])
+    assert len(geoms) > 100
+    assert shapely.is_valid(geoms).all()

@@ -197,6 +197,7 @@ def accuracy_layer(
     index: dict[str, int] = {}
     features = []
     shown = shapely.simplify(merged.geometry.to_numpy(dtype=object), 2e-5, preserve_topology=True)
+    shown = shapely.set_precision(shown, 1e-6)  # GEOS keeps polygons valid; rounding alone did not
     shown = shapely.transform(shown, lambda xy: np.round(xy, 6))
     for geom, (_, row) in zip(shown, merged.iterrows(), strict=True):
         if geom is None or shapely.is_empty(geom):
