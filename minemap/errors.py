@@ -16,6 +16,7 @@ __all__ = [
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
+    "WorkspaceDamagedError",
     "WorkspaceError",
 ]
 
@@ -54,6 +55,13 @@ class WorkspaceBusyError(WorkspaceError):
 
     def __str__(self) -> str:
         return f"workspace {self.path} {self.problem}"
+
+
+class WorkspaceDamagedError(WorkspaceError):
+    """A workspace is damaged (cut off, a changed byte...): nothing is read from it or written.
+
+    The message says what is damaged (the record, where it can tell) and how to recover.
+    """
 
 
 class SchemaError(MinemapError, ValueError):

@@ -61,6 +61,9 @@ ATTRIBUTION = "attribution"
 # Where a feature came from: added by the readers, kept in the rejects report.
 SOURCE_FILE = "source_file"
 SOURCE_ROW = "source_row"
+# A rejected feature's geometry as read (WKT), where the one written had to be repaired
+# (ten letters at most: Shapefiles cut longer names).
+GEOMETRY_AS_READ = "as_read"
 
 # Figures computed by minemap.
 MINES = "mines"
@@ -435,11 +438,21 @@ OFFSET_M = "offset_m"
 OFFSET_BEARING_DEG = "offset_bearing_deg"
 OFFSET_DX_M = "offset_dx_m"
 OFFSET_DY_M = "offset_dy_m"
+#: Largest distance from the estimated shift to a shift that fits the devices nearly as well.
+OFFSET_UNCERTAINTY_M = "offset_uncertainty_m"
+#: Why a record has no shift estimate (empty when it has one).
+OFFSET_NOTE = "offset_note"
+#: What the shift estimate took as searched: "releases" or "record".
+OFFSET_SEARCHED = "offset_searched"
+#: Devices the shift estimate rests on (inside the searched part at the estimate).
+OFFSET_DEVICES = "offset_devices"
 IOU = "iou"
 SEARCHED_SHARE = "searched_share"
 RECORDS = "records"
 RECORDS_WITH_DEVICES = "records_with_devices"
 RECORDS_SHIFTED = "records_shifted"
+#: Records of a roll-up group that have a shift estimate.
+RECORDS_WITH_OFFSET = "records_with_offset"
 MINES_PER_HA_EST = "mines_per_ha_est"
 DIST_SETTLEMENT_M = "dist_settlement_m"
 DIST_ROAD_M = "dist_road_m"
@@ -462,6 +475,13 @@ RATE_HA_PER_WEEK = "rate_ha_per_week"
 COMPLETION_EARLIEST = "completion_earliest"
 COMPLETION_CENTRAL = "completion_central"
 COMPLETION_LATEST = "completion_latest"
+#: Why a figure of a row is empty (forecast, bulletin comparison).
+NOTE = "note"
+#: Why a bulletin's figure could not be read (bulletins).
+PROBLEM = "problem"
+#: Districts a bulletin lists, and districts the release polygons of its days lie in.
+BULLETIN_DISTRICTS = "bulletin_districts"
+POLYGON_DISTRICTS = "polygon_districts"
 #: District and method value meaning "every district" / "every method" in progress tables.
 ALL = "all"
 #: The progress table has exactly these columns, in this order.
@@ -553,3 +573,62 @@ IMPORT_SOURCE = "import_source"
 LAYER = "layer"
 FEATURE_ID = "feature_id"
 ATTRIBUTES = "attributes"
+
+# --- figures in tables (minemap.outputs.round_figures) ----------------------------
+#: Decimals a figure is written with in tables (CSV), by column: what the figure
+#: means, not the float's noise. Counts are whole numbers; shares, rates and scores
+#: (0 to 1) are kept to 0.001; apportioned mine counts are estimates (0.1).
+DECIMALS = {
+    **dict.fromkeys((MAPPED_MINES, MAPPED_MINES_AP, MAPPED_MINES_AT, MINES), 1),
+    **dict.fromkeys(
+        (
+            MINES_AP,
+            MINES_AT,
+            ITEMS_AP,
+            ITEMS_AT,
+            ITEMS_UXO,
+            UXO,
+            HAZARDS,
+            RECORDS,
+            RECORDS_WITH_DEVICES,
+            RECORDS_SHIFTED,
+            DEVICES_NEAR,
+            DEVICES_INSIDE,
+            DEVICES_INSIDE_AP,
+            DEVICES_INSIDE_AT,
+            ACCIDENTS_NEAR,
+            RANK,
+            "weeks_of_history",
+        ),
+        0,
+    ),
+    **dict.fromkeys(
+        (
+            SHARE_RELEASED,
+            REMAINING_SHARE,
+            HIT_RATE,
+            HIT_RATE_SHIFTED,
+            IOU,
+            SEARCHED_SHARE,
+            FOUND_VS_RECORDED_AP,
+            FOUND_VS_RECORDED_AT,
+            SCORE,
+        ),
+        3,
+    ),
+}
+#: Decimals by the end of a column's name (the first that matches wins): hectares to
+#: 0.01 ha (a rate in ha per week too), mine densities to 0.01 per ha, mine estimates
+#: to 0.1, metres and degrees to 0.1, shares to 0.001.
+DECIMALS_BY_SUFFIX = (
+    ("_per_ha_est", 2),
+    ("_ha_per_week", 2),
+    ("_ha", 2),
+    ("_est", 1),
+    ("_m", 1),
+    ("_deg", 1),
+    ("_share", 3),
+)
+#: Decimals by the start of a column's name: the parts of a priority score and their
+#: contributions (0 to 1), to 0.001.
+DECIMALS_BY_PREFIX = (("part_", 3), ("contrib_", 3))

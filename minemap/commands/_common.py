@@ -14,10 +14,12 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from minemap import contamination, store
+from minemap import contamination, outputs, store
 from minemap import io as mio
 from minemap import schema as s
-from minemap.errors import MinemapError, OutputExistsError, WorkspaceError
+from minemap._text import escape_controls
+from minemap.errors import MinemapError, WorkspaceError
+from minemap.validate import RULES
 
 log = logging.getLogger("minemap")
 
@@ -326,6 +328,7 @@ def verbosity(func):
         logger.setLevel(min(level, saved) if saved else level)
         ctx = click.get_current_context()
         ctx.meta["minemap.quiet"] = quiet
+        ctx.meta["minemap.verbose"] = verbose
         try:
             return func(*args, **kwargs)
         except MinemapError as exc:
@@ -361,10 +364,6 @@ def note(message: str) -> None:
 # --- helpers --------------------------------------------------------------------
 
 
-#: Warnings of one rule logged one by one before they are summed up.
-_WARNINGS_SHOWN = 5
-
-
 def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
     """Read files of one kind with the ``--layer``/``--crs``/``--map`` options given.
 
@@ -385,22 +384,45 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
     return loaded
 
 
+def verbose() -> int:
+    """How many ``-v`` were given (0 outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.meta.get("minemap.verbose") or 0) if ctx is not None else 0
+
+
+def warning_lines(problems, *, every: bool = False, hint: str = "-v lists each one") -> list[str]:
+    """Warnings as lines to print: one per rule, or (``every``) one per warning.
+
+    A rule with one warning gives that warning; a rule with more gives one line
+    with their count, the rule's description, the first few features and
+    ``hint`` (where to see them all). A sample's 2,162 releases outside every
+    recorded hazard are one line, not a wall.
+    """
+    if every:
+        return [str(p) for p in problems]
+    by_rule: dict[str, list] = {}
+    for problem in problems:
+        by_rule.setdefault(problem.rule, []).append(problem)
+    lines = []
+    for rule, found in by_rule.items():
+        if len(found) == 1:
+            lines.append(str(found[0]))
+            continue
+        files = list(dict.fromkeys(p.file for p in found))
+        where = files[0] if len(files) == 1 else f"{len(files)} files"
+        named = [p.feature for p in found if p.feature]
+        example = f" (e.g. {', '.join(named[:3])})" if named else ""
+        what = RULES[rule][1] if rule in RULES else found[0].message
+        count = f"{len(found):,} features"
+        lines.append(f"{where}: {count}: {found[0].severity}: {rule}: {what}{example}; {hint}")
+    return lines
+
+
 def log_problems(loaded: mio.Loaded) -> None:
-    """Log a layer's warnings: the first few of each rule, then a count."""
-    kind = loaded.kind
-    by_rule: dict[str, int] = {}
-    for problem in loaded.warnings:
-        by_rule[problem.rule] = by_rule.get(problem.rule, 0) + 1
-        if by_rule[problem.rule] <= _WARNINGS_SHOWN:
-            log.warning("%s", problem)
-    for rule, count in by_rule.items():
-        if count > _WARNINGS_SHOWN:
-            log.warning(
-                "%s: %d more %r warning(s); `minemap validate` lists them all",
-                kind,
-                count - _WARNINGS_SHOWN,
-                rule,
-            )
+    """Log a layer's warnings: one line per rule (every one with ``-v``)."""
+    hint = "-v lists each one, as does `minemap validate --json`"
+    for line in warning_lines(loaded.warnings, every=verbose() > 0, hint=hint):
+        log.warning("%s", line)
 
 
 def load_all(
@@ -512,13 +534,17 @@ def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: b
         from_workspace=("hazards", "releases", "districts"),
         required=("hazards",),
     )
-    empty_releases = gpd.GeoDataFrame(
+    releases = kept["releases"] if kept["releases"] is not None else no_releases()
+    return kept["hazards"], releases, kept["districts"]
+
+
+def no_releases() -> gpd.GeoDataFrame:
+    """An empty releases layer (none given, or none in the workspace yet)."""
+    return gpd.GeoDataFrame(
         {s.RELEASE_ID: [], s.RELEASED_ON: pd.Series([], dtype="datetime64[ns]"), s.METHOD: []},
         geometry=[],
         crs=s.CANONICAL_CRS,
     )
-    releases = kept["releases"] if kept["releases"] is not None else empty_releases
-    return kept["hazards"], releases, kept["districts"]
 
 
 def write_rejects(loaded, path: Path, overwrite: bool) -> None:
@@ -532,12 +558,15 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
     frames = [f for f in frames if len(f)] or frames[:1]
     rejected = pd.concat(frames, ignore_index=True)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else s.GEOMETRY
+    as_csv = path.suffix.lower() == ".csv"
     for column in rejected.columns:
-        # Rejected values are as read: a column may mix numbers and text ("x", -5).
-        if column != geometry and rejected[column].dtype == object:
+        # Rejected values are as read: a column may mix numbers and text ("x", -5), which
+        # the layer formats cannot hold (a CSV can: its numbers stay numbers).
+        if column != geometry and rejected[column].dtype == object and not as_csv:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
+    rejected = mio.with_valid_geometry(rejected)
     geoms = rejected.geometry.to_numpy()
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
     if path.suffix.lower() in (".fgb", ".shp", ".zip") and 0 < with_z.sum() < pd.notna(geoms).sum():
@@ -546,20 +575,22 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
         rejected = rejected.set_geometry(
             gpd.GeoSeries(shapely.force_2d(geoms), index=rejected.index, crs=rejected.crs)
         )
-    if path.suffix.lower() == ".csv":
+    if as_csv:
         table = pd.DataFrame(rejected.drop(columns=geometry))
         table["wkt"] = rejected.geometry.to_wkt()
-        mio.write_table(table, path, overwrite=overwrite)
+        mio.write_table(table, path, overwrite=overwrite, rounded=False)  # values as read
     else:
         mio.write_layer(rejected, path, overwrite=overwrite)
     note(f"rejects: {len(rejected)} feature(s) written to {path}")
 
 
 def check_outputs(paths, overwrite: bool) -> None:
-    """Refuse before any work when an output exists (rio's convention)."""
-    for path in paths:
-        if path is not None and Path(path).exists() and not overwrite:
-            raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+    """Refuse before any work when an output exists (rio's convention).
+
+    Every part of a Shapefile counts (a lone ``.dbf`` too); interrupted writes of
+    these outputs are finished or undone first (:func:`minemap.outputs.recover`).
+    """
+    outputs.refuse_existing(paths, overwrite)
 
 
 def format_table(table: pd.DataFrame) -> str:
@@ -578,7 +609,8 @@ def format_table(table: pd.DataFrame) -> str:
     ]
     rows = [
         [
-            str(r[s.DISTRICT]),
+            # Escaped here too (the command line escapes all it prints), so columns align.
+            escape_controls(str(r[s.DISTRICT]), keep_newlines=False),
             f"{r[s.MAPPED_AREA_HA]:,.1f}",
             f"{r[s.RELEASED_AREA_HA]:,.1f}",
             f"{r[s.REMAINING_AREA_HA]:,.1f}",
@@ -601,6 +633,7 @@ def format_table(table: pd.DataFrame) -> str:
 def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] = ()) -> str:
     """Rows of text as an aligned table under a rule; columns numbered in ``right`` align right."""
     right = set(right)
+    rows = [[escape_controls(str(c), keep_newlines=False) for c in row] for row in rows]
     widths = [max(len(x) for x in col) for col in zip(heads, *rows, strict=False)]
 
     def line(cells):
@@ -659,8 +692,8 @@ def run_job(
     if layer_path is not None:
         mio.write_layer(rem, layer_path, overwrite=overwrite)
     if table_path is not None:
-        # Every digit: the file's figures add up (conservation) exactly as computed.
-        mio.write_table(table, table_path, overwrite=overwrite, float_format=None)
+        # Rounded in the file only (ha to 0.01, mines to 0.1): `table` keeps every digit.
+        mio.write_table(table, table_path, overwrite=overwrite)
     if map_path is not None:
         write_map_file(rem, table, hazards, releases, districts, as_of, map_path, overwrite, title)
     note(f"Remaining contamination ({as_of_text(as_of)}):")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
-import pyogrio
 
 from minemap import io as mio
 from minemap import records
@@ -82,13 +80,8 @@ def record(record, output, warn_misclosure, max_misclosure, overwrite):
 
 
 def _write_gpkg(result: records.Traverse, path: Path, overwrite: bool) -> None:
-    """Every layer in one GeoPackage, written atomically (io's temporary-file rename)."""
-    with mio.atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for name, frame in zip(_LAYERS, result, strict=True):
-            pyogrio.write_dataframe(
-                mio.writable(frame), tmp, driver="GPKG", layer=name, append=name != "perimeter"
-            )
+    """Every layer in one GeoPackage, written atomically and read back."""
+    mio.write_layers(dict(zip(_LAYERS, result, strict=True)), path, overwrite=overwrite)
 
 
 command = record

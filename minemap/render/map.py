@@ -32,8 +32,6 @@ import datetime as dt
 import html
 import inspect
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +40,9 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from minemap import outputs
 from minemap import schema as s
 from minemap.contamination import released_by
-from minemap.errors import OutputExistsError
 from minemap.render import content as c
 from minemap.render import layers
 from minemap.render._analysis import PUBLIC_CELL_M, public_grid
@@ -276,17 +274,12 @@ def _released_by(releases: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.
     return released_by(releases, as_of)
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_map(m: folium.Map, path, *, overwrite: bool = False) -> Path:
     """Save a map as one self-contained HTML file, atomically.
 
-    The page is written to a temporary file in the same folder, then moved
-    into place with :func:`os.replace`, so a crash never leaves half a file.
+    The page is written under a temporary name in the same folder, read back,
+    fsynced, then renamed (:func:`minemap.outputs.atomic_output`), so a crash or
+    a full disk never leaves half a file.
 
     Parameters
     ----------
@@ -345,24 +338,5 @@ def warn_if_large(path: Path, *, public: bool = False) -> None:
 
 
 def _write_text(page: str, path, *, overwrite: bool) -> Path:
-    """Write text to ``path`` through a temporary file and :func:`os.replace`."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path}: file exists; pass overwrite=True (--overwrite on the command line) "
-            "to replace it, or choose another output path"
-        )
-    folder = path.parent if str(path.parent) else Path()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); give it the usual permissions.
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(page)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write a page atomically and read it back (:func:`minemap.outputs.write_text`)."""
+    return outputs.write_text(page, path, overwrite=overwrite)
