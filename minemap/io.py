@@ -178,9 +178,10 @@ def normalise_columns(
     for canonical in known:
         if canonical in taken or canonical in frame.columns:
             continue
-        # Shapefiles cut column names to 10 characters (released_on -> released_o).
-        names = (canonical, canonical[:10], *aliases.get(canonical, ()), *local.get(canonical, ()))
-        for name in names:
+        # Shapefiles cut column names to 10 characters (released_on -> released_o,
+        # Организация -> Организаци): each name is tried whole, then cut.
+        names = (canonical, *aliases.get(canonical, ()), *local.get(canonical, ()))
+        for name in (n for whole in names for n in dict.fromkeys((whole, whole[:10]))):
             column = folded.get(vocabulary.fold(name))
             if column is not None and column not in renames and column not in known:
                 renames[column] = canonical

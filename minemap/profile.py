@@ -650,8 +650,8 @@ def toml_line(text: str, table: tuple[str, ...], key: str | None) -> int | None:
             header = _split_key(found.group(1))
             if header == tuple(table) and table_line is None:
                 table_line = number
-            if key is None and header == target:
-                return number
+            if header[: len(target)] == target:
+                return number  # the key is this table, or holds it: [hazards.values.colour]
             continue
         assign = _ASSIGN.match(line)
         if assign is None:

@@ -112,6 +112,8 @@ def test_every_earlier_spelling_is_still_known(key):
         ("Кубатлинский район", "Gubadli"),
         ("Gədəbəy", "Gədəbəy"),
         ("AZ-TOV", "Tovuz"),
+        ("Zängilan", "Zangilan"),
+        ("Tertersky", None),
     ],
 )
 def test_azerbaijan_ships_with_adjective_and_unit_forms(spelling, key):

@@ -75,6 +75,9 @@ def test_column_names_do_not_clash_with_english_aliases_of_another_column():
         ("classification", "Şübhəli təhlükəli ərazi", "SHA"),
         ("classification", "təsdiqlənmiş təhlükəli ərazi", "CHA"),
         ("status", "worked on", "worked_on"),
+        ("classification", "TTE", "CHA"),  # Windows-1254 has no ə
+        ("classification", "Tesdiqlenmiş tehlükeli erazi", "CHA"),
+        ("classification", "Täsdiqlänmiş", "CHA"),  # the 1991 alphabet wrote ä for ə
         ("status", "OPEN", "open"),
     ],
 )

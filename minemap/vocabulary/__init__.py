@@ -58,20 +58,12 @@ SOURCES = {
     ),
 }
 
-# Letters that Unicode does not decompose into a base letter and a mark.
+# Letters that Unicode does not decompose into a base letter and a mark. The Azerbaijani
+# Latin alphabet of 1991-1992 wrote ä for ə, and code pages without ə (Windows-1254)
+# force a stand-in: ä and e both fold like ə.
 _FOLD_TABLE = str.maketrans(
-    {
-        "ə": "e",
-        "Ə": "e",
-        "ǝ": "e",
-        "Ǝ": "e",
-        "ı": "i",
-        "İ": "i",
-        "ş": "s",
-        "Ş": "s",
-        "ç": "c",
-        "Ç": "c",
-    }
+    {"ə": "e", "Ə": "e", "ǝ": "e", "Ǝ": "e", "ä": "e", "Ä": "e"}
+    | {"ı": "i", "İ": "i", "ş": "s", "Ş": "s", "ç": "c", "Ç": "c"}
     | {"ğ": "g", "Ğ": "g", "ö": "o", "Ö": "o", "ü": "u", "Ü": "u", "ё": "е", "Ё": "е"}
 )
 
