@@ -697,3 +697,261 @@ def toml_string(text: str) -> str:
         else:
             out.append(c)
     return '"' + "".join(out) + '"'
+
+
+# --- drafting a profile from files ---------------------------------------------------
+
+#: Cell values that often mean "not known": the draft suggests those it finds.
+UNKNOWN_WORDS = ("?", "??", "-", "n/a", "unknown", "naməlum", "неизвестно", "нет данных")
+#: Distinct values listed per column in a draft (the rest are counted).
+DRAFT_VALUES = 200
+
+
+@dataclasses.dataclass
+class DraftSource:
+    """One file a draft is made from: its name, its attributes as read, what it lacks."""
+
+    name: str
+    frame: pd.DataFrame
+    has_crs: bool = True
+    crs_name: str | None = None
+    lacks_cpg: bool = False
+
+
+def draft_profile(sources: list[DraftSource], kind: str, *, encoding: str | None = None) -> str:
+    """A starting profile for files of one kind, as TOML text with comments.
+
+    Columns are matched to minemap's by their names (the aliases and the
+    vocabularies), every distinct value of an enumerated column is listed
+    (mapped where minemap knows the word, left commented for the user where it
+    does not), and the settings the files call for (a CRS, an encoding, the
+    order of day and month, ``unknown`` tokens) are written or suggested. The
+    draft reads as it is (:func:`parse_profile`); so does it once the user has
+    filled the commented lines in. ``encoding`` is the one the files were read in
+    (``--encoding``): the draft keeps it.
+    """
+    from minemap import gazetteer
+    from minemap.io import normalise_columns
+
+    if kind not in s.LAYER_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(s.LAYER_KINDS)}, not {kind!r}")
+    known = (*s.REQUIRED[kind], *s.OPTIONAL[kind])
+    found: dict[str, list[tuple[str, str]]] = {}  # canonical -> [(file column, file name)]
+    unused: dict[str, None] = {}
+    frames = []
+    for source in sources:
+        geometry = source.frame.geometry.name if hasattr(source.frame, "geometry") else None
+        raw = pd.DataFrame(source.frame.drop(columns=[c for c in (geometry,) if c]))
+        raw = raw.drop(columns=[c for c in raw.columns if str(c).startswith("_")])
+        canonical = normalise_columns(raw, kind)
+        for before, after in zip(raw.columns, canonical.columns, strict=True):
+            if after in known:
+                found.setdefault(str(after), []).append((str(before), source.name))
+            else:
+                unused[str(before)] = None
+        frames.append(canonical)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    files = ", ".join(Path(x.name).name for x in sources)
+    out = [
+        f"# An import profile for minemap: {kind}, drafted by `minemap profile draft` from",
+        *(f"#   {src.name}: {len(src.frame)} feature(s)" for src in sources),
+        "# Read it through and put right what is wrong. Lines that begin with '# ' followed",
+        '# by a key (# crs = "", # "qismen" = "") are for you to fill in: remove the "# ",',
+        "# write the value, and the profile reads them. docs/import.md describes every key.",
+        "# Use it with: minemap validate --profile THIS.toml FILE...",
+        "",
+        f"description = {toml_string(f'{kind} of ' + files)}",
+        "",
+    ]
+    out += _draft_settings(sources, table, kind, encoding)
+    out += ["", f"[{kind}.columns]", "# minemap column = column in the file"]
+    for column in known:
+        if column in found:
+            names = list(dict.fromkeys(name for name, _ in found[column]))
+            how = _how_matched(kind, column, names[0])
+            others = f"; other files call it {', '.join(names[1:])}" if len(names) > 1 else ""
+            out.append(f"{_quote_key(column)} = {toml_string(names[0])}  # {how}{others}")
+        else:
+            need = (
+                "required: name the column that holds it"
+                if column in s.REQUIRED[kind]
+                else "not found (optional): name the column that holds it, or leave it out"
+            )
+            out.append(f'# {column} = ""  # {need}')
+    if unused:
+        out.append(f"# Columns minemap does not use: {', '.join(unused)}")
+    for column, allowed in s.ENUM_COLUMNS[kind].items():
+        if column in table.columns:
+            out += ["", *_draft_values(kind, column, table[column], allowed)]
+    if s.DISTRICT in table.columns and kind != "districts":
+        out += _draft_districts(kind, table[s.DISTRICT], gazetteer.active())
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _draft_settings(
+    sources: list[DraftSource], table: pd.DataFrame, kind: str, encoding: str | None
+) -> list[str]:
+    out = []
+    dates = [c for c in s.DATE_COLUMNS[kind] if c in table.columns]
+    order, evidence = _date_order_of(_cells(table, dates))
+    if order is not None:
+        out += [
+            f"# Dates are written with separators ({evidence}, the day).",
+            f'date_order = "{order}"',
+        ]
+    elif evidence:
+        out += [
+            f"# Dates are written with separators ({evidence}): say the order of day, month",
+            "# and year (DMY for 03.04.2024 = 3 April, MDY for April 3rd, YMD).",
+            '# date_order = ""',
+        ]
+    counts = [c for c in s.COUNT_COLUMNS[kind] if c in table.columns]
+    texts = _cells(table, counts).astype(str)
+    if texts.str.fullmatch(r"\s*\d{1,3}(?:\.\d{3})*,\d+\s*").any():
+        out += ["# Numbers are written with a decimal comma (12,5).", 'decimal = ","']
+    lacking = [src.name for src in sources if src.lacks_cpg]
+    if encoding is not None:
+        out += [
+            "# Text of files that say no encoding is in:",
+            f"encoding = {toml_string(encoding)}",
+        ]
+    elif lacking:
+        out += [
+            f"# {', '.join(Path(n).name for n in lacking)}: a Shapefile without .cpg; write",
+            "# the code page its text is in (cp1254 Azerbaijani Latin, cp1251 Cyrillic, utf-8).",
+            '# encoding = ""',
+        ]
+    without = [src.name for src in sources if not src.has_crs]
+    crs_names = {src.crs_name for src in sources if src.has_crs and src.crs_name}
+    if without:
+        out += [
+            f"# {', '.join(Path(n).name for n in without)}: no CRS; write the one its",
+            "# coordinates are in (EPSG:32638 for UTM zone 38N, EPSG:4326 for degrees).",
+            '# crs = ""',
+        ]
+    elif crs_names:
+        out.append(f"# The files say their CRS: {', '.join(sorted(crs_names))}.")
+    seen = _unknown_tokens(table)
+    if seen:
+        out += [
+            "# Cell values that mean 'not known' (read as empty):",
+            f"unknown = [{', '.join(toml_string(t) for t in seen)}]",
+        ]
+    else:
+        out.append('# unknown = ["?"]  # cell values that mean "not known", if any')
+    return out
+
+
+def _cells(table: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Every value of some columns, as one series."""
+    if not columns:
+        return pd.Series([], dtype=object)
+    return pd.concat([table[c].astype(object) for c in columns], ignore_index=True)
+
+
+def _date_order_of(values: pd.Series) -> tuple[str | None, str]:
+    """The order of day and month the values show, and why: (order, evidence)."""
+    text = values.dropna().astype(str).str.strip()
+    parts = text.str.extract(r"^(\d{1,2})[./\-](\d{1,2})[./\-](\d{2}|\d{4})$").dropna()
+    if not len(parts):
+        return None, ""
+    first, second = parts[0].astype(int), parts[1].astype(int)
+    example = text.loc[parts.index[0]]
+    if (first > 12).any() and not (second > 12).any():
+        shown = text.loc[first[first > 12].index[0]]
+        return "DMY", f"in {shown} the first number goes past 12"
+    if (second > 12).any() and not (first > 12).any():
+        shown = text.loc[second[second > 12].index[0]]
+        return "MDY", f"in {shown} the second number goes past 12"
+    return None, f"e.g. {example}, which could be read either way"
+
+
+def _unknown_tokens(table: pd.DataFrame) -> list[str]:
+    words = {vocabulary.fold(w) or w for w in UNKNOWN_WORDS}
+    seen: dict[str, str] = {}  # one spelling per folded word: tokens match folded
+    for column in table.columns:
+        values = table[column]
+        if values.dtype.kind in "biufcmM":
+            continue
+        for value in values.dropna().astype(str).str.strip().unique():
+            folded = vocabulary.fold(value) or value
+            if folded in words:
+                seen.setdefault(folded, value)
+    return list(seen.values())
+
+
+def _how_matched(kind: str, column: str, name: str) -> str:
+    folded = vocabulary.fold(name)
+    if folded in (vocabulary.fold(column), vocabulary.fold(column[:10])):
+        return "minemap's own name"
+    english = s.COLUMN_ALIASES.get(kind, {}).get(column, ())
+    if folded in {vocabulary.fold(a) for a in english} | {vocabulary.fold(a[:10]) for a in english}:
+        return "English name minemap knows"
+    for term in vocabulary.terms():
+        if term.what == f"{kind}.{column}" and folded in (
+            vocabulary.fold(term.term),
+            vocabulary.fold(term.term[:10]),
+        ):
+            return f"{_LANGUAGES.get(term.language, term.language)} name minemap knows"
+    return "matched by name"
+
+
+_LANGUAGES = {
+    "en": "English",
+    "az": "Azerbaijani",
+    "az-Cyrl": "Azerbaijani (Cyrillic)",
+    "ru": "Russian",
+}
+
+
+def _draft_values(kind: str, column: str, values: pd.Series, allowed) -> list[str]:
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    counts = text.value_counts(sort=False)
+    out = [
+        f"[{kind}.values.{column}]",
+        f"# value as written = minemap value ({', '.join(allowed)})",
+    ]
+    known = vocabulary.value_lookup(column)
+    unknown_words = {vocabulary.fold(w) for w in UNKNOWN_WORDS} | set(UNKNOWN_WORDS)
+    shown = 0
+    for value, count in counts.items():
+        if shown >= DRAFT_VALUES:
+            break
+        shown += 1
+        features = f"{count} feature{'s' if count != 1 else ''}"
+        if value in unknown_words or vocabulary.fold(value) in unknown_words:
+            out.append(f"# {toml_string(value)}: {features}; 'not known' (see unknown above)")
+            continue
+        meaning = known.get(vocabulary.fold(value))
+        if meaning is not None:
+            out.append(f"{toml_string(value)} = {toml_string(meaning)}  # {features}")
+        else:
+            out.append(
+                f'# {toml_string(value)} = ""  # {features}; a word minemap does not know: '
+                f"write one of {', '.join(allowed)}"
+            )
+    if len(counts) > shown:
+        out.append(f"# ... and {len(counts) - shown} more distinct values")
+    return out
+
+
+def _draft_districts(kind: str, values: pd.Series, known) -> list[str]:
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    unknown = [v for v in text.unique() if known.canonical(v) is None]
+    if not unknown:
+        return []
+    out = [
+        "",
+        f"[{kind}.values.district]",
+        "# District names minemap does not know. Write minemap's name for each (the ones",
+        "# it knows, or those of the districts layer you give), or add them to a gazetteer",
+        "# (--gazetteer FILE).",
+    ]
+    for value in unknown[:DRAFT_VALUES]:
+        close = known.closest(value)
+        hint = f"; closest known: {', '.join(close)}" if close else ""
+        out.append(f'# {toml_string(value)} = ""  # {int((text == value).sum())} feature(s){hint}')
+    return out

@@ -429,3 +429,98 @@ def test_a_google_earth_kml_goes_in_with_constants(runner, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "releases: read 21, kept 21, rejected 0" in result.stderr
+
+
+# --- minemap profile draft ---------------------------------------------------------------
+
+
+def test_a_draft_lists_columns_and_values_and_round_trips(runner, week, tmp_path):
+    from minemap.profile import read_profile
+
+    out = tmp_path / "draft.toml"
+    result = runner.invoke(
+        main, ["profile", "draft", str(week["hazards"]), "--kind", "hazards", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'hazard_id = "Sahe_ID"' in text
+    assert 'district = "Rayon"' in text
+    assert 'submitted_on = "Tarix"' in text
+    assert '"açıq" = "open"' in text
+    assert '"ŞTE" = "SHA"' in text
+    assert '# "qismen" = ""' in text  # left for the user
+    assert 'date_order = "DMY"' in text
+    assert '# crs = ""' in text  # the file has none
+    assert 'unknown = ["namelum"]' in text
+    draft = read_profile(out)  # loads as it is
+    assert draft["hazards"].values["status"]["icrada"] == "worked_on"
+    # Not yet enough: the file has no CRS, and qismen is nobody's word.
+    refused = runner.invoke(main, ["validate", "--profile", str(out), str(week["hazards"])])
+    assert refused.exit_code == 1
+    filled = text.replace('# crs = ""', 'crs = "EPSG:32638"').replace(
+        '# "qismen" = ""', '"qismen" = "worked_on"'
+    )
+    out.write_text(filled, encoding="utf-8")
+    result = runner.invoke(
+        main, ["validate", "--profile", str(out), "--districts", DISTRICTS, str(week["hazards"])]
+    )
+    assert result.exit_code == 0, result.output
+    assert "hazards: read 4, kept 4, rejected 0" in result.stderr
+
+
+def test_a_draft_of_russian_releases_and_of_several_files(runner, week):
+    result = runner.invoke(main, ["profile", "draft", str(week["releases"]), "--kind", "releases"])
+    assert result.exit_code == 0, result.output
+    assert 'release_id = "Задача"' in result.stdout
+    assert 'organisation = "Организаци"' in result.stdout  # cut to 10 letters by the format
+    assert '"Очищено" = "cleared"' in result.stdout
+    assert "WGS 84 / UTM zone 38N" in result.stdout
+    both = runner.invoke(
+        main,
+        ["profile", "draft", str(week["hazards"]), str(week["ru_hazards"]), "--kind", "hazards"],
+    )
+    assert both.exit_code == 0, both.output
+    assert 'hazard_id = "Sahe_ID"  # Azerbaijani name minemap knows; other files call it' in (
+        both.stdout
+    )
+    assert '"открыт" = "open"' in both.stdout
+    assert '"неизвестно"' in both.stdout
+
+
+def test_a_draft_names_unknown_districts_and_keeps_an_encoding(runner, week, tmp_path):
+    frame = gpd.read_file(HAZARDS)
+    frame[s.DISTRICT] = ["Ağdam rayonu", "Agdamm", "Atlantis", "Füzuli", "Füzuli"]
+    path = tmp_path / "hz.geojson"
+    frame.to_file(path)
+    result = runner.invoke(main, ["profile", "draft", str(path), "--kind", "hazards"])
+    assert result.exit_code == 0, result.output
+    assert "[hazards.values.district]" in result.stdout
+    assert '# "Agdamm" = ""  # 1 feature(s); closest known: Aghdam' in result.stdout
+    assert '# "Atlantis" = ""' in result.stdout
+    assert "Füzuli" not in result.stdout.split("[hazards.values.district]")[1]
+    week["hazards"].with_suffix(".cpg").unlink()
+    refused = runner.invoke(main, ["profile", "draft", str(week["hazards"]), "--kind", "hazards"])
+    assert refused.exit_code == 1
+    assert "--encoding" in refused.stderr
+    read = runner.invoke(
+        main,
+        ["profile", "draft", str(week["hazards"]), "--kind", "hazards", "--encoding", "cp1254"],
+    )
+    assert read.exit_code == 0, read.output
+    assert 'encoding = "cp1254"' in read.stdout
+    assert '"açıq" = "open"' in read.stdout
+
+
+def test_a_draft_refuses_to_overwrite_and_bad_usage(runner, week, tmp_path):
+    out = tmp_path / "p.toml"
+    out.write_text("x", encoding="utf-8")
+    args = ["profile", "draft", str(week["hazards"]), "--kind", "hazards", "-o", str(out)]
+    assert runner.invoke(main, args).exit_code == 1
+    assert out.read_text(encoding="utf-8") == "x"
+    assert runner.invoke(main, [*args, "--overwrite"]).exit_code == 0
+    no_kind = runner.invoke(main, ["profile", "draft", str(week["hazards"])])
+    assert no_kind.exit_code == 2
+    bad = runner.invoke(
+        main, ["profile", "draft", str(week["hazards"]), "--kind", "hazards", "--encoding", "x"]
+    )
+    assert bad.exit_code == 2
