@@ -64,6 +64,7 @@ from minemap import io as mio
 from minemap import schema as s
 from minemap import validate
 from minemap.errors import InputFileError, WorkspaceBusyError, WorkspaceError
+from minemap.profile import Profile, parse_profile
 from minemap.validate import ERROR, Problem
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "read_workspace",
     "read_workspace_layers",
     "schema_version",
+    "source_profile",
 ]
 
 #: The layout of the workspace tables this minemap writes. Version 1 is the first.
@@ -850,16 +852,60 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _read_options(layer, mapping, crs) -> str:
-    """How a file was read, as canonical JSON (part of what makes an import the same)."""
-    return json.dumps(
-        {
-            "layer": layer,
-            "mapping": dict(sorted((mapping or {}).items())),
-            "crs": None if crs is None else str(crs),
-        },
-        sort_keys=True,
-    )
+def _read_options(layer, mapping, crs, profile: Profile | None = None) -> str:
+    """How a file was read, as canonical JSON (part of what makes an import the same).
+
+    With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
+    the log says how the file was read, and a later import from the source reuses it.
+    """
+    options = {
+        "layer": layer,
+        "mapping": dict(sorted((mapping or {}).items())),
+        "crs": None if crs is None else str(crs),
+    }
+    if profile is not None:
+        options[PROFILE] = profile.as_dict()
+    return json.dumps(options, sort_keys=True)
+
+
+#: The key of the import log's ``read_options`` that holds the profile a file was read with.
+PROFILE = "profile"
+
+
+def source_profile(workspace, source: str | None) -> tuple[Profile, int] | None:
+    """The profile the last import from ``source`` was read with, and that import's number.
+
+    ``None`` when no import from that source had one (or no source is given).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets, profile
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> p = profile.parse_profile('date_order = "DMY"', name="anama.toml")
+    >>> _ = add_file(ws, "hazards", datasets.get_path("hazards"), source="ANAMA", profile=p)
+    >>> found, import_id = source_profile(ws, "ANAMA")
+    >>> found.name, found.settings("hazards").date_order, import_id
+    ('anama.toml', 'DMY', 1)
+    """
+    source = (source or "").strip()
+    if not source:
+        return None
+    with _reading(Path(workspace)) as con:
+        rows = con.execute(
+            f"SELECT {s.IMPORT_ID}, {s.READ_OPTIONS} FROM {IMPORTS_TABLE} "
+            f"WHERE {s.SOURCE} = ? ORDER BY {s.IMPORT_ID} DESC",
+            (source,),
+        ).fetchall()
+    for import_id, options in rows:
+        try:
+            stored = json.loads(options).get(PROFILE)
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(stored, dict) and isinstance(stored.get("text"), str):
+            name = str(stored.get("name") or f"the profile of import #{import_id}")
+            return parse_profile(stored["text"], name=name), int(import_id)
+    return None
 
 
 def add_file(
@@ -873,6 +919,7 @@ def add_file(
     crs=None,
     imported_at=None,
     today: dt.date | None = None,
+    profile: Profile | None = None,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -898,6 +945,9 @@ def add_file(
         in the log, and with each record's id the key that supersession uses.
     layer, mapping, crs
         How to read the file, as in :func:`minemap.io.load_layers`.
+    profile
+        An import profile (:func:`minemap.profile.read_profile`), stored whole in
+        the import log (``read_options``); :func:`source_profile` finds it again.
     imported_at
         Record the import as made at this moment (UTC) instead of now, to build
         a workspace from an archive of earlier files, oldest first. It may not
@@ -933,7 +983,7 @@ def add_file(
     if path.exists() and workspace.exists() and path.resolve() == workspace.resolve():
         raise InputFileError(path, "is the workspace itself; add the files it is made of")
     digest = file_sha256(path)
-    options = _read_options(layer, mapping, crs)
+    options = _read_options(layer, mapping, crs, profile)
     source = (source or "").strip()
     with _writing(workspace) as con:
         earlier = con.execute(
@@ -954,6 +1004,7 @@ def add_file(
             districts=_or_none(context.get("districts")),
             hazards=_or_none(context.get("hazards")),
             today=today,
+            profile=profile,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)
         if kind == "hazards":

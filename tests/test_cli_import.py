@@ -155,7 +155,7 @@ def _squares(xs, y, size=200.0):
     return [shapely.box(x, y, x + size, y + size) for x in xs]
 
 
-def azerbaijani_hazards(folder: Path) -> Path:
+def azerbaijani_hazards(folder: Path, *, ap_first: int = 120) -> Path:
     """Hazards drawn in QGIS: UTM 38N without a .prj, Azerbaijani columns and values, cp1254.
 
     Windows-1254 has no ə: files in it write e (TTE for TTƏ), which folding matches.
@@ -165,7 +165,7 @@ def azerbaijani_hazards(folder: Path) -> Path:
             "Sahe_ID": ["AGD-001", "AGD-002", "FUZ-001", "FUZ-002"],
             "Rayon": ["Ağdam rayonu", "AĞDAM", "Füzuli", "FÜZULİ R-NU"],
             "Tip": ["TTE", "ŞTE", "Tesdiqlenmiş tehlükeli erazi", "ŞTE"],
-            "AP": [120, 15, 40, 0],
+            "AP": [ap_first, 15, 40, 0],
             "AT": [8, 0, 2, 3],
             "Status": ["açıq", "icrada", "qismen", "bağlı"],
             "Menbe": ["ANAMA xeritesi", "namelum", "Şuşa qrupu", "ANAMA xeritesi"],
@@ -524,3 +524,73 @@ def test_a_draft_refuses_to_overwrite_and_bad_usage(runner, week, tmp_path):
         main, ["profile", "draft", str(week["hazards"]), "--kind", "hazards", "--encoding", "x"]
     )
     assert bad.exit_code == 2
+
+
+# --- a workspace remembers the profile of a source ------------------------------------------
+
+
+def test_a_workspace_remembers_a_sources_profile_and_log_shows_it(runner, week, tmp_path):
+    import json
+
+    workspace = tmp_path / "ws.gpkg"
+    assert runner.invoke(main, ["init", str(workspace)]).exit_code == 0
+    first = runner.invoke(
+        main,
+        [
+            *("add", "hazards", str(workspace), str(week["hazards"])),
+            *("--source", "ANAMA", "--profile", str(week["profile"])),
+        ],
+    )
+    assert first.exit_code == 0, first.output
+    assert "hazards: read 4, kept 4, rejected 0" in first.stderr
+    # Next week's file from the same source: no --profile, the stored one is used, and said.
+    again = azerbaijani_hazards(tmp_path, ap_first=110)  # AGD-001 corrected
+    second = runner.invoke(
+        main, ["add", "hazards", str(workspace), str(again), "--source", "ANAMA"]
+    )
+    assert second.exit_code == 0, second.output
+    assert "read with the profile" in second.stderr
+    assert "anama.toml" in second.stderr
+    assert "import #1" in second.stderr
+    assert "hazards: read 4, kept 4, rejected 0" in second.stderr
+    assert "1 superseded" in second.stdout
+    # Another source has no stored profile: the Russian team's files read with their own.
+    third = runner.invoke(
+        main,
+        [
+            *("add", "releases", str(workspace), str(week["releases"])),
+            *("--source", "Russian team", "--profile", str(week["ru_profile"])),
+        ],
+    )
+    assert third.exit_code == 0, third.output
+    assert "read with the profile" not in third.stderr
+    # log: the profile's name in the table, its text in JSON and with --profile.
+    table = runner.invoke(main, ["log", str(workspace)])
+    assert table.exit_code == 0, table.output
+    assert "profile" in table.stdout.splitlines()[0]
+    assert table.stdout.count("anama.toml") == 2
+    assert "ru.toml" in table.stdout
+    records = json.loads(runner.invoke(main, ["log", str(workspace), "--json"]).stdout)
+    stored = records[0]["read_options"]["profile"]
+    assert stored["name"].endswith("anama.toml")
+    assert stored["text"] == PROFILE
+    assert records[1]["read_options"]["profile"]["text"] == PROFILE
+    shown = runner.invoke(main, ["log", str(workspace), "--import", "3", "--profile"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == RU_PROFILE
+    # What the workspace holds was read through the profiles: remaining works from it.
+    result = runner.invoke(
+        main, ["remaining", "--workspace", str(workspace), "--districts", DISTRICTS]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_log_profile_needs_an_import_that_had_one(runner, tmp_path):
+    workspace = tmp_path / "ws.gpkg"
+    runner.invoke(main, ["init", str(workspace)])
+    runner.invoke(main, ["add", "hazards", str(workspace), HAZARDS])
+    assert runner.invoke(main, ["log", str(workspace), "--profile"]).exit_code == 2
+    assert runner.invoke(main, ["log", str(workspace), "--import", "9", "--profile"]).exit_code == 2
+    none = runner.invoke(main, ["log", str(workspace), "--import", "1", "--profile"])
+    assert none.exit_code == 1
+    assert "read without a profile" in none.stderr

@@ -12,6 +12,7 @@ from minemap.commands._common import (
     layer_for,
     log_problems,
     mapping_for,
+    note,
     parse_map,
     read_options,
     verbosity,
@@ -50,8 +51,20 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
     record supersedes its earlier version, which stays in the history. Rejected
     features are stored with their reasons: nothing handed over is lost. The whole
     import is one transaction. Adding the same file again changes nothing.
+
+    A --profile is stored with the import; a later file from the same --source is
+    read with it again unless another --profile is given.
     """
     meta = click.get_current_context().meta
+    profile = meta.get("minemap.profile")
+    if profile is None and source and workspace.exists():
+        found = store.source_profile(workspace, source)
+        if found is not None:
+            profile, import_id = found
+            note(
+                f"{file}: read with the profile {profile.name} of source {source!r} "
+                f"(stored with import #{import_id}); give --profile to use another"
+            )
     done = store.add_file(
         workspace,
         kind,
@@ -61,6 +74,7 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
         crs=meta.get("minemap.crs"),
         imported_at=imported_at,
+        profile=profile,
     )
     if done.loaded is not None:
         log_problems(done.loaded)
@@ -70,13 +84,13 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
             click.echo(f"  {problem}", err=True)
         if len(errors) > _REJECTS_SHOWN:
             click.echo(f"  ... and {len(errors) - _REJECTS_SHOWN} more", err=True)
-        for note in done.notes:
-            click.echo(f"WARNING: {file}: {note}", err=True)
+        for warning in done.notes:
+            click.echo(f"WARNING: {file}: {warning}", err=True)
         if done.read and not done.kept:
             click.echo(
                 f"WARNING: every feature of {file} was rejected (stored with the reasons, "
                 f"see `minemap log {workspace} --rejects`); fix the file, or read it another "
-                "way (--map, --layer, --crs), and add it again",
+                "way (--map, --layer, --crs, --profile), and add it again",
                 err=True,
             )
     click.echo(done.summary())
