@@ -42,6 +42,7 @@ from minemap.vocabulary import fold_words
 __all__ = [
     "Gazetteer",
     "active",
+    "alternative_names",
     "builtin",
     "fold_place",
     "read_gazetteer",
@@ -251,6 +252,31 @@ def _iso_name(code: str) -> str | None:
         return None
     found = pycountry.subdivisions.get(code=code.strip().upper())
     return None if found is None else found.name
+
+
+def alternative_names(districts: pd.DataFrame, *, limit: int = 40) -> list[list[str]]:
+    """Every other name of each district row: the gazetteer's and the row's own columns.
+
+    For the map's search, which finds a district by any of its names. At most
+    ``limit`` names a row (a boundary file's columns may be long lists).
+
+    >>> alternative_names(pd.DataFrame({"district": ["Aghdam"]}))[0][:4]
+    ['Agdam', 'Ağdam', 'Ағдам', 'Агдам']
+    """
+    if s.DISTRICT not in districts.columns:
+        return [[] for _ in range(len(districts))]
+    known = active()
+    own = Gazetteer.from_layer(districts)
+    out = []
+    for name in districts[s.DISTRICT]:
+        if not isinstance(name, str) or not name.strip():
+            out.append([])
+            continue
+        key = known.canonical(name) or name
+        names = dict.fromkeys((*known.names(key), *own.names(name), key))
+        names.pop(name, None)
+        out.append([n for n in names if n][:limit])
+    return out
 
 
 @functools.cache

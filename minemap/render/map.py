@@ -39,6 +39,7 @@ from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.contamination import released_by
 from minemap.errors import OutputExistsError
+from minemap.gazetteer import alternative_names
 from minemap.render import symbology as sym
 from minemap.render.offline import OfflineMap, RawElement, script_json
 
@@ -127,6 +128,7 @@ var minemap = (function () {
   var SVG = "http://www.w3.org/2000/svg";
   var index = {};      // search key -> [{layer, group}]
   var keys = [];
+  var aliases = [];    // other names of districts: searched, not listed
   var timed = [];      // layers filtered by the time slider
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -150,10 +152,10 @@ var minemap = (function () {
     box.appendChild(table);
     return box;
   }
-  function remember(key, layer, group) {
+  function remember(key, layer, group, alias) {
     if (key === undefined || key === null || key === "") { return; }
     key = String(key);
-    if (!index[key]) { index[key] = []; keys.push(key); }
+    if (!index[key]) { index[key] = []; (alias ? aliases : keys).push(key); }
     index[key].push({layer: layer, group: group});
   }
   // Coordinates arrive as integer deltas (see _encode_geometry in map.py).
@@ -193,6 +195,7 @@ var minemap = (function () {
         layer.bindPopup(function () { return tip(p.t, o.labels, strings); },
                         {className: "minemap-popup", maxWidth: 420});
         remember(p.i, layer, group);
+        (p.a || []).forEach(function (k) { remember(k, layer, group, true); });
       }
     });
     data.features.forEach(function (f) {
@@ -366,6 +369,11 @@ var minemap = (function () {
       });
     }, false);
   }
+  // Case and accents do not matter in a search: Fuzuli finds Füzuli, agdere Ağdərə.
+  function fold(text) {
+    return String(text).normalize("NFKD").replace(/[\\u0300-\\u036f]/g, "").toLowerCase()
+      .replace(/[\\u0259\\u00e4]/g, "e").replace(/\\u0131/g, "i");
+  }
   function search(map, spec) {
     return control(map, "topleft", "minemap-search", function (div) {
       var input = el("input", "minemap-search-input");
@@ -390,8 +398,8 @@ var minemap = (function () {
         if (!q) { out.textContent = ""; return; }
         var hits = index[q];
         if (!hits) {
-          var low = q.toLowerCase();
-          var k = keys.filter(function (x) { return x.toLowerCase().indexOf(low) >= 0; });
+          var low = fold(q);
+          var k = keys.concat(aliases).filter(function (x) { return fold(x).indexOf(low) >= 0; });
           hits = k.length ? index[k[0]] : null;
           if (hits) { input.value = k[0]; }
         }
@@ -1345,6 +1353,7 @@ def render_map(
     if districts is not None:
         lookup = _figure_lookup(table, remaining)
         names = [_text(v) for v in districts[s.DISTRICT]]
+        others = alternative_names(districts)  # the search finds a district by any name
         figures = [lookup.get(n, lookup.get(s.canonical_district(n) or "")) for n in names]
         values = [None if f is None else f.get(s.REMAINING_AREA_HA) for f in figures]
         columns = [c for c in next(iter(lookup.values()), {}) if c != s.DISTRICT]
@@ -1357,8 +1366,11 @@ def render_map(
                 "s": styles(sym.district_style(v, breaks)),
                 "t": _district_tip(n, rec, f, columns),
                 "i": n,
+                **({"a": a} if a else {}),
             }
-            for n, rec, f, v in zip(names, _records(districts), figures, values, strict=True)
+            for n, rec, f, v, a in zip(
+                names, _records(districts), figures, values, others, strict=True
+            )
         ]
         data, _ = _feature_collection(districts.geometry, props)
         _GeoJsonLayer(
