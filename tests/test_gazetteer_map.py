@@ -68,6 +68,7 @@ def test_search_finds_a_district_by_any_name(browser, map_file, typed, district)
     )
     page.goto(map_file.as_uri())
     page.wait_for_selector("path.minemap-district", state="attached")
+    page.wait_for_selector("path.minemap-hazard", state="attached")
     listed = page.locator("#minemap-search-list option").evaluate_all("os => os.map(o => o.value)")
     assert "Агдам" not in listed  # other names are searched, not listed
     box = page.locator(".minemap-search-input")

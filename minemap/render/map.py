@@ -195,7 +195,7 @@ var minemap = (function () {
         layer.bindPopup(function () { return tip(p.t, o.labels, strings); },
                         {className: "minemap-popup", maxWidth: 420});
         remember(p.i, layer, group);
-        (p.a || []).forEach(function (k) { remember(k, layer, group, true); });
+        (p.alt || []).forEach(function (k) { remember(k, layer, group, true); });
       }
     });
     data.features.forEach(function (f) {
@@ -1366,7 +1366,7 @@ def render_map(
                 "s": styles(sym.district_style(v, breaks)),
                 "t": _district_tip(n, rec, f, columns),
                 "i": n,
-                **({"a": a} if a else {}),
+                **({"alt": a} if a else {}),
             }
             for n, rec, f, v, a in zip(
                 names, _records(districts), figures, values, others, strict=True
