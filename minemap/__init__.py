@@ -31,6 +31,7 @@ from minemap.errors import (
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
 from minemap.priorities import priorities
+from minemap.profile import ProfileError, read_profile
 from minemap.progress import progress
 from minemap.records import read_record, traverse
 from minemap.store import read_workspace
@@ -50,6 +51,7 @@ __all__ = [
     "MinemapError",
     "OutputExistsError",
     "OutputFileError",
+    "ProfileError",
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
@@ -63,6 +65,7 @@ __all__ = [
     "read_districts",
     "read_hazards",
     "read_items",
+    "read_profile",
     "read_record",
     "read_releases",
     "read_reports",

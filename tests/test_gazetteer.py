@@ -256,3 +256,37 @@ def test_validate_finds_hazards_named_in_a_layers_own_language():
     cleaned, problems, rejected = check_layer(hazards, "hazards", districts=districts)
     assert not rejected.any(), problems
     assert cleaned[s.DISTRICT].tolist() == ["Syunik"]
+
+
+def test_gazetteer_option_makes_another_countrys_names_known(tmp_path):
+    from click.testing import CliRunner
+
+    from minemap.cli import main
+
+    hazards = gpd.GeoDataFrame(
+        {
+            s.HAZARD_ID: ["H1", "H2"],
+            s.MINES_AP: [1, 2],
+            s.MINES_AT: [0, 0],
+            s.DISTRICT: ["Սյունիք", "Zangezur"],
+        },
+        geometry=[shapely.box(46.0, 39.2, 46.01, 39.21), shapely.box(46.02, 39.2, 46.03, 39.21)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "hz.geojson"
+    hazards.to_file(path)
+    places = tmp_path / "places.csv"
+    places.write_text("district,name\nSyunik,Սյունիք\nSyunik,Zangezur\n", encoding="utf-8")
+    runner = CliRunner()
+    refused = runner.invoke(main, ["validate", str(path)])
+    assert refused.exit_code == 1
+    assert "--gazetteer FILE" in refused.stdout
+    result = runner.invoke(main, ["validate", "--gazetteer", str(places), str(path)])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("where,what\n", encoding="utf-8")
+    usage = runner.invoke(main, ["validate", "--gazetteer", str(bad), str(path)])
+    assert usage.exit_code == 2
+    assert "district,name" in usage.stderr
+    # The names are known for the command only.
+    assert s.canonical_district("Zangezur") is None
