@@ -133,13 +133,14 @@ class ReadSettings:
     def to_numbers(self, values: pd.Series) -> pd.Series:
         """Numbers from values as written (text or numbers); ``NaN`` where not a number.
 
-        With ``decimal=","``, text such as ``12,5`` and ``1.234,5`` is read; spaces
-        between digit groups are ignored either way.
+        With ``decimal=","``, text such as ``12,5`` and ``1.234,5`` is read; with a
+        ``decimal`` either way, spaces between digit groups (``1 234``) are ignored.
+        Without one, values are read as :func:`pandas.to_numeric` reads them.
 
         >>> ReadSettings(decimal=",").to_numbers(pd.Series(["12,5", "1.234", "7"])).tolist()
         [12.5, 1234.0, 7.0]
         """
-        if values.dtype.kind in "biuf":
+        if values.dtype.kind in "biuf" or self.decimal is None:
             return pd.to_numeric(values, errors="coerce")
         text = values.astype("string").str.strip()
         text = text.str.replace(r"(?<=\d)[\s\u00a0\u202f](?=\d{3}\b)", "", regex=True)
@@ -320,6 +321,9 @@ def toml_loads(text: str) -> dict:
     """TOML text as a dict; ``ValueError`` with ``line N: problem`` when malformed."""
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        # Arrays or tables nested thousands deep: no profile looks like that.
+        raise ValueError("line 1: not valid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = re.search(r"\(at line (\d+), column \d+\)", message)

@@ -1050,7 +1050,7 @@ def check_layer(
     if id_col in frame.columns:
         frame[id_col] = frame[id_col].astype("string").str.strip()
     for column in (*s.REQUIRED[kind], *s.OPTIONAL[kind]):
-        if column in frame.columns and column != id_col:
+        if column in frame.columns:
             # Cells that say "not known" are empty (a profile's unknown = [...]).
             frame[column] = settings.blank_unknown(frame[column])
     report = _Report(frame, kind, source)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minemap import profile as mp
 from minemap import schema as s
@@ -274,3 +276,79 @@ def test_doctests():
     import doctest
 
     assert doctest.testmod(mp).failed == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a = " + "[" * 100_000, "a = " + "{b = " * 50_000, "[" + "a." * 100_000 + "b]", "\x00"],
+)
+def test_hostile_profiles_are_profile_errors(text):
+    with pytest.raises(ProfileError):
+        parse_profile(text)
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_any_text_is_a_profile_or_a_profile_error(text):
+    error = _error_of(text)
+    assert error is None or error.problem
+
+
+def _error_of(text: str) -> ProfileError | None:
+    """The ProfileError of a text, or None when it is a profile (anything else escapes)."""
+    try:
+        parse_profile(text)
+    except ProfileError as exc:
+        return exc
+    return None
+
+
+KEYS = st.sampled_from(["date_order", "decimal", "crs", "unknown", "hazards", "columns", "x"])
+VALUES = st.one_of(
+    st.integers(),
+    st.text(max_size=8),
+    st.lists(st.text(max_size=4), max_size=3),
+    st.booleans(),
+    st.dates(),
+)
+
+
+@given(
+    st.recursive(
+        st.dictionaries(KEYS, VALUES, max_size=4),
+        lambda inner: st.dictionaries(
+            KEYS | st.sampled_from(list(s.LAYER_KINDS)), inner, max_size=3
+        ),
+        max_leaves=12,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_any_toml_structure_is_a_profile_or_an_error_with_a_line(data):
+    text = _dump(data)
+    error = _error_of(text)
+    if error is not None:
+        assert error.problem
+        assert error.line is None or 1 <= error.line <= max(1, len(text.splitlines()))
+
+
+def _dump(data: dict, prefix: tuple[str, ...] = ()) -> str:
+    """A small TOML writer for the property test (tables after plain keys)."""
+    plain = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    lines = [f"[{'.'.join(prefix)}]"] if prefix else []
+    for key, value in plain.items():
+        lines.append(f"{key} = {_value(value)}")
+    text = "\n".join(lines) + "\n"
+    for key, value in tables.items():
+        text += _dump(value, (*prefix, key))
+    return text
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | dt.date):
+        return str(value)
+    if isinstance(value, str):
+        return mp.toml_string(value)
+    return "[" + ", ".join(_value(v) for v in value) + "]"
