@@ -26,6 +26,7 @@ from minemap.errors import (
     SchemaError,
     ValidationError,
     WorkspaceBusyError,
+    WorkspaceDamagedError,
     WorkspaceError,
 )
 from minemap.forecast import forecast
@@ -55,6 +56,7 @@ __all__ = [
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
+    "WorkspaceDamagedError",
     "WorkspaceError",
     "__version__",
     "accuracy",

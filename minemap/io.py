@@ -6,8 +6,10 @@ WKT column, or longitude/latitude columns). They read through pyogrio and
 Arrow, map known column aliases to the canonical names, bring every layer to
 EPSG:4326, and check each feature (:mod:`minemap.validate`). A file that cannot
 be read raises :class:`~minemap.errors.InputFileError` naming the file and the
-problem. Writers take the same formats and are atomic: they write a temporary
-file beside the target and rename it. ``docs/import.md`` describes it all.
+problem. Writers take the same formats and go through
+:func:`minemap.outputs.atomic_output`: written beside the target under a
+temporary name, read back, fsynced, then renamed (never over an existing file
+without ``overwrite``). ``docs/import.md`` describes it all.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import dataclasses
+import functools
 import io as _io
 import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -32,11 +34,10 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import overlay, vocabulary
+from minemap import outputs, overlay, vocabulary
 from minemap import schema as s
 from minemap.errors import (
     InputFileError,
-    OutputExistsError,
     OutputFileError,
     SchemaError,
     ValidationError,
@@ -66,6 +67,7 @@ __all__ = [
     "read_layer",
     "read_releases",
     "write_layer",
+    "write_layers",
     "write_table",
 ]
 
@@ -911,22 +913,24 @@ read_districts = _reader("districts")
 
 # --- writing ------------------------------------------------------------------------
 
+#: CSV outputs end lines with CRLF (RFC 4180): Python's writer then quotes a value
+#: holding a lone CR, which would otherwise start a new row in a spreadsheet.
+_CSV_LINE_END = "\r\n"
+
 
 @contextlib.contextmanager
-def atomic_path(path: Path, overwrite: bool):
+def atomic_path(path: Path, overwrite: bool, check=None):
+    """:func:`minemap.outputs.atomic_output`, checking the result by its extension.
+
+    Yields a temporary path to write (nothing is there yet); see
+    :func:`~minemap.outputs.atomic_output` for what happens then. ``check``
+    replaces the default check (``.gpkg``: SQLite's ``quick_check``; ``.svg``,
+    ``.png``, ``.html``: whole; ``.zip``: every member's CRC).
+    """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # GDAL wants to create the file itself
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    check = check if check is not None else outputs.check_for(path)
+    with outputs.atomic_output(path, overwrite=overwrite, check=check) as tmp:
+        yield tmp
 
 
 def writable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -952,7 +956,10 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
     ``.gpkg``, ``.geojson``/``.json``, ``.shp``, ``.zip`` (a zipped Shapefile),
     ``.fgb`` (FlatGeobuf), ``.kml``/``.kmz``, ``.parquet`` (GeoParquet) and
     ``.csv`` (a ``wkt`` column, or ``longitude``/``latitude`` for points, in
-    EPSG:4326). Dates are written as YYYY-MM-DD.
+    EPSG:4326, no text cell starting a spreadsheet formula). Dates are written
+    as YYYY-MM-DD. The file is read back before it takes its name, and an
+    existing one (any part of a Shapefile) needs ``overwrite``; see
+    :func:`minemap.outputs.atomic_output`.
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -976,6 +983,37 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
         ) from None
 
 
+def write_layers(frames: Mapping[str, gpd.GeoDataFrame], path, *, overwrite: bool = False) -> Path:
+    """Write several layers (``{name: frame}``) into one GeoPackage, atomically."""
+    path = Path(path)
+    if _suffix(path) != ".gpkg":
+        raise SchemaError(f"{path}: several layers are written to a GeoPackage (.gpkg)")
+    frames = {name: writable(frame) for name, frame in frames.items()}
+    counts = {name: len(frame) for name, frame in frames.items()}
+    check = functools.partial(_check_ogr, counts=counts)
+    with atomic_path(path, overwrite, check=check) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for i, (name, frame) in enumerate(frames.items()):
+            pyogrio.write_dataframe(frame, tmp, driver="GPKG", layer=name, append=i > 0)
+    return path
+
+
+def _check_ogr(path: Path | str, counts: Mapping[str | None, int]) -> None:
+    """Each layer of a file written through GDAL reads back with all its features."""
+    for layer, count in counts.items():
+        info = pyogrio.read_info(str(path), layer=layer, force_feature_count=True)
+        if info["features"] != count:
+            raise ValueError(f"{info['features']} features read back, {count} written")
+
+
+def _check_parquet(path: Path, count: int) -> None:
+    import pyarrow.parquet as pq
+
+    rows = pq.read_metadata(path).num_rows
+    if rows != count:
+        raise ValueError(f"{rows} rows read back, {count} written")
+
+
 def _kml_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """KML cannot hold an empty polygon, nor a ring with fewer than 3 distinct points.
 
@@ -995,27 +1033,43 @@ def _kml_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) -> Path:
     if suffix in (".kml", ".kmz"):
         frame = _kml_geometries(frame)
-    if suffix in (".shp", ".zip"):
-        return _write_shapefile(frame, path, overwrite, zipped=suffix == ".zip")
-    with atomic_path(path, overwrite) as tmp:
-        if suffix in _PARQUET:
+    if suffix == ".zip":
+        return _write_zipped_shapefile(frame, path, overwrite)
+    count = len(frame)
+    if suffix in _PARQUET:
+        with atomic_path(path, overwrite, check=lambda p: _check_parquet(p, count)) as tmp:
             frame.to_parquet(tmp, index=False)
-        elif suffix == ".csv":
-            _csv_table(frame).to_csv(tmp, index=False)
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                # FlatGeobuf's spatial index reorders features: keep the user's order.
-                options = {"SPATIAL_INDEX": "NO"} if suffix == ".fgb" else {}
-                pyogrio.write_dataframe(
-                    frame,
-                    tmp,
-                    driver=DRIVERS[suffix],
-                    layer=path.stem,
-                    layer_options=options,
-                    use_arrow=True,  # a quarter faster than writing feature by feature
-                )
+        return path
+    if suffix == ".csv":
+        table = outputs.spreadsheet_safe(_csv_table(frame))
+        columns = [str(c) for c in table.columns]
+        with atomic_path(
+            path, overwrite, check=lambda p: outputs.check_csv(p, columns, count)
+        ) as tmp:
+            table.to_csv(tmp, index=False, lineterminator=_CSV_LINE_END)
+        return path
+    with atomic_path(path, overwrite, check=lambda p: _check_ogr(p, {None: count})) as tmp:
+        _write_ogr(frame, tmp, suffix)
     return path
+
+
+def _write_ogr(frame: gpd.GeoDataFrame, tmp: Path, suffix: str) -> None:
+    with warnings.catch_warnings():
+        # Shapefile column names are cut to 10 characters, with a warning.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if suffix == ".shp":
+            pyogrio.write_dataframe(frame, tmp, driver="ESRI Shapefile", encoding="UTF-8")
+            return
+        # FlatGeobuf's spatial index reorders features: keep the user's order.
+        options = {"SPATIAL_INDEX": "NO"} if suffix == ".fgb" else {}
+        pyogrio.write_dataframe(
+            frame,
+            tmp,
+            driver=DRIVERS[suffix],
+            layer=tmp.stem,
+            layer_options=options,
+            use_arrow=True,  # a quarter faster than writing feature by feature
+        )
 
 
 def _csv_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -1032,38 +1086,50 @@ def _csv_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     return table
 
 
-def _write_shapefile(frame: gpd.GeoDataFrame, path: Path, overwrite: bool, zipped: bool) -> Path:
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_zipped_shapefile(frame: gpd.GeoDataFrame, path: Path, overwrite: bool) -> Path:
+    """A Shapefile's parts zipped into one file (one file: replaced in one rename)."""
     stem = path.name[: -len(".shp.zip")] if path.name.lower().endswith(".shp.zip") else path.stem
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".shp-") as tmp:
-        target = Path(tmp) / f"{stem}.shp"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # column names cut to 10 characters
-            pyogrio.write_dataframe(frame, target, driver="ESRI Shapefile", encoding="UTF-8")
-        parts = sorted(p for p in Path(tmp).iterdir() if p.name.startswith(f"{stem}."))
-        if zipped:
-            archive = Path(tmp) / "out.zip"
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
-                for part in parts:
+    count = len(frame)
+    names: list[str] = []
+
+    def check(tmp: Path) -> None:
+        outputs.check_zip(tmp, names)
+        _check_ogr(f"/vsizip/{tmp}/{stem}.shp", {None: count})
+
+    with atomic_path(path, overwrite, check=check) as tmp:
+        parts = tmp.parent / "parts"
+        parts.mkdir()
+        _write_ogr(frame, parts / f"{stem}.shp", ".shp")
+        with zipfile.ZipFile(tmp, "x", zipfile.ZIP_DEFLATED) as out:
+            for part in sorted(parts.iterdir()):
+                if part.name.startswith(f"{stem}."):
                     out.write(part, part.name)
-            os.replace(archive, path)
-        else:
-            for part in parts:
-                os.replace(part, path.parent / part.name)
+                    names.append(part.name)
     return path
 
 
 def write_table(
-    table: pd.DataFrame, path, *, overwrite: bool = False, float_format: str | None = "%.6f"
+    table: pd.DataFrame,
+    path,
+    *,
+    overwrite: bool = False,
+    rounded: bool = True,
+    float_format: str | None = None,
 ) -> Path:
-    """Write a table to CSV atomically.
+    """Write a table to CSV atomically, safe to open in a spreadsheet.
 
-    ``float_format=None`` writes every digit (numbers read back exactly, so sums
-    such as mapped = released + remaining hold in the file as they did in memory).
+    Figures are rounded to what they mean (:func:`minemap.outputs.round_figures`:
+    hectares to 0.01, mine estimates to 0.1, counts whole; other decimals to 6
+    places) unless ``rounded=False`` (values as read, e.g. the rejects). No text
+    cell starts a spreadsheet formula (:func:`minemap.outputs.spreadsheet_safe`).
+    The file is read back before it takes its name (see
+    :func:`minemap.outputs.atomic_output`).
     """
     path = Path(path)
-    with atomic_path(path, overwrite) as tmp:
-        table.to_csv(tmp, index=False, float_format=float_format)
+    if rounded:
+        table = outputs.round_figures(table, others=6)
+    table = outputs.spreadsheet_safe(table)
+    columns, count = [str(c) for c in table.columns], len(table)
+    with atomic_path(path, overwrite, check=lambda p: outputs.check_csv(p, columns, count)) as tmp:
+        table.to_csv(tmp, index=False, float_format=float_format, lineterminator=_CSV_LINE_END)
     return path

@@ -50,6 +50,8 @@ DEPTH_CM = "depth_cm"
 
 NAME_AZ = "name_az"
 ISO_3166_2 = "iso_3166_2"
+#: Source and licence of a district boundary, credited on the map.
+ATTRIBUTION = "attribution"
 
 # Where a feature came from: added by the readers, kept in the rejects report.
 SOURCE_FILE = "source_file"
@@ -110,7 +112,7 @@ OPTIONAL = {
     "hazards": (CLASSIFICATION, STATUS, DISTRICT, SOURCE, SUBMITTED_ON),
     "releases": (ITEMS_AP, ITEMS_AT, ITEMS_UXO, HAZARD_ID, ORGANISATION),
     "items": (MODEL, RELEASE_ID, DEPTH_CM),
-    "districts": (NAME_AZ, ISO_3166_2),
+    "districts": (NAME_AZ, ISO_3166_2, ATTRIBUTION),
 }
 ID_COLUMN = {"hazards": HAZARD_ID, "releases": RELEASE_ID, "items": ITEM_ID, "districts": DISTRICT}
 COUNT_COLUMNS = {
@@ -215,6 +217,7 @@ COLUMN_ALIASES = {
         DISTRICT: ("name", "district_name", "rayon", "shapename", "adm2_en", "name_en", "adm2"),
         NAME_AZ: ("name_azeri", "adm2_az", "name_local"),
         ISO_3166_2: ("iso", "iso_code", "shapeiso", "iso3166_2"),
+        ATTRIBUTION: ("credit", "credits", "copyright"),
     },
 }
 
@@ -395,3 +398,62 @@ IMPORT_SOURCE = "import_source"
 LAYER = "layer"
 FEATURE_ID = "feature_id"
 ATTRIBUTES = "attributes"
+
+# --- figures in tables (minemap.outputs.round_figures) ----------------------------
+#: Decimals a figure is written with in tables (CSV), by column: what the figure
+#: means, not the float's noise. Counts are whole numbers; shares, rates and scores
+#: (0 to 1) are kept to 0.001; apportioned mine counts are estimates (0.1).
+DECIMALS = {
+    **dict.fromkeys((MAPPED_MINES, MAPPED_MINES_AP, MAPPED_MINES_AT, MINES), 1),
+    **dict.fromkeys(
+        (
+            MINES_AP,
+            MINES_AT,
+            ITEMS_AP,
+            ITEMS_AT,
+            ITEMS_UXO,
+            UXO,
+            HAZARDS,
+            RECORDS,
+            RECORDS_WITH_DEVICES,
+            RECORDS_SHIFTED,
+            DEVICES_NEAR,
+            DEVICES_INSIDE,
+            DEVICES_INSIDE_AP,
+            DEVICES_INSIDE_AT,
+            ACCIDENTS_NEAR,
+            RANK,
+            "weeks_of_history",
+        ),
+        0,
+    ),
+    **dict.fromkeys(
+        (
+            SHARE_RELEASED,
+            REMAINING_SHARE,
+            HIT_RATE,
+            HIT_RATE_SHIFTED,
+            IOU,
+            SEARCHED_SHARE,
+            FOUND_VS_RECORDED_AP,
+            FOUND_VS_RECORDED_AT,
+            SCORE,
+        ),
+        3,
+    ),
+}
+#: Decimals by the end of a column's name (the first that matches wins): hectares to
+#: 0.01 ha (a rate in ha per week too), mine densities to 0.01 per ha, mine estimates
+#: to 0.1, metres and degrees to 0.1, shares to 0.001.
+DECIMALS_BY_SUFFIX = (
+    ("_per_ha_est", 2),
+    ("_ha_per_week", 2),
+    ("_ha", 2),
+    ("_est", 1),
+    ("_m", 1),
+    ("_deg", 1),
+    ("_share", 3),
+)
+#: Decimals by the start of a column's name: the parts of a priority score and their
+#: contributions (0 to 1), to 0.001.
+DECIMALS_BY_PREFIX = (("part_", 3), ("contrib_", 3))

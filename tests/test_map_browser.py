@@ -14,7 +14,15 @@ import pandas as pd
 import pytest
 
 from minemap.render import render_map, write_map
-from tests.test_render import BREAKOUT, EVIL, EVIL_ID, TEMPLATE, make_scene, render_scene
+from tests.test_render import (
+    BREAKOUT,
+    CREDIT,
+    EVIL,
+    EVIL_ID,
+    TEMPLATE,
+    make_scene,
+    render_scene,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -138,7 +146,9 @@ def test_map_offline_and_interactive(opened, shots):
     assert title.is_visible()
     assert "Karabakh demo" in title.inner_text()
     assert "As of 2024-12-31" in title.inner_text()
-    assert "geoBoundaries" in page.locator(".leaflet-control-attribution").inner_text()
+    credit = page.locator(".leaflet-control-attribution").inner_text()
+    assert f"{CREDIT}; {CREDIT} {EVIL}" in credit  # the districts' own, as text
+    assert "geoBoundaries" not in credit
 
     shot = shots / "map.png"
     page.screenshot(path=str(shot))

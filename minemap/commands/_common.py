@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,10 +14,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from minemap import contamination, gazetteer, store
+from minemap import contamination, gazetteer, outputs, store
 from minemap import io as mio
 from minemap import schema as s
-from minemap.errors import MinemapError, OutputExistsError, WorkspaceError
+from minemap.errors import MinemapError, WorkspaceError
 from minemap.profile import Profile, ProfileError, read_profile
 
 log = logging.getLogger("minemap")
@@ -55,6 +56,22 @@ class OneOrMore(click.Option):
 
 
 EXISTING = click.Path(exists=False, dir_okay=False, path_type=Path)
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option that refuses NaN and infinities, with an optional range.
+
+    Every float option of every command uses it: ``float("nan")`` passes every
+    range check (each comparison with NaN is false), so ``--max-misclosure nan``
+    would turn a check off, and ``inf`` (or ``1e999``) would do the same from
+    the other end. Takes :class:`click.FloatRange`'s arguments.
+    """
+
+    def convert(self, value, param, ctx):
+        number = click.types.FloatParamType.convert(self, value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
 
 
 def _remember(key: str):
@@ -547,13 +564,17 @@ def load_inputs(hazards, releases, districts, rejects: Path | None, overwrite: b
         from_workspace=("hazards", "releases", "districts"),
         required=("hazards",),
     )
-    empty_releases = gpd.GeoDataFrame(
+    releases = kept["releases"] if kept["releases"] is not None else no_releases()
+    return kept["hazards"], releases, kept["districts"]
+
+
+def no_releases() -> gpd.GeoDataFrame:
+    """An empty releases layer (none given, or none in the workspace yet)."""
+    return gpd.GeoDataFrame(
         {s.RELEASE_ID: [], s.RELEASED_ON: pd.Series([], dtype="datetime64[ns]"), s.METHOD: []},
         geometry=[],
         crs=s.CANONICAL_CRS,
     )
-    releases = kept["releases"] if kept["releases"] is not None else empty_releases
-    return kept["hazards"], releases, kept["districts"]
 
 
 def write_rejects(loaded, path: Path, overwrite: bool) -> None:
@@ -567,9 +588,11 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
     frames = [f for f in frames if len(f)] or frames[:1]
     rejected = pd.concat(frames, ignore_index=True)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else s.GEOMETRY
+    as_csv = path.suffix.lower() == ".csv"
     for column in rejected.columns:
-        # Rejected values are as read: a column may mix numbers and text ("x", -5).
-        if column != geometry and rejected[column].dtype == object:
+        # Rejected values are as read: a column may mix numbers and text ("x", -5), which
+        # the layer formats cannot hold (a CSV can: its numbers stay numbers).
+        if column != geometry and rejected[column].dtype == object and not as_csv:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
@@ -581,20 +604,22 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
         rejected = rejected.set_geometry(
             gpd.GeoSeries(shapely.force_2d(geoms), index=rejected.index, crs=rejected.crs)
         )
-    if path.suffix.lower() == ".csv":
+    if as_csv:
         table = pd.DataFrame(rejected.drop(columns=geometry))
         table["wkt"] = rejected.geometry.to_wkt()
-        mio.write_table(table, path, overwrite=overwrite)
+        mio.write_table(table, path, overwrite=overwrite, rounded=False)  # values as read
     else:
         mio.write_layer(rejected, path, overwrite=overwrite)
     note(f"rejects: {len(rejected)} feature(s) written to {path}")
 
 
 def check_outputs(paths, overwrite: bool) -> None:
-    """Refuse before any work when an output exists (rio's convention)."""
-    for path in paths:
-        if path is not None and Path(path).exists() and not overwrite:
-            raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+    """Refuse before any work when an output exists (rio's convention).
+
+    Every part of a Shapefile counts (a lone ``.dbf`` too); interrupted writes of
+    these outputs are finished or undone first (:func:`minemap.outputs.recover`).
+    """
+    outputs.refuse_existing(paths, overwrite)
 
 
 def format_table(table: pd.DataFrame) -> str:
@@ -694,8 +719,8 @@ def run_job(
     if layer_path is not None:
         mio.write_layer(rem, layer_path, overwrite=overwrite)
     if table_path is not None:
-        # Every digit: the file's figures add up (conservation) exactly as computed.
-        mio.write_table(table, table_path, overwrite=overwrite, float_format=None)
+        # Rounded in the file only (ha to 0.01, mines to 0.1): `table` keeps every digit.
+        mio.write_table(table, table_path, overwrite=overwrite)
     if map_path is not None:
         write_map_file(rem, table, hazards, releases, districts, as_of, map_path, overwrite, title)
     note(f"Remaining contamination ({as_of_text(as_of)}):")

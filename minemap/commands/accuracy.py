@@ -9,18 +9,24 @@ import click
 from minemap import io as mio
 from minemap.commands._common import (
     EXISTING,
+    FiniteFloat,
     OneOrMore,
     check_outputs,
     load_all,
     note,
     overwrite_option,
     read_options,
+    require_inputs,
     verbosity,
+    workspace_options,
 )
 
 
-def load_with_items(hazards, releases, districts, items, rejects: Path | None, overwrite: bool):
-    """Hazards, releases, districts and items (``None`` where not given); see ``load_all``."""
+def load_with_items(
+    hazards, releases, districts, items, rejects: Path | None, overwrite: bool, *, required=()
+):
+    """Hazards, releases, districts and items (``None`` where neither given nor in the
+    ``--workspace``); see ``load_all``. ``required`` must be in the workspace."""
     kept = load_all(
         hazards=hazards,
         releases=releases,
@@ -28,6 +34,8 @@ def load_with_items(hazards, releases, districts, items, rejects: Path | None, o
         items=items,
         rejects=rejects,
         overwrite=overwrite,
+        from_workspace=("hazards", "releases", "districts", "items"),
+        required=required,
     )
     return kept["hazards"], kept["releases"], kept["districts"], kept["items"]
 
@@ -45,11 +53,14 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
     "--hazards",
     cls=OneOrMore,
     type=EXISTING,
-    required=True,
-    help="Submitted hazard records / minefield maps (one or more files).",
+    help="Submitted hazard records / minefield maps (one or more files) "
+    "[required without --workspace].",
 )
 @click.option(
-    "--items", cls=OneOrMore, type=EXISTING, required=True, help="Devices found (points)."
+    "--items",
+    cls=OneOrMore,
+    type=EXISTING,
+    help="Devices found (points) [required without --workspace].",
 )
 @click.option(
     "--releases",
@@ -60,7 +71,7 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
 @click.option(
     "--tolerance",
     "tolerance_m",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=0.0,
     show_default=True,
     metavar="METRES",
@@ -69,7 +80,7 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
 @click.option(
     "--search",
     "search_m",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=200.0,
     show_default=True,
     metavar="METRES",
@@ -101,6 +112,7 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write rejected features here and go on.",
 )
+@workspace_options
 @read_options
 @overwrite_option
 @verbosity
@@ -125,9 +137,12 @@ def accuracy(
     from minemap.accuracy import accuracy as measure
     from minemap.accuracy import rollup
 
+    require_inputs(hazards=hazards, items=items)
     by_district, by_source = rollup_paths(output)
     check_outputs([output, by_district, by_source, map_path, rejects], overwrite)
-    hz, rel, _, it = load_with_items(hazards, releases, None, items, rejects, overwrite)
+    hz, rel, _, it = load_with_items(
+        hazards, releases, None, items, rejects, overwrite, required=("hazards", "items")
+    )
     table = measure(
         hz, it, rel, tolerance_m=tolerance_m, search_m=search_m, min_devices=min_devices
     )

@@ -50,7 +50,9 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
     version of their records (a record is its id and the --source); a changed
     record supersedes its earlier version, which stays in the history. Rejected
     features are stored with their reasons: nothing handed over is lost. The whole
-    import is one transaction. Adding the same file again changes nothing.
+    import is one transaction. Adding the same file again changes nothing; but a file
+    whose every feature was rejected is not imported (exit status 1): add it again the
+    right way.
 
     A --profile is stored with the import; a later file from the same --source is
     read with it again unless another --profile is given.
@@ -86,14 +88,15 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
             click.echo(f"  ... and {len(errors) - _REJECTS_SHOWN} more", err=True)
         for warning in done.notes:
             click.echo(f"WARNING: {file}: {warning}", err=True)
-        if done.read and not done.kept:
-            click.echo(
-                f"WARNING: every feature of {file} was rejected (stored with the reasons, "
-                f"see `minemap log {workspace} --rejects`); fix the file, or read it another "
-                "way (--map, --layer, --crs, --profile), and add it again",
-                err=True,
-            )
     click.echo(done.summary())
+    if done.wholly_rejected:
+        # Logged with its rejects, but not imported: the same file can be added again.
+        raise click.ClickException(
+            f"every feature of {file} was rejected, so nothing was added (the rejects are kept "
+            f"with their reasons: `minemap log {workspace} --rejects --import "
+            f"{done.import_id}`); fix the file, or add it again the right way (--source, --map, "
+            "--layer, --crs, --profile)"
+        )
 
 
 command = add

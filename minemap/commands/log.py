@@ -93,6 +93,12 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     help="List the rejected features, with their reasons, instead of the imports.",
 )
 @click.option(
+    "--check",
+    is_flag=True,
+    help="Check the whole workspace instead: SQLite's integrity check, the checksum of every "
+    "record and every geometry (for a backup, or a copy received). Exit 1 if it is damaged.",
+)
+@click.option(
     "--import",
     "import_id",
     metavar="N",
@@ -106,16 +112,30 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     help="Print the import profile import #N (--import N) was read with, as stored.",
 )
 @verbosity
-def log(workspace: Path, as_json: bool, show_rejects: bool, import_id, show_profile) -> None:
+def log(
+    workspace: Path, as_json: bool, show_rejects: bool, check: bool, import_id, show_profile
+) -> None:
     """List every import of a workspace: when (UTC), which file, its SHA-256, from whom,
     how many features were read, kept and rejected, what changed, and the import
     profile it was read with (--import N --profile prints that profile).
     """
     if show_profile:
+        if check or show_rejects:
+            raise click.UsageError("--profile goes with --import N (without --check or --rejects)")
         _print_profile(workspace, import_id, as_json)
         return
     if import_id is not None and not show_rejects:
         raise click.UsageError("--import N goes with --rejects or --profile")
+    if check:
+        if show_rejects or as_json:
+            raise click.UsageError("--check goes alone (without --rejects or --json)")
+        rows = store.verify_workspace(workspace)
+        click.echo(
+            f"{workspace}: checked: SQLite's integrity check, and the checksums of {rows} "
+            "row(s) and of every table, the schema and every geometry: no damage found",
+            err=True,
+        )
+        return
     if show_rejects:
         rejects = store.read_rejects(workspace, import_id=import_id)
         if as_json:

@@ -15,7 +15,12 @@ from minemap.commands._common import (
     verbosity,
 )
 from minemap.commands._engine import engine_options
-from minemap.commands.report import public_option, tiles_option, write_map_page
+from minemap.commands.report import (
+    attribution_option,
+    public_option,
+    tiles_option,
+    write_map_page,
+)
 
 
 @click.command("map")
@@ -28,6 +33,7 @@ from minemap.commands.report import public_option, tiles_option, write_map_page
     help="The HTML map to write (self-contained, works offline).",
 )
 @tiles_option
+@attribution_option
 @public_option
 @engine_options
 @overwrite_option
@@ -40,6 +46,7 @@ def map_(
     rejects,
     output,
     tiles,
+    attribution,
     public,
     overwrite,
     engine,
@@ -62,7 +69,19 @@ def map_(
         scheduler=scheduler,
         chunk_size=chunk_size,
     )
-    write_map_page(rem, table, hz, rel, ds, as_of, output, overwrite, tiles=tiles, public=public)
+    write_map_page(
+        rem,
+        table,
+        hz,
+        rel,
+        ds,
+        as_of,
+        output,
+        overwrite,
+        tiles=tiles,
+        public=public,
+        attribution=attribution,
+    )
 
 
 command = map_

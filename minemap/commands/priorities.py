@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -31,9 +32,9 @@ def _weights(ctx, param, values) -> dict[str, float]:
             weight = float(number)
         except ValueError:
             weight = float("nan")
-        if not sep or name not in PARTS or not weight >= 0:
+        if not sep or name not in PARTS or not 0 <= weight < math.inf:
             raise click.BadParameter(
-                f"{value!r}: write it as PART=WEIGHT with a number >= 0, PART one of "
+                f"{value!r}: write it as PART=WEIGHT with a finite number >= 0, PART one of "
                 f"{', '.join(PARTS)} (e.g. density=0.4)",
                 param_hint="--weight",
             )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from minemap import io as mio
+from minemap import outputs
 from minemap import schema as s
 from minemap.commands._common import check_outputs, note, overwrite_option, verbosity
 from minemap.errors import InputFileError
@@ -66,8 +67,7 @@ def draft(files, kind, output, layer, encoding, overwrite) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    with mio.atomic_path(output, overwrite) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    outputs.write_text(text, output, overwrite=overwrite)
     note(f"profile: drafted from {len(sources)} file(s), written to {output}")
 
 

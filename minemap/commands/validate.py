@@ -11,6 +11,7 @@ import click
 from minemap import io as mio
 from minemap import schema as s
 from minemap.commands._common import (
+    FiniteFloat,
     layer_for,
     mapping_for,
     parse_map,
@@ -94,7 +95,7 @@ def _read(path: Path, kind: str | None, crs, layers, maps, profile=None) -> list
 )
 @click.option(
     "--max-segment-km",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=5.0,
     show_default=True,
     help="Longest allowed distance between consecutive vertices of a hazard or release.",

@@ -5,14 +5,17 @@ districts shaded by remaining hectares, the remaining hazards (fill by
 classification, outline by status), the released land by method and the
 original submitted maps. :func:`write_map` saves it atomically.
 
-Security (DESIGN §6): attribute text never reaches the page as HTML. Tooltips,
+Security (SECURITY.md): attribute text never reaches the page as HTML. Tooltips,
 the title box and the legend are built in the browser with ``textContent``
 from JSON that is escaped for a ``<script>`` element (see
 :func:`minemap.render.offline.script_json`); the few strings Leaflet inserts as
 HTML (layer names, attribution, page title) are escaped with
 :func:`html.escape`. folium's ``GeoJsonTooltip``/``GeoJsonPopup`` (which run
 ``<img onerror=...>`` from a feature name) are not used, nor are folium
-templates fed with data (they would evaluate ``{{ ... }}`` in it).
+templates fed with data (they would evaluate ``{{ ... }}`` in it). Every lookup
+table the page's script keys by text from the data is a ``Map``: a plain object
+already "has" ``constructor``, ``__proto__``, ``toString``... The tile URL is
+checked by :func:`check_tile_url` and reaches the page as JSON data.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
-import tempfile
+import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,19 +38,21 @@ import shapely
 from branca.element import Element
 from folium.map import Layer
 
-from minemap import geodesy, overlay
+from minemap import geodesy, outputs, overlay
 from minemap import schema as s
 from minemap.contamination import released_by
-from minemap.errors import OutputExistsError
 from minemap.gazetteer import alternative_names
 from minemap.render import symbology as sym
 from minemap.render.offline import OfflineMap, RawElement, script_json
 
 __all__ = [
     "COORDINATE_DECIMALS",
+    "LARGE_MAP_BYTES",
     "PUBLIC_CELL_M",
     "SIMPLIFY_TOLERANCE",
     "MapLayer",
+    "check_tile_url",
+    "districts_attribution",
     "public_grid",
     "render_map",
     "write_map",
@@ -58,6 +63,11 @@ __all__ = [
 SIMPLIFY_TOLERANCE = 2e-5
 #: Coordinates in the page are rounded to this many decimals (about 1 m).
 COORDINATE_DECIMALS = 5
+#: A page larger than this (in bytes) is written with a warning: browsers open
+#: it slowly or not at all (docs/map.md, "Size of the map").
+LARGE_MAP_BYTES = 25_000_000
+
+log = logging.getLogger(__name__)
 
 _LAYER_DISTRICTS = "Districts: remaining hazardous area"
 _LAYER_HAZARDS = "Remaining hazards"
@@ -115,7 +125,14 @@ _CSS = """
 .minemap-timeline { min-width: 300px; }
 .minemap-timeline-head { font-weight: bold; }
 .minemap-timeline-range { width: 100%; }
-@media print { .minemap-fullscreen, .minemap-measure, .minemap-search { display: none; } }
+@media print {
+  /* On paper: the title, legend, scale and credits; none of the controls. */
+  .leaflet-control-zoom, .leaflet-control-layers, .minemap-search, .minemap-timeline,
+  .minemap-fullscreen, .minemap-measure { display: none !important; }
+  .leaflet-container { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .minemap-legend { max-height: none; }
+  .leaflet-control-attribution { max-width: 65%; }
+}
 .leaflet-control-layers { font: 13px/1.5 "Helvetica Neue", Arial, sans-serif; }
 .leaflet-image-layer.minemap-density { image-rendering: pixelated; }
 """
@@ -126,7 +143,9 @@ _JS = """
 var minemap = (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var index = {};      // search key -> [{layer, group}]
+  // Lookup tables keyed by text from the data are Maps, never plain objects: a
+  // plain object already "has" constructor, __proto__, toString...
+  var index = new Map();  // search key -> [{layer, group}]
   var keys = [];
   var aliases = [];    // other names of districts: searched, not listed
   var timed = [];      // layers filtered by the time slider
@@ -155,8 +174,8 @@ var minemap = (function () {
   function remember(key, layer, group, alias) {
     if (key === undefined || key === null || key === "") { return; }
     key = String(key);
-    if (!index[key]) { index[key] = []; (alias ? aliases : keys).push(key); }
-    index[key].push({layer: layer, group: group});
+    if (!index.has(key)) { index.set(key, []); (alias ? aliases : keys).push(key); }
+    index.get(key).push({layer: layer, group: group});
   }
   // Coordinates arrive as integer deltas (see _encode_geometry in map.py).
   function ring(d, scale) {
@@ -396,11 +415,11 @@ var minemap = (function () {
       function go() {
         var q = input.value.trim();
         if (!q) { out.textContent = ""; return; }
-        var hits = index[q];
+        var hits = index.get(q);
         if (!hits) {
           var low = fold(q);
           var k = keys.concat(aliases).filter(function (x) { return fold(x).indexOf(low) >= 0; });
-          hits = k.length ? index[k[0]] : null;
+          hits = k.length ? index.get(k[0]) : null;
           if (hits) { input.value = k[0]; }
         }
         if (!hits) { out.textContent = "Not found: " + q; return; }
@@ -450,8 +469,41 @@ var minemap = (function () {
       update();
     }, false);
   }
+  // The map's frame changes size when the page is printed (or the window
+  // resized): unless the user has moved the map since, fit the data to the new
+  // frame, as when the page opened.
+  function fitted(map, bounds) {
+    var bbox = L.latLngBounds(bounds);
+    var done = null;  // the view we fitted: [centre, zoom]
+    var waiting = false;
+    // Leaflet keeps the centre through a resize to within a pixel (rounding).
+    function untouched() {
+      return map.getZoom() === done[1] &&
+        map.project(map.getCenter()).distanceTo(map.project(done[0])) < 2;
+    }
+    function refit() {
+      waiting = false;
+      map.invalidateSize({animate: false});
+      var size = map.getSize();
+      // A frame hidden or too small for the padding has no view to fit.
+      if (size.x > 60 && size.y > 60 && untouched()) {
+        map.fitBounds(bbox, {padding: [20, 20], animate: false});
+        done = [map.getCenter(), map.getZoom()];
+      }
+    }
+    function soon() {
+      if (!waiting) { waiting = true; window.requestAnimationFrame(refit); }
+    }
+    done = [map.getCenter(), map.getZoom()];
+    window.addEventListener("resize", soon);
+    window.addEventListener("beforeprint", refit);
+    window.addEventListener("afterprint", soon);
+    var printing = window.matchMedia ? window.matchMedia("print") : null;
+    if (printing && printing.addEventListener) { printing.addEventListener("change", soon); }
+  }
   return {geojson: geojson, title: title, legend: legend, fullscreen: fullscreen,
-          measure: measure, search: search, timeline: timeline, showMonth: showMonth};
+          measure: measure, search: search, timeline: timeline, showMonth: showMonth,
+          fitted: fitted};
 })();
 """
 
@@ -497,6 +549,107 @@ class _GeoJsonLayer(Layer):
         if self.show:
             code += f"{var}.addTo({self._parent.get_name()});\n"
         self.get_root().script.add_child(RawElement(code), name=var)
+
+
+class _TileLayer(Layer):
+    """An online base layer: ``L.tileLayer`` with its URL template passed as JSON data.
+
+    folium's ``TileLayer`` renders its URL through a Jinja template, which
+    strips ``{# ... #}`` and fails on a lone ``{#``; here the URL (checked by
+    :func:`check_tile_url`) is only ever data.
+    """
+
+    def __init__(self, url: str, *, name: str, attribution: str) -> None:
+        super().__init__(name=name, overlay=False, control=True, show=True)
+        self._name = "MinemapTiles"
+        self.url = check_tile_url(url)
+        self.options = {"attribution": html.escape(attribution), "maxZoom": 19}
+
+    def render(self, **kwargs) -> None:
+        var = self.get_name()
+        code = (
+            f"var {var} = L.tileLayer({script_json(self.url)}, {script_json(self.options)});\n"
+            f"{var}.addTo({self._parent.get_name()});\n"
+        )
+        self.get_root().script.add_child(RawElement(code), name=var)
+
+
+#: The longest tile URL template taken (browsers and servers cut URLs near 2,000).
+TILE_URL_MAX_LENGTH = 2000
+_TILE_FIELDS = ("{z}", "{x}", "{y}")
+_TILE_BRACES = re.compile(r"\{[zxys]\}")
+# Characters a URL never holds unencoded (RFC 3986): they must be percent-encoded.
+_URL_UNSAFE = re.compile(r'[\x00-\x20\x7f-\x9f"<>\\^`|]')
+_TILE_EXAMPLE = "https://tile.example.org/{z}/{x}/{y}.png"
+
+
+def check_tile_url(url: str) -> str:
+    """Check a tile server's URL template (``--tiles``) and return it unchanged.
+
+    A template is an ``http`` or ``https`` URL with a host, holding ``{z}``,
+    ``{x}`` and ``{y}`` and optionally ``{s}`` (the server's subdomains), and
+    no other braces: no other Leaflet placeholder, no template syntax
+    (``{{ }}``, ``{% %}``, ``{# #}``), no spaces, quotes or control characters
+    (percent-encode them), no user name or password (browsers refuse them in
+    tile requests, and the page would publish them), at most
+    :data:`TILE_URL_MAX_LENGTH` characters.
+
+    Parameters
+    ----------
+    url
+        The template, e.g. ``https://tile.example.org/{z}/{x}/{y}.png``.
+
+    Returns
+    -------
+    str
+        ``url``, as given.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong, with an example of a good template.
+
+    Examples
+    --------
+    >>> check_tile_url("https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    'https://{s}.tile.example.org/{z}/{x}/{y}.png'
+    """
+    text = str(url)
+    shown = repr(text if len(text) <= 80 else text[:60] + "..." + text[-12:])
+
+    def refuse(problem: str) -> ValueError:
+        return ValueError(
+            f"{shown} is not a tile URL template: {problem}; give one like {_TILE_EXAMPLE}"
+        )
+
+    if len(text) > TILE_URL_MAX_LENGTH:
+        raise refuse(f"it is too long ({len(text):,} characters, at most {TILE_URL_MAX_LENGTH:,})")
+    scheme = text.partition(":")[0].lower() if ":" in text else ""
+    if scheme not in ("http", "https") or not text[len(scheme) :].startswith("://"):
+        raise refuse("it must start with http:// or https://")
+    rest = _TILE_BRACES.sub("", text)
+    if "{" in rest or "}" in rest:
+        raise refuse("only {z}, {x}, {y} and {s} may stand in braces")
+    if _URL_UNSAFE.search(text):
+        raise refuse("it holds a space, quote or control character (percent-encode it)")
+    parts = urlsplit(text)
+    if parts.username is not None or parts.password is not None:
+        raise refuse("it holds a user name or password")
+    if not parts.hostname:
+        raise refuse("it names no host")
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise refuse("its port is not a number from 0 to 65535") from None
+    missing = [field for field in _TILE_FIELDS if field not in text]
+    if missing:
+        raise refuse(f"{', '.join(missing)} missing")
+    return text
+
+
+def _tiles_attribution(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return f"Base map: {host.removeprefix('{s}.')}"
 
 
 class _MapScript(Element):
@@ -863,19 +1016,21 @@ def _as_of_date(as_of, remaining: gpd.GeoDataFrame, table) -> pd.Timestamp | Non
 
 
 def _title_lines(
-    as_of: pd.Timestamp | None, releases: gpd.GeoDataFrame | None, table: pd.DataFrame | None
+    as_of: pd.Timestamp | None,
+    releases: gpd.GeoDataFrame | None,
+    table: pd.DataFrame | None,
+    known_on=None,
 ) -> list[str]:
+    when = f"As of {dt.date.today().isoformat()} (no release recorded)"
     if as_of is not None:
-        lines = [f"As of {as_of.date().isoformat()}"]
+        when = f"As of {as_of.date().isoformat()}"
     elif releases is not None and len(releases) and s.RELEASED_ON in releases.columns:
         latest = pd.to_datetime(releases[s.RELEASED_ON], errors="coerce").max()
-        lines = [
-            f"As of {latest.date().isoformat()} (latest release)"
-            if not pd.isna(latest)
-            else f"Rendered {dt.date.today().isoformat()}"
-        ]
-    else:
-        lines = [f"Rendered {dt.date.today().isoformat()}"]
+        if not pd.isna(latest):
+            when = f"As of {latest.date().isoformat()} (latest release)"
+    if known_on is not None and not sym.is_missing(known_on):
+        when += f", as known on {_known_on_text(known_on)}"
+    lines = [when]
     if table is not None and s.REMAINING_AREA_HA in table.columns:
         area = pd.to_numeric(table[s.REMAINING_AREA_HA], errors="coerce").sum()
         line = f"Remaining: {sym.format_area(area)}"
@@ -889,6 +1044,15 @@ def _title_lines(
             if out_area > 0:
                 lines.append(f"of which outside every district: {sym.format_area(out_area)}")
     return lines
+
+
+def _known_on_text(known_on) -> str:
+    """``2024-03-10`` for a day, ``2024-03-10 12:00 UTC`` for a moment, text as it is."""
+    if isinstance(known_on, dt.datetime):
+        return f"{known_on:%Y-%m-%d %H:%M} UTC"
+    if isinstance(known_on, dt.date):
+        return known_on.isoformat()
+    return str(known_on)
 
 
 # --- the map ------------------------------------------------------------------
@@ -986,9 +1150,11 @@ def _format_extra(column: str, value: object) -> str:
 def _layer_control_js(m: folium.Map, map_name: str) -> str:
     """Script adding Leaflet's layer control for the map's controllable layers.
 
-    Leaflet inserts layer names as HTML, so they are escaped here.
+    Leaflet inserts layer names as HTML, so they are escaped here. Each layer is
+    added by a call, not listed in an object literal keyed by its name (a name
+    such as ``__proto__`` would set the literal's prototype instead).
     """
-    groups: dict[bool, list[str]] = {False: [], True: []}
+    calls = []
     for child in m._children.values():
         if isinstance(child, Layer) and child.control:
             name = str(child.layer_name)
@@ -996,12 +1162,12 @@ def _layer_control_js(m: folium.Map, map_name: str) -> str:
             label = script_json(
                 name if getattr(child, "name_is_html", False) else html.escape(name)
             )
-            groups[bool(child.overlay)].append(f"{label}: {child.get_name()}")
-    base = "{" + ", ".join(groups[False]) + "}"
-    overlays = "{" + ", ".join(groups[True]) + "}"
+            method = "addOverlay" if child.overlay else "addBaseLayer"
+            calls.append(f".{method}({child.get_name()}, {label})")
     return (
-        f"L.control.layers({base}, {overlays}, "
-        f'{{"position": "topright", "collapsed": false}}).addTo({map_name});\n'
+        'L.control.layers(null, null, {"position": "topright", "collapsed": false})'
+        + "".join(calls)
+        + f".addTo({map_name});\n"
     )
 
 
@@ -1266,6 +1432,8 @@ def render_map(
     tiles: str | None = None,
     public: bool = False,
     extra_layers: Sequence | None = None,
+    attribution: str | None = None,
+    known_on: dt.date | dt.datetime | str | None = None,
 ) -> folium.Map:
     """Draw remaining contamination on a self-contained, offline HTML map.
 
@@ -1303,6 +1471,14 @@ def render_map(
     extra_layers
         Further overlays: :class:`MapLayer` objects (or any object with the
         same attributes), added after minemap's own layers.
+    attribution
+        Source and licence of the district boundaries, shown in the map's
+        attribution box (as text). By default the distinct values of the
+        districts' ``attribution`` column (:func:`districts_attribution`); none
+        if they have none. ``""`` shows none.
+    known_on
+        The day (or moment, UTC) the layers were read as known on, from a
+        workspace: shown in the title box after the as-of day.
 
     Returns
     -------
@@ -1330,23 +1506,15 @@ def render_map(
     counted_releases = releases
     if public:
         hazards = releases = None
+    credit = districts_attribution(districts) if attribution is None else _text(attribution)
 
     m = OfflineMap(
         tiles=None, control_scale=True, prefer_canvas=False, extra_css=_CSS, extra_js=_JS
     )
     m.get_root().title = html.escape(str(title))
     if tiles:
-        if "{{" in str(tiles) or "{%" in str(tiles):
-            raise ValueError(
-                f"tiles: {tiles!r} is not a tile URL template; give one like "
-                "https://tile.example.org/{z}/{x}/{y}.png"
-            )
-        folium.TileLayer(
-            tiles=str(tiles),
-            attr=html.escape(f"Base map: {urlsplit(str(tiles)).hostname or tiles}"),
-            name="Online base map",
-            overlay=False,
-            control=True,
+        _TileLayer(
+            str(tiles), name="Online base map", attribution=_tiles_attribution(str(tiles))
         ).add_to(m)
     legend: list[dict] = []
 
@@ -1378,7 +1546,7 @@ def render_map(
             styles.styles,
             name=_LAYER_DISTRICTS,
             class_name="minemap-district",
-            attribution=sym.DISTRICTS_ATTRIBUTION,
+            attribution=credit or None,
             labels=_district_labels(columns),
         ).add_to(m)
         legend.append(_district_legend(breaks))
@@ -1565,11 +1733,21 @@ def render_map(
 
     for number, layer in enumerate(extra_layers or ()):
         _add_extra_layer(m, layer, number, legend)
+    if credit and districts is None:
+        # No district layer to carry it: the map's own attribution box does.
+        m.add_child(
+            _MapScript(
+                lambda name: (
+                    f"{name}.attributionControl.addAttribution("
+                    f"{script_json(html.escape(credit))});\n"
+                )
+            )
+        )
 
     # Leaflet's layer control, written here rather than by folium.LayerControl:
     # folium's template would evaluate "{{ ... }}" in a layer's name.
     m.add_child(_MapScript(lambda name: _layer_control_js(m, name)))
-    title_lines = _title_lines(as_of_day, counted_releases, table)
+    title_lines = _title_lines(as_of_day, counted_releases, table, known_on)
     if public:
         title_lines.append(
             f"Public map: contamination summed by district and {PUBLIC_CELL_M / 1000:g} km cell"
@@ -1593,20 +1771,48 @@ def render_map(
     bounds = _bounds(*frames) or _bounds(districts)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(20, 20))
+        m.add_child(_MapScript(lambda name: f"minemap.fitted({name}, {script_json(bounds)});\n"))
+    m.minemap_public = public  # for write_map's advice on a large page
     return m
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+#: At most this many distinct attributions, of at most this many characters each.
+_ATTRIBUTIONS_SHOWN = 5
+_ATTRIBUTION_CHARS = 300
+
+
+def districts_attribution(districts: gpd.GeoDataFrame | None) -> str:
+    """The source and licence of district boundaries, from their ``attribution`` column.
+
+    The distinct non-empty values, in order, joined with ``"; "`` (the first
+    five, each cut to 300 characters: a file cannot fill the map with it); ``""``
+    where the layer has none.
+
+    Examples
+    --------
+    >>> from minemap import datasets
+    >>> districts_attribution(datasets.districts())[:38]
+    'Boundaries: geoBoundaries (www.geobou'
+    """
+    if districts is None or s.ATTRIBUTION not in districts.columns:
+        return ""
+    values = [_text(v) for v in districts[s.ATTRIBUTION]]
+    distinct = [v for v in dict.fromkeys(values) if v]
+    shown = [
+        v if len(v) <= _ATTRIBUTION_CHARS else v[: _ATTRIBUTION_CHARS - 1] + "…"
+        for v in distinct[:_ATTRIBUTIONS_SHOWN]
+    ]
+    if len(distinct) > _ATTRIBUTIONS_SHOWN:
+        shown.append(f"and {len(distinct) - _ATTRIBUTIONS_SHOWN} more sources")
+    return "; ".join(shown)
 
 
 def write_map(m: folium.Map, path, *, overwrite: bool = False) -> Path:
     """Save a map as one self-contained HTML file, atomically.
 
-    The page is written to a temporary file in the same folder, then moved
-    into place with :func:`os.replace`, so a crash never leaves half a file.
+    The page is written under a temporary name in the same folder, read back,
+    fsynced, then renamed (:func:`minemap.outputs.atomic_output`), so a crash or
+    a full disk never leaves half a file.
 
     Parameters
     ----------
@@ -1638,28 +1844,32 @@ def write_map(m: folium.Map, path, *, overwrite: bool = False) -> Path:
     >>> write_map(render_map(rem), out).stat().st_size > 100_000
     True
     """
-    return _write_text(m.get_root().render(), path, overwrite=overwrite)
+    written = _write_text(m.get_root().render(), path, overwrite=overwrite)
+    warn_if_large(written, public=getattr(m, "minemap_public", False))
+    return written
+
+
+def warn_if_large(path: Path, *, public: bool = False) -> None:
+    """Log one warning when a written page is over :data:`LARGE_MAP_BYTES`.
+
+    The warning gives the page's size and how to make it smaller.
+    """
+    size = Path(path).stat().st_size
+    if size <= LARGE_MAP_BYTES:
+        return
+    remedy = "map fewer records at a time (e.g. one district's hazards and releases)"
+    if not public:
+        remedy = f"--public draws districts and a 2 km grid instead of every shape, or {remedy}"
+    log.warning(
+        "%s: the page is %s MB; browsers open pages over %s MB slowly or not at all. "
+        "For a smaller page: %s",
+        path,
+        f"{size / 1e6:,.1f}",
+        f"{LARGE_MAP_BYTES / 1e6:g}",
+        remedy,
+    )
 
 
 def _write_text(page: str, path, *, overwrite: bool) -> Path:
-    """Write text to ``path`` through a temporary file and :func:`os.replace`."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{path}: file exists; pass overwrite=True (--overwrite on the command line) "
-            "to replace it, or choose another output path"
-        )
-    folder = path.parent if str(path.parent) else Path()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); give it the usual permissions.
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(page)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write a page atomically and read it back (:func:`minemap.outputs.write_text`)."""
+    return outputs.write_text(page, path, overwrite=overwrite)

@@ -1,7 +1,7 @@
 """Self-contained HTML: vendored Leaflet inlined, nothing loaded from the network.
 
 A plain :class:`folium.Map` loads about ten files from CDNs (Leaflet, jQuery,
-Bootstrap, Font Awesome...), so with no internet the page is blank (DESIGN §7).
+Bootstrap, Font Awesome...), so with no internet the page is blank.
 :class:`OfflineMap` loads nothing: it inlines the copy of Leaflet vendored in
 ``minemap/render/vendor/leaflet`` into ``<script>`` and ``<style>`` elements and
 turns the stylesheet's image URLs into ``data:`` URIs. GeoJSON layers, tooltips

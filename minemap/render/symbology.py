@@ -24,7 +24,6 @@ from minemap import schema as s
 
 __all__ = [
     "CHA_FILL",
-    "DISTRICTS_ATTRIBUTION",
     "DISTRICT_NO_DATA",
     "DISTRICT_RAMP",
     "HAZARD_FILL_OPACITY",
@@ -114,12 +113,6 @@ DISTRICT_NO_DATA = "#F7F7F7"
 DISTRICT_OUTLINE = {"color": "#4D4D4D", "weight": 1.2, "fillOpacity": 0.6, "dashArray": None}
 #: Most classes in the district choropleth.
 DISTRICT_CLASSES = 5
-
-#: Credit shown with the district layer (text only: nothing is loaded from it).
-DISTRICTS_ATTRIBUTION = (
-    "Boundaries: geoBoundaries (www.geoboundaries.org), Azerbaijan ADM2, "
-    "CC BY-SA 3.0, derived from Wikipedia; subset and renamed by minemap"
-)
 
 
 def is_missing(value: object) -> bool:
