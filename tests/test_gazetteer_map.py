@@ -82,3 +82,43 @@ def test_search_finds_a_district_by_any_name(browser, map_file, typed, district)
     )
     assert errors == []
     context.close()
+
+
+@pytest.mark.browser
+def test_an_own_id_comes_before_another_name_of_a_district(browser, tmp_path):
+    hazards = gpd.read_file(DATA / "small_hazards.geojson")
+    hazards.loc[0, "hazard_id"] = "Agdam"  # also another name of the district Aghdam
+    path = tmp_path / "hz.geojson"
+    hazards.to_file(path)
+    out = tmp_path / "m.html"
+    result = CliRunner().invoke(
+        main,
+        [
+            *("map", "--hazards", str(path), "--releases", str(DATA / "small_releases.geojson")),
+            *("--districts", str(DATA / "small_districts.geojson"), "-o", str(out)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(("file:", "data:", "about:", "blob:"))
+            else route.abort()
+        ),
+    )
+    page.goto(out.as_uri())
+    page.wait_for_selector("path.minemap-hazard", state="attached")
+    listed = page.locator("#minemap-search-list option").evaluate_all("os => os.map(o => o.value)")
+    assert "Agdam" in listed  # a hazard's own id is listed, though a district's alias too
+    box = page.locator(".minemap-search-input")
+    box.fill("Agdam")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('.leaflet-popup-content')"
+        " && document.querySelector('.leaflet-popup-content').textContent.startsWith('Hazard')",
+        timeout=3000,
+    )
+    context.close()

@@ -267,6 +267,8 @@ def alternative_names(districts: pd.DataFrame, *, limit: int = 40) -> list[list[
         return [[] for _ in range(len(districts))]
     known = active()
     own = Gazetteer.from_layer(districts)
+    # Another row's own name is no alias of this one: it would lead the search astray.
+    rows = {n for n in districts[s.DISTRICT] if isinstance(n, str)}
     out = []
     for name in districts[s.DISTRICT]:
         if not isinstance(name, str) or not name.strip():
@@ -274,8 +276,7 @@ def alternative_names(districts: pd.DataFrame, *, limit: int = 40) -> list[list[
             continue
         key = known.canonical(name) or name
         names = dict.fromkeys((*known.names(key), *own.names(name), key))
-        names.pop(name, None)
-        out.append([n for n in names if n][:limit])
+        out.append([n for n in names if n and n != name and n not in rows][:limit])
     return out
 
 

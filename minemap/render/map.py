@@ -171,11 +171,19 @@ var minemap = (function () {
     box.appendChild(table);
     return box;
   }
+  // An alias (another name of a district) is searched but not listed, and comes after
+  // the features that have the key as their own name or id.
   function remember(key, layer, group, alias) {
     if (key === undefined || key === null || key === "") { return; }
     key = String(key);
     if (!index.has(key)) { index.set(key, []); (alias ? aliases : keys).push(key); }
-    index.get(key).push({layer: layer, group: group});
+    var list = index.get(key), hit = {layer: layer, group: group, alias: !!alias};
+    if (alias) { list.push(hit); return; }
+    var at = aliases.indexOf(key);
+    if (at >= 0) { aliases.splice(at, 1); keys.push(key); }
+    at = 0;
+    while (at < list.length && !list[at].alias) { at++; }
+    list.splice(at, 0, hit);
   }
   // Coordinates arrive as integer deltas (see _encode_geometry in map.py).
   function ring(d, scale) {
