@@ -18,6 +18,7 @@ import pandas as pd
 
 from minemap import schema as s
 from minemap import vocabulary
+from minemap._text import escape
 from minemap.errors import MinemapError
 from minemap.profile import Profile
 
@@ -126,7 +127,7 @@ def _origins(raw: pd.DataFrame, columns: pd.DataFrame) -> dict[str, str]:
     out = {}
     for before, after in zip(raw.columns, columns.columns, strict=True):
         if before != after:
-            out[str(after)] = f"{after} ← {before}"
+            out[str(after)] = f"{after} ← {escape(before)}"
     return out
 
 

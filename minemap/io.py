@@ -6,10 +6,13 @@ WKT column, or longitude/latitude columns). They read through pyogrio and
 Arrow, map known column aliases to the canonical names, bring every layer to
 EPSG:4326, and check each feature (:mod:`minemap.validate`). A file that cannot
 be read raises :class:`~minemap.errors.InputFileError` naming the file and the
-problem. Writers take the same formats and go through
-:func:`minemap.outputs.atomic_output`: written beside the target under a
-temporary name, read back, fsynced, then renamed (never over an existing file
-without ``overwrite``). ``docs/import.md`` describes it all.
+problem. Every file may be hostile: GDAL opens it only with the driver its
+extension names and never reaches the network (:mod:`minemap._gdal`), and what
+GDAL and GEOS would trust is checked first (:mod:`minemap._screen`: archives,
+small side files, nesting depth, NUL characters). Writers take the same formats
+and go through :func:`minemap.outputs.atomic_output`: written beside the target
+under a temporary name, read back, fsynced, then renamed (never over an existing
+file without ``overwrite``). ``docs/import.md`` describes it all.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import contextlib
 import dataclasses
 import functools
 import io as _io
+import json
+import mmap
 import os
 import warnings
 import zipfile
@@ -34,8 +39,9 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import outputs, overlay, vocabulary
+from minemap import _gdal, _screen, geodesy, outputs, overlay, vocabulary
 from minemap import schema as s
+from minemap._text import escape, escape_controls, show
 from minemap.errors import (
     InputFileError,
     OutputFileError,
@@ -45,13 +51,18 @@ from minemap.errors import (
 from minemap.gazetteer import Gazetteer
 from minemap.profile import Profile
 from minemap.validate import (
+    COPY_RULE,
     ERROR,
     GEOMETRY_NOTE,
     MAX_SEGMENT_M,
+    TEXT_NOTE,
     WARNING,
     Problem,
     check_layer,
 )
+
+# Before any file is read: only the GDAL drivers minemap reads and writes, no network.
+_gdal.configure()
 
 __all__ = [
     "READ_FORMATS",
@@ -66,6 +77,8 @@ __all__ = [
     "read_items",
     "read_layer",
     "read_releases",
+    "valid_geometries",
+    "with_valid_geometry",
     "write_layer",
     "write_layers",
     "write_table",
@@ -85,8 +98,9 @@ DRIVERS = {
 _PARQUET = (".parquet", ".geoparquet")
 _CSV = (".csv", ".tsv", ".txt")
 _ZIP = (".zip",)
-#: Extensions minemap reads (others are tried with GDAL, which reads many more).
-READ_FORMATS = (*DRIVERS, *_PARQUET, *_CSV, *_ZIP)
+#: Extensions minemap reads; a file with another extension is refused (GDAL is never
+#: asked to guess a format from the content: see minemap._gdal).
+READ_FORMATS = (*_gdal.READ_DRIVERS, *_PARQUET, *_CSV, *_ZIP)
 #: Extensions :func:`write_layer` writes.
 WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip")
 
@@ -160,9 +174,12 @@ def normalise_columns(
         if column is None:
             if canonical not in s.REQUIRED[kind]:
                 continue  # an optional column this file does not have
-            columns = ", ".join(str(c) for c in frame.columns if c != _geometry_name(frame))
+            names = [escape(c) for c in frame.columns if c != _geometry_name(frame)]
+            columns = ", ".join(names[:30]) + (
+                f" ... ({len(names) - 30} more)" if len(names) > 30 else ""
+            )
             raise SchemaError(
-                f"column {given!r} (mapped to {canonical}) is not in the layer; "
+                f"column {show(given)} (mapped to {canonical}) is not in the layer; "
                 f"its columns are: {columns}"
             )
         renames[column] = canonical
@@ -215,7 +232,9 @@ def read_file(
     Parameters
     ----------
     path
-        Any format in :data:`READ_FORMATS` (other GDAL formats are tried too).
+        Any format in :data:`READ_FORMATS`, told by its extension; a file whose
+        content is not what its extension says is refused, as is any other
+        extension (``SECURITY.md`` says why).
     layer
         The layer of a multi-layer file (GeoPackage, KML...). Without it, a file
         with several layers gives its layer named like ``kind``, or an error
@@ -234,18 +253,28 @@ def read_file(
     -------
     GeoDataFrame
         In the file's own CRS. A private ``_geometry_note`` column marks rings
-        that were closed and geometries that could not be decoded.
+        that were closed and geometries that could not be decoded or nest too
+        deep; a private ``_text_note`` column names the columns whose text held
+        a NUL character.
     """
     path = Path(path)
     if crs is not None:
         crs = _user_crs(crs)
     if not path.exists():
         raise InputFileError(path, "no such file")
-    if path.is_dir() and _suffix(path) not in (".gdb",):
-        raise InputFileError(path, "is a folder, not a file")
-    if path.is_file() and path.stat().st_size == 0:
-        raise InputFileError(path, "the file is empty")
     suffix = _suffix(path)
+    if path.is_dir():
+        hint = (
+            "; a File Geodatabase: export its layer to a GeoPackage (ArcGIS: Export "
+            "Features; QGIS: Export > Save Features As)"
+            if suffix == ".gdb"
+            else ""
+        )
+        raise InputFileError(path, f"is a folder, not a file{hint}")
+    if path.stat().st_size == 0:
+        raise InputFileError(path, "the file is empty")
+    if suffix not in READ_FORMATS:
+        raise InputFileError(path, _not_a_format(path))
     try:
         with warnings.catch_warnings():
             # GDAL warns about odd but readable content; the checks report what matters.
@@ -281,9 +310,16 @@ def _user_crs(crs) -> pyproj.CRS:
         return pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError:
         raise SchemaError(
-            f"{crs!r} is not a coordinate reference system; use e.g. EPSG:4326 "
+            f"{show(crs)} is not a coordinate reference system; use e.g. EPSG:4326 "
             "(longitude/latitude) or EPSG:32638 (UTM 38N)"
         ) from None
+
+
+def _not_a_format(path: Path) -> str:
+    return (
+        f"{show(_suffix(path) or path.name)} is not a format minemap reads; use one of "
+        f"{', '.join(READ_FORMATS)}"
+    )
 
 
 def _describe(path: Path, exc: BaseException) -> str:
@@ -291,11 +327,6 @@ def _describe(path: Path, exc: BaseException) -> str:
     text = _short(exc).replace(f"'{path}'", "the file").replace(str(path), "the file")
     suffix = _suffix(path)
     if "not recognized as being in a supported file format" in text or ("not recognised" in text):
-        if suffix not in READ_FORMATS:
-            return (
-                f"'{suffix or path.name}' is not a format minemap reads; use one of "
-                f"{', '.join(READ_FORMATS)}"
-            )
         return f"is not a readable {suffix} file (truncated, corrupt, or not really {suffix}?)"
     if "Wrapping" in text or "codec" in text or "decode" in text.lower():
         return f"holds text that is not in the encoding it declares ({text})"
@@ -303,61 +334,178 @@ def _describe(path: Path, exc: BaseException) -> str:
 
 
 def _short(exc: BaseException) -> str:
+    """An error's text on one line, cut short, its control characters escaped."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
+    return escape_controls(text[:300], keep_newlines=False)
 
 
 def _read_parquet(path: Path) -> gpd.GeoDataFrame:
+    """A GeoParquet file, its WKB geometries checked before they are decoded."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    metadata = (table.schema.metadata or {}).get(b"geo")
+    if metadata is None:
+        raise InputFileError(
+            path, "is a Parquet file without GeoParquet metadata (no geometry column)"
+        )
     try:
+        geo = json.loads(metadata)
+        specs = geo["columns"]
+        primary = geo["primary_column"]
+        encodings = {name: str(spec.get("encoding", "")).upper() for name, spec in specs.items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InputFileError(path, "its GeoParquet metadata cannot be read") from None
+    if primary not in table.column_names or any(c not in table.column_names for c in specs):
+        raise InputFileError(path, "its GeoParquet metadata names a column it does not hold")
+    if any(encoding != "WKB" for encoding in encodings.values()):
+        # GeoArrow's own encodings (points, polygons...) cannot nest: geopandas reads them.
         return gpd.read_parquet(path)
-    except ValueError as exc:
-        if "geo" in str(exc).lower():
-            raise InputFileError(
-                path, "is a Parquet file without GeoParquet metadata (no geometry column)"
-            ) from None
-        raise
+    cells = _screen.nul_cells(table.drop_columns(list(specs)))
+    attributes = table.drop_columns(list(specs)).to_pandas()
+    frame = None
+    notes = None
+    for name, spec in specs.items():
+        geoms, note = _decode_wkb(table[name])
+        crs = spec.get("crs", "OGC:CRS84")
+        series = gpd.GeoSeries(geoms, crs=_parquet_crs(path, crs))
+        if name == primary:
+            frame, notes = series, note
+        attributes[name] = series
+    frame = gpd.GeoDataFrame(attributes, geometry=primary, crs=frame.crs)
+    frame = frame[table.column_names]
+    return _with_notes(frame, notes, cells)
+
+
+def _parquet_crs(path: Path, crs) -> pyproj.CRS | None:
+    if crs is None:
+        return None
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        raise InputFileError(path, "its GeoParquet metadata holds a CRS PROJ cannot read") from None
 
 
 def _zip_member(path: Path) -> str:
-    """The GDAL path of the one map layer inside a ZIP (a zipped Shapefile, usually)."""
+    """The GDAL path of the one map layer inside a ZIP (a zipped Shapefile, usually).
+
+    The archive's directory is checked first (nothing is decompressed): members'
+    declared sizes and compression ratios (:func:`minemap._screen.archive_problem`).
+    """
     try:
         with zipfile.ZipFile(path) as archive:
+            problem = _screen.archive_problem(archive, path.stat().st_size)
             names = [n for n in archive.namelist() if not n.endswith("/")]
     except zipfile.BadZipFile:
         raise InputFileError(path, "is not a valid ZIP archive (truncated or corrupt?)") from None
-    readable = [n for n in names if Path(n).suffix.lower() in (".shp", *DRIVERS, *_CSV)]
+    if problem is not None:
+        raise InputFileError(path, problem)
+    # A KMZ in a ZIP would be an archive in an archive: not taken.
+    layers = (".shp", *(s_ for s_ in _gdal.READ_DRIVERS if s_ != ".kmz"), *_CSV)
+    readable = [n for n in names if Path(n).suffix.lower() in layers]
     readable = [n for n in readable if not Path(n).name.startswith(("._", "."))]
     shapefiles = [n for n in readable if n.lower().endswith(".shp")]
     chosen = shapefiles or [n for n in readable if not n.lower().endswith(_CSV)]
     if len(chosen) != 1:
-        listed = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+        listed = ", ".join(escape(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
         problem = (
             "holds no .shp (nor another map layer)"
             if not chosen
-            else f"holds {len(chosen)} map layers ({', '.join(chosen)}); zip one per file"
+            else f"holds {len(chosen)} map layers ({', '.join(escape(n) for n in chosen)}); "
+            "zip one per file"
         )
         raise InputFileError(path, f"the ZIP {problem}; it contains: {listed or 'nothing'}")
     return f"/vsizip/{path}/{chosen[0]}"
 
 
+def _member(path: Path, target: str) -> str | None:
+    """The archive member a GDAL path names, or None for a plain file."""
+    return target.split(f"{path}/", 1)[1] if target.startswith("/vsizip/") else None
+
+
+def _read_head(path: Path, target: str, size: int = 4096) -> bytes:
+    """The first bytes of the file GDAL will open (inside the ZIP for a member)."""
+    member = _member(path, target)
+    if member is None:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
+        return handle.read(size)
+
+
+def _check_content(path: Path, target: str) -> str:
+    """Refuse content that is not what the extension says; return the extension."""
+    member = _member(path, target)
+    suffix = _suffix(Path(member) if member is not None else path)
+    kind = _screen.content_kind(_read_head(path, target))
+    if kind in ("binary", "text"):  # no format at all: damaged, or not a map layer
+        raise InputFileError(
+            path, f"is not a readable {suffix} file (truncated, corrupt, or not really {suffix}?)"
+        )
+    if kind not in _screen.EXPECTED_CONTENT[suffix]:
+        what = f"{escape(member)} in the ZIP" if member is not None else "the file"
+        raise InputFileError(
+            path,
+            f"content does not match its extension: {what} should be "
+            f"{_screen.describe_content(_screen.EXPECTED_CONTENT[suffix][0])} "
+            f"({suffix}) but is {_screen.describe_content(kind)}; minemap reads each "
+            "format only under its own extension",
+        )
+    return suffix
+
+
+def _sidecars(path: Path, target: str) -> list[tuple[str, int, Path | None]]:
+    """A Shapefile's .cpg/.prj beside its .shp: ``(name, size, path on disk or None)``."""
+    if not target.lower().endswith(".shp"):
+        return []
+    member = _member(path, target)
+    found = []
+    if member is not None:
+        stem = str(Path(member).with_suffix("")).lower()
+        with zipfile.ZipFile(path) as archive:
+            found.extend(
+                (info.filename, info.file_size, None)
+                for info in archive.infolist()
+                if info.filename.lower() in (f"{stem}.cpg", f"{stem}.prj")
+            )
+        return found
+    shp = Path(target)
+    found.extend(
+        (sibling.name, sibling.stat().st_size, sibling)
+        for sibling in shp.parent.iterdir()
+        if sibling.stem == shp.stem and sibling.suffix.lower() in (".cpg", ".prj")
+    )
+    return found
+
+
+def _check_sidecars(path: Path, target: str) -> None:
+    """A Shapefile's parts stay small where they are small by nature, and in its folder."""
+    for name, size, on_disk in _sidecars(path, target):
+        problem = _screen.sidecar_problem(name, size)
+        if problem is not None:
+            raise InputFileError(path, problem)
+        if on_disk is not None and on_disk.resolve().parent != Path(target).resolve().parent:
+            raise InputFileError(
+                path,
+                f"its {on_disk.suffix.lower()} is a link to a file in another folder; a "
+                "Shapefile's parts must be files beside its .shp",
+            )
+
+
 def _check_cpg(path: Path, target: str) -> None:
     """Refuse a Shapefile whose .cpg names an encoding nobody knows (GDAL would garble it)."""
-    if not target.lower().endswith(".shp"):
-        return
+    limit = _screen.SIDECAR_LIMITS[".cpg"]
     text = None
-    if target.startswith("/vsizip/"):
-        inner = target.split(f"{path}/", 1)[1]
-        cpg = str(Path(inner).with_suffix(".cpg"))
-        with zipfile.ZipFile(path) as archive:
-            found = [n for n in archive.namelist() if n.lower() == cpg.lower()]
-            if found:
-                text = archive.read(found[0]).decode("ascii", "replace")
-    else:
-        for suffix in (".cpg", ".CPG"):
-            cpg = Path(target).with_suffix(suffix)
-            if cpg.is_file():
-                text = cpg.read_text(encoding="ascii", errors="replace")
-                break
+    for name, _, on_disk in _sidecars(path, target):
+        if not name.lower().endswith(".cpg"):
+            continue
+        if on_disk is not None:
+            with on_disk.open("rb") as handle:
+                text = handle.read(limit).decode("ascii", "replace")
+        else:
+            with zipfile.ZipFile(path) as archive, archive.open(name) as handle:
+                text = handle.read(limit).decode("ascii", "replace")
+        break
     if text is None or not text.strip():
         return
     name = text.strip()
@@ -368,13 +516,67 @@ def _check_cpg(path: Path, target: str) -> None:
         try:
             codecs.lookup(candidate)
             return
-        except LookupError:
+        except (LookupError, ValueError):
             continue
     raise InputFileError(
         path,
-        f"its .cpg names an unknown encoding {name!r}; write the real code page in it "
+        f"its .cpg names an unknown encoding {show(name)}; write the real code page in it "
         "(e.g. UTF-8, CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
     )
+
+
+def _gdal_target(path: Path) -> tuple[str, str]:
+    """What GDAL opens for ``path`` and the extension that names its format, all checked.
+
+    Everything GDAL would trust is checked first: the archive's directory, a
+    Shapefile's parts and their sizes, the ``.cpg``, and that the content is what
+    the extension says.
+    """
+    target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
+    if _suffix(path) == ".kmz":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                problem = _screen.archive_problem(archive, path.stat().st_size)
+        except zipfile.BadZipFile:
+            problem = "is not a valid kmz file (a KMZ is a ZIP archive: truncated or corrupt?)"
+        if problem is not None:
+            raise InputFileError(path, problem)
+    suffix = _check_content(path, target)
+    _check_shapefile_parts(path, target)
+    _check_sidecars(path, target)
+    _check_cpg(path, target)
+    return target, suffix
+
+
+@contextlib.contextmanager
+def _offline(path: Path):
+    """Refuse a file that made GDAL ask for a network resource (it was not fetched)."""
+    with _gdal.refused_requests() as urls:
+        try:
+            yield
+        except Exception:
+            if urls:
+                raise InputFileError(path, _network_problem(urls)) from None
+            raise
+    if urls:
+        raise InputFileError(path, _network_problem(urls))
+
+
+def _network_problem(urls: list[str]) -> str:
+    return (
+        f"refers to a network resource ({escape(urls[0], limit=80)}); minemap reads nothing "
+        'from the network: save the file with everything in it (a GeoJSON "crs" link: '
+        "name the CRS instead, or drop it for longitude/latitude)"
+    )
+
+
+def _list_layers(path: Path, target: str) -> list[str]:
+    with _offline(path), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's remarks on odd content
+        try:
+            return [str(n) for n in pyogrio.list_layers(target)[:, 0]]
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise InputFileError(path, _describe(path, exc)) from None
 
 
 def layer_names(path) -> list[str]:
@@ -385,20 +587,19 @@ def layer_names(path) -> list[str]:
     path = Path(path)
     if _suffix(path) in (*_PARQUET, *_CSV) or not path.is_file() or not path.stat().st_size:
         return []
-    target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
-    _check_shapefile_parts(path, target)
-    try:
-        return [str(n) for n in pyogrio.list_layers(target)[:, 0]]
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputFileError(path, _describe(path, exc)) from None
+    if _suffix(path) not in READ_FORMATS:
+        raise InputFileError(path, _not_a_format(path))
+    target, _ = _gdal_target(path)
+    return _list_layers(path, target)
 
 
 def _check_shapefile_parts(path: Path, target: str) -> None:
     """A Shapefile is several files: name the one that is missing (GDAL would not)."""
     if not target.lower().endswith(".shp"):
         return
-    if target.startswith("/vsizip/"):
-        inner = Path(target.split(f"{path}/", 1)[1])
+    member = _member(path, target)
+    if member is not None:
+        inner = Path(member)
         with zipfile.ZipFile(path) as archive:
             names = {n.lower() for n in archive.namelist()}
         present = {s_ for s_ in (".shx", ".dbf") if str(inner.with_suffix(s_)).lower() in names}
@@ -421,18 +622,15 @@ def _check_shapefile_parts(path: Path, target: str) -> None:
 def _read_ogr(
     path: Path, layer: str | None, kind: str | None, encoding: str | None = None
 ) -> gpd.GeoDataFrame:
-    target = _zip_member(path) if _suffix(path) in _ZIP else str(path)
-    _check_shapefile_parts(path, target)
-    _check_cpg(path, target)
-    try:
-        layers = [str(n) for n in pyogrio.list_layers(target)[:, 0]]
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputFileError(path, _describe(path, exc)) from None
-    is_kml = _suffix(path) in (".kml", ".kmz")
+    target, suffix = _gdal_target(path)
+    layers = _list_layers(path, target)
+    is_kml = suffix in (".kml", ".kmz")
     if layer is not None:
         if layer not in layers:
             raise InputFileError(
-                path, f"has no layer {layer!r}; its layers are: {', '.join(layers) or 'none'}"
+                path,
+                f"has no layer {show(layer)}; its layers are: "
+                + (", ".join(escape(n) for n in layers[:20]) or "none"),
             )
         names = [layer]
     elif len(layers) <= 1:
@@ -444,11 +642,13 @@ def _read_ogr(
     else:
         raise InputFileError(
             path,
-            f"has {len(layers)} layers ({', '.join(layers)}); choose one with --layer (layer=...)",
+            f"has {len(layers)} layers ({', '.join(escape(n) for n in layers[:20])}); "
+            "choose one with --layer (layer=...)",
         )
     if encoding is not None and not target.lower().endswith(".shp"):
         encoding = None  # only Shapefiles (their .dbf) hold text in a code page
-    frames = [_read_ogr_layer(target, name, path, encoding) for name in names]
+    with _offline(path):
+        frames = [_read_ogr_layer(target, name, path, suffix, encoding) for name in names]
     frame = frames[0] if len(frames) == 1 else _concat(frames)
     if is_kml:
         frame = _normalise_kml(frame)
@@ -456,7 +656,7 @@ def _read_ogr(
 
 
 def _read_ogr_layer(
-    target: str, layer: str | None, path: Path, encoding: str | None = None
+    target: str, layer: str | None, path: Path, suffix: str, encoding: str | None = None
 ) -> gpd.GeoDataFrame:
     kwargs = {"layer": layer} if layer is not None else {}
     if encoding is not None and not _has_cpg(path, target):
@@ -468,7 +668,6 @@ def _read_ogr_layer(
     geometry = meta.get("geometry_name") or "wkb_geometry"
     if meta.get("geometry_type") is None or geometry not in table.column_names:
         raise InputFileError(path, "has no geometry column; is it a map layer?")
-    wkb = table[geometry].to_numpy(zero_copy_only=False)
     attributes = table.drop_columns([geometry])
     try:
         # GDAL hands text over as declared (a .cpg saying UTF-8 over CP1251 bytes passes
@@ -481,22 +680,82 @@ def _read_ogr_layer(
             f"holds text that is not valid {declared}; give the file its real encoding "
             "(a .cpg with e.g. CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
         ) from None
+    cells = _screen.nul_cells(attributes)
+    cut = _cut_at_nul(path, target, suffix, layer)
+    if isinstance(cut, str):
+        raise InputFileError(path, cut)
+    for row, columns in cut.items():
+        cells.setdefault(row, []).extend(c for c in columns if c not in cells.get(row, []))
     attributes = attributes.to_pandas()
-    geoms, note = _decode_wkb(wkb)
+    geoms, note = _decode_wkb(table[geometry])
     frame = gpd.GeoDataFrame(attributes, geometry=geoms, crs=meta.get("crs"))
-    if note is not None:
-        frame[GEOMETRY_NOTE] = note
+    return _with_notes(frame, note, cells)
+
+
+def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
+    """Text values holding a NUL that GDAL cuts short there, found in the raw file.
+
+    GeoJSON, GeoPackage and Shapefile (.dbf) text reaches GDAL's C strings, which
+    end at the first NUL: "AG-1\\0x" would be read as "AG-1". Returns
+    ``{row: [column, ...]}``, or a sentence when the whole file is refused.
+    """
+    member = _member(path, target)
+    if suffix in (".geojson", ".json"):
+        if member is not None:
+            with zipfile.ZipFile(path) as archive:
+                return _screen.geojson_nul_cells(archive.read(member)) or {}
+        with (
+            path.open("rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as raw,
+        ):
+            return _screen.geojson_nul_cells(raw) or {}
+    if suffix == ".gpkg" and member is None:
+        names = [layer] if layer is not None else _list_layers(path, target)[:1]
+        return _screen.gpkg_nul_cells(path, names[0]) if names else {}
+    if suffix == ".shp":
+        dbf = _dbf_of(path, target)
+        if dbf is None:
+            return {}
+        if isinstance(dbf, Path):  # mapped, not read: a .dbf may be large
+            with (
+                dbf.open("rb") as handle,
+                mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m,
+            ):
+                return _screen.dbf_nul_cells(m)
+        return _screen.dbf_nul_cells(dbf)
+    return {}
+
+
+def _dbf_of(path: Path, target: str) -> Path | bytes | None:
+    """A Shapefile's .dbf: its path, or its bytes when it is in a ZIP."""
+    member = _member(path, target)
+    if member is None:
+        shp = Path(target)
+        found = [p for p in shp.parent.iterdir() if p.stem == shp.stem]
+        dbf = next((p for p in found if p.suffix.lower() == ".dbf"), None)
+        return dbf if dbf is not None and dbf.stat().st_size else None
+    stem = str(Path(member).with_suffix("")).lower()
+    with zipfile.ZipFile(path) as archive:
+        name = next((n for n in archive.namelist() if n.lower() == f"{stem}.dbf"), None)
+        return archive.read(name) if name is not None else None
+
+
+def _with_notes(frame: gpd.GeoDataFrame, geometry_note, cells) -> gpd.GeoDataFrame:
+    """The reader's notes as private columns: geometry repairs/refusals, NUL in text."""
+    if geometry_note is not None:
+        frame[GEOMETRY_NOTE] = geometry_note
+    if cells:
+        note = np.full(len(frame), None, dtype=object)
+        for row, columns in cells.items():
+            if 0 <= row < len(frame):
+                note[row] = ", ".join(escape(c) for c in columns)
+        frame[TEXT_NOTE] = note
     return frame
 
 
 def _has_cpg(path: Path, target: str) -> bool:
     """Whether a Shapefile has a ``.cpg`` saying its encoding (beside it, or in its ZIP)."""
-    if target.startswith("/vsizip/"):
-        inner = target.split(f"{path}/", 1)[1]
-        cpg = str(Path(inner).with_suffix(".cpg")).lower()
-        with zipfile.ZipFile(path) as archive:
-            return any(n.lower() == cpg for n in archive.namelist())
-    return any(Path(target).with_suffix(x).is_file() for x in (".cpg", ".CPG"))
+    return any(name.lower().endswith(".cpg") for name, _, _ in _sidecars(path, target))
 
 
 def _valid_text(table: pa.Table) -> bool:
@@ -507,21 +766,31 @@ def _valid_text(table: pa.Table) -> bool:
     return True
 
 
-def _decode_wkb(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def _decode_wkb(wkb) -> tuple[np.ndarray, np.ndarray | None]:
     """Geometries from WKB, and a note per row where decoding needed help.
 
     Unclosed rings are common in hand-made files: they are closed (``"unclosed"``,
-    reported as a repair). What cannot be decoded at all is ``"unreadable"``.
+    reported as a repair). What cannot be decoded at all is ``"unreadable"``;
+    what nests deeper than :data:`minemap._screen.MAX_NESTING` is ``"too-deep"``
+    and never reaches GEOS (whose recursive reader would crash on it).
     """
+    deep = _screen.wkb_too_deep(wkb)
+    if isinstance(wkb, pa.ChunkedArray | pa.Array):
+        wkb = wkb.to_numpy(zero_copy_only=False)
     wkb = np.asarray(wkb, dtype=object)
+    if deep.any():
+        wkb = wkb.copy()
+        wkb[deep] = None
     geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     failed = pd.notna(wkb) & pd.isna(geoms)
-    if not failed.any():
+    if not failed.any() and not deep.any():
         return geoms, None
-    geoms[failed] = shapely.from_wkb(wkb[failed], on_invalid="fix")
     note = np.full(len(wkb), None, dtype=object)
-    note[failed & pd.notna(geoms)] = "unclosed"
-    note[failed & pd.isna(geoms)] = "unreadable"
+    if failed.any():
+        geoms[failed] = shapely.from_wkb(wkb[failed], on_invalid="fix")
+        note[failed & pd.notna(geoms)] = "unclosed"
+        note[failed & pd.isna(geoms)] = "unreadable"
+    note[deep] = "too-deep"
     return geoms, note
 
 
@@ -583,6 +852,12 @@ def _decode_as(path: Path, raw: bytes, encoding: str) -> str:
 
 def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
     raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 20:
+        raise InputFileError(
+            path,
+            "is UTF-16 text or binary data, not a UTF-8 CSV; save the CSV as UTF-8 "
+            "(in Excel: CSV UTF-8)",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -593,8 +868,6 @@ def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
                 "UTF-8)",
             ) from None
         text = _decode_as(path, raw, encoding)  # not UTF-8: the profile says what it is
-    if "\x00" in text:
-        raise InputFileError(path, "is binary, not CSV text")
     if not text.strip():
         raise InputFileError(path, "the file is empty")
     header = text.splitlines()[0]
@@ -603,6 +876,14 @@ def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
     table = pd.read_csv(
         _io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""]
     )
+    if any("\x00" in str(c) for c in table.columns):
+        raise InputFileError(path, "a column name holds a NUL character; names may not")
+    cells: dict[int, list[str]] = {}
+    if "\x00" in text:
+        for column in table.columns:
+            hits = table[column].str.contains("\x00", regex=False, na=False).to_numpy()
+            for row in np.flatnonzero(hits):
+                cells.setdefault(int(row), []).append(str(column))
     lower = {str(c).strip().lower(): c for c in table.columns}
 
     def find(names):
@@ -614,12 +895,16 @@ def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
     note = np.full(len(table), None, dtype=object)
     if wkt is not None:
         values = table[wkt].to_numpy(dtype=object)
+        # GEOS's WKT reader is recursive: text nested too deep never reaches it.
+        deep = _screen.wkt_too_deep(values)
+        values = np.where(deep, None, values)
         geoms = shapely.from_wkt(values, on_invalid="ignore")
         failed = pd.notna(values) & pd.isna(geoms)
         if failed.any():
             geoms[failed] = shapely.from_wkt(values[failed], on_invalid="fix")
             note[failed & pd.notna(geoms)] = "unclosed"
             note[failed & pd.isna(geoms)] = "unreadable"
+        note[deep] = "too-deep"
         used, given_crs = [wkt], None
     elif (lon is not None and lat is not None) or (x is not None and y is not None):
         cx, cy = (lon, lat) if lon is not None and lat is not None else (x, y)
@@ -654,9 +939,7 @@ def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
         # inputs, in metres) does not apply to them; a geographic one names their datum.
         crs = None
     frame = gpd.GeoDataFrame(table.drop(columns=used), geometry=geoms, crs=crs or given_crs)
-    if pd.notna(note).any():
-        frame[GEOMETRY_NOTE] = note
-    return frame
+    return _with_notes(frame, note if pd.notna(note).any() else None, cells)
 
 
 # --- loading and checking layers --------------------------------------------------
@@ -682,13 +965,19 @@ def read_layer(
 
 @dataclasses.dataclass
 class Loaded:
-    """What reading some files gave: kept features, rejected ones, and every problem."""
+    """What reading some files gave: kept features, rejected ones, and every problem.
+
+    ``copies`` are features that are exact copies of kept ones with the same id
+    in another file (rule ``duplicate-copy``): counted once. Always ``read ==
+    len(kept) + len(rejected) + len(copies)``; one file alone has no copies.
+    """
 
     kind: str
     kept: gpd.GeoDataFrame
     rejected: gpd.GeoDataFrame
     problems: list[Problem]
     read: int
+    copies: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def errors(self) -> list[Problem]:
@@ -699,11 +988,42 @@ class Loaded:
         return [p for p in self.problems if p.severity != ERROR]
 
     def summary(self) -> str:
-        """``kind: read N, kept K, rejected R (W warning(s))``; always N = K + R."""
+        """``kind: read N, kept K, rejected R (W warning(s))``; always N = K + R (+ copies).
+
+        The area of the polygons rejected follows R (``rejected 2 (3.10 ha set
+        aside)``), and exact copies counted once, if any, come after it.
+        """
+        rejected = f"rejected {len(self.rejected)}"
+        area = self.rejected_area_ha()
+        if area is not None:
+            rejected += f" ({area:,.2f} ha set aside)"
+        copies = f", {len(self.copies)} exact copies counted once" if len(self.copies) else ""
         return (
-            f"{self.kind}: read {self.read}, kept {len(self.kept)}, rejected {len(self.rejected)}"
+            f"{self.kind}: read {self.read}, kept {len(self.kept)}, {rejected}{copies}"
             f" ({len(self.warnings)} warning(s))"
         )
+
+    def rejected_area_ha(self) -> float | None:
+        """Area on the ellipsoid of the rejected polygons (ha), as read and repaired where
+        invalid; ``None`` when none was rejected or the layer holds no polygons."""
+        if not len(self.rejected) or not isinstance(self.rejected, gpd.GeoDataFrame):
+            return None
+        geoms = valid_geometries(self.rejected.geometry.to_numpy(dtype=object))
+        areal = np.isin(shapely.get_type_id(geoms), _AREAL)
+        if not areal.any():
+            return None
+        geoms = geoms[areal]
+        # Rejected for being off the globe (swapped, in another CRS): no area to speak of.
+        box = shapely.bounds(geoms)
+        with np.errstate(invalid="ignore"):
+            on_globe = (np.abs(box[:, [0, 2]]) <= 180).all(axis=1) & (
+                np.abs(box[:, [1, 3]]) <= 90
+            ).all(axis=1)
+        geoms = geoms[on_globe]
+        if not len(geoms):
+            return 0.0
+        crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
+        return float(geodesy.area_ha(geodesy.project(geoms, s.CANONICAL_CRS, crs)).sum())
 
     def raise_if_rejected(self) -> None:
         if len(self.rejected) or self.errors:
@@ -838,6 +1158,9 @@ def _load_frames(
         settings=profile.settings(kind) if profile is not None else None,
         gazetteer=gazetteer,
     )
+    copy_mask = np.zeros(len(cleaned), dtype=bool)
+    copy_mask[[p.row for p in found if p.rule == COPY_RULE and p.row is not None]] = True
+    copy_mask &= ~rejected_mask
     problems = empty + [_locate(p, combined) for p in found]
     reasons = np.full(len(cleaned), "", dtype=object)
     whole_file = [q.message for q in problems if q.severity == ERROR and q.row is None]
@@ -846,12 +1169,14 @@ def _load_frames(
             reasons[p.row] = "; ".join(filter(None, [reasons[p.row], f"{q.rule}: {q.message}"]))
     if whole_file:
         reasons[:] = "; ".join(whole_file)
-    raw_columns = combined.drop(columns=GEOMETRY_NOTE, errors="ignore")
+    raw_columns = combined.drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
     rejected = raw_columns[rejected_mask].copy()
     rejected[PROBLEM] = reasons[rejected_mask]
-    kept = cleaned[~rejected_mask].drop(columns=[SOURCE_FILE, SOURCE_ROW]).reset_index(drop=True)
+    kept = cleaned[~rejected_mask & ~copy_mask]
+    kept = kept.drop(columns=[SOURCE_FILE, SOURCE_ROW]).reset_index(drop=True)
     kept.attrs["problems"] = [p for p in problems if p.severity != ERROR]
-    return Loaded(kind, kept, rejected.reset_index(drop=True), problems, read)
+    copies = raw_columns[copy_mask].reset_index(drop=True)
+    return Loaded(kind, kept, rejected.reset_index(drop=True), problems, read, copies)
 
 
 def _locate(problem: Problem, combined: pd.DataFrame) -> Problem:
@@ -950,6 +1275,63 @@ def writable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def valid_geometries(geometries) -> np.ndarray:
+    """Geometries as every writer writes them: valid (OGC) and of the kind they declare.
+
+    Polygons, MultiPolygons and collections become valid Polygons or
+    MultiPolygons (:func:`minemap.overlay.valid_polygonal`: repaired, their
+    lines, points and parts of no area left out); a geometry with nothing left,
+    or an empty one, becomes no geometry (a fully released record has no
+    polygon; an empty one is refused by some formats and misread by others).
+    Other geometries (points, lines) are kept if valid, and dropped otherwise.
+    Valid geometries come back as the same objects.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> bow_tie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> [g if g is None else g.geom_type for g in valid_geometries([bow_tie, shapely.Polygon()])]
+    ['MultiPolygon', None]
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    out = geoms.copy()
+    types = shapely.get_type_id(geoms)
+    areal = np.isin(types, _AREAL)
+    out[areal] = overlay.valid_polygonal(geoms[areal])
+    other = np.flatnonzero(~areal & (types >= 0))
+    out[other[~shapely.is_valid(geoms[other])]] = None
+    out[~shapely.is_missing(out) & shapely.is_empty(out)] = None
+    return out
+
+
+def with_valid_geometry(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A copy of rejected features whose geometry can be written, and that says what was read.
+
+    The geometry is made valid (:func:`valid_geometries`); where that changed it,
+    an ``as_read`` column holds the geometry as read, as WKT, so that
+    the rejects report still shows what to fix at the source.
+    """
+    geoms = frame.geometry.to_numpy(dtype=object)
+    valid = valid_geometries(geoms)
+    changed = np.fromiter(
+        (a is not b for a, b in zip(valid, geoms, strict=True)), dtype=bool, count=len(geoms)
+    )
+    changed &= ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    frame = frame.copy()
+    if changed.any():
+        as_read = np.full(len(geoms), None, dtype=object)
+        as_read[changed] = shapely.to_wkt(geoms[changed], rounding_precision=-1)
+        frame[s.GEOMETRY_AS_READ] = as_read
+    return frame.set_geometry(gpd.GeoSeries(valid, index=frame.index, crs=frame.crs))
+
+
+_AREAL = (
+    shapely.GeometryType.POLYGON,
+    shapely.GeometryType.MULTIPOLYGON,
+    shapely.GeometryType.GEOMETRYCOLLECTION,
+)
+
+
 def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Path:
     """Write a layer atomically, in the format its extension names.
 
@@ -957,8 +1339,9 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
     ``.fgb`` (FlatGeobuf), ``.kml``/``.kmz``, ``.parquet`` (GeoParquet) and
     ``.csv`` (a ``wkt`` column, or ``longitude``/``latitude`` for points, in
     EPSG:4326, no text cell starting a spreadsheet formula). Dates are written
-    as YYYY-MM-DD. The file is read back before it takes its name, and an
-    existing one (any part of a Shapefile) needs ``overwrite``; see
+    as YYYY-MM-DD. Every geometry written is valid and of its declared kind (see
+    :func:`valid_geometries`). The file is read back before it takes its name,
+    and an existing one (any part of a Shapefile) needs ``overwrite``; see
     :func:`minemap.outputs.atomic_output`.
     """
     path = Path(path)
@@ -968,6 +1351,7 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
             f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
     frame = writable(frame)
+    frame = frame.set_geometry(valid_geometries(frame.geometry.to_numpy(dtype=object)))
     try:
         return _write(frame, path, suffix, overwrite)
     except (

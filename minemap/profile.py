@@ -686,6 +686,11 @@ def _quote_key(key: str) -> str:
     return toml_string(key)
 
 
+# Characters that reorder or hide text (bidirectional overrides and isolates, line and
+# paragraph separators): written as escapes, which TOML reads back the same.
+_HIDDEN = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def toml_string(text: str) -> str:
     """A TOML basic string (``"..."``) holding ``text`` exactly."""
     out = []
@@ -696,8 +701,8 @@ def toml_string(text: str) -> str:
             out.append("\\\\")
         elif c in "\n\t\r\b\f":
             out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f"}[c])
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            out.append(f"\\u{ord(c):04X}")
+        elif ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in _HIDDEN:
+            out.append(f"\\u{ord(c):04X}")  # nothing a terminal or an editor acts on
         else:
             out.append(c)
     return '"' + "".join(out) + '"'

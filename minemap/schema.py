@@ -56,6 +56,9 @@ ATTRIBUTION = "attribution"
 # Where a feature came from: added by the readers, kept in the rejects report.
 SOURCE_FILE = "source_file"
 SOURCE_ROW = "source_row"
+# A rejected feature's geometry as read (WKT), where the one written had to be repaired
+# (ten letters at most: Shapefiles cut longer names).
+GEOMETRY_AS_READ = "as_read"
 
 # Figures computed by minemap.
 MINES = "mines"
@@ -280,11 +283,21 @@ OFFSET_M = "offset_m"
 OFFSET_BEARING_DEG = "offset_bearing_deg"
 OFFSET_DX_M = "offset_dx_m"
 OFFSET_DY_M = "offset_dy_m"
+#: Largest distance from the estimated shift to a shift that fits the devices nearly as well.
+OFFSET_UNCERTAINTY_M = "offset_uncertainty_m"
+#: Why a record has no shift estimate (empty when it has one).
+OFFSET_NOTE = "offset_note"
+#: What the shift estimate took as searched: "releases" or "record".
+OFFSET_SEARCHED = "offset_searched"
+#: Devices the shift estimate rests on (inside the searched part at the estimate).
+OFFSET_DEVICES = "offset_devices"
 IOU = "iou"
 SEARCHED_SHARE = "searched_share"
 RECORDS = "records"
 RECORDS_WITH_DEVICES = "records_with_devices"
 RECORDS_SHIFTED = "records_shifted"
+#: Records of a roll-up group that have a shift estimate.
+RECORDS_WITH_OFFSET = "records_with_offset"
 MINES_PER_HA_EST = "mines_per_ha_est"
 DIST_SETTLEMENT_M = "dist_settlement_m"
 DIST_ROAD_M = "dist_road_m"
@@ -307,6 +320,13 @@ RATE_HA_PER_WEEK = "rate_ha_per_week"
 COMPLETION_EARLIEST = "completion_earliest"
 COMPLETION_CENTRAL = "completion_central"
 COMPLETION_LATEST = "completion_latest"
+#: Why a figure of a row is empty (forecast, bulletin comparison).
+NOTE = "note"
+#: Why a bulletin's figure could not be read (bulletins).
+PROBLEM = "problem"
+#: Districts a bulletin lists, and districts the release polygons of its days lie in.
+BULLETIN_DISTRICTS = "bulletin_districts"
+POLYGON_DISTRICTS = "polygon_districts"
 #: District and method value meaning "every district" / "every method" in progress tables.
 ALL = "all"
 #: The progress table has exactly these columns, in this order.

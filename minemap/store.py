@@ -56,7 +56,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Mapping
@@ -68,8 +67,8 @@ import pandas as pd
 import shapely
 
 from minemap import io as mio
+from minemap import outputs, validate
 from minemap import schema as s
-from minemap import validate
 from minemap.errors import (
     InputFileError,
     OutputExistsError,
@@ -271,6 +270,8 @@ def create_workspace(path, *, overwrite: bool = False) -> Path:
             with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as con:
                 _create_schema(con)
         except sqlite3.Error as exc:
+            if outputs.disk_problem(exc, path.parent) is not None:
+                raise  # said as for every output: "not written: the disk is full ..."
             raise _sqlite_problem(path, exc, doing="cannot be created") from None
         finally:
             for suffix in ("-wal", "-shm", "-journal"):
@@ -447,10 +448,7 @@ def _sqlite_problem(path: Path, exc: sqlite3.Error, *, doing: str | None = None)
 def _disk_full(path: Path) -> bool:
     """Whether the disk of ``path`` has (next to) no room left: SQLite reports a full disk
     as an I/O error where it extends its shared-memory file."""
-    try:
-        return shutil.disk_usage(path.resolve().parent).free < 64 * 1024
-    except OSError:
-        return False
+    return outputs.disk_problem(OSError(), path.resolve().parent) is not None
 
 
 def _undecodable(exc: sqlite3.Error) -> bool:
@@ -1359,7 +1357,7 @@ def _set_aside(
     ]
     remaining = kept[~clash].reset_index(drop=True)
     remaining.attrs = dict(kept.attrs)
-    return mio.Loaded(kind, remaining, rejected, problems, loaded.read)
+    return mio.Loaded(kind, remaining, rejected, problems, loaded.read, loaded.copies)
 
 
 def _reject_copies_of_current(
@@ -1526,6 +1524,8 @@ def _write_rejects(
     if not len(rejected):
         return
     id_col = s.ID_COLUMN[kind]
+    if isinstance(rejected, gpd.GeoDataFrame):  # what GeoPackage readers may read: valid
+        rejected = mio.with_valid_geometry(rejected)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else None
     skip = {geometry, mio.SOURCE_FILE, mio.SOURCE_ROW, mio.PROBLEM}
     attributes = [c for c in rejected.columns if c not in skip]

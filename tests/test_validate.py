@@ -508,8 +508,50 @@ def test_check_layer_does_not_change_its_inputs():
 def test_collinear_ring_is_rejected_as_having_no_area_once_repaired():
     flat = shapely.Polygon([(46.9, 39.98), (46.91, 39.98), (46.92, 39.98)])
     _, problems, rejected = check_layer(_hazards([flat, _square(2)]), "hazards")
-    assert [(p.rule, p.severity) for p in problems] == [("invalid-geometry", ERROR)]
+    assert [(p.rule, p.severity) for p in problems] == [("no-area", ERROR)]
     assert "no area once repaired" in problems[0].message
+    assert rejected.tolist() == [True, False]
+
+
+def test_collinear_ring_drawn_in_utm_has_no_area_in_longitude_latitude_either():
+    # Three points on a line in UTM are not quite on a line once in longitude/latitude:
+    # 5e-7 ha, which passed, and the record's 30 mines stood on 0.005 m².
+    utm = [(620_000.0, 4_430_000.0), (620_100.0, 4_430_050.0), (620_300.0, 4_430_150.0)]
+    frame = _hazards([shapely.Polygon(utm), _square(2)], mines_ap=[30, 1]).set_crs(
+        "EPSG:32638", allow_override=True
+    )
+    frame.loc[1, "geometry"] = gpd.GeoSeries([_square(2)], crs=4326).to_crs(32638).iloc[0]
+    _, problems, rejected = check_layer(frame, "hazards")
+    assert [(p.feature, p.rule, p.severity) for p in problems] == [
+        ("hazard_id H1", "no-area", ERROR)
+    ]
+    assert "less than 1 m²" in problems[0].message
+    assert rejected.tolist() == [True, False]
+
+
+def test_no_area_is_the_true_area_under_a_floor_of_one_square_metre():
+    from minemap.validate import NO_AREA_M2
+
+    assert NO_AREA_M2 == 1.0
+    # Thin rectangles near Aghdam: 0.6 m² and 1.5 m² on the ellipsoid.
+    thin = [shapely.box(46.9, 39.98, 46.9 + d, 39.98 + 1e-6) for d in (0.000057, 0.000142)]
+    frame = _hazards([*thin, _square(2)]).set_crs(4326, allow_override=True)
+    _, problems, rejected = check_layer(frame, "hazards")
+    assert [(p.feature, p.rule) for p in problems] == [("hazard_id H1", "no-area")]
+    assert rejected.tolist() == [True, False, False]
+
+
+def test_a_bow_tie_repaired_into_slivers_has_no_area():
+    # Each triangle of this bow-tie is 0.1 mm wide at its base: valid once repaired,
+    # 0.02 m² in all. Before repair it had none (its two halves cancel out).
+    x0, y0, x1 = 46.9, 39.98, 46.9 + 0.005  # about 430 m long
+    bow_tie = shapely.Polygon([(x0, y0), (x1, y0 + 1e-9), (x1, y0), (x0, y0 + 1e-9)])
+    assert not bow_tie.is_valid
+    _, problems, rejected = check_layer(_hazards([bow_tie, _square(2)]), "hazards")
+    assert [(p.feature, p.rule, p.severity) for p in problems] == [
+        ("hazard_id H1", "no-area", ERROR)
+    ]
+    assert "once repaired" in problems[0].message
     assert rejected.tolist() == [True, False]
 
 

@@ -17,8 +17,10 @@ import shapely
 from minemap import contamination, gazetteer, outputs, store
 from minemap import io as mio
 from minemap import schema as s
+from minemap._text import escape_controls
 from minemap.errors import MinemapError, WorkspaceError
 from minemap.profile import Profile, ProfileError, read_profile
+from minemap.validate import RULES
 
 log = logging.getLogger("minemap")
 
@@ -377,6 +379,7 @@ def verbosity(func):
         logger.setLevel(min(level, saved) if saved else level)
         ctx = click.get_current_context()
         ctx.meta["minemap.quiet"] = quiet
+        ctx.meta["minemap.verbose"] = verbose
         try:
             return func(*args, **kwargs)
         except MinemapError as exc:
@@ -412,10 +415,6 @@ def note(message: str) -> None:
 # --- helpers --------------------------------------------------------------------
 
 
-#: Warnings of one rule logged one by one before they are summed up.
-_WARNINGS_SHOWN = 5
-
-
 def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
     """Read files of one kind with the ``--layer``/``--crs``/``--map``/``--profile`` given.
 
@@ -437,22 +436,45 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
     return loaded
 
 
+def verbose() -> int:
+    """How many ``-v`` were given (0 outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.meta.get("minemap.verbose") or 0) if ctx is not None else 0
+
+
+def warning_lines(problems, *, every: bool = False, hint: str = "-v lists each one") -> list[str]:
+    """Warnings as lines to print: one per rule, or (``every``) one per warning.
+
+    A rule with one warning gives that warning; a rule with more gives one line
+    with their count, the rule's description, the first few features and
+    ``hint`` (where to see them all). A sample's 2,162 releases outside every
+    recorded hazard are one line, not a wall.
+    """
+    if every:
+        return [str(p) for p in problems]
+    by_rule: dict[str, list] = {}
+    for problem in problems:
+        by_rule.setdefault(problem.rule, []).append(problem)
+    lines = []
+    for rule, found in by_rule.items():
+        if len(found) == 1:
+            lines.append(str(found[0]))
+            continue
+        files = list(dict.fromkeys(p.file for p in found))
+        where = files[0] if len(files) == 1 else f"{len(files)} files"
+        named = [p.feature for p in found if p.feature]
+        example = f" (e.g. {', '.join(named[:3])})" if named else ""
+        what = RULES[rule][1] if rule in RULES else found[0].message
+        count = f"{len(found):,} features"
+        lines.append(f"{where}: {count}: {found[0].severity}: {rule}: {what}{example}; {hint}")
+    return lines
+
+
 def log_problems(loaded: mio.Loaded) -> None:
-    """Log a layer's warnings: the first few of each rule, then a count."""
-    kind = loaded.kind
-    by_rule: dict[str, int] = {}
-    for problem in loaded.warnings:
-        by_rule[problem.rule] = by_rule.get(problem.rule, 0) + 1
-        if by_rule[problem.rule] <= _WARNINGS_SHOWN:
-            log.warning("%s", problem)
-    for rule, count in by_rule.items():
-        if count > _WARNINGS_SHOWN:
-            log.warning(
-                "%s: %d more %r warning(s); `minemap validate` lists them all",
-                kind,
-                count - _WARNINGS_SHOWN,
-                rule,
-            )
+    """Log a layer's warnings: one line per rule (every one with ``-v``)."""
+    hint = "-v lists each one, as does `minemap validate --json`"
+    for line in warning_lines(loaded.warnings, every=verbose() > 0, hint=hint):
+        log.warning("%s", line)
 
 
 def load_all(
@@ -596,6 +618,7 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
+    rejected = mio.with_valid_geometry(rejected)
     geoms = rejected.geometry.to_numpy()
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
     if path.suffix.lower() in (".fgb", ".shp", ".zip") and 0 < with_z.sum() < pd.notna(geoms).sum():
@@ -638,7 +661,8 @@ def format_table(table: pd.DataFrame) -> str:
     ]
     rows = [
         [
-            str(r[s.DISTRICT]),
+            # Escaped here too (the command line escapes all it prints), so columns align.
+            escape_controls(str(r[s.DISTRICT]), keep_newlines=False),
             f"{r[s.MAPPED_AREA_HA]:,.1f}",
             f"{r[s.RELEASED_AREA_HA]:,.1f}",
             f"{r[s.REMAINING_AREA_HA]:,.1f}",
@@ -661,6 +685,7 @@ def format_table(table: pd.DataFrame) -> str:
 def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] = ()) -> str:
     """Rows of text as an aligned table under a rule; columns numbered in ``right`` align right."""
     right = set(right)
+    rows = [[escape_controls(str(c), keep_newlines=False) for c in row] for row in rows]
     widths = [max(len(x) for x in col) for col in zip(heads, *rows, strict=False)]
 
     def line(cells):

@@ -10,6 +10,7 @@ import click
 
 from minemap import io as mio
 from minemap import schema as s
+from minemap._text import escape
 from minemap.commands._common import (
     FiniteFloat,
     layer_for,
@@ -17,7 +18,9 @@ from minemap.commands._common import (
     parse_map,
     quiet,
     read_options,
+    verbose,
     verbosity,
+    warning_lines,
 )
 from minemap.errors import InputFileError, MinemapError
 from minemap.guess import guess_layer_kind
@@ -25,6 +28,8 @@ from minemap.validate import ERROR, Problem
 
 #: Rule name for a file that cannot be read at all.
 UNREADABLE = "unreadable-file"
+#: Rule name for a ``--districts`` file that cannot serve as context.
+UNUSABLE_CONTEXT = "unusable-context"
 
 # Kinds are checked in this order so that each gives the next its context.
 _ORDER = ("districts", "hazards", "releases", "items")
@@ -58,7 +63,8 @@ def _read(path: Path, kind: str | None, crs, layers, maps, profile=None) -> list
         raw, mio._suffix(path), mapping=lambda k: mapping_for(k, maps), profile=profile
     )
     if guess.kind is None:
-        columns = ", ".join(str(c) for c in raw.columns if c != raw.geometry.name)
+        names = [escape(c) for c in raw.columns if c != raw.geometry.name]
+        columns = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
         raise InputFileError(
             path,
             f"cannot tell what kind of layer {path} is: give --kind "
@@ -133,17 +139,8 @@ def validate(files, kind, districts, max_segment_km, as_json):
 
     context: dict[str, object] = {"districts": None, "hazards": None}
     if districts is not None:
-        try:
-            context["districts"] = mio.load_layers(
-                [districts],
-                "districts",
-                layer=layer_for("districts", layers),
-                mapping=mapping_for("districts", maps),
-                crs=crs,
-                profile=profile,
-            ).kept
-        except MinemapError as exc:
-            unreadable(districts, exc)
+        checked = any(Path(f).resolve() == districts.resolve() for f in files)
+        context["districts"] = _districts_context(districts, maps, problems, report=not checked)
     for layer_kind in _ORDER:
         raws = groups[layer_kind]
         if not raws:
@@ -170,11 +167,64 @@ def validate(files, kind, districts, max_segment_km, as_json):
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:
+        # Every error on its own line (each is to be fixed); warnings one line per rule
+        # unless -v: --json always lists them all.
+        said = (UNREADABLE, UNUSABLE_CONTEXT)  # on stderr already
         for problem in problems:
-            if problem.rule != UNREADABLE:
+            if problem.severity == ERROR and problem.rule not in said:
                 click.echo(str(problem))
+        warned = [p for p in problems if p.severity != ERROR]
+        for line in warning_lines(warned, every=verbose() > 0, hint="-v or --json lists each one"):
+            click.echo(line)
     if any(p.severity == ERROR for p in problems):
         sys.exit(1)
+
+
+def _districts_context(path: Path, maps, problems: list[Problem], *, report: bool):
+    """The ``--districts`` file read as districts (``--layer``, ``--crs``, ``--map``,
+    ``--profile``), or None.
+
+    A file that cannot serve (unreadable, or not one district kept: a name column
+    that is not mapped...) is an error that says so, rather than checks silently
+    run without their context. Its own problems are reported too, unless the file
+    is also among those validated (then they are reported once, from there).
+    """
+    meta = click.get_current_context().meta
+    try:
+        loaded = mio.load_layers(
+            [path],
+            "districts",
+            layer=layer_for("districts", meta.get("minemap.layer")),
+            crs=meta.get("minemap.crs"),
+            mapping=mapping_for("districts", maps),
+            profile=meta.get("minemap.profile"),
+        )
+    except MinemapError as exc:
+        message = f"cannot be used as districts ({exc}); checked without them"
+        click.echo(f"Error: {path}: {message}", err=True)
+        problems.append(Problem(str(path), None, "", UNUSABLE_CONTEXT, ERROR, message))
+        return None
+    if report:
+        problems.extend(loaded.problems)
+        if not quiet():
+            click.echo(
+                f"{path}: districts (context), {loaded.summary().split(': ', 1)[1]}", err=True
+            )
+    if len(loaded.kept):
+        return loaded.kept
+    missing = any(p.rule == "missing-column" for p in loaded.errors)
+    reason = (
+        f"it has no {s.DISTRICT} column; name its column with --map districts:district=COLUMN"
+        if missing
+        else f"all its {loaded.read} feature(s) are rejected"
+    )
+    message = (
+        f"cannot be used as districts: {reason}. The lat/lon-swap check and the district names "
+        "were checked without them"
+    )
+    click.echo(f"Error: {path}: {message}", err=True)
+    problems.append(Problem(str(path), None, "", UNUSABLE_CONTEXT, ERROR, message))
+    return None
 
 
 def _summarise(raws, kind: str, loaded: mio.Loaded) -> None:

@@ -701,6 +701,9 @@ def _display_geometries(geoms) -> np.ndarray:
     for i in odd:
         shown[i] = _polygonal(shown[i])
     shown = shapely.simplify(shown, SIMPLIFY_TOLERANCE, preserve_topology=True)
+    # Snapped to the page's grid by GEOS, which keeps polygons valid (rounding alone
+    # makes rings cross); parts under the grid's size go.
+    shown = shapely.set_precision(shown, 10.0**-COORDINATE_DECIMALS)
     shown = shapely.transform(shown, lambda xy: np.round(xy, COORDINATE_DECIMALS))
     texts = shapely.to_geojson(shown)
     keep = ~shapely.is_empty(shown) & (shown != None)  # noqa: E711
