@@ -195,6 +195,9 @@ class Import:
     already: bool = False
     loaded: mio.Loaded | None = dataclasses.field(default=None, repr=False, compare=False)
     notes: tuple[str, ...] = ()
+    #: With ``reuse_profile``: the stored profile the file was read with, and the import
+    #: it was stored with (``None`` when none was reused).
+    reused_profile: tuple[Profile, int] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def wholly_rejected(self) -> bool:
@@ -1103,11 +1106,15 @@ def source_profile(workspace, source: str | None) -> tuple[Profile, int] | None:
     if not source:
         return None
     with _reading(Path(workspace)) as con:
-        rows = con.execute(
-            f"SELECT {s.IMPORT_ID}, {s.READ_OPTIONS} FROM {IMPORTS_TABLE} "
-            f"WHERE {s.SOURCE} = ? ORDER BY {s.IMPORT_ID} DESC",
-            (source,),
-        ).fetchall()
+        return _stored_profile(con, source)
+
+
+def _stored_profile(con: sqlite3.Connection, source: str) -> tuple[Profile, int] | None:
+    rows = con.execute(
+        f"SELECT {s.IMPORT_ID}, {s.READ_OPTIONS} FROM {IMPORTS_TABLE} "
+        f"WHERE {s.SOURCE} = ? ORDER BY {s.IMPORT_ID} DESC",
+        (source,),
+    ).fetchall()
     for import_id, options in rows:
         try:
             stored = json.loads(options).get(PROFILE)
@@ -1131,6 +1138,7 @@ def add_file(
     imported_at=None,
     today: dt.date | None = None,
     profile: Profile | None = None,
+    reuse_profile: bool = False,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -1159,6 +1167,10 @@ def add_file(
     profile
         An import profile (:func:`minemap.profile.read_profile`), stored whole in
         the import log (``read_options``); :func:`source_profile` finds it again.
+    reuse_profile
+        Without ``profile``: read the file with the profile the last import from
+        the same ``source`` was read with, if any (``Import.reused_profile`` says
+        which). Looked up in the import's own transaction.
     imported_at
         Record the import as made at this moment (UTC) instead of now, to build
         a workspace from an archive of earlier files, oldest first. It may not
@@ -1196,16 +1208,23 @@ def add_file(
     if path.exists() and workspace.exists() and path.resolve() == workspace.resolve():
         raise InputFileError(path, "is the workspace itself; add the files it is made of")
     digest = file_sha256(path)
-    options = _read_options(layer, mapping, crs, profile)
     source = (source or "").strip()
     with _writing(workspace, (history_table(kind), REJECTS_TABLE)) as con:
+        reused = (
+            _stored_profile(con, source) if profile is None and reuse_profile and source else None
+        )
+        if reused is not None:
+            profile = reused[0]
+        options = _read_options(layer, mapping, crs, profile)
         earlier = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.SHA256} = ? AND {s.KIND} = ? "
             f"AND {s.READ_OPTIONS} = ? AND {_COUNTED}",
             (digest, kind, options),
         ).fetchone()
         if earlier is not None:
-            return _import_from_row(con, earlier, already=True)
+            return dataclasses.replace(
+                _import_from_row(con, earlier, already=True), reused_profile=reused
+            )
         stamp = _import_moment(con, workspace, imported_at)
         context = _read_layers(con, workspace, _CONTEXT[kind], upto=None)
         loaded = mio.load_layers(
@@ -1261,7 +1280,8 @@ def add_file(
         row = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.IMPORT_ID} = ?", (import_id,)
         ).fetchone()
-        return _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+        done = _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+        return dataclasses.replace(done, reused_profile=reused)
 
 
 def _check_kind(kind: str) -> None:

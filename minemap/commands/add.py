@@ -58,15 +58,6 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
     read with it again unless another --profile is given.
     """
     meta = click.get_current_context().meta
-    profile = meta.get("minemap.profile")
-    if profile is None and source and workspace.exists():
-        found = store.source_profile(workspace, source)
-        if found is not None:
-            profile, import_id = found
-            note(
-                f"{file}: read with the profile {profile.name} of source {source!r} "
-                f"(stored with import #{import_id}); give --profile to use another"
-            )
     done = store.add_file(
         workspace,
         kind,
@@ -76,8 +67,15 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
         crs=meta.get("minemap.crs"),
         imported_at=imported_at,
-        profile=profile,
+        profile=meta.get("minemap.profile"),
+        reuse_profile=True,
     )
+    if done.reused_profile is not None:
+        profile, import_id = done.reused_profile
+        note(
+            f"{file}: read with the profile {profile.name} of source {source!r} "
+            f"(stored with import #{import_id}); give --profile to use another"
+        )
     if done.loaded is not None:
         log_problems(done.loaded)
         click.echo(done.loaded.summary(), err=True)
