@@ -1,6 +1,6 @@
 """Canonical layers, column names, enumerations and column aliases.
 
-Column names live here and nowhere else (see DESIGN §3): other modules import
+Column names live here and nowhere else: other modules import
 the constants instead of repeating string literals.
 """
 
