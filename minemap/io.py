@@ -39,7 +39,7 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import _gdal, _screen, geodesy, outputs, overlay
+from minemap import _gdal, _screen, geodesy, outputs, overlay, vocabulary
 from minemap import schema as s
 from minemap._text import escape, escape_controls, show
 from minemap.errors import (
@@ -48,6 +48,8 @@ from minemap.errors import (
     SchemaError,
     ValidationError,
 )
+from minemap.gazetteer import Gazetteer
+from minemap.profile import Profile
 from minemap.validate import (
     COPY_RULE,
     ERROR,
@@ -134,7 +136,7 @@ _CSV_WKT = "wkt"
 def normalise_columns(
     frame: pd.DataFrame, kind: str, mapping: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """Rename known aliases to canonical column names (case-insensitive).
+    """Rename known aliases to canonical column names (case- and accent-insensitive).
 
     Parameters
     ----------
@@ -143,14 +145,26 @@ def normalise_columns(
     kind
         ``hazards``, ``releases``, ``items`` or ``districts``.
     mapping
-        Explicit ``{canonical: column_in_file}`` pairs; they win over aliases.
-        The file's column is matched exactly first, then case-insensitively.
+        Explicit ``{canonical: column_in_file}`` pairs (``--map``, a profile's
+        ``[KIND.columns]``); they win over aliases. The file's column is matched
+        exactly first, then case-insensitively. A mapped column the file lacks is
+        an error (:class:`~minemap.errors.SchemaError`) only if the canonical
+        column is required: files of one source need not all have every column.
+
+    Notes
+    -----
+    Aliases are tried in order: the canonical name, its 10-character Shapefile
+    cut, the English aliases of :data:`minemap.schema.COLUMN_ALIASES`, then the
+    other languages' names of :func:`minemap.vocabulary.column_names`
+    (``Sahe_ID``, ``Статус``), all compared after :func:`minemap.vocabulary.fold`.
 
     Examples
     --------
     >>> import pandas as pd
     >>> list(normalise_columns(pd.DataFrame(columns=["ID", "AP", "AT"]), "hazards").columns)
     ['hazard_id', 'mines_ap', 'mines_at']
+    >>> list(normalise_columns(pd.DataFrame(columns=["Sahe_ID", "Статус"]), "hazards").columns)
+    ['hazard_id', 'status']
     """
     renames: dict = {}
     taken = set()
@@ -158,6 +172,8 @@ def normalise_columns(
     for canonical, given in (mapping or {}).items():
         column = given if given in frame.columns else lower_all.get(str(given).lower())
         if column is None:
+            if canonical not in s.REQUIRED[kind]:
+                continue  # an optional column this file does not have
             names = [escape(c) for c in frame.columns if c != _geometry_name(frame)]
             columns = ", ".join(names[:30]) + (
                 f" ... ({len(names) - 30} more)" if len(names) > 30 else ""
@@ -171,15 +187,21 @@ def normalise_columns(
     # A column that already has a name mapped onto it explicitly steps aside (kept).
     clashes = {c: f"{c}_unmapped" for c in frame.columns if c in taken and c not in renames}
     renames.update(clashes)
-    lower = {str(c).lower(): c for c in frame.columns if c not in renames}
+    folded: dict[str, object] = {}
+    for column in frame.columns:
+        if column not in renames:
+            folded.setdefault(vocabulary.fold(str(column)), column)
     known = (*s.REQUIRED[kind], *s.OPTIONAL[kind])
     aliases = s.COLUMN_ALIASES.get(kind, {})
+    local = vocabulary.column_names(kind)
     for canonical in known:
         if canonical in taken or canonical in frame.columns:
             continue
-        # Shapefiles cut column names to 10 characters (released_on -> released_o).
-        for name in (canonical, canonical[:10], *aliases.get(canonical, ())):
-            column = lower.get(name.lower())
+        # Shapefiles cut column names to 10 characters (released_on -> released_o,
+        # Организация -> Организаци): each name is tried whole, then cut.
+        names = (canonical, *aliases.get(canonical, ()), *local.get(canonical, ()))
+        for name in (n for whole in names for n in dict.fromkeys((whole, whole[:10]))):
+            column = folded.get(vocabulary.fold(name))
             if column is not None and column not in renames and column not in known:
                 renames[column] = canonical
                 break
@@ -203,6 +225,7 @@ def read_file(
     layer: str | None = None,
     crs=None,
     kind: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one file as it is (no alias mapping, no checks); raise if it cannot be read.
 
@@ -221,6 +244,10 @@ def read_file(
         ``.prj``). A CSV with ``longitude``/``latitude`` columns needs none.
     kind
         The layer kind, to choose a layer named like it.
+    encoding
+        The text encoding of a file that says none or a wrong one (a profile's
+        ``encoding``): a Shapefile without ``.cpg``, or whose ``.cpg`` does not
+        decode its text; a CSV that is not UTF-8.
 
     Returns
     -------
@@ -256,9 +283,9 @@ def read_file(
             if suffix in _PARQUET:
                 frame = _read_parquet(path)
             elif suffix in _CSV:
-                frame = _read_csv(path, crs)
+                frame = _read_csv(path, crs, encoding)
             else:
-                frame = _read_ogr(path, layer, kind)
+                frame = _read_ogr(path, layer, kind, encoding)
     except InputFileError:
         raise
     except MemoryError:
@@ -592,7 +619,9 @@ def _check_shapefile_parts(path: Path, target: str) -> None:
         )
 
 
-def _read_ogr(path: Path, layer: str | None, kind: str | None) -> gpd.GeoDataFrame:
+def _read_ogr(
+    path: Path, layer: str | None, kind: str | None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
     target, suffix = _gdal_target(path)
     layers = _list_layers(path, target)
     is_kml = suffix in (".kml", ".kmz")
@@ -616,17 +645,26 @@ def _read_ogr(path: Path, layer: str | None, kind: str | None) -> gpd.GeoDataFra
             f"has {len(layers)} layers ({', '.join(escape(n) for n in layers[:20])}); "
             "choose one with --layer (layer=...)",
         )
+    if encoding is not None and not target.lower().endswith(".shp"):
+        encoding = None  # only Shapefiles (their .dbf) hold text in a code page
     with _offline(path):
-        frames = [_read_ogr_layer(target, name, path, suffix) for name in names]
+        frames = [_read_ogr_layer(target, name, path, suffix, encoding) for name in names]
     frame = frames[0] if len(frames) == 1 else _concat(frames)
     if is_kml:
         frame = _normalise_kml(frame)
     return frame
 
 
-def _read_ogr_layer(target: str, layer: str | None, path: Path, suffix: str) -> gpd.GeoDataFrame:
+def _read_ogr_layer(
+    target: str, layer: str | None, path: Path, suffix: str, encoding: str | None = None
+) -> gpd.GeoDataFrame:
     kwargs = {"layer": layer} if layer is not None else {}
+    if encoding is not None and not _has_cpg(path, target):
+        kwargs["encoding"] = encoding  # the Shapefile says none: the profile's
     meta, table = pyogrio.read_arrow(target, **kwargs)
+    if encoding is not None and "encoding" not in kwargs and not _valid_text(table):
+        # Its .cpg says a wrong one: the profile's encoding is the source's.
+        meta, table = pyogrio.read_arrow(target, encoding=encoding, **kwargs)
     geometry = meta.get("geometry_name") or "wkb_geometry"
     if meta.get("geometry_type") is None or geometry not in table.column_names:
         raise InputFileError(path, "has no geometry column; is it a map layer?")
@@ -715,6 +753,19 @@ def _with_notes(frame: gpd.GeoDataFrame, geometry_note, cells) -> gpd.GeoDataFra
     return frame
 
 
+def _has_cpg(path: Path, target: str) -> bool:
+    """Whether a Shapefile has a ``.cpg`` saying its encoding (beside it, or in its ZIP)."""
+    return any(name.lower().endswith(".cpg") for name, _, _ in _sidecars(path, target))
+
+
+def _valid_text(table: pa.Table) -> bool:
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _decode_wkb(wkb) -> tuple[np.ndarray, np.ndarray | None]:
     """Geometries from WKB, and a note per row where decoding needed help.
 
@@ -788,7 +839,18 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype("string").str.strip() == "")
 
 
-def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
+def _decode_as(path: Path, raw: bytes, encoding: str) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            path,
+            f"is neither UTF-8 nor {encoding} text (byte {exc.start}); check the profile's "
+            "encoding",
+        ) from None
+
+
+def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 20:
         raise InputFileError(
@@ -799,10 +861,13 @@ def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputFileError(
-            path,
-            f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV UTF-8)",
-        ) from None
+        if encoding is None:
+            raise InputFileError(
+                path,
+                f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV "
+                "UTF-8)",
+            ) from None
+        text = _decode_as(path, raw, encoding)  # not UTF-8: the profile says what it is
     if not text.strip():
         raise InputFileError(path, "the file is empty")
     header = text.splitlines()[0]
@@ -887,12 +952,13 @@ def read_layer(
     layer: str | None = None,
     mapping: Mapping[str, str] | None = None,
     crs=None,
+    profile: Profile | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one file as a canonical, checked layer; raise if any feature is rejected.
 
     Warnings (repairs) are kept in ``frame.attrs["problems"]``.
     """
-    loaded = load_layers([path], kind, layer=layer, mapping=mapping, crs=crs)
+    loaded = load_layers([path], kind, layer=layer, mapping=mapping, crs=crs, profile=profile)
     loaded.raise_if_rejected()
     return loaded.kept
 
@@ -981,6 +1047,8 @@ def load_layers(
     hazards: gpd.GeoDataFrame | None = None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     today=None,
+    profile: Profile | None = None,
+    gazetteer: Gazetteer | None = None,
 ) -> Loaded:
     """Read, normalise and check files of one kind; keep what passes, set aside the rest.
 
@@ -1000,11 +1068,24 @@ def load_layers(
         Context layers for the checks (see :func:`minemap.validate.check_layer`).
     max_segment_m, today
         Passed to :func:`minemap.validate.check_layer`.
+    profile
+        An import profile (:func:`minemap.profile.read_profile`): its columns,
+        values, constants and settings for this kind. ``mapping`` and ``crs``
+        win over the profile's.
+    gazetteer
+        District names known beyond the active gazetteer's (see
+        :mod:`minemap.gazetteer`).
     """
     paths = [Path(p) for p in ([paths] if isinstance(paths, str | os.PathLike) else paths)]
     if not paths:
         raise SchemaError(f"no {kind} file given")
-    raws = [(path, read_file(path, layer=layer, crs=crs, kind=kind)) for path in paths]
+    if profile is not None:
+        crs = profile.crs(kind, crs)
+    encoding = profile.settings(kind).encoding if profile is not None else None
+    raws = [
+        (path, read_file(path, layer=layer, crs=crs, kind=kind, encoding=encoding))
+        for path in paths
+    ]
     return _load_frames(
         raws,
         kind,
@@ -1013,6 +1094,8 @@ def load_layers(
         hazards=hazards,
         max_segment_m=max_segment_m,
         today=today,
+        profile=profile,
+        gazetteer=gazetteer,
     )
 
 
@@ -1025,8 +1108,13 @@ def _load_frames(
     hazards=None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     today=None,
+    profile: Profile | None = None,
+    gazetteer: Gazetteer | None = None,
 ) -> Loaded:
     """:func:`load_layers` on files already read (``minemap validate`` reads them first)."""
+    explicit = dict(mapping or {})
+    if profile is not None:
+        mapping = profile.mapping(kind, explicit)
     frames, crs_rows, read, empty = [], [], 0, []
     for path, raw in raws:
         read += len(raw)
@@ -1034,7 +1122,12 @@ def _load_frames(
             empty.append(
                 Problem(str(path), None, "", "empty-layer", WARNING, f"has no {kind} features")
             )
-        frame = normalise_columns(raw, kind, mapping)
+        try:
+            frame = normalise_columns(raw, kind, mapping)
+        except SchemaError as exc:
+            raise SchemaError(f"{path}: {exc}") from None
+        if profile is not None:
+            frame = profile.apply(frame, kind, mapped=explicit)
         source_crs = frame.crs.to_wkt() if frame.crs is not None else None
         if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
             with warnings.catch_warnings():
@@ -1062,6 +1155,8 @@ def _load_frames(
         source_crs=source_crs,
         max_segment_m=max_segment_m,
         today=today,
+        settings=profile.settings(kind) if profile is not None else None,
+        gazetteer=gazetteer,
     )
     copy_mask = np.zeros(len(cleaned), dtype=bool)
     copy_mask[[p.row for p in found if p.rule == COPY_RULE and p.row is not None]] = True
@@ -1103,6 +1198,7 @@ def _reader(kind: str):
         crs=None,
         districts: gpd.GeoDataFrame | None = None,
         hazards: gpd.GeoDataFrame | None = None,
+        profile: Profile | None = None,
     ):
         loaded = load_layers(
             paths,
@@ -1112,6 +1208,7 @@ def _reader(kind: str):
             crs=crs,
             districts=districts,
             hazards=hazards,
+            profile=profile,
         )
         loaded.raise_if_rejected()
         return loaded.kept
@@ -1123,7 +1220,8 @@ def _reader(kind: str):
     Column aliases are mapped (``mapping={{canonical: column}}`` overrides them),
     the layer is brought to EPSG:4326 and every feature is checked. ``layer``
     picks a layer of a multi-layer file, ``crs`` is the CRS of files that have
-    none (CSV); ``districts`` / ``hazards`` give the checks their context.
+    none (CSV); ``districts`` / ``hazards`` give the checks their context;
+    ``profile`` is an import profile (:func:`minemap.profile.read_profile`).
     Raises :class:`~minemap.errors.ValidationError` listing every problem when
     any feature would be rejected, and :class:`~minemap.errors.InputFileError`
     when a file cannot be read. Use :func:`load_layers` to keep going with the

@@ -26,7 +26,11 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
-from minemap._text import escape, show
+from minemap._text import MAX_SHOWN, escape, show
+from minemap.profile import ReadSettings, toml_string
+
+#: Values read as they are: ISO dates, "." decimals, nothing unknown.
+_PLAIN = ReadSettings()
 
 __all__ = [
     "COPY_RULE",
@@ -986,7 +990,7 @@ def _comparable(values: pd.Series, kind: str, column: str) -> pd.Series:
         days = _parse_dates(values)
         return days.astype(object).where(days.notna(), values)
     if column in s.ENUM_COLUMNS[kind]:
-        canonical = _normalise_enum(values, s.ENUM_COLUMNS[kind][column])
+        canonical = _normalise_enum(values, column)
         return canonical.astype(object).where(canonical.notna(), values)
     text = values.astype("string").str.strip().mask(lambda v: v == "")
     numbers = pd.to_numeric(text, errors="coerce")
@@ -1017,12 +1021,14 @@ def _same_geometry(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 MAX_COUNT = 10_000_000
 
 
-def _check_counts(frame: pd.DataFrame, kind: str, report: _Report) -> None:
+def _check_counts(
+    frame: pd.DataFrame, kind: str, report: _Report, settings: ReadSettings = _PLAIN
+) -> None:
     for column in s.COUNT_COLUMNS[kind]:
         if column not in frame.columns:
             continue
         raw = frame[column]
-        numbers = pd.to_numeric(raw, errors="coerce")
+        numbers = settings.to_numbers(raw)
         required = column in s.REQUIRED[kind]
         absent = raw.isna() | (raw.astype("string").str.strip() == "")
         if required:
@@ -1044,7 +1050,20 @@ def _check_counts(frame: pd.DataFrame, kind: str, report: _Report) -> None:
         )
 
 
-def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date) -> None:
+def _check_dates(
+    frame: pd.DataFrame,
+    kind: str,
+    report: _Report,
+    today: dt.date,
+    settings: ReadSettings = _PLAIN,
+) -> None:
+    order = settings.date_order
+    written = ".".join({"D": "DD", "M": "MM", "Y": "YYYY"}[c] for c in order or "")
+    use = (
+        "use YYYY-MM-DD"
+        if order is None
+        else f"use YYYY-MM-DD or {written}, as the profile's date_order = {order!r} says"
+    )
     for column in s.DATE_COLUMNS[kind]:
         if column not in frame.columns:
             continue
@@ -1052,13 +1071,13 @@ def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date
         absent = raw.isna()
         if not pd.api.types.is_datetime64_any_dtype(raw):
             absent |= raw.astype("string").str.strip() == ""
-        parsed = _parse_dates(raw)
+        parsed = _parse_dates(raw, settings)
         if column in s.REQUIRED[kind]:
             report.add(absent, "missing-date", f"{column} is empty")
         report.add(
             ~absent & parsed.isna(),
             "bad-date",
-            lambda i, c=column, r=raw: f"{c} {show(r.iloc[i])} is not a date (use YYYY-MM-DD)",
+            lambda i, c=column, r=raw: f"{c} {show(r.iloc[i])} is not a date ({use})",
         )
         future = parsed.notna() & (parsed > pd.Timestamp(today))
         report.add(
@@ -1076,12 +1095,14 @@ _UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2}
 _FULL_DATE = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{8})(?:$|[T ])"
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
+def _parse_dates(values: pd.Series, settings: ReadSettings = _PLAIN) -> pd.Series:
     """Calendar days: the day as written where it was, whatever its UTC offset.
 
     "2022-07-18T02:00:00+04:00" is 18 July (in UTC it is still the 17th); offsets
     are dropped rather than converted, so values with different offsets (or none)
-    can sit in one column.
+    can sit in one column. With a profile's ``date_order``, days written with
+    separators in that order (``22.02.2024`` for DMY) are read too
+    (:meth:`minemap.profile.ReadSettings.parse_dates`).
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
@@ -1090,8 +1111,10 @@ def _parse_dates(values: pd.Series) -> pd.Series:
     else:
         text = values.astype("string").str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
         # A whole day, not "2022-07" or "2022": a month or a year is not a release date.
-        text = text.where(text.str.match(_FULL_DATE))
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        iso = text.where(text.str.match(_FULL_DATE))
+        parsed = pd.to_datetime(iso, errors="coerce", format="ISO8601")
+        if settings.date_order is not None:
+            parsed = parsed.fillna(settings.parse_dates(text).astype(parsed.dtype))
     return parsed.dt.normalize()
 
 
@@ -1103,44 +1126,65 @@ def _check_enums(frame: pd.DataFrame, kind: str, report: _Report) -> None:
         absent = raw.isna() | (raw.astype("string").str.strip() == "")
         if column in s.REQUIRED[kind]:
             report.add(absent, "missing-value", f"{column} is empty")
-        value = _normalise_enum(raw, allowed)
+        value = _normalise_enum(raw, column)
         report.add(
             ~absent & ~value.isin(allowed),
             "unknown-value",
-            lambda i, c=column, r=raw, a=allowed: (
-                f"{c} {show(r.iloc[i])} is not one of {', '.join(a)}"
+            lambda i, c=column, r=raw, a=allowed, k=kind: (
+                f"{c} {show(r.iloc[i])} is not one of {', '.join(a)}, nor a word minemap "
+                f"knows for one; {_profile_line(k, c, r.iloc[i], a[0])}"
             ),
         )
 
 
-def _normalise_enum(values: pd.Series, allowed) -> pd.Series:
-    text = values.astype("string").str.strip()
-    lookup = {a.lower(): a for a in allowed}
-    lookup.update({a.lower().replace("_", " "): a for a in allowed})
-    return text.str.lower().map(lookup)
+def _profile_line(kind: str, column: str, value, example: str) -> str:
+    """How to say in a profile what a value means: the line to add, when it is short."""
+    text = str(value).strip()
+    if len(text) > MAX_SHOWN:
+        return f"say what it means in a profile's [{kind}.values.{column}] table"
+    return (
+        f"say what it means in a profile: [{kind}.values.{column}] "
+        f"{toml_string(text)} = {toml_string(example)}"
+    )
+
+
+def _normalise_enum(values: pd.Series, column: str) -> pd.Series:
+    """Minemap's value for each entry (any case, English, Azerbaijani, Russian), else NA."""
+    from minemap import vocabulary
+
+    return vocabulary.normalise_values(values, column)
 
 
 def _district_names(
-    frame: pd.DataFrame, kind: str, report: _Report, districts: gpd.GeoDataFrame | None
+    frame: pd.DataFrame,
+    kind: str,
+    report: _Report,
+    districts: gpd.GeoDataFrame | None,
+    gazetteer=None,
 ) -> pd.Series:
     """Canonical district names, checking unknown ones.
 
-    A districts layer may come from anywhere (another country's boundaries must
-    work), so its unknown names are kept, with a warning only when one looks like
-    a typo of a known name. A hazard's district must be a known name or one of
-    the districts layer's: anything else is an error listing the closest names.
+    Names are looked up in the gazetteer (``gazetteer``, or the active one: the
+    built-in names and a ``--gazetteer`` file's), then in the districts layer's
+    own name columns (:meth:`minemap.gazetteer.Gazetteer.from_layer`). A districts
+    layer may come from anywhere (another country's boundaries must work), so its
+    unknown names are kept, with a warning only when one looks like a typo of a
+    known name. A hazard's district must be a known
+    name or one of the districts layer's: anything else is an error listing the
+    closest names.
     """
+    from minemap import gazetteer as gz
+
+    known = gazetteer if gazetteer is not None else gz.active()
+    layer = (
+        gz.Gazetteer.from_layer(districts, known=known) if districts is not None else gz.Gazetteer()
+    )
     raw = frame[s.DISTRICT]
     names = raw.astype("string").str.strip().tolist()
-    layer_names: dict[str, str] = {}
-    if districts is not None and s.DISTRICT in districts.columns:
-        for name in districts[s.DISTRICT].dropna().astype(str):
-            layer_names[s.fold_name(name)] = s.canonical_district(name) or name
     out = []
-    keys = {
-        name: s.canonical_district(name) or layer_names.get(s.fold_name(name))
-        for name in dict.fromkeys(n for n in names if isinstance(n, str) and n)
-    }
+    keys = {}
+    for name in dict.fromkeys(n for n in names if isinstance(n, str) and n):
+        keys[name] = known.canonical(name) or layer.canonical(name)
     for i, name in enumerate(names):
         if not isinstance(name, str) or not name:
             out.append(None)
@@ -1151,7 +1195,7 @@ def _district_names(
             continue
         out.append(name)
         if kind == "districts":
-            close = s.closest_districts(name)
+            close = known.closest(name)
             close = [c for c in close if _similar(name, c) >= 0.8]
             if close:
                 report.add_one(
@@ -1162,13 +1206,14 @@ def _district_names(
                     WARNING,
                 )
             continue
-        close = s.closest_districts(name, extra=tuple(layer_names.values()))
+        close = known.closest(name, extra=layer.keys)
         hint = f"; closest known: {', '.join(close)}" if close else ""
         report.add_one(
             i,
             "unknown-district",
             f"district {show(name)} is not a known district name{hint} "
-            "(use one of them, or give a districts layer that has it)",
+            "(use one of them, give a districts layer that has it, or add it to a "
+            "gazetteer: --gazetteer FILE)",
         )
     return pd.Series(out, index=frame.index, dtype="string")
 
@@ -1190,6 +1235,8 @@ def check_layer(
     source_crs=None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     overlap_share: float = OVERLAP_SHARE,
+    settings: ReadSettings | None = None,
+    gazetteer=None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem], np.ndarray]:
     """Check every feature of a layer whose columns are already canonical.
 
@@ -1217,6 +1264,12 @@ def check_layer(
         release; ``None`` turns the check off.
     overlap_share
         Two hazards overlapping by more than this share of the larger are errors.
+    settings
+        How the source writes values (a profile's :class:`~minemap.profile.ReadSettings`):
+        ``unknown`` tokens are empty, ``decimal`` and ``date_order`` say how
+        counts and dates written as text are read.
+    gazetteer
+        The district names known (default: :func:`minemap.gazetteer.active`).
 
     Returns
     -------
@@ -1235,6 +1288,7 @@ def check_layer(
     if kind not in s.LAYER_KINDS:
         raise ValueError(f"kind must be one of {', '.join(s.LAYER_KINDS)}, not {kind!r}")
     today = today or dt.date.today()
+    settings = settings or _PLAIN
     frame = frame.copy()
     if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
         source_crs = frame.crs if source_crs is None else source_crs
@@ -1242,6 +1296,10 @@ def check_layer(
     id_col = s.ID_COLUMN[kind]
     if id_col in frame.columns:
         frame[id_col] = frame[id_col].astype("string").str.strip()
+    for column in (*s.REQUIRED[kind], *s.OPTIONAL[kind]):
+        if column in frame.columns:
+            # Cells that say "not known" are empty (a profile's unknown = [...]).
+            frame[column] = settings.blank_unknown(frame[column])
     report = _Report(frame, kind, source)
     missing = [c for c in s.REQUIRED[kind] if c not in frame.columns]
     if missing and not len(frame):
@@ -1294,22 +1352,22 @@ def check_layer(
     if kind == "releases" and hazards is not None:
         _check_outside_hazards(geoms, ok, hazards, report)
     _check_ids(frame, kind, report, same)
-    _check_counts(frame, kind, report)
-    _check_dates(frame, kind, report, today)
+    _check_counts(frame, kind, report, settings)
+    _check_dates(frame, kind, report, today, settings)
     _check_enums(frame, kind, report)
     if s.DISTRICT in frame.columns:
-        frame[s.DISTRICT] = _district_names(frame, kind, report, districts)
+        frame[s.DISTRICT] = _district_names(frame, kind, report, districts, gazetteer)
 
     for column in s.COUNT_COLUMNS[kind]:
         if column in frame.columns:
-            numbers = pd.to_numeric(frame[column], errors="coerce")
+            numbers = settings.to_numbers(frame[column])
             whole = numbers.where((numbers >= 0) & (numbers % 1 == 0) & (numbers <= MAX_COUNT))
             frame[column] = whole.round().astype("Int64")
     for column in s.DATE_COLUMNS[kind]:
         if column in frame.columns:
-            frame[column] = _parse_dates(frame[column])
-    for column, allowed in s.ENUM_COLUMNS[kind].items():
+            frame[column] = _parse_dates(frame[column], settings)
+    for column in s.ENUM_COLUMNS[kind]:
         if column in frame.columns:
-            normalised = _normalise_enum(frame[column], allowed)
-            frame[column] = normalised.where(normalised.notna(), frame[column])
+            normalised = _normalise_enum(frame[column], column)
+            frame[column] = frame[column].where(normalised.isna(), normalised)
     return frame, report.problems, report.rejected
