@@ -631,11 +631,28 @@ def _read_ogr_layer(target: str, layer: str | None, path: Path, suffix: str) -> 
     if meta.get("geometry_type") is None or geometry not in table.column_names:
         raise InputFileError(path, "has no geometry column; is it a map layer?")
     attributes = table.drop_columns([geometry])
+    # Nothing may touch a column before it is checked whole: a driver that hands over
+    # offsets past the end of the data (GDAL 3.12's FlatGeobuf reader did, for features
+    # without geometry) makes pyarrow read out of bounds, which aborts the process.
+    try:
+        table.column(geometry).validate(full=True)
+    except pa.ArrowInvalid:
+        raise InputFileError(
+            path,
+            f"its geometries came back damaged from GDAL's {suffix} reader; save it "
+            "again as a GeoPackage (.gpkg) and read that",
+        ) from None
     try:
         # GDAL hands text over as declared (a .cpg saying UTF-8 over CP1251 bytes passes
         # through): check it here, or it fails later, far from the file.
         attributes.validate(full=True)
-    except pa.ArrowInvalid:
+    except pa.ArrowInvalid as exc:
+        if "utf8" not in str(exc).lower():
+            raise InputFileError(
+                path,
+                f"its attributes came back damaged from GDAL's {suffix} reader; save it "
+                "again as a GeoPackage (.gpkg) and read that",
+            ) from None
         declared = meta.get("encoding") or "UTF-8"
         raise InputFileError(
             path,
@@ -674,6 +691,8 @@ def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
     if suffix == ".gpkg" and member is None:
         names = [layer] if layer is not None else _list_layers(path, target)[:1]
         return _screen.gpkg_nul_cells(path, names[0]) if names else {}
+    if suffix == ".fgb":
+        return _fgb_nul_cells(path, target, layer)
     if suffix == ".shp":
         dbf = _dbf_of(path, target)
         if dbf is None:
@@ -686,6 +705,23 @@ def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
                 return _screen.dbf_nul_cells(m)
         return _screen.dbf_nul_cells(dbf)
     return {}
+
+
+def _fgb_nul_cells(path: Path, target: str, layer: str | None):
+    """FlatGeobuf text holding a NUL, read by the driver's own Arrow reader.
+
+    minemap reads FlatGeobuf through GDAL's generic Arrow reader (see
+    :mod:`minemap._gdal`), whose text ends at a NUL; the driver's own reader keeps
+    the whole value, and is safe once the geometries are left out.
+    """
+    kwargs = {"layer": layer} if layer is not None else {}
+    with _gdal.thread_options({"OGR_FLATGEOBUF_STREAM_BASE_IMPL": "NO"}):
+        _, table = pyogrio.read_arrow(target, read_geometry=False, **kwargs)
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return f"its attributes came back damaged from GDAL's {_suffix(path)} reader"
+    return _screen.nul_cells(table)
 
 
 def _dbf_of(path: Path, target: str) -> Path | bytes | None:
