@@ -1221,8 +1221,9 @@ def valid_geometries(geometries) -> np.ndarray:
     lines, points and parts of no area left out); a geometry with nothing left,
     or an empty one, becomes no geometry (a fully released record has no
     polygon; an empty one is refused by some formats and misread by others).
-    Other geometries (points, lines) are kept if valid, and dropped otherwise.
-    Valid geometries come back as the same objects.
+    Other geometries (points, lines) are kept if valid, and dropped otherwise, as
+    are geometries with a coordinate that is not a finite number (or too large to
+    measure). Valid geometries come back as the same objects.
 
     Examples
     --------
@@ -1234,6 +1235,17 @@ def valid_geometries(geometries) -> np.ndarray:
     geoms = np.asarray(geometries, dtype=object)
     out = geoms.copy()
     types = shapely.get_type_id(geoms)
+    # Coordinates that are not finite numbers (a rejected feature from a damaged file):
+    # GEOS cannot repair them (it raises), no format should hold them. Their length (all
+    # vertices) is not finite then; nor is that of coordinates beyond about 1e154, whose
+    # squares overflow: no map has those either.
+    with np.errstate(all="ignore"):  # shapely's ufuncs warn on NaN and overflow
+        unfit = (types >= 0) & ~(
+            np.isfinite(shapely.length(geoms)) & np.isfinite(shapely.bounds(geoms)).all(axis=1)
+        )
+    unfit &= ~shapely.is_empty(geoms)
+    out[unfit] = None
+    types = np.where(unfit, -1, types)
     areal = np.isin(types, _AREAL)
     out[areal] = overlay.valid_polygonal(geoms[areal])
     other = np.flatnonzero(~areal & (types >= 0))
