@@ -1348,25 +1348,7 @@ def _check_parquet(path: Path, count: int) -> None:
         raise ValueError(f"{rows} rows read back, {count} written")
 
 
-def _kml_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """KML cannot hold an empty polygon, nor a ring with fewer than 3 distinct points.
-
-    Parts of no area are left out; a feature with nothing left (a fully released
-    record's remaining ground, a rejected ring) becomes a placemark without
-    geometry, its attributes kept.
-    """
-    original = frame.geometry.to_numpy(dtype=object)
-    geoms = overlay.without_flat_parts(original)
-    emptied = np.isin(shapely.get_type_id(geoms), [3, 6]) & shapely.is_empty(geoms)
-    if not emptied.any() and geoms is original:
-        return frame
-    geoms = np.where(emptied, None, geoms)
-    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
-
-
 def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) -> Path:
-    if suffix in (".kml", ".kmz"):
-        frame = _kml_geometries(frame)
     if suffix == ".zip":
         return _write_zipped_shapefile(frame, path, overwrite)
     count = len(frame)
