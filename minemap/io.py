@@ -669,11 +669,28 @@ def _read_ogr_layer(
     if meta.get("geometry_type") is None or geometry not in table.column_names:
         raise InputFileError(path, "has no geometry column; is it a map layer?")
     attributes = table.drop_columns([geometry])
+    # Nothing may touch a column before it is checked whole: a driver that hands over
+    # offsets past the end of the data (GDAL 3.12's FlatGeobuf reader did, for features
+    # without geometry) makes pyarrow read out of bounds, which aborts the process.
+    try:
+        table.column(geometry).validate(full=True)
+    except pa.ArrowInvalid:
+        raise InputFileError(
+            path,
+            f"its geometries came back damaged from GDAL's {suffix} reader; save it "
+            "again as a GeoPackage (.gpkg) and read that",
+        ) from None
     try:
         # GDAL hands text over as declared (a .cpg saying UTF-8 over CP1251 bytes passes
         # through): check it here, or it fails later, far from the file.
         attributes.validate(full=True)
-    except pa.ArrowInvalid:
+    except pa.ArrowInvalid as exc:
+        if "utf8" not in str(exc).lower():
+            raise InputFileError(
+                path,
+                f"its attributes came back damaged from GDAL's {suffix} reader; save it "
+                "again as a GeoPackage (.gpkg) and read that",
+            ) from None
         declared = meta.get("encoding") or "UTF-8"
         raise InputFileError(
             path,
@@ -712,6 +729,8 @@ def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
     if suffix == ".gpkg" and member is None:
         names = [layer] if layer is not None else _list_layers(path, target)[:1]
         return _screen.gpkg_nul_cells(path, names[0]) if names else {}
+    if suffix == ".fgb":
+        return _fgb_nul_cells(path, target, layer)
     if suffix == ".shp":
         dbf = _dbf_of(path, target)
         if dbf is None:
@@ -724,6 +743,23 @@ def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
                 return _screen.dbf_nul_cells(m)
         return _screen.dbf_nul_cells(dbf)
     return {}
+
+
+def _fgb_nul_cells(path: Path, target: str, layer: str | None):
+    """FlatGeobuf text holding a NUL, read by the driver's own Arrow reader.
+
+    minemap reads FlatGeobuf through GDAL's generic Arrow reader (see
+    :mod:`minemap._gdal`), whose text ends at a NUL; the driver's own reader keeps
+    the whole value, and is safe once the geometries are left out.
+    """
+    kwargs = {"layer": layer} if layer is not None else {}
+    with _gdal.thread_options({"OGR_FLATGEOBUF_STREAM_BASE_IMPL": "NO"}):
+        _, table = pyogrio.read_arrow(target, read_geometry=False, **kwargs)
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return f"its attributes came back damaged from GDAL's {_suffix(path)} reader"
+    return _screen.nul_cells(table)
 
 
 def _dbf_of(path: Path, target: str) -> Path | bytes | None:
@@ -1283,8 +1319,9 @@ def valid_geometries(geometries) -> np.ndarray:
     lines, points and parts of no area left out); a geometry with nothing left,
     or an empty one, becomes no geometry (a fully released record has no
     polygon; an empty one is refused by some formats and misread by others).
-    Other geometries (points, lines) are kept if valid, and dropped otherwise.
-    Valid geometries come back as the same objects.
+    Other geometries (points, lines) are kept if valid, and dropped otherwise, as
+    are geometries with a coordinate that is not a finite number (or too large to
+    measure). Valid geometries come back as the same objects.
 
     Examples
     --------
@@ -1296,6 +1333,17 @@ def valid_geometries(geometries) -> np.ndarray:
     geoms = np.asarray(geometries, dtype=object)
     out = geoms.copy()
     types = shapely.get_type_id(geoms)
+    # Coordinates that are not finite numbers (a rejected feature from a damaged file):
+    # GEOS cannot repair them (it raises), no format should hold them. Their length (all
+    # vertices) is not finite then; nor is that of coordinates beyond about 1e154, whose
+    # squares overflow: no map has those either.
+    with np.errstate(all="ignore"):  # shapely's ufuncs warn on NaN and overflow
+        unfit = (types >= 0) & ~(
+            np.isfinite(shapely.length(geoms)) & np.isfinite(shapely.bounds(geoms)).all(axis=1)
+        )
+    unfit &= ~shapely.is_empty(geoms)
+    out[unfit] = None
+    types = np.where(unfit, -1, types)
     areal = np.isin(types, _AREAL)
     out[areal] = overlay.valid_polygonal(geoms[areal])
     other = np.flatnonzero(~areal & (types >= 0))
@@ -1398,25 +1446,7 @@ def _check_parquet(path: Path, count: int) -> None:
         raise ValueError(f"{rows} rows read back, {count} written")
 
 
-def _kml_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """KML cannot hold an empty polygon, nor a ring with fewer than 3 distinct points.
-
-    Parts of no area are left out; a feature with nothing left (a fully released
-    record's remaining ground, a rejected ring) becomes a placemark without
-    geometry, its attributes kept.
-    """
-    original = frame.geometry.to_numpy(dtype=object)
-    geoms = overlay.without_flat_parts(original)
-    emptied = np.isin(shapely.get_type_id(geoms), [3, 6]) & shapely.is_empty(geoms)
-    if not emptied.any() and geoms is original:
-        return frame
-    geoms = np.where(emptied, None, geoms)
-    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
-
-
 def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) -> Path:
-    if suffix in (".kml", ".kmz"):
-        frame = _kml_geometries(frame)
     if suffix == ".zip":
         return _write_zipped_shapefile(frame, path, overwrite)
     count = len(frame)

@@ -93,7 +93,13 @@ RULES = {
     "ring-not-closed": (WARNING, "a ring's last vertex differs from its first; it is closed"),
     "z-dropped": (WARNING, "Z (height) or M (measure) values are dropped"),
     "geometry-type": (ERROR, "the geometry type is wrong for the layer"),
-    "coordinates-out-of-range": (ERROR, "longitude beyond ±180 or latitude beyond ±90"),
+    "coordinates-out-of-range": (
+        ERROR,
+        (
+            "longitude beyond ±180 or latitude beyond ±90, or a coordinate that is not a "
+            "finite number (infinite, NaN)"
+        ),
+    ),
     "lat-lon-swapped": (ERROR, "x and y look exchanged (swapped, they fall in the districts)"),
     "outside-crs-area": (ERROR, "the feature lies far outside the area of use of its CRS"),
     "too-few-vertices": (ERROR, "a ring has fewer than 3 distinct vertices"),
@@ -236,29 +242,63 @@ def _in_range(bounds: np.ndarray) -> np.ndarray:
         )
 
 
+def _nan_inside(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Geometries within the globe's bounds that hold a NaN (or infinite) coordinate.
+
+    GEOS leaves NaN out of a geometry's bounds; its length (a perimeter: every
+    vertex, holes too) is NaN then. Within ±180/±90 a length cannot overflow, so
+    only those are measured.
+    """
+    found = np.zeros(len(geoms), dtype=bool)
+    rows = np.flatnonzero(_in_range(bounds))
+    with np.errstate(all="ignore"):  # shapely's ufuncs warn on NaN
+        found[rows] = ~np.isfinite(shapely.length(geoms[rows]))
+    return found
+
+
+def _bounds_text(bounds: np.ndarray) -> str:
+    """Bounds for a message: 6 decimals, huge and non-finite values as they are."""
+    # Python's round() neither overflows nor warns (numpy's multiplies by 10**6 first).
+    return str([round(float(v), 6) for v in bounds])
+
+
 def _check_range(geoms, ok, report) -> np.ndarray:
-    """Coordinates on the globe; a swap that would put them there is named as such."""
+    """Coordinates on the globe; a swap that would put them there is named as such.
+
+    Huge, infinite and NaN coordinates (a damaged file, or one in another unit) are
+    out of range too, and are said to be.
+    """
     bounds = np.full((len(geoms), 4), np.nan)
-    bounds[ok] = shapely.bounds(geoms[ok])
-    outside = ok & ~_in_range(bounds)
+    with np.errstate(all="ignore"):
+        bounds[ok] = shapely.bounds(geoms[ok])
+    finite = np.isfinite(bounds).all(axis=1) & ~_nan_inside(geoms, bounds)
+    outside = ok & ~(_in_range(bounds) & finite)
     if not outside.any():
         return outside
     swapped_bounds = bounds[:, [1, 0, 3, 2]]
-    swap = outside & _in_range(swapped_bounds)
+    swap = outside & finite & _in_range(swapped_bounds)
     report.add(
         swap,
         "lat-lon-swapped",
         lambda i: (
-            f"latitude and longitude look swapped (bounds {np.round(bounds[i], 6).tolist()} "
+            f"latitude and longitude look swapped (bounds {_bounds_text(bounds[i])} "
             "are off the globe, exchanged they are not); write x = longitude, y = latitude"
         ),
     )
     report.add(
-        outside & ~swap,
+        outside & ~swap & finite,
         "coordinates-out-of-range",
         lambda i: (
             "coordinates lie outside longitude ±180 / latitude ±90 "
-            f"(bounds {np.round(bounds[i], 6).tolist()}); is the CRS right?"
+            f"(bounds {_bounds_text(bounds[i])}); is the CRS right?"
+        ),
+    )
+    report.add(
+        outside & ~finite,
+        "coordinates-out-of-range",
+        lambda i: (
+            "coordinates are not all finite numbers (infinite or NaN; bounds "
+            f"{_bounds_text(bounds[i])}): is the file damaged, or is the CRS right?"
         ),
     )
     return outside

@@ -196,6 +196,49 @@ def test_zipped_shapefile_in_cp1251_reads_cyrillic_names():
     assert frame[s.ISO_3166_2].tolist() == ["AZ-AGM", "AZ-FUZ", "AZ-SUS", "AZ-TAR"]
 
 
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+def test_kml_holds_multi_part_and_holed_polygons_valid_and_whole(tmp_path, suffix):
+    holed = SQUARE.difference(SQUARE.centroid.buffer(0.002))
+    flat = shapely.Polygon([(46.95, 39.98), (46.96, 39.98), (46.95, 39.98)])
+    sliver = shapely.Polygon([(46.97, 39.98), (46.98, 39.98), (46.97, 39.98 + 1e-13)])
+    frame = gpd.GeoDataFrame(
+        {"hazard_id": ["parts", "holed", "holed-parts", "flat-part", "flat"]},
+        geometry=[
+            shapely.MultiPolygon([SQUARE, OTHER]),
+            holed,
+            shapely.MultiPolygon([holed, OTHER]),
+            shapely.MultiPolygon([OTHER, flat]),
+            flat,
+        ],
+        crs="EPSG:4326",
+    )
+    frame.loc[len(frame)] = ["sliver", shapely.MultiPolygon([SQUARE, sliver])]
+    path = mm.write_layer(frame, tmp_path / f"h{suffix}")
+    if suffix == ".kmz":
+        with zipfile.ZipFile(path) as archive:
+            text = "".join(archive.read(name).decode() for name in archive.namelist())
+    else:
+        text = path.read_text()
+    assert text.count("<innerBoundaryIs>") == 2
+    back = _read_back(path)
+    assert back["hazard_id"].tolist() == frame["hazard_id"].tolist()
+    geoms = back.geometry.to_numpy()
+    assert pd.isna(geoms).tolist() == [False] * 4 + [True, False]
+    written = geoms[[0, 1, 2, 3, 5]]
+    assert shapely.is_valid(written).all(), shapely.is_valid_reason(written)
+    assert [shapely.get_num_geometries(g) for g in written] == [2, 1, 2, 1, 2]
+    assert [shapely.get_num_interior_rings(shapely.get_geometry(g, 0)) for g in written] == [
+        0,
+        1,
+        1,
+        0,
+        0,
+    ]
+    wanted = [SQUARE.area + OTHER.area, holed.area, holed.area + OTHER.area, OTHER.area]
+    wanted.append(SQUARE.area + sliver.area)  # tiny, but an area: KML holds it
+    assert shapely.area(written) == pytest.approx(wanted, rel=1e-9)
+
+
 def test_kml_from_gdal_loses_its_extra_columns_and_gets_its_id_back():
     raw = mio.read_file(FORMATS / "hazards_gdal_kml.kml")
     assert not set(mio.KML_EXTRA_COLUMNS) & set(raw.columns)
