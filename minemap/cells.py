@@ -22,7 +22,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from minemap import mgrs
+from minemap import _screen, mgrs
 from minemap import schema as s
 from minemap.errors import InputFileError
 from minemap.validate import GEOMETRY_NOTE
@@ -176,6 +176,9 @@ def _wkt_geometries(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         dtype=object,
     )
     text[blank] = None
+    # GEOS's WKT reader is recursive: text nested too deep never reaches it.
+    deep = _screen.wkt_too_deep(text)
+    text[deep] = None
     note = np.full(len(raw), None, dtype=object)
     geoms = shapely.from_wkt(text, on_invalid="ignore")
     failed = pd.notna(text) & pd.isna(geoms)
@@ -183,8 +186,9 @@ def _wkt_geometries(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         geoms[failed] = shapely.from_wkt(text[failed], on_invalid="fix")
         note[failed & pd.notna(geoms)] = "unclosed"
         note[failed & pd.isna(geoms)] = "unreadable"
-    not_text = ~blank & pd.isna(text)
+    not_text = ~blank & pd.isna(text) & ~deep
     note[not_text] = "unreadable"
+    note[deep] = "too-deep"
     return geoms, note
 
 

@@ -19,7 +19,13 @@ import numpy as np
 import pyogrio
 import pyogrio.raw
 
-__all__ = ["ARC_STEP_DEGREES", "CURVED", "curved_rows", "has_arc", "linearised"]
+__all__ = [
+    "ARC_STEP_DEGREES",
+    "CURVED",
+    "curved_rows",
+    "has_arc",
+    "linearised",
+]
 
 #: Degrees of arc per straight segment when an arc is stroked.
 ARC_STEP_DEGREES = 1.0

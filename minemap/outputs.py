@@ -561,7 +561,7 @@ def _free_bytes(folder: Path) -> int | None:
     return stat.f_bavail * stat.f_frsize
 
 
-def _disk_problem(exc: BaseException, folder: Path) -> str | None:
+def disk_problem(exc: BaseException, folder: Path) -> str | None:
     """What a failed write says about the disk, or None when it says nothing."""
     free = _free_bytes(folder)
     full = free is not None and free < _NEARLY_FULL
@@ -693,7 +693,7 @@ def atomic_output(
     except BaseException as exc:
         problem = None
         if not isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
-            problem = _disk_problem(exc, stage.path if stage is not None else path.parent)
+            problem = disk_problem(exc, stage.path if stage is not None else path.parent)
             if problem is None and (checking or isinstance(exc, _CheckError)):
                 problem = f"the file written does not read back ({_short(exc)})"
         if problem is None:

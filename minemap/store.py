@@ -56,7 +56,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import sqlite3
 import struct
 from collections.abc import Callable, Iterable, Mapping
@@ -68,8 +67,8 @@ import pandas as pd
 import shapely
 
 from minemap import io as mio
+from minemap import outputs, validate
 from minemap import schema as s
-from minemap import validate
 from minemap.errors import (
     InputFileError,
     OutputExistsError,
@@ -77,6 +76,7 @@ from minemap.errors import (
     WorkspaceDamagedError,
     WorkspaceError,
 )
+from minemap.profile import Profile, parse_profile
 from minemap.validate import ERROR, MAX_SEGMENT_M, Problem
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "read_workspace",
     "read_workspace_layers",
     "schema_version",
+    "source_profile",
     "verify_workspace",
 ]
 
@@ -194,6 +195,9 @@ class Import:
     already: bool = False
     loaded: mio.Loaded | None = dataclasses.field(default=None, repr=False, compare=False)
     notes: tuple[str, ...] = ()
+    #: With ``reuse_profile``: the stored profile the file was read with, and the import
+    #: it was stored with (``None`` when none was reused).
+    reused_profile: tuple[Profile, int] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def wholly_rejected(self) -> bool:
@@ -269,6 +273,8 @@ def create_workspace(path, *, overwrite: bool = False) -> Path:
             with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as con:
                 _create_schema(con)
         except sqlite3.Error as exc:
+            if outputs.disk_problem(exc, path.parent) is not None:
+                raise  # said as for every output: "not written: the disk is full ..."
             raise _sqlite_problem(path, exc, doing="cannot be created") from None
         finally:
             for suffix in ("-wal", "-shm", "-journal"):
@@ -445,10 +451,7 @@ def _sqlite_problem(path: Path, exc: sqlite3.Error, *, doing: str | None = None)
 def _disk_full(path: Path) -> bool:
     """Whether the disk of ``path`` has (next to) no room left: SQLite reports a full disk
     as an I/O error where it extends its shared-memory file."""
-    try:
-        return shutil.disk_usage(path.resolve().parent).free < 64 * 1024
-    except OSError:
-        return False
+    return outputs.disk_problem(OSError(), path.resolve().parent) is not None
 
 
 def _undecodable(exc: sqlite3.Error) -> bool:
@@ -1063,16 +1066,69 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _read_options(layer, mapping, crs, max_segment_m: float = MAX_SEGMENT_M) -> str:
-    """How a file was read, as canonical JSON (part of what makes an import the same)."""
+def _read_options(
+    layer, mapping, crs, profile: Profile | None = None, max_segment_m: float = MAX_SEGMENT_M
+) -> str:
+    """How a file was read, as canonical JSON (part of what makes an import the same).
+
+    With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
+    the log says how the file was read, and a later import from the source reuses it.
+    A longest segment other than the default is kept too (``"max_segment_m"``).
+    """
     options = {
         "layer": layer,
         "mapping": dict(sorted((mapping or {}).items())),
         "crs": None if crs is None else str(crs),
     }
+    if profile is not None:
+        options[PROFILE] = profile.as_dict()
     if max_segment_m != MAX_SEGMENT_M:  # the default is left out: earlier logs stay the same
         options["max_segment_m"] = max_segment_m
     return json.dumps(options, sort_keys=True)
+
+
+#: The key of the import log's ``read_options`` that holds the profile a file was read with.
+PROFILE = "profile"
+
+
+def source_profile(workspace, source: str | None) -> tuple[Profile, int] | None:
+    """The profile the last import from ``source`` was read with, and that import's number.
+
+    ``None`` when no import from that source had one (or no source is given).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets, profile
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> p = profile.parse_profile('date_order = "DMY"', name="anama.toml")
+    >>> _ = add_file(ws, "hazards", datasets.get_path("hazards"), source="ANAMA", profile=p)
+    >>> found, import_id = source_profile(ws, "ANAMA")
+    >>> found.name, found.settings("hazards").date_order, import_id
+    ('anama.toml', 'DMY', 1)
+    """
+    source = (source or "").strip()
+    if not source:
+        return None
+    with _reading(Path(workspace)) as con:
+        return _stored_profile(con, source)
+
+
+def _stored_profile(con: sqlite3.Connection, source: str) -> tuple[Profile, int] | None:
+    rows = con.execute(
+        f"SELECT {s.IMPORT_ID}, {s.READ_OPTIONS} FROM {IMPORTS_TABLE} "
+        f"WHERE {s.SOURCE} = ? ORDER BY {s.IMPORT_ID} DESC",
+        (source,),
+    ).fetchall()
+    for import_id, options in rows:
+        try:
+            stored = json.loads(options).get(PROFILE)
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(stored, dict) and isinstance(stored.get("text"), str):
+            name = str(stored.get("name") or f"the profile of import #{import_id}")
+            return parse_profile(stored["text"], name=name), int(import_id)
+    return None
 
 
 def add_file(
@@ -1087,6 +1143,8 @@ def add_file(
     imported_at=None,
     today: dt.date | None = None,
     max_segment_m: float = MAX_SEGMENT_M,
+    profile: Profile | None = None,
+    reuse_profile: bool = False,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -1112,6 +1170,13 @@ def add_file(
         in the log, and with each record's id the key that supersession uses.
     layer, mapping, crs
         How to read the file, as in :func:`minemap.io.load_layers`.
+    profile
+        An import profile (:func:`minemap.profile.read_profile`), stored whole in
+        the import log (``read_options``); :func:`source_profile` finds it again.
+    reuse_profile
+        Without ``profile``: read the file with the profile the last import from
+        the same ``source`` was read with, if any (``Import.reused_profile`` says
+        which). Looked up in the import's own transaction.
     imported_at
         Record the import as made at this moment (UTC) instead of now, to build
         a workspace from an archive of earlier files, oldest first. It may not
@@ -1152,16 +1217,23 @@ def add_file(
     if path.exists() and workspace.exists() and path.resolve() == workspace.resolve():
         raise InputFileError(path, "is the workspace itself; add the files it is made of")
     digest = file_sha256(path)
-    options = _read_options(layer, mapping, crs, max_segment_m)
     source = (source or "").strip()
     with _writing(workspace, (history_table(kind), REJECTS_TABLE)) as con:
+        reused = (
+            _stored_profile(con, source) if profile is None and reuse_profile and source else None
+        )
+        if reused is not None:
+            profile = reused[0]
+        options = _read_options(layer, mapping, crs, profile, max_segment_m)
         earlier = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.SHA256} = ? AND {s.KIND} = ? "
             f"AND {s.READ_OPTIONS} = ? AND {_COUNTED}",
             (digest, kind, options),
         ).fetchone()
         if earlier is not None:
-            return _import_from_row(con, earlier, already=True)
+            return dataclasses.replace(
+                _import_from_row(con, earlier, already=True), reused_profile=reused
+            )
         stamp = _import_moment(con, workspace, imported_at)
         context = _read_layers(con, workspace, _CONTEXT[kind], upto=None)
         loaded = mio.load_layers(
@@ -1174,6 +1246,7 @@ def add_file(
             hazards=_or_none(context.get("hazards")),
             today=today,
             max_segment_m=max_segment_m,
+            profile=profile,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)
         if kind == "hazards":
@@ -1217,7 +1290,8 @@ def add_file(
         row = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.IMPORT_ID} = ?", (import_id,)
         ).fetchone()
-        return _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+        done = _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+        return dataclasses.replace(done, reused_profile=reused)
 
 
 def _check_kind(kind: str) -> None:
@@ -1313,7 +1387,7 @@ def _set_aside(
     ]
     remaining = kept[~clash].reset_index(drop=True)
     remaining.attrs = dict(kept.attrs)
-    return mio.Loaded(kind, remaining, rejected, problems, loaded.read)
+    return mio.Loaded(kind, remaining, rejected, problems, loaded.read, loaded.copies)
 
 
 def _reject_copies_of_current(
@@ -1480,6 +1554,8 @@ def _write_rejects(
     if not len(rejected):
         return
     id_col = s.ID_COLUMN[kind]
+    if isinstance(rejected, gpd.GeoDataFrame):  # what GeoPackage readers may read: valid
+        rejected = mio.with_valid_geometry(rejected)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else None
     skip = {geometry, mio.SOURCE_FILE, mio.SOURCE_ROW, mio.PROBLEM}
     attributes = [c for c in rejected.columns if c not in skip]

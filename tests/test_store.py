@@ -1009,3 +1009,19 @@ def test_any_sequence_of_imports_keeps_the_last_version_of_each_record(imports):
         assert len(store.read_history(workspace, "hazards")) == versions
         log = store.read_imports(workspace)
         assert len(store.read_rejects(workspace)) == log[s.REJECTED].sum()
+
+
+def test_rejected_geometry_is_stored_valid_with_the_geometry_as_read(tmp_path, workspace):
+    path = hazards_file(tmp_path / "h.geojson", ["H-1", "H-2"], ap=[10, -5])
+    frame = gpd.read_file(path)
+    x0, y0, x1, y1 = frame.geometry.iloc[1].bounds
+    bow_tie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    frame.loc[1, "geometry"] = bow_tie  # rejected for its count, its geometry as read
+    frame.to_file(path)
+    store.add_file(workspace, "hazards", path)
+    gdal = pyogrio.read_dataframe(workspace, layer=store.REJECTS_TABLE)
+    assert shapely.is_valid(gdal.geometry.to_numpy()).all()
+    as_read = store.read_rejects(workspace)[s.GEOMETRY_AS_READ].iloc[0]
+    assert shapely.normalize(shapely.from_wkt(as_read)).equals_exact(
+        shapely.normalize(bow_tie), 1e-9
+    )

@@ -16,11 +16,13 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from minemap import contamination, outputs, store
+from minemap import contamination, gazetteer, outputs, store
 from minemap import io as mio
 from minemap import schema as s
+from minemap._text import escape_controls
 from minemap.errors import MinemapError, WorkspaceError
-from minemap.validate import MAX_SEGMENT_M
+from minemap.profile import Profile, ProfileError, read_profile
+from minemap.validate import MAX_SEGMENT_M, RULES
 
 log = logging.getLogger("minemap")
 
@@ -153,6 +155,35 @@ def _remember_map(ctx, param, value):
     return _remember("map")(ctx, param, value)
 
 
+def _remember_profile(ctx, param, value):
+    """``--profile``: read and checked at once, so a bad profile is a usage error (exit 2)."""
+    profile = None
+    if value is not None:
+        try:
+            profile = read_profile(value)
+        except ProfileError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return _remember("profile")(ctx, param, profile)
+
+
+def _remember_gazetteer(ctx, param, value):
+    """``--gazetteer``: read at once, and its names known while the command runs."""
+    found = None
+    if value is not None:
+        try:
+            found = gazetteer.read_gazetteer(value)
+        except MinemapError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+        ctx.with_resource(gazetteer.using(found))
+    return _remember("gazetteer")(ctx, param, found)
+
+
+def current_profile() -> Profile | None:
+    """The ``--profile`` given to the running command (``None`` without one)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get("minemap.profile") if ctx is not None else None
+
+
 def _split_kind(text: str) -> tuple[str | None, str]:
     """``hazards:NAME`` -> (``hazards``, ``NAME``); ``NAME`` -> (None, ``NAME``)."""
     kind, sep, rest = text.partition(":")
@@ -221,7 +252,7 @@ def max_segment_m() -> float:
 
 
 def read_options(func):
-    """``--layer``, ``--crs``, ``--map`` and ``--max-segment``: how to read the input files."""
+    """``--layer``, ``--crs``, ``--map``, ``--profile``, ``--gazetteer`` and ``--max-segment``."""
     func = click.option(
         "--max-segment-km",
         "max_segment_km",
@@ -241,6 +272,27 @@ def read_options(func):
         help=f"Longest distance between consecutive vertices of a hazard or a release "
         f"(default {MAX_SEGMENT_M:,.0f}); a longer one is taken for a mistyped coordinate. "
         "Districts and context layers are not checked.",
+    )(func)
+    func = click.option(
+        "--gazetteer",
+        "gazetteer_file",
+        metavar="FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_gazetteer,
+        help="More district names: a CSV with district,name columns (one spelling a row) "
+        "or a TOML of district = [names]. Added to those minemap knows.",
+    )(func)
+    func = click.option(
+        "--profile",
+        "profile_file",
+        metavar="PROFILE.toml",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_profile,
+        help="An import profile: how this source's files map to minemap's columns and "
+        "values, their encoding, CRS, date order (see docs/import.md). --map and --crs win "
+        "over it. Draft one with `minemap profile draft`.",
     )(func)
     func = click.option(
         "--map",
@@ -462,6 +514,7 @@ def verbosity(func):
         logger.setLevel(min(level, saved) if saved else level)
         ctx = click.get_current_context()
         ctx.meta["minemap.quiet"] = quiet
+        ctx.meta["minemap.verbose"] = verbose
         try:
             with library_messages_logged():
                 return func(*args, **kwargs)
@@ -498,12 +551,8 @@ def note(message: str) -> None:
 # --- helpers --------------------------------------------------------------------
 
 
-#: Warnings of one rule logged one by one before they are summed up.
-_WARNINGS_SHOWN = 5
-
-
 def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
-    """Read files of one kind with the ``--layer``/``--crs``/``--map`` options given.
+    """Read files of one kind with the ``--layer``/``--crs``/``--map``/``--profile`` given.
 
     Warnings are logged (the first few of each rule, then a count).
     """
@@ -518,29 +567,53 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
         districts=districts,
         hazards=hazards,
         max_segment_m=max_segment_m(),
+        profile=meta.get("minemap.profile"),
     )
     log_problems(loaded)
     return loaded
 
 
+def verbose() -> int:
+    """How many ``-v`` were given (0 outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.meta.get("minemap.verbose") or 0) if ctx is not None else 0
+
+
+def warning_lines(problems, *, every: bool = False, hint: str = "-v lists each one") -> list[str]:
+    """Warnings as lines to print: one per rule, or (``every``) one per warning.
+
+    A rule with one warning gives that warning; a rule with more gives one line
+    with their count, the rule's description, the first few features and
+    ``hint`` (where to see them all). A sample's 2,162 releases outside every
+    recorded hazard are one line, not a wall.
+    """
+    if every:
+        return [str(p) for p in problems]
+    by_rule: dict[str, list] = {}
+    for problem in problems:
+        by_rule.setdefault(problem.rule, []).append(problem)
+    lines = []
+    for rule, found in by_rule.items():
+        if len(found) == 1:
+            lines.append(str(found[0]))
+            continue
+        files = list(dict.fromkeys(p.file for p in found))
+        where = ", ".join(files[:3]) + (
+            f" and {len(files) - 3} more files" if len(files) > 3 else ""
+        )
+        named = [p.feature for p in found if p.feature]
+        example = f" (e.g. {', '.join(named[:3])})" if named else ""
+        what = RULES[rule][1] if rule in RULES else found[0].message
+        count = f"{len(found):,} features"
+        lines.append(f"{where}: {count}: {found[0].severity}: {rule}: {what}{example}; {hint}")
+    return lines
+
+
 def log_problems(loaded: mio.Loaded) -> None:
-    """Log a layer's warnings: the first few of each rule, then a count."""
-    by_rule: dict[str, int] = {}
-    files: dict[str, dict[str, None]] = {}
-    for problem in loaded.warnings:
-        by_rule[problem.rule] = by_rule.get(problem.rule, 0) + 1
-        if by_rule[problem.rule] <= _WARNINGS_SHOWN:
-            log.warning("%s", problem)
-        else:
-            files.setdefault(problem.rule, {})[problem.file] = None
-    for rule, count in by_rule.items():
-        if count > _WARNINGS_SHOWN:
-            log.warning(
-                "%s: %d more %r warning(s); `minemap validate` lists them all",
-                ", ".join(files[rule]),
-                count - _WARNINGS_SHOWN,
-                rule,
-            )
+    """Log a layer's warnings: one line per rule (every one with ``-v``)."""
+    hint = "-v lists each one, as does `minemap validate --json`"
+    for line in warning_lines(loaded.warnings, every=verbose() > 0, hint=hint):
+        log.warning("%s", line)
 
 
 def load_all(
@@ -700,6 +773,7 @@ def write_rejects(loaded, path: Path, overwrite: bool) -> None:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
+    rejected = mio.with_valid_geometry(rejected)
     geoms = rejected.geometry.to_numpy()
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
     if path.suffix.lower() == ".fgb" and 0 < with_z.sum() < pd.notna(geoms).sum():
@@ -744,7 +818,8 @@ def format_table(table: pd.DataFrame) -> str:
     ]
     rows = [
         [
-            str(r[s.DISTRICT]),
+            # Escaped here too (the command line escapes all it prints), so columns align.
+            escape_controls(str(r[s.DISTRICT]), keep_newlines=False),
             f"{r[s.MAPPED_AREA_HA]:,.1f}",
             f"{r[s.RELEASED_AREA_HA]:,.1f}",
             f"{r[s.REMAINING_AREA_HA]:,.1f}",
@@ -767,6 +842,7 @@ def format_table(table: pd.DataFrame) -> str:
 def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] = ()) -> str:
     """Rows of text as an aligned table under a rule; columns numbered in ``right`` align right."""
     right = set(right)
+    rows = [[escape_controls(str(c), keep_newlines=False) for c in row] for row in rows]
     widths = [max(len(x) for x in col) for col in zip(heads, *rows, strict=False)]
 
     def line(cells):

@@ -95,7 +95,8 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
     type=click.IntRange(min=1),
     default=3,
     show_default=True,
-    help="Devices a record needs for offset_m and iou.",
+    help="Devices a record needs for iou and for a shift estimate (which needs at least 8; "
+    "see docs/accuracy.md).",
 )
 @click.option(
     "-o",
@@ -153,12 +154,15 @@ def accuracy(
     mio.write_table(districts_table, by_district, overwrite=overwrite)
     mio.write_table(sources_table, by_source, overwrite=overwrite)
     if map_path is not None:
-        _write_map(hz, rel, table, map_path, overwrite)
+        from minemap.accuracy import assigned_devices
+
+        devices = assigned_devices(hz, it, rel, tolerance_m=tolerance_m, search_m=search_m)
+        _write_map(hz, rel, table, devices, map_path, overwrite)
     note(f"accuracy: {len(table)} record(s) written to {output}")
     click.echo(_format(sources_table))
 
 
-def _write_map(hazards, releases, table, path: Path, overwrite: bool) -> None:
+def _write_map(hazards, releases, table, devices, path: Path, overwrite: bool) -> None:
     import geopandas as gpd
     import pandas as pd
 
@@ -179,7 +183,7 @@ def _write_map(hazards, releases, table, path: Path, overwrite: bool) -> None:
         hazards=hazards,
         releases=releases if len(releases) else None,
         title="Map accuracy",
-        extra_layers=[accuracy_layer(hazards, table)],
+        extra_layers=[accuracy_layer(hazards, table, devices=devices)],
     )
     write_map(m, path, overwrite=overwrite)
 
@@ -188,12 +192,15 @@ def _format(table) -> str:
     from minemap import schema as s
 
     key = table.columns[0]
-    lines = [f"{'source':<40} {'records':>7} {'devices':>7} {'hit rate':>8} {'offset m':>8}"]
+    head = f"{'source':<40} {'records':>7} {'devices':>7} {'hit rate':>8} "
+    lines = [head + f"{'shift est.':>10} {'offset m':>8}"]
     for _, r in table.iterrows():
         hit = "" if r[s.HIT_RATE] != r[s.HIT_RATE] else f"{r[s.HIT_RATE]:.0%}"
+        # The median over the records with an estimate; empty when none has one.
         off = "" if r[s.OFFSET_M] != r[s.OFFSET_M] else f"{r[s.OFFSET_M]:.0f}"
         lines.append(
-            f"{str(r[key])[:40]:<40} {r[s.RECORDS]:>7} {r[s.DEVICES_NEAR]:>7} {hit:>8} {off:>8}"
+            f"{str(r[key])[:40]:<40} {r[s.RECORDS]:>7} {r[s.DEVICES_NEAR]:>7} {hit:>8} "
+            f"{r[s.RECORDS_WITH_OFFSET]:>10} {off:>8}"
         )
     return "\n".join(lines)
 

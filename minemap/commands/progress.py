@@ -44,16 +44,22 @@ def output_paths(folder: Path, reports: bool, table_format: str = "csv") -> list
 
 
 def format_forecast(table: pd.DataFrame) -> str:
-    """The forecast table as aligned text."""
-    heads = ["district", "remaining ha", "ha/week", "earliest", "central", "latest"]
+    """The forecast table as aligned text (an empty date reads "-"; the note says why)."""
+    from minemap.forecast import NOTE
+
+    def day(value) -> str:
+        return "-" if pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+
+    heads = ["district", "remaining ha", "ha/week", "earliest", "central", "latest", "note"]
     rows = [
         [
             str(r[s.DISTRICT]),
             "" if pd.isna(r[s.REMAINING_HA]) else f"{r[s.REMAINING_HA]:,.1f}",
             "" if pd.isna(r[s.RATE_HA_PER_WEEK]) else f"{r[s.RATE_HA_PER_WEEK]:,.1f}",
-            str(r[s.COMPLETION_EARLIEST]),
-            str(r[s.COMPLETION_CENTRAL]),
-            str(r[s.COMPLETION_LATEST]),
+            day(r[s.COMPLETION_EARLIEST]),
+            day(r[s.COMPLETION_CENTRAL]),
+            day(r[s.COMPLETION_LATEST]),
+            "" if pd.isna(r.get(NOTE)) else str(r[NOTE]),
         ]
         for _, r in table.iterrows()
     ]
@@ -61,9 +67,10 @@ def format_forecast(table: pd.DataFrame) -> str:
 
     def line(cells):
         first = cells[0].ljust(widths[0])
-        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+        middle = [c.rjust(w) for c, w in zip(cells[1:-1], widths[1:-1], strict=True)]
+        return "  ".join([first, *middle, cells[-1]]).rstrip()
 
-    return "\n".join([line(heads), "  ".join("-" * w for w in widths), *map(line, rows)])
+    return "\n".join([line(heads), "  ".join("-" * w for w in widths[:-1]), *map(line, rows)])
 
 
 @click.command("progress")
@@ -165,9 +172,17 @@ def progress(
     bulletins = None
     if reports is not None:
         bulletins = read_reports(reports, decimal=decimal)
-        flagged = bulletins[bulletins["problem"] != ""]
-        for index, problem in flagged["problem"].items():
+        flagged = bulletins[bulletins[s.PROBLEM] != ""]
+        for index, problem in flagged[s.PROBLEM].items():
             click.echo(f"{reports}: row {index + 2}: {problem}", err=True)
+        # A figure settled by its neighbours rather than its source is worth a look.
+        guessed = bulletins["area_reading"].fillna("").str.contains("neighbouring bulletins")
+        for index, row in bulletins[guessed].iterrows():
+            click.echo(
+                f"{reports}: row {index + 2}: area {row['area_as_printed']!r} read as "
+                f"{row[s.AREA_HA]:g} ha: {row['area_reading']}",
+                err=True,
+            )
         note(
             f"reports: read {len(bulletins)}, with a problem {len(flagged)} "
             "(their unreadable figures are left empty)"
@@ -193,9 +208,9 @@ def progress(
     mio.write_table(table, paths[0], overwrite=overwrite)
     mio.write_table(outlook, paths[1], overwrite=overwrite)
     if bulletins is not None:
-        comparison = compare_reports(rel, bulletins, as_of=as_of)
+        comparison = compare_reports(rel, bulletins, districts=ds, as_of=as_of)
         mio.write_table(comparison, paths[2], overwrite=overwrite)
-    write_charts(table, output, overwrite=overwrite)
+    write_charts(table, output, overwrite=overwrite, forecast=outlook)
     note(
         f"progress: {table[s.PERIOD].nunique()} {period}(s) to {table.attrs.get('as_of')} "
         f"written to {output}"

@@ -146,6 +146,26 @@ def make_bad() -> None:
         [_feature({"release_id": "R-1", "released_on": "31/02/2022", "method": "demined"}, SQUARE)],
     )
 
+    # Hostile files (SECURITY.md): each must be refused, or its feature rejected.
+    (BAD / "vrt_named_geojson.geojson").write_text(
+        '<OGRVRTDataSource><OGRVRTLayer name="hazards">'
+        "<SrcDataSource>CSV:/etc/passwd</SrcDataSource>"
+        "</OGRVRTLayer></OGRVRTDataSource>\n"
+    )
+    layer = {
+        "type": "FeatureCollection",
+        # Port 9 (discard) on this machine: nothing to learn even if it were fetched.
+        "crs": {"type": "link", "properties": {"href": "http://127.0.0.1:9/crs.wkt"}},
+        "features": [_hazard("H-1")],
+    }
+    (BAD / "link_crs.geojson").write_text(json.dumps(layer) + "\n", encoding="utf-8")
+    _shapefile_zip(frame, BAD / "big_cpg.zip", "utf-8", cpg_text="UTF-8" + " " * 2043)
+    _geojson("nul_in_id.geojson", [_hazard("H-\x001"), _hazard("H-2", OTHER)])
+    deep = "GEOMETRYCOLLECTION (" * 40 + SQUARE.wkt + ")" * 40
+    (BAD / "deep_collection.csv").write_text(
+        f'hazard_id,AP,AT,wkt\nH-1,1,0,"{deep}"\nH-2,1,0,"{OTHER.wkt}"\n'
+    )
+
 
 def _drop_gpkg_timestamps(path: Path) -> None:
     """Keep the committed GeoPackage byte-stable between runs (GDAL stamps the time)."""
