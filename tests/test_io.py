@@ -119,13 +119,15 @@ def test_projected_input_is_brought_to_wgs84(tmp_path):
     assert read.geometry.iloc[0].equals_exact(SQUARE, tolerance=1e-7)
 
 
-ROUND_TRIP = [".gpkg", ".geojson", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".parquet", ".csv"]
+ROUND_TRIP = [
+    *(".gpkg", ".geojson", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".parquet", ".csv", ".xlsx")
+]
 
 
 @pytest.mark.parametrize("suffix", ROUND_TRIP)
 def test_round_trip(tmp_path, suffix):
     path = mm.write_layer(_releases(), tmp_path / f"r{suffix}")
-    crs = "EPSG:4326" if suffix == ".csv" else None  # a WKT CSV has no CRS of its own
+    crs = "EPSG:4326" if suffix in (".csv", ".xlsx") else None  # WKT cells have no CRS
     back = mm.read_releases(path, crs=crs)
     assert back[s.RELEASE_ID].tolist() == ["R1", "R2"]
     assert back[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist() == ["2021-05-10", "2022-07-18"]
@@ -161,9 +163,13 @@ def test_points_round_trip_through_csv_as_longitude_latitude(tmp_path):
     assert back.geometry.iloc[0].equals(shapely.Point(46.905, 39.985))
 
 
-def test_unknown_output_format_is_refused(tmp_path):
+@pytest.mark.parametrize("name", ["r.docx", "r.ods", "r.xls", "r"])
+def test_unknown_output_format_is_refused(tmp_path, name):
     with pytest.raises(SchemaError, match="unknown output format"):
-        mm.write_layer(_releases(), tmp_path / "r.xlsx")
+        mm.write_layer(_releases(), tmp_path / name)
+    with pytest.raises(SchemaError, match="not a table format minemap writes"):
+        mio.write_table(pd.DataFrame({"a": [1]}), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_what_a_format_cannot_hold_is_an_error_naming_the_file(tmp_path):
@@ -553,8 +559,12 @@ def test_every_geometry_written_is_valid_and_polygonal(tmp_path, suffix):
 
 def _read_back(path: Path) -> gpd.GeoDataFrame:
     """A written layer as another program reads it (GDAL feature by feature, pandas)."""
-    if path.suffix == ".csv":
-        table = pd.read_csv(path, keep_default_na=False)
+    if path.suffix in (".csv", ".xlsx"):
+        table = (
+            pd.read_csv(path, keep_default_na=False)
+            if path.suffix == ".csv"
+            else pd.read_excel(path, engine="calamine", keep_default_na=False)
+        )
         wkt = table.pop("wkt").to_numpy(dtype=object)
         wkt[wkt == ""] = None
         return gpd.GeoDataFrame(table, geometry=shapely.from_wkt(wkt), crs=4326)

@@ -147,11 +147,6 @@ def test_null_and_empty_geometries_are_missing_geometry_rejects(tmp_path, suffix
     assert [p.rule for p in loaded.errors] == ["missing-geometry", "missing-geometry"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an empty WKT cell fails the whole CSV; fixed on branch h13sheet (c676c02), "
-    "which rewrites the CSV reader: drop this mark when it is merged",
-)
 def test_an_empty_wkt_cell_is_a_missing_geometry_reject(tmp_path):
     path = tmp_path / "h.csv"
     path.write_text(f'hazard_id,mines_ap,mines_at,wkt\nA,3,0,"{SQUARE.wkt}"\nB,2,0,\n')
