@@ -53,7 +53,12 @@ FIRST_DAY = dt.date(2020, 11, 20)
 LAST_DAY = dt.date(2026, 11, 15)
 YEAR_2022_HA = 41_915.0
 
-DISTRICT_FIELDS = ("district", "name_az", "iso_3166_2", "gb_shapeID")
+DISTRICT_FIELDS = ("district", "name_az", "iso_3166_2", "attribution", "gb_shapeID")
+#: The boundaries' source and licence, carried by each district: minemap's map credits it.
+ATTRIBUTION = (
+    "Boundaries: geoBoundaries (www.geoboundaries.org), Azerbaijan ADM2, CC BY-SA 3.0, "
+    "derived from Wikipedia; subset and renamed by minemap"
+)
 
 
 def _plan(**values):
@@ -348,7 +353,8 @@ def read_districts(path):
     Parameters
     ----------
     path : pathlib.Path
-        A GeoJSON file with the fields ``district, name_az, iso_3166_2, gb_shapeID``.
+        A GeoJSON file with the fields ``district, name_az, iso_3166_2, gb_shapeID``
+        (and ``attribution``, else :data:`ATTRIBUTION`).
 
     Returns
     -------
@@ -358,7 +364,8 @@ def read_districts(path):
     data = json.loads(path.read_text(encoding="utf-8"))
     out = []
     for feat in data["features"]:
-        props = {k: feat["properties"][k] for k in DISTRICT_FIELDS}
+        props = {"attribution": ATTRIBUTION, **feat["properties"]}
+        props = {k: props[k] for k in DISTRICT_FIELDS}
         geom = ccw(shapely.transform(shape(feat["geometry"]), lambda xy: np.round(xy, DECIMALS)))
         out.append({**props, "geometry": geom})
     return out

@@ -19,11 +19,8 @@ than a millionth of the cell) are nodata in bands 1 and 2.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,9 +30,9 @@ import pyproj
 import shapely
 from affine import Affine
 
-from minemap import contamination, geodesy
+from minemap import contamination, geodesy, outputs
 from minemap import schema as s
-from minemap.errors import OutputExistsError, SchemaError
+from minemap.errors import SchemaError
 
 __all__ = ["NODATA", "DensityGrid", "density", "read_density", "write_density", "zonal_sums"]
 
@@ -222,23 +219,12 @@ def _count_points(items, crs, transform: Affine, width: int, height: int, as_of)
     return np.bincount(flat, minlength=width * height).reshape(height, width).astype(float)
 
 
-@contextlib.contextmanager
-def _atomic(path: Path, overwrite: bool):
-    if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_density(grid: DensityGrid, path, *, overwrite: bool = False) -> Path:
-    """Write a density grid as a tiled, DEFLATE-compressed GeoTIFF, atomically."""
+    """Write a density grid as a tiled, DEFLATE-compressed GeoTIFF, atomically.
+
+    The file is read back (every band equal to the grid's) before it takes its
+    name; see :func:`minemap.outputs.atomic_output`.
+    """
     import rasterio
 
     path = Path(path)
@@ -258,7 +244,16 @@ def write_density(grid: DensityGrid, path, *, overwrite: bool = False) -> Path:
         "compress": "deflate",
         "predictor": 3,
     }
-    with _atomic(path, overwrite) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+
+    def check(tmp: Path) -> None:
+        with rasterio.open(tmp) as src:
+            if not np.array_equal(src.read(), grid.bands, equal_nan=True):
+                raise ValueError("its bands differ from the grid written")
+
+    with (
+        outputs.atomic_output(path, overwrite=overwrite, check=check) as tmp,
+        rasterio.open(tmp, "w", **profile) as dst,
+    ):
         dst.write(grid.bands)
         for i, name in enumerate(grid.names, start=1):
             dst.set_band_description(i, name)
@@ -271,13 +266,17 @@ def write_density(grid: DensityGrid, path, *, overwrite: bool = False) -> Path:
 
 
 def read_density(path) -> DensityGrid:
-    """Read a GeoTIFF written by :func:`write_density`."""
+    """Read a GeoTIFF written by :func:`write_density`.
+
+    Opened with GDAL's GeoTIFF driver only: a raster VRT (which reads the files it
+    names) or any other format under the name is refused.
+    """
     import rasterio
 
     from minemap.errors import InputFileError
 
     try:
-        with rasterio.open(path) as src:
+        with rasterio.open(path, driver="GTiff") as src:
             bands = src.read()
             names = tuple(d or f"band_{i}" for i, d in enumerate(src.descriptions, start=1))
             total = float(src.tags().get("total_remaining_mines_est", "nan"))

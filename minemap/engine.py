@@ -497,8 +497,14 @@ def _client(scheduler) -> Iterator:
             processes=False,
             n_workers=1,
             threads_per_worker=_workers(),
-            # A free port: 8787 may belong to another cluster (it would warn).
-            dashboard_address=":0",
+            # Dask's web servers listen on every interface by default, with no
+            # authentication (and dashboard_address=None means port 8787 on all of
+            # them): bind them to the loopback on a free port, and turn the
+            # scheduler's dashboard off. Someone who wants a dashboard runs their own
+            # cluster and passes --scheduler.
+            dashboard_address="127.0.0.1:0",
+            worker_dashboard_address="127.0.0.1:0",
+            scheduler_kwargs={"dashboard": False},
         ) as cluster,
         Client(cluster) as client,
     ):

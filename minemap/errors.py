@@ -12,9 +12,11 @@ __all__ = [
     "MinemapError",
     "OutputExistsError",
     "OutputFileError",
+    "PrintUnavailableError",
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
+    "WorkspaceDamagedError",
     "WorkspaceError",
 ]
 
@@ -55,6 +57,13 @@ class WorkspaceBusyError(WorkspaceError):
         return f"workspace {self.path} {self.problem}"
 
 
+class WorkspaceDamagedError(WorkspaceError):
+    """A workspace is damaged (cut off, a changed byte...): nothing is read from it or written.
+
+    The message says what is damaged (the record, where it can tell) and how to recover.
+    """
+
+
 class SchemaError(MinemapError, ValueError):
     """A layer lacks a required column or has one of the wrong kind."""
 
@@ -73,3 +82,7 @@ class OutputExistsError(MinemapError, OSError):
 
 class OutputFileError(_FileProblem, MinemapError, OSError):
     """An output cannot be written in the format asked for (e.g. what the format cannot hold)."""
+
+
+class PrintUnavailableError(MinemapError, RuntimeError):
+    """A PDF cannot be printed here: no Chromium, or no playwright to drive it."""

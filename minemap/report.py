@@ -2,9 +2,11 @@
 
 :func:`build_report` returns one self-contained HTML page (no file or network
 request: the chart is inline SVG and the map is embedded with ``srcdoc``) with
-a print stylesheet for A4. :func:`write_report` saves it atomically.
+a print stylesheet for A4. :func:`write_report` saves it atomically;
+:func:`write_report_pdf` prints it to an A4 PDF with Chromium (through
+playwright), as a browser would print it.
 
-Security (DESIGN §6): every piece of text that comes from data (district
+Security (SECURITY.md): every piece of text that comes from data (district
 names, the title, chart captions) is escaped with :func:`html.escape`. The
 page is plain string building, never a template, so ``{{ ... }}`` in data is
 printed as it is.
@@ -14,8 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,15 +30,26 @@ import numpy as np
 import pandas as pd
 
 from minemap import schema as s
+from minemap.errors import PrintUnavailableError
 from minemap.render import symbology as sym
-from minemap.render.map import (
-    _TABLE_LABELS,
-    _format_figure,
-    _naive_dates,
-    _write_text,
-)
+from minemap.render._analysis import naive_dates as _naive_dates
+from minemap.render.content import TABLE_LABELS as _TABLE_LABELS
+from minemap.render.content import format_figure as _format_figure
+from minemap.render.content import known_on_text as _known_on_text
+from minemap.render.map import _write_text
 
-__all__ = ["build_report", "released_by_month", "released_chart_svg", "write_report"]
+__all__ = [
+    "REPORT_FORMATS",
+    "build_report",
+    "find_chromium",
+    "released_by_month",
+    "released_chart_svg",
+    "write_report",
+    "write_report_pdf",
+]
+
+#: What ``minemap report -o`` writes, by extension: the HTML page, or the page printed.
+REPORT_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 
 _CSS = """
 body { font: 14px/1.45 "Helvetica Neue", Arial, sans-serif; color: #222; margin: 24px auto;
@@ -51,7 +68,7 @@ table.districts td.num { text-align: right; font-variant-numeric: tabular-nums;
   white-space: nowrap; }
 table.districts tr.total td { font-weight: bold; border-top: 2px solid #888; }
 .chart svg { width: 100%; height: auto; max-height: 640px; }
-.map iframe { width: 100%; height: 620px; border: 1px solid #999; }
+.map iframe { width: 100%; height: 620px; border: 1px solid #999; box-sizing: border-box; }
 .note { color: #666; font-size: 12px; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
@@ -386,16 +403,23 @@ def _district_table(table: pd.DataFrame) -> str:
     )
 
 
-def _when(as_of, releases: gpd.GeoDataFrame | None) -> str:
-    """The line under the heading: the day the figures refer to, and when it was made."""
+def _when(as_of, releases: gpd.GeoDataFrame | None, known_on=None) -> str:
+    """The line under the heading: the day the figures refer to, and when it was made.
+
+    The as-of day always; with ``known_on`` (a workspace read as it was on
+    that day), that day too.
+    """
     today = dt.date.today().isoformat()
+    when = f"As of {today} (no release recorded)"
     if as_of is not None and not sym.is_missing(as_of):
-        return f"As of {pd.Timestamp(as_of).date().isoformat()} · prepared {today}"
-    if releases is not None and len(releases) and s.RELEASED_ON in releases.columns:
+        when = f"As of {pd.Timestamp(as_of).date().isoformat()}"
+    elif releases is not None and len(releases) and s.RELEASED_ON in releases.columns:
         latest = _naive_dates(releases[s.RELEASED_ON]).max()
         if not pd.isna(latest):
-            return f"As of {latest.date().isoformat()} (latest release) · prepared {today}"
-    return f"Prepared {today}"
+            when = f"As of {latest.date().isoformat()} (latest release)"
+    if known_on is not None and not sym.is_missing(known_on):
+        when += f" · as known on {_known_on_text(known_on)} (workspace)"
+    return f"{when} · prepared {today}"
 
 
 def build_report(
@@ -407,6 +431,8 @@ def build_report(
     title: str = "Remaining contamination",
     as_of: dt.date | str | None = None,
     extra_charts: Sequence[tuple[str, str]] | None = None,
+    known_on: dt.date | dt.datetime | str | None = None,
+    attribution: str | None = None,
 ) -> str:
     """One self-contained HTML page for a weekly briefing.
 
@@ -426,6 +452,12 @@ def build_report(
     extra_charts
         Further ``(caption, svg_markup)`` charts, shown after the released-area
         chart. Markup with scripts or event handlers is refused.
+    known_on
+        The day (or moment, UTC) the layers were read as known on, from a
+        workspace: printed under the heading with the as-of day.
+    attribution
+        Source and licence of the district boundaries, printed under the table
+        (escaped).
 
     Returns
     -------
@@ -448,7 +480,7 @@ def build_report(
     True
     """
     charts = [(str(caption), _check_svg(svg, str(caption))) for caption, svg in extra_charts or ()]
-    when = _when(as_of, releases)
+    when = _when(as_of, releases, known_on)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -462,6 +494,11 @@ def build_report(
         "<h2>By district</h2>",
         _district_table(table),
     ]
+    if attribution:
+        credit = str(attribution)
+        if not credit.lower().startswith("boundaries"):
+            credit = f"District boundaries: {credit}"
+        parts.append(f'<p class="note">{html.escape(credit)}</p>')
     if hazards is not None and releases is not None:
         by_month = released_by_month(hazards, releases, as_of=as_of)
         parts += [
@@ -495,3 +532,173 @@ def write_report(page: str, path, *, overwrite: bool = False) -> Path:
         If ``path`` exists and ``overwrite`` is false.
     """
     return _write_text(page, path, overwrite=overwrite)
+
+
+# --- printing ---------------------------------------------------------------------
+
+#: Executables tried, in order, after ``MINEMAP_CHROMIUM``.
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: The report's printable area at 96 px per inch: A4 less the ``@page`` margins
+#: of its stylesheet (12 mm left and right, 14 mm top and bottom).
+_A4_CONTENT_PX = {"width": round(186 / 25.4 * 96), "height": round(269 / 25.4 * 96)}
+#: How long the page may take to load and draw its map, in milliseconds.
+_PRINT_TIMEOUT_MS = 300_000
+_LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
+
+
+def find_chromium() -> str:
+    """The Chromium that :func:`write_report_pdf` would use, or an error saying why none.
+
+    ``MINEMAP_CHROMIUM`` (a path) if set, else ``chromium``, ``chromium-browser``
+    or ``google-chrome`` on the ``PATH``, else a Chromium downloaded by
+    ``playwright install chromium``. playwright must be installed
+    (``pip install 'minemap[pdf]'``).
+
+    Returns
+    -------
+    str
+        Path of the browser executable.
+
+    Raises
+    ------
+    minemap.errors.PrintUnavailableError
+        When playwright is not installed or no Chromium is found.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise PrintUnavailableError(
+            "cannot print a PDF: playwright is not installed; pip install 'minemap[pdf]' "
+            "(and a Chromium, e.g. apt-get install chromium), or write .html and print it "
+            "from a browser"
+        ) from None
+    chosen = os.environ.get("MINEMAP_CHROMIUM")
+    if chosen:
+        if os.path.isfile(chosen) and os.access(chosen, os.X_OK):
+            return chosen
+        raise PrintUnavailableError(
+            f"cannot print a PDF: MINEMAP_CHROMIUM={chosen} is not a Chromium executable; "
+            "point it at one, or write .html and print it from a browser"
+        )
+    for name in _CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        bundled = pool.submit(_bundled_chromium, sync_playwright).result()
+    if bundled and os.path.isfile(bundled):
+        return bundled
+    raise PrintUnavailableError(
+        "cannot print a PDF: no Chromium found; install one (apt-get install chromium, or "
+        "playwright install chromium) or set MINEMAP_CHROMIUM, or write .html and print it "
+        "from a browser"
+    )
+
+
+def _bundled_chromium(sync_playwright) -> str | None:
+    """Where ``playwright install chromium`` puts its browser (it may not be there)."""
+    with sync_playwright() as pw:
+        return pw.chromium.executable_path
+
+
+def write_report_pdf(page: str, path, *, overwrite: bool = False, chromium: str | None = None):
+    """Print a report page (:func:`build_report`) to an A4 PDF, atomically.
+
+    The page is opened in headless Chromium laid out for print (its print
+    stylesheet: the map on its own page, without its controls) and printed as
+    the browser's "Save as PDF" would, with backgrounds. Nothing is loaded
+    from the network: any request other than the page's own is refused, so a
+    ``tiles`` base map is left out of the PDF.
+
+    Parameters
+    ----------
+    page
+        The HTML page.
+    path
+        The PDF to write.
+    overwrite
+        Replace an existing file.
+    chromium
+        Browser executable; by default :func:`find_chromium`'s.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    minemap.errors.PrintUnavailableError
+        When no Chromium (or no playwright) is found, or Chromium cannot start.
+    minemap.errors.OutputExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    """
+    from minemap.errors import OutputExistsError
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+    executable = chromium or find_chromium()
+    # playwright's sync API refuses to run in a thread with an asyncio loop (a
+    # notebook, or a caller already driving a browser): print in a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(_print_pdf, page, path, overwrite, executable).result()
+    return path
+
+
+def _print_pdf(page: str, path: Path, overwrite: bool, executable: str) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    from minemap import io as mio
+    from minemap.errors import OutputFileError
+
+    # Chromium refuses its sandbox to root (containers, CI); elsewhere it keeps it.
+    args = ["--disable-gpu", "--disable-background-networking"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")
+    with tempfile.TemporaryDirectory(prefix="minemap-print-") as folder:
+        source = Path(folder) / "report.html"
+        source.write_text(page, encoding="utf-8")
+        with sync_playwright() as pw:
+            try:
+                browser = pw.chromium.launch(executable_path=executable, args=args)
+            except PlaywrightError as exc:
+                raise PrintUnavailableError(
+                    f"cannot print a PDF: Chromium ({executable}) did not start: {_first(exc)}"
+                ) from None
+            try:
+                context = browser.new_context(viewport=_A4_CONTENT_PX, offline=True)
+                tab = context.new_page()
+                tab.set_default_timeout(_PRINT_TIMEOUT_MS)
+                tab.route(
+                    "**/*",
+                    lambda route: (
+                        route.continue_()
+                        if route.request.url.startswith(_LOCAL_SCHEMES)
+                        else route.abort()
+                    ),
+                )
+                # Laid out for print from the start, so the map is fitted to its printed frame.
+                tab.emulate_media(media="print")
+                tab.goto(source.as_uri(), wait_until="load")
+                tab.evaluate(
+                    "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+                )
+                with mio.atomic_path(path, overwrite) as tmp:
+                    tab.pdf(
+                        path=str(tmp),
+                        format="A4",
+                        print_background=True,
+                        prefer_css_page_size=True,
+                    )
+            except PlaywrightError as exc:
+                raise OutputFileError(path, f"Chromium could not print it: {_first(exc)}") from None
+            finally:
+                browser.close()
+
+
+def _first(exc: BaseException) -> str:
+    """The first line of an error's message (playwright's carry a whole call log)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -23,6 +23,12 @@ Information managers add data every week. A workspace is one GeoPackage file
 - **Schema versions.** ``minemap_meta`` records the workspace's schema version;
   an older workspace is migrated (:data:`MIGRATIONS`) in the same transaction as
   the next write.
+- **Damage is found, never read.** Every row carries a checksum of its values,
+  every table one of all its rows, and the schema and ``minemap_meta`` one each
+  (SQLite checks its own structure, not the values it stores). Readers verify
+  them, and every geometry, before using anything; a write runs SQLite's
+  ``integrity_check`` first. A damaged workspace is a
+  :class:`~minemap.errors.WorkspaceDamagedError` saying how to recover.
 
 QGIS and GDAL open the file like any GeoPackage. ``docs/workspace.md``
 describes the layout in full.
@@ -61,10 +67,17 @@ import pandas as pd
 import shapely
 
 from minemap import io as mio
+from minemap import outputs, validate
 from minemap import schema as s
-from minemap import validate
-from minemap.errors import InputFileError, WorkspaceBusyError, WorkspaceError
-from minemap.validate import ERROR, Problem
+from minemap.errors import (
+    InputFileError,
+    OutputExistsError,
+    WorkspaceBusyError,
+    WorkspaceDamagedError,
+    WorkspaceError,
+)
+from minemap.profile import Profile, parse_profile
+from minemap.validate import ERROR, MAX_SEGMENT_M, Problem
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -83,10 +96,13 @@ __all__ = [
     "read_workspace",
     "read_workspace_layers",
     "schema_version",
+    "source_profile",
+    "verify_workspace",
 ]
 
-#: The layout of the workspace tables this minemap writes. Version 1 is the first.
-SCHEMA_VERSION = 1
+#: The layout of the workspace tables this minemap writes. Version 1 is the first;
+#: version 2 adds the checksums and lets a wholly rejected import be added again.
+SCHEMA_VERSION = 2
 #: Migration steps by the version they start from: ``MIGRATIONS[n](connection)``
 #: brings a workspace from version n to n + 1. They run inside the transaction of
 #: the next write (all of them, or none), and the version is recorded with them.
@@ -110,7 +126,11 @@ FID = "fid"
 GEOM = "geom"
 #: Bookkeeping columns of the history tables (see :func:`read_history`).
 _BOOKKEEPING = (s.IMPORT_ID, s.SUPERSEDED_BY, s.IMPORT_SOURCE)
-_RESERVED = {c.lower() for c in (FID, GEOM, *_BOOKKEEPING)}
+#: Checksum of each row's values, in the history tables, the rejects and the log.
+ROW_CHECKSUM = "row_checksum"
+_RESERVED = {c.lower() for c in (FID, GEOM, *_BOOKKEEPING, ROW_CHECKSUM)}
+#: The unique index of the log: one counted import per file, kind and reading options.
+_IMPORTS_FILE_INDEX = f"{IMPORTS_TABLE}_file"
 
 _TEXT, _INTEGER, _REAL, _DATE, _DATETIME, _BOOLEAN = (
     "TEXT",
@@ -175,6 +195,19 @@ class Import:
     already: bool = False
     loaded: mio.Loaded | None = dataclasses.field(default=None, repr=False, compare=False)
     notes: tuple[str, ...] = ()
+    #: With ``reuse_profile``: the stored profile the file was read with, and the import
+    #: it was stored with (``None`` when none was reused).
+    reused_profile: tuple[Profile, int] | None = dataclasses.field(default=None, compare=False)
+
+    @property
+    def wholly_rejected(self) -> bool:
+        """Every feature of the file was rejected: nothing was added.
+
+        Such an import stays in the log with its rejects, but does not count as
+        imported: the same file can be added again (read another way, or with
+        another ``source``).
+        """
+        return self.kept == 0 and self.rejected > 0
 
     def summary(self) -> str:
         """One line saying what the import did."""
@@ -201,17 +234,29 @@ class Import:
 def create_workspace(path, *, overwrite: bool = False) -> Path:
     """Create an empty workspace (a GeoPackage) at ``path``, atomically.
 
+    An existing workspace is replaced only when it holds no import and
+    ``overwrite`` is given: a workspace that holds imports is never replaced
+    (its whole history would go), nor is any other file.
+
     Parameters
     ----------
     path
         The file to create; it must end in ``.gpkg``.
     overwrite
-        Replace an existing file (refused while an import is writing to it).
+        Replace an existing *empty* workspace (refused while an import is writing to it).
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` is an empty workspace and ``overwrite`` is not given.
+    WorkspaceError
+        ``path`` exists and is a workspace that holds imports, or not a workspace;
+        or the workspace cannot be written (a full disk).
 
     Examples
     --------
@@ -223,16 +268,72 @@ def create_workspace(path, *, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
         raise WorkspaceError(path, "a workspace is a GeoPackage: give it the .gpkg extension")
-    if path.exists() and overwrite:
-        _refuse_if_busy(path)
-    with mio.atomic_path(path, overwrite) as tmp:
-        with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as con:
-            _create_schema(con)
-        # A WAL left by the file being replaced must not be applied to the new one.
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{path}{suffix}")
+    with _replacing(path, overwrite) as replace, mio.atomic_path(path, replace) as tmp:
+        try:
+            with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as con:
+                _create_schema(con)
+        except sqlite3.Error as exc:
+            if outputs.disk_problem(exc, path.parent) is not None:
+                raise  # said as for every output: "not written: the disk is full ..."
+            raise _sqlite_problem(path, exc, doing="cannot be created") from None
+        finally:
+            for suffix in ("-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{tmp}{suffix}")
+    # A WAL left by the file replaced must not be applied to the new one.
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
     return path
+
+
+@contextlib.contextmanager
+def _replacing(path: Path, overwrite: bool):
+    """Whether ``path`` is to be replaced; refuse unless it is absent or an empty workspace.
+
+    An empty workspace is replaced under its write lock, taken here and held
+    until the new file is in place: no import can slip in between the check and
+    the replacement (an import waiting for the lock then fails on the moved file).
+    """
+    if path.is_dir():
+        raise WorkspaceError(path, "is a folder, not a workspace file")
+    if not path.exists():
+        yield False
+        return
+    with _connect(path, write=True) as con:
+        try:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                version = _check_workspace(con, path)
+            except sqlite3.Error as exc:
+                raise _sqlite_problem(path, exc) from None
+            except UnicodeDecodeError as exc:
+                raise _unreadable(path, exc) from None
+        except _NotAWorkspaceError:
+            raise WorkspaceError(
+                path,
+                "exists and is not a minemap workspace; `minemap init` never replaces another "
+                "file: give the new workspace another name",
+            ) from None
+        _integrity_check(con, path, quick=True)
+        _verify_base(con, path, version)
+        imports = len(_scan(con, path, IMPORTS_TABLE, verify=version >= _CHECKSUMS_SINCE)[1])
+        if imports:
+            raise WorkspaceError(
+                path,
+                f"is a workspace that holds {imports} import(s), its whole history: a workspace "
+                "that holds imports is never replaced; give the new workspace another name",
+            )
+        if not overwrite:
+            raise OutputExistsError(
+                f"{path} exists (an empty workspace: no imports); pass --overwrite "
+                "(overwrite=True) to create it again"
+            )
+        try:
+            yield True
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
 
 
 def schema_version(workspace) -> int:
@@ -258,7 +359,10 @@ def migrate(workspace) -> tuple[int, int]:
 
 @contextlib.contextmanager
 def _connect(path: Path, *, write: bool):
-    """A connection in autocommit mode (transactions are explicit), always closed."""
+    """A connection in autocommit mode (transactions are explicit), always closed.
+
+    SQLite's errors become minemap's: busy, a full disk, a damaged file.
+    """
     if not path.exists():
         raise WorkspaceError(
             path, f"no such workspace; create it with `minemap init {path}` (create_workspace)"
@@ -274,21 +378,29 @@ def _connect(path: Path, *, write: bool):
             uri=True,
             isolation_level=None,
             timeout=BUSY_TIMEOUT_S if write else READ_TIMEOUT_S,
+            factory=_Connection,
         )
     except sqlite3.Error as exc:
         raise WorkspaceError(path, f"cannot be opened ({exc})") from None
     try:
         yield con
-    except sqlite3.OperationalError as exc:
-        if _is_busy(exc):
-            raise WorkspaceBusyError(path) from None
-        raise WorkspaceError(path, f"{exc}; nothing was changed") from None
-    except sqlite3.DatabaseError as exc:
-        if type(exc) is not sqlite3.DatabaseError:  # IntegrityError, ProgrammingError: bugs
-            raise
-        raise WorkspaceError(path, f"is damaged or not a workspace ({exc})") from None
+    except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise  # bugs, not the file
+    except sqlite3.Error as exc:
+        raise _sqlite_problem(path, exc) from None
+    except UnicodeDecodeError as exc:  # text SQLite holds that is not UTF-8
+        raise _unreadable(path, exc) from None
     finally:
         con.close()
+
+
+class _Connection(sqlite3.Connection):
+    """A connection to a workspace (one transaction): it remembers the tables whose
+    checksums it verified, so that a table read twice is verified once."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.verified: set[str] = set()
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -298,29 +410,102 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
+#: SQLite's primary result codes that say something about the file or the disk.
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 8, 10, 11, 13, 26
+
+
+def _sqlite_problem(path: Path, exc: sqlite3.Error, *, doing: str | None = None) -> WorkspaceError:
+    """The minemap error for an SQLite error on the workspace at ``path``."""
+    if _is_busy(exc):
+        return WorkspaceBusyError(path)
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    text = str(exc)
+    prefix = "" if doing is None else f"{doing}: "
+    nothing = "nothing was changed" if doing is None else "nothing was written"
+    io_error = code == _SQLITE_IOERR or "disk I/O error" in text
+    if code == _SQLITE_FULL or "disk is full" in text or (io_error and _disk_full(path)):
+        return WorkspaceError(
+            path,
+            f"{prefix}the disk is full; {nothing}: make room (or use another disk) and try again",
+        )
+    if io_error:
+        detail = "" if text == "disk I/O error" else f" ({text})"
+        return WorkspaceError(
+            path,
+            f"{prefix}a disk I/O error{detail}: was the disk removed, or is it failing? "
+            f"{nothing.capitalize()}; check the disk and try again",
+        )
+    if code == _SQLITE_READONLY or "readonly" in text:
+        return WorkspaceError(
+            path,
+            f"{prefix}it cannot be written ({text}): a read-only file or disk, or the file was "
+            f"moved or replaced meanwhile; {nothing}",
+        )
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or _undecodable(exc):
+        return _unreadable(path, exc)
+    if type(exc) is sqlite3.DatabaseError:
+        return _unreadable(path, exc)
+    return WorkspaceError(path, f"{text}; {nothing}")
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the disk of ``path`` has (next to) no room left: SQLite reports a full disk
+    as an I/O error where it extends its shared-memory file."""
+    return outputs.disk_problem(OSError(), path.resolve().parent) is not None
+
+
+def _undecodable(exc: sqlite3.Error) -> bool:
+    """Text SQLite holds that is not UTF-8 (Python's sqlite3 cannot decode it)."""
+    return "Could not decode to UTF-8" in str(exc)
+
+
+class _NotAWorkspaceError(WorkspaceError):
+    """The file is not a minemap workspace (and does not look like a damaged one)."""
+
+
 def _check_workspace(con: sqlite3.Connection, path: Path) -> int:
-    """Raise unless ``con`` is a minemap workspace; return its schema version."""
+    """Raise unless ``con`` is a minemap workspace; return its schema version.
+
+    A file that looks like a workspace (SQLite's header, the GeoPackage
+    application id, minemap's tables) and fails is damaged, never "not a workspace".
+    """
+    if path.stat().st_size == 0:
+        raise _damaged(path, "the file is empty (0 bytes): it was cut off, or never written")
     try:
         application_id = con.execute("PRAGMA application_id").fetchone()[0]
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError:
-        raise WorkspaceError(
-            path, "is not a workspace (not a GeoPackage); create one with `minemap init`"
-        ) from None
-    if application_id != APPLICATION_ID or "gpkg_contents" not in tables:
-        raise WorkspaceError(
-            path, "is not a workspace (not a GeoPackage); create one with `minemap init`"
-        )
-    if META_TABLE not in tables:
-        raise WorkspaceError(
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        raise _unreadable(path, exc) from None
+    ours = {META_TABLE, *_checked_tables()}
+    found = ours & tables
+    if not found:
+        if application_id == APPLICATION_ID and "gpkg_contents" in tables:
+            raise _NotAWorkspaceError(
+                path,
+                "is a GeoPackage but not a minemap workspace (no minemap_meta table); create a "
+                "workspace with `minemap init NEW.gpkg` and add its layers with `minemap add`",
+            )
+        if application_id == APPLICATION_ID:
+            raise _damaged(path, "a GeoPackage whose tables cannot be found")
+        raise _NotAWorkspaceError(
             path,
-            "is a GeoPackage but not a minemap workspace (no minemap_meta table); create a "
-            "workspace with `minemap init` and add its layers with `minemap add`",
+            "is not a workspace (not a GeoPackage); give the path of a workspace, or create one "
+            "with `minemap init NEW.gpkg`",
         )
-    version = _meta(con).get("schema_version")
+    if found != ours or "gpkg_contents" not in tables:
+        missing = sorted(ours - found) or ["gpkg_contents"]
+        raise _damaged(path, f"its table(s) {', '.join(missing)} cannot be found")
+    if application_id != APPLICATION_ID:
+        raise _damaged(path, f"its GeoPackage application id is {application_id:#x}, not 'GPKG'")
+    meta = _meta(con)
+    version = meta.get("schema_version")
+    if _META_CHECKSUM in meta:
+        _verify_meta(path, meta)
     if version is None or not str(version).isdigit():
-        raise WorkspaceError(path, "is damaged: its minemap_meta has no schema_version")
+        raise _damaged(path, "its minemap_meta has no schema_version")
     version = int(version)
+    if version >= _CHECKSUMS_SINCE and _META_CHECKSUM not in meta:
+        raise _damaged(path, "its minemap_meta has no checksum")
     if version > SCHEMA_VERSION:
         raise WorkspaceError(
             path,
@@ -331,31 +516,23 @@ def _check_workspace(con: sqlite3.Connection, path: Path) -> int:
 
 
 def _meta(con: sqlite3.Connection) -> dict[str, str]:
-    return dict(con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall())
-
-
-def _refuse_if_busy(path: Path) -> None:
-    """Raise WorkspaceBusyError if a process is writing to the SQLite file at ``path``."""
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=0)
-    except sqlite3.Error:
-        return
-    with contextlib.closing(con):
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            con.execute("ROLLBACK")
-        except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                raise WorkspaceBusyError(path) from None
-        except sqlite3.DatabaseError:
-            return  # not a SQLite file: nothing to protect
+    return dict(con.execute(f"SELECT key, value FROM {META_TABLE} NOT INDEXED").fetchall())
 
 
 @contextlib.contextmanager
-def _writing(path: Path):
-    """One write transaction on a workspace brought up to date; rolled back on any error."""
+def _writing(path: Path, tables: Iterable[str] = ()):
+    """One write transaction on a sound workspace brought up to date; rolled back on any error.
+
+    ``tables`` are the tables the transaction may change, besides the log.
+    Before anything is written, SQLite's ``integrity_check`` must pass, and every
+    checksum: nothing is ever written into a damaged file (a backup of it would
+    be worth less), and no damage is ever covered by a new checksum. Before the
+    commit, the checksums of these tables, the schema and ``minemap_meta`` are
+    made again (the other tables keep theirs) and SQLite's ``quick_check`` runs
+    on the state about to be committed.
+    """
+    tables = (IMPORTS_TABLE, *tables)
     with _connect(path, write=True) as con:
-        _check_workspace(con, path)
         con.execute("PRAGMA synchronous = FULL")  # durable across power loss, not only crashes
         try:
             con.execute("BEGIN IMMEDIATE")
@@ -364,8 +541,16 @@ def _writing(path: Path):
                 raise WorkspaceBusyError(path) from None
             raise
         try:
+            version = _check_workspace(con, path)
+            _integrity_check(con, path, quick=False)
+            _verify_base(con, path, version)
+            if version >= _CHECKSUMS_SINCE:
+                for table in _checked_tables():
+                    _scan(con, path, table)
             _bring_up_to_date(con, path)
             yield con
+            _seal(con, tables)
+            _integrity_check(con, path, quick=True)
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 con.execute("ROLLBACK")
@@ -375,13 +560,18 @@ def _writing(path: Path):
 
 @contextlib.contextmanager
 def _reading(path: Path):
-    """A read transaction: every query sees one state, even while an import writes."""
+    """A read transaction on a workspace whose checksums pass: every query sees one state.
+
+    The schema, ``minemap_meta`` and the log are verified here; each table a
+    reader reads is verified as it is read (:func:`_scan`).
+    """
     if schema_version(path) < SCHEMA_VERSION:
         migrate(path)
     with _connect(path, write=False) as con:
-        _check_workspace(con, path)
         con.execute("BEGIN")
         try:
+            version = _check_workspace(con, path)
+            _verify_base(con, path, version)
             yield con
         finally:
             with contextlib.suppress(sqlite3.Error):
@@ -389,7 +579,11 @@ def _reading(path: Path):
 
 
 def _bring_up_to_date(con: sqlite3.Connection, path: Path) -> None:
-    """Run the migrations from the workspace's version to :data:`SCHEMA_VERSION`."""
+    """Run the migrations from the workspace's version to :data:`SCHEMA_VERSION`.
+
+    Migrations change rows: every row's checksum is made again afterwards (they were
+    all verified before, in :func:`_writing`, where the workspace had them).
+    """
     version = int(_meta(con)["schema_version"])
     for step in range(version, SCHEMA_VERSION):
         migration = MIGRATIONS.get(step)
@@ -407,6 +601,27 @@ def _bring_up_to_date(con: sqlite3.Connection, path: Path) -> None:
             f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)",
             (f"migrated_to_{step + 1}", _stamp(_utcnow())),
         )
+    if version < SCHEMA_VERSION:
+        for table in _checked_tables():
+            _seal_rows(con, table)
+        _seal(con)
+
+
+def _add_checksums(con: sqlite3.Connection) -> None:
+    """Version 1 to 2: a checksum on every row, and a log where a wholly rejected import
+    does not hold its file (the log's unique constraint becomes a partial index)."""
+    fresh = f"{IMPORTS_TABLE}_2"
+    con.execute(_imports_table_sql(fresh))
+    columns = ", ".join(_q(c) for c in _table_columns(con, IMPORTS_TABLE))
+    con.execute(f"INSERT INTO {fresh} ({columns}) SELECT {columns} FROM {IMPORTS_TABLE}")
+    con.execute(f"DROP TABLE {IMPORTS_TABLE}")
+    con.execute(f"ALTER TABLE {fresh} RENAME TO {IMPORTS_TABLE}")
+    con.execute(_IMPORTS_INDEX_SQL)
+    for table in (REJECTS_TABLE, *(history_table(k) for k in s.LAYER_KINDS)):
+        con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {ROW_CHECKSUM} TEXT")
+
+
+MIGRATIONS[1] = _add_checksums
 
 
 # --- the schema -----------------------------------------------------------------------
@@ -493,25 +708,8 @@ def _create_schema(con: sqlite3.Connection) -> None:
             ("created_by", f"minemap {__version__}"),
         ],
     )
-    con.execute(
-        f"""CREATE TABLE {IMPORTS_TABLE} (
-            {s.IMPORT_ID} INTEGER PRIMARY KEY AUTOINCREMENT,
-            {s.IMPORTED_AT} TEXT NOT NULL,
-            {s.KIND} TEXT NOT NULL,
-            {s.FILE} TEXT NOT NULL,
-            {s.SHA256} TEXT NOT NULL,
-            {s.SOURCE} TEXT,
-            {_q(s.READ)} INTEGER NOT NULL,
-            {s.KEPT} INTEGER NOT NULL,
-            {s.REJECTED} INTEGER NOT NULL,
-            {s.NEW} INTEGER NOT NULL,
-            {s.SUPERSEDED} INTEGER NOT NULL,
-            {s.UNCHANGED} INTEGER NOT NULL,
-            {s.WARNINGS} INTEGER NOT NULL,
-            {s.READ_OPTIONS} TEXT NOT NULL,
-            {s.MINEMAP_VERSION} TEXT NOT NULL,
-            UNIQUE ({s.SHA256}, {s.KIND}, {s.READ_OPTIONS}))"""
-    )
+    con.execute(_imports_table_sql(IMPORTS_TABLE))
+    con.execute(_IMPORTS_INDEX_SQL)
     _register(con, IMPORTS_TABLE, "attributes", "minemap: every import (the log)")
     for kind in s.LAYER_KINDS:
         table = history_table(kind)
@@ -527,7 +725,8 @@ def _create_schema(con: sqlite3.Connection) -> None:
                 {columns},
                 {s.IMPORT_ID} INTEGER NOT NULL REFERENCES {IMPORTS_TABLE}({s.IMPORT_ID}),
                 {s.SUPERSEDED_BY} INTEGER REFERENCES {IMPORTS_TABLE}({s.IMPORT_ID}),
-                {s.IMPORT_SOURCE} TEXT NOT NULL DEFAULT '')"""
+                {s.IMPORT_SOURCE} TEXT NOT NULL DEFAULT '',
+                {ROW_CHECKSUM} TEXT)"""
         )
         con.execute(
             f"CREATE INDEX {_q(table + '_key')} ON {_q(table)} "
@@ -551,14 +750,46 @@ def _create_schema(con: sqlite3.Connection) -> None:
             {mio.SOURCE_ROW} INTEGER,
             {s.FEATURE_ID} TEXT,
             {mio.PROBLEM} TEXT NOT NULL,
-            {s.ATTRIBUTES} TEXT NOT NULL)"""
+            {s.ATTRIBUTES} TEXT NOT NULL,
+            {ROW_CHECKSUM} TEXT)"""
     )
     _register(con, REJECTS_TABLE, "features", "minemap: rejected features and why")
     con.execute(
         "INSERT INTO gpkg_geometry_columns VALUES (?, ?, 'GEOMETRY', ?, 2, 0)",
         (REJECTS_TABLE, GEOM, SRS_ID),
     )
+    _seal(con)
     con.execute("COMMIT")
+
+
+def _imports_table_sql(name: str) -> str:
+    """The log. A file is imported once per kind and reading options (the unique index
+    :data:`_IMPORTS_FILE_INDEX`), except where every feature was rejected."""
+    return f"""CREATE TABLE {_q(name)} (
+            {s.IMPORT_ID} INTEGER PRIMARY KEY AUTOINCREMENT,
+            {s.IMPORTED_AT} TEXT NOT NULL,
+            {s.KIND} TEXT NOT NULL,
+            {s.FILE} TEXT NOT NULL,
+            {s.SHA256} TEXT NOT NULL,
+            {s.SOURCE} TEXT,
+            {_q(s.READ)} INTEGER NOT NULL,
+            {s.KEPT} INTEGER NOT NULL,
+            {s.REJECTED} INTEGER NOT NULL,
+            {s.NEW} INTEGER NOT NULL,
+            {s.SUPERSEDED} INTEGER NOT NULL,
+            {s.UNCHANGED} INTEGER NOT NULL,
+            {s.WARNINGS} INTEGER NOT NULL,
+            {s.READ_OPTIONS} TEXT NOT NULL,
+            {s.MINEMAP_VERSION} TEXT NOT NULL,
+            {ROW_CHECKSUM} TEXT)"""
+
+
+#: Where every feature of an import was rejected, the file was not imported.
+_COUNTED = f"NOT ({s.KEPT} = 0 AND {s.REJECTED} > 0)"
+_IMPORTS_INDEX_SQL = (
+    f"CREATE UNIQUE INDEX {_IMPORTS_FILE_INDEX} ON {IMPORTS_TABLE} "
+    f"({s.SHA256}, {s.KIND}, {s.READ_OPTIONS}) WHERE {_COUNTED}"
+)
 
 
 def _register(con: sqlite3.Connection, table: str, data_type: str, description: str) -> None:
@@ -586,11 +817,11 @@ def _table_columns(con: sqlite3.Connection, table: str) -> dict[str, str]:
 
 
 def _data_columns(con: sqlite3.Connection, table: str) -> dict[str, str]:
-    """The layer's own columns of a history table (no fid, geometry or bookkeeping)."""
+    """The layer's own columns of a history table (no fid, geometry, bookkeeping or checksum)."""
     return {
         c: t
         for c, t in _table_columns(con, table).items()
-        if c not in (FID, GEOM) and c not in _BOOKKEEPING
+        if c not in (FID, GEOM, ROW_CHECKSUM) and c not in _BOOKKEEPING
     }
 
 
@@ -724,21 +955,6 @@ def _to_blobs(geoms) -> list[bytes | None]:
     return out
 
 
-def _from_blobs(blobs: Iterable) -> np.ndarray:
-    """Geometries from GeoPackage binary geometries (None stays None)."""
-    wkb = []
-    for blob in blobs:
-        if blob is None:
-            wkb.append(None)
-            continue
-        blob = bytes(blob)
-        if blob[:2] != b"GP":
-            wkb.append(blob)
-            continue
-        wkb.append(blob[8 + _ENVELOPE_BYTES.get((blob[3] >> 1) & 0b111, 0) :])
-    return shapely.from_wkb(np.asarray(wkb, dtype=object))
-
-
 def _json_value(value):
     """A rejected feature's value as JSON can hold it (text for what it cannot)."""
     if isinstance(value, np.generic):
@@ -850,16 +1066,69 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _read_options(layer, mapping, crs) -> str:
-    """How a file was read, as canonical JSON (part of what makes an import the same)."""
-    return json.dumps(
-        {
-            "layer": layer,
-            "mapping": dict(sorted((mapping or {}).items())),
-            "crs": None if crs is None else str(crs),
-        },
-        sort_keys=True,
-    )
+def _read_options(
+    layer, mapping, crs, profile: Profile | None = None, max_segment_m: float = MAX_SEGMENT_M
+) -> str:
+    """How a file was read, as canonical JSON (part of what makes an import the same).
+
+    With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
+    the log says how the file was read, and a later import from the source reuses it.
+    A longest segment other than the default is kept too (``"max_segment_m"``).
+    """
+    options = {
+        "layer": layer,
+        "mapping": dict(sorted((mapping or {}).items())),
+        "crs": None if crs is None else str(crs),
+    }
+    if profile is not None:
+        options[PROFILE] = profile.as_dict()
+    if max_segment_m != MAX_SEGMENT_M:  # the default is left out: earlier logs stay the same
+        options["max_segment_m"] = max_segment_m
+    return json.dumps(options, sort_keys=True)
+
+
+#: The key of the import log's ``read_options`` that holds the profile a file was read with.
+PROFILE = "profile"
+
+
+def source_profile(workspace, source: str | None) -> tuple[Profile, int] | None:
+    """The profile the last import from ``source`` was read with, and that import's number.
+
+    ``None`` when no import from that source had one (or no source is given).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets, profile
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> p = profile.parse_profile('date_order = "DMY"', name="anama.toml")
+    >>> _ = add_file(ws, "hazards", datasets.get_path("hazards"), source="ANAMA", profile=p)
+    >>> found, import_id = source_profile(ws, "ANAMA")
+    >>> found.name, found.settings("hazards").date_order, import_id
+    ('anama.toml', 'DMY', 1)
+    """
+    source = (source or "").strip()
+    if not source:
+        return None
+    with _reading(Path(workspace)) as con:
+        return _stored_profile(con, source)
+
+
+def _stored_profile(con: sqlite3.Connection, source: str) -> tuple[Profile, int] | None:
+    rows = con.execute(
+        f"SELECT {s.IMPORT_ID}, {s.READ_OPTIONS} FROM {IMPORTS_TABLE} "
+        f"WHERE {s.SOURCE} = ? ORDER BY {s.IMPORT_ID} DESC",
+        (source,),
+    ).fetchall()
+    for import_id, options in rows:
+        try:
+            stored = json.loads(options).get(PROFILE)
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(stored, dict) and isinstance(stored.get("text"), str):
+            name = str(stored.get("name") or f"the profile of import #{import_id}")
+            return parse_profile(stored["text"], name=name), int(import_id)
+    return None
 
 
 def add_file(
@@ -873,6 +1142,9 @@ def add_file(
     crs=None,
     imported_at=None,
     today: dt.date | None = None,
+    max_segment_m: float = MAX_SEGMENT_M,
+    profile: Profile | None = None,
+    reuse_profile: bool = False,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -898,19 +1170,31 @@ def add_file(
         in the log, and with each record's id the key that supersession uses.
     layer, mapping, crs
         How to read the file, as in :func:`minemap.io.load_layers`.
+    profile
+        An import profile (:func:`minemap.profile.read_profile`), stored whole in
+        the import log (``read_options``); :func:`source_profile` finds it again.
+    reuse_profile
+        Without ``profile``: read the file with the profile the last import from
+        the same ``source`` was read with, if any (``Import.reused_profile`` says
+        which). Looked up in the import's own transaction.
     imported_at
         Record the import as made at this moment (UTC) instead of now, to build
         a workspace from an archive of earlier files, oldest first. It may not
         be earlier than the last import, nor in the future.
     today
         Dates after this day are errors (default: today).
+    max_segment_m
+        The longest segment allowed in hazards and releases (metres): part of
+        the reading options when it is not the default.
 
     Returns
     -------
     Import
         What the import did; ``already`` is true (and nothing changed) when the
         same file had been imported the same way (same SHA-256, kind and
-        reading options) before.
+        reading options) before. ``wholly_rejected`` is true when every feature
+        was rejected: the import is logged with its rejects, but the file does
+        not count as imported (adding it again reads it again).
 
     Raises
     ------
@@ -933,18 +1217,25 @@ def add_file(
     if path.exists() and workspace.exists() and path.resolve() == workspace.resolve():
         raise InputFileError(path, "is the workspace itself; add the files it is made of")
     digest = file_sha256(path)
-    options = _read_options(layer, mapping, crs)
     source = (source or "").strip()
-    with _writing(workspace) as con:
+    with _writing(workspace, (history_table(kind), REJECTS_TABLE)) as con:
+        reused = (
+            _stored_profile(con, source) if profile is None and reuse_profile and source else None
+        )
+        if reused is not None:
+            profile = reused[0]
+        options = _read_options(layer, mapping, crs, profile, max_segment_m)
         earlier = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.SHA256} = ? AND {s.KIND} = ? "
-            f"AND {s.READ_OPTIONS} = ?",
+            f"AND {s.READ_OPTIONS} = ? AND {_COUNTED}",
             (digest, kind, options),
         ).fetchone()
         if earlier is not None:
-            return _import_from_row(con, earlier, already=True)
+            return dataclasses.replace(
+                _import_from_row(con, earlier, already=True), reused_profile=reused
+            )
         stamp = _import_moment(con, workspace, imported_at)
-        context = _read_layers(con, _CONTEXT[kind], upto=None)
+        context = _read_layers(con, workspace, _CONTEXT[kind], upto=None)
         loaded = mio.load_layers(
             [path],
             kind,
@@ -954,10 +1245,12 @@ def add_file(
             districts=_or_none(context.get("districts")),
             hazards=_or_none(context.get("hazards")),
             today=today,
+            max_segment_m=max_segment_m,
+            profile=profile,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)
         if kind == "hazards":
-            loaded = _reject_copies_of_current(con, loaded, source, path)
+            loaded = _reject_copies_of_current(con, workspace, loaded, source, path)
         from minemap import __version__
 
         import_id = con.execute(
@@ -988,10 +1281,17 @@ def add_file(
             (new, superseded, unchanged, len(loaded.warnings) + len(notes), import_id),
         )
         _touch_contents(con, kind, stamp, loaded)
+        this = f"WHERE {s.IMPORT_ID} = ?"
+        _seal_rows(
+            con, history_table(kind), f"{this} OR {s.SUPERSEDED_BY} = ?", (import_id, import_id)
+        )
+        _seal_rows(con, REJECTS_TABLE, this, (import_id,))
+        _seal_rows(con, IMPORTS_TABLE, this, (import_id,))
         row = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.IMPORT_ID} = ?", (import_id,)
         ).fetchone()
-        return _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+        done = _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+        return dataclasses.replace(done, reused_profile=reused)
 
 
 def _check_kind(kind: str) -> None:
@@ -1087,11 +1387,11 @@ def _set_aside(
     ]
     remaining = kept[~clash].reset_index(drop=True)
     remaining.attrs = dict(kept.attrs)
-    return mio.Loaded(kind, remaining, rejected, problems, loaded.read)
+    return mio.Loaded(kind, remaining, rejected, problems, loaded.read, loaded.copies)
 
 
 def _reject_copies_of_current(
-    con: sqlite3.Connection, loaded: mio.Loaded, source: str, path: Path
+    con: sqlite3.Connection, workspace: Path, loaded: mio.Loaded, source: str, path: Path
 ) -> mio.Loaded:
     """Set aside new hazards that share more than 90 % of a current record's ground.
 
@@ -1103,7 +1403,7 @@ def _reject_copies_of_current(
     kept = loaded.kept
     if not len(kept):
         return loaded
-    current = _read_layers(con, ("hazards",), upto=None)["hazards"]
+    current = _read_layers(con, workspace, ("hazards",), upto=None)["hazards"]
     replaced = {
         r[0]
         for r in con.execute(
@@ -1254,6 +1554,8 @@ def _write_rejects(
     if not len(rejected):
         return
     id_col = s.ID_COLUMN[kind]
+    if isinstance(rejected, gpd.GeoDataFrame):  # what GeoPackage readers may read: valid
+        rejected = mio.with_valid_geometry(rejected)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else None
     skip = {geometry, mio.SOURCE_FILE, mio.SOURCE_ROW, mio.PROBLEM}
     attributes = [c for c in rejected.columns if c not in skip]
@@ -1368,30 +1670,32 @@ def read_workspace_layers(
         _check_kind(kind)
     path = Path(workspace)
     with _reading(path) as con:
-        upto = _last_import(con, None if known_on is None else _cutoff(known_on))
-        return _read_layers(con, kinds, upto=upto)
+        upto = _last_import(con, path, None if known_on is None else _cutoff(known_on))
+        return _read_layers(con, path, kinds, upto=upto)
 
 
-def _last_import(con: sqlite3.Connection, cutoff: str | None) -> int:
+def _imports(con: sqlite3.Connection, path: Path) -> pd.DataFrame:
+    """The log's rows (every column), verified, in order."""
+    columns, rows, _ = _scan(con, path, IMPORTS_TABLE)
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _last_import(con: sqlite3.Connection, path: Path, cutoff: str | None) -> int:
     """The last import made before ``cutoff`` (0 when none; every import when no cutoff)."""
-    if cutoff is None:
-        found = con.execute(f"SELECT max({s.IMPORT_ID}) FROM {IMPORTS_TABLE}").fetchone()
-    else:
-        found = con.execute(
-            f"SELECT max({s.IMPORT_ID}) FROM {IMPORTS_TABLE} WHERE {s.IMPORTED_AT} < ?",
-            (cutoff,),
-        ).fetchone()
-    return int(found[0] or 0)
+    log = _imports(con, path)
+    if cutoff is not None:
+        log = log[log[s.IMPORTED_AT] < cutoff]
+    return int(log[s.IMPORT_ID].max()) if len(log) else 0
 
 
 def _read_layers(
-    con: sqlite3.Connection, kinds: Iterable[str], *, upto: int | None
+    con: sqlite3.Connection, path: Path, kinds: Iterable[str], *, upto: int | None
 ) -> dict[str, gpd.GeoDataFrame]:
     """Records of each kind known after import ``upto`` (the current ones for None)."""
     out = {}
-    last = upto if upto is not None else _last_import(con, None)
+    last = upto if upto is not None else _last_import(con, path, None)
     for kind in kinds:
-        frame = _select_versions(con, kind, upto=upto)
+        frame = _select_versions(con, path, kind, upto=upto)
         required = {s.GEOMETRY, *s.REQUIRED[kind]}
         empty = [c for c in frame.columns if c not in required and frame[c].isna().all()]
         frame = frame.drop(columns=empty)
@@ -1401,46 +1705,53 @@ def _read_layers(
 
 
 def _select_versions(
-    con: sqlite3.Connection, kind: str, *, upto: int | None = None, history: bool = False
+    con: sqlite3.Connection,
+    path: Path,
+    kind: str,
+    *,
+    upto: int | None = None,
+    history: bool = False,
 ) -> gpd.GeoDataFrame:
-    table = _q(history_table(kind))
-    data = _data_columns(con, history_table(kind))
-    id_col = _q(s.ID_COLUMN[kind])
-    params: dict = {}
+    """The versions of a layer's records: current, as known after import ``upto``, or all.
+
+    The whole history table is read and verified (:func:`_scan`), then selected
+    here: no index is used, as the checksums do not cover them.
+    """
+    table = history_table(kind)
+    columns, rows, blobs = _scan(con, path, table)
+    at = {c: i for i, c in enumerate(columns)}
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    imported, superseded, source = (at[c] for c in _BOOKKEEPING)
     if history:
-        where, order = "1", f"h.{FID}"
+        chosen = np.arange(len(rows))
     else:
+        by = np.array([v is None for v in values[superseded]], dtype=bool)
+        later = np.array([-1 if v is None else v for v in values[superseded]], dtype=np.int64)
         if upto is None:
-            where = f"h.{s.SUPERSEDED_BY} IS NULL"
+            keep = by
         else:
-            where = (
-                f"h.{s.IMPORT_ID} <= :upto AND "
-                f"(h.{s.SUPERSEDED_BY} IS NULL OR h.{s.SUPERSEDED_BY} > :upto)"
-            )
-            params["upto"] = upto
+            keep = (np.array(values[imported], dtype=np.int64) <= upto) & (by | (later > upto))
         # Records in the order they were first added, whatever their later versions.
-        order = (
-            f"(SELECT min(o.{FID}) FROM {table} AS o WHERE o.{id_col} = h.{id_col} "
-            f"AND o.{s.IMPORT_SOURCE} = h.{s.IMPORT_SOURCE}), h.{FID}"
-        )
-    names = [GEOM, *data, *_BOOKKEEPING]
-    rows = con.execute(
-        f"SELECT {', '.join('h.' + _q(n) for n in names)} FROM {table} AS h "
-        f"WHERE {where} ORDER BY {order}",
-        params,
-    ).fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    frame = {
-        c: _from_sql(list(v), t, c, kind)
-        for (c, t), v in zip(data.items(), columns[1:-3], strict=True)
-    }
+        fids = np.array(values[at[FID]], dtype=np.int64)
+        keys = pd.DataFrame({"id": values[at[s.ID_COLUMN[kind]]], "source": values[source]})
+        groups = pd.Series(fids).groupby([keys["id"], keys["source"]], sort=False, dropna=False)
+        first = groups.transform("min")
+        chosen = np.flatnonzero(keep)
+        chosen = chosen[np.lexsort((fids[chosen], first.to_numpy()[chosen]))]
+    picked = [rows[i] for i in chosen]
+    geoms = _decode_checked(
+        path, table, columns, picked, [blobs[i] for i in chosen], _GEOMETRY_TYPES[kind]
+    )
+    values = [np.asarray(column, dtype=object)[chosen] for column in values]
+    data = _data_columns(con, table)
+    frame = {c: _from_sql(values[at[c]], t, c, kind) for c, t in data.items()}
     if history:
-        frame[s.IMPORT_ID] = pd.Series(columns[-3], dtype=object).astype("Int64")
-        frame[s.SUPERSEDED_BY] = pd.Series(columns[-2], dtype=object).astype("Int64")
-        frame[s.IMPORT_SOURCE] = pd.Series(columns[-1], dtype=object).astype("string")
+        frame[s.IMPORT_ID] = pd.Series(values[imported], dtype=object).astype("Int64")
+        frame[s.SUPERSEDED_BY] = pd.Series(values[superseded], dtype=object).astype("Int64")
+        frame[s.IMPORT_SOURCE] = pd.Series(values[source], dtype=object).astype("string")
     return gpd.GeoDataFrame(
-        pd.DataFrame(frame, index=pd.RangeIndex(len(rows))),
-        geometry=gpd.GeoSeries(_from_blobs(columns[0]), crs=s.CANONICAL_CRS),
+        pd.DataFrame(frame, index=pd.RangeIndex(len(picked))),
+        geometry=gpd.GeoSeries(geoms, crs=s.CANONICAL_CRS),
         crs=s.CANONICAL_CRS,
     )
 
@@ -1464,9 +1775,9 @@ def read_history(workspace, kind: str) -> gpd.GeoDataFrame:
     _check_kind(kind)
     path = Path(workspace)
     with _reading(path) as con:
-        frame = _select_versions(con, kind, history=True)
-        stamps = dict(con.execute(f"SELECT {s.IMPORT_ID}, {s.IMPORTED_AT} FROM {IMPORTS_TABLE}"))
-    when = {k: pd.Timestamp(v) for k, v in stamps.items()}
+        frame = _select_versions(con, path, kind, history=True)
+        log = _imports(con, path)
+    when = {k: pd.Timestamp(v) for k, v in zip(log[s.IMPORT_ID], log[s.IMPORTED_AT], strict=True)}
     frame.insert(
         frame.columns.get_loc(s.IMPORT_ID) + 1,
         s.IMPORTED_AT,
@@ -1494,12 +1805,8 @@ def read_imports(workspace) -> pd.DataFrame:
     """
     path = Path(workspace)
     with _reading(path) as con:
-        cursor = con.execute(
-            f"SELECT {', '.join(_q(c) for c in s.IMPORT_COLUMNS)} FROM {IMPORTS_TABLE} "
-            f"ORDER BY {s.IMPORT_ID}"
-        )
-        rows = cursor.fetchall()
-    table = pd.DataFrame(rows, columns=list(s.IMPORT_COLUMNS))
+        log = _imports(con, path)
+    table = log[list(s.IMPORT_COLUMNS)].reset_index(drop=True)
     table[s.IMPORTED_AT] = pd.to_datetime(table[s.IMPORTED_AT], format="ISO8601", utc=True)
     counts = [s.IMPORT_ID, s.READ, s.KEPT, s.REJECTED, s.NEW, s.SUPERSEDED, s.UNCHANGED]
     for column in [*counts, s.WARNINGS]:
@@ -1525,24 +1832,455 @@ def read_rejects(workspace, *, import_id: int | None = None) -> gpd.GeoDataFrame
     0
     """
     path = Path(workspace)
-    where, params = ("", ()) if import_id is None else (f"WHERE r.{s.IMPORT_ID} = ?", (import_id,))
     with _reading(path) as con:
-        rows = con.execute(
-            f"SELECT r.{GEOM}, r.{s.IMPORT_ID}, r.{s.LAYER}, i.{s.FILE}, r.{mio.SOURCE_ROW}, "
-            f"r.{s.FEATURE_ID}, r.{mio.PROBLEM}, r.{s.ATTRIBUTES} FROM {REJECTS_TABLE} AS r "
-            f"JOIN {IMPORTS_TABLE} AS i ON i.{s.IMPORT_ID} = r.{s.IMPORT_ID} {where} "
-            f"ORDER BY r.{FID}",
-            params,
-        ).fetchall()
+        files = dict(_imports(con, path)[[s.IMPORT_ID, s.FILE]].itertuples(index=False))
+        columns, rows, blobs = _scan(con, path, REJECTS_TABLE)
+    at = {c: i for i, c in enumerate(columns)}
+    chosen = [i for i, r in enumerate(rows) if import_id is None or r[at[s.IMPORT_ID]] == import_id]
+    picked = [rows[i] for i in chosen]
+    geoms = _decode_checked(
+        path, REJECTS_TABLE, columns, picked, [blobs[i] for i in chosen], expected=None
+    )
     base = [s.IMPORT_ID, s.LAYER, s.FILE, mio.SOURCE_ROW, s.FEATURE_ID, mio.PROBLEM]
     records = []
-    for row in rows:
-        record = dict(zip(base, row[1:7], strict=True))
-        for name, value in json.loads(row[7]).items():
+    for row in picked:
+        record = {c: files.get(row[at[s.IMPORT_ID]]) if c == s.FILE else row[at[c]] for c in base}
+        for name, value in json.loads(row[at[s.ATTRIBUTES]]).items():
             record[name if name not in record else _free_name(name, record)] = value
         records.append(record)
     table = pd.DataFrame.from_records(records, columns=None if records else base)
     for column in (s.IMPORT_ID, mio.SOURCE_ROW):
         table[column] = table[column].astype("Int64")
-    geoms = _from_blobs([r[0] for r in rows])
     return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=s.CANONICAL_CRS))
+
+
+# --- integrity: checksums, checks, and what a damaged workspace is told ---------------
+#
+# SQLite checks its own structure (PRAGMA integrity_check), not the values it stores: a
+# changed byte inside a record is read back as another value, and pages carry no
+# checksums. So every row minemap writes carries the checksum of its values
+# (ROW_CHECKSUM), minemap_meta holds the checksum of every table as a whole, of the
+# schema, and of itself, and a reader verifies them before it uses anything. A
+# table's checksum (one SHA-256 over all its rows, serialised in one go) is what
+# readers check: it costs a few percent of a read. The rows' checksums say which record
+# is damaged once a table's does not match, and are what a salvaged copy can be sorted
+# by. Writers run SQLite's integrity_check first, and a quick_check before they commit.
+#
+# The values are hashed as SQLite gives them back, serialised as compact UTF-8 JSON
+# (integers, reals as Python's shortest round-trip repr, text, null; a BLOB other than
+# the geometry as {"blob": hex}); the geometry blob is hashed as its bytes. These
+# definitions are part of the file format: change them only with a migration.
+
+#: minemap_meta keys: the checksum of the other rows of minemap_meta, and of the schema;
+#: each table's is ``checksum:<table>``.
+_META_CHECKSUM = "checksum"
+_SCHEMA_CHECKSUM = "checksum:schema"
+#: The first schema version whose workspaces carry checksums.
+_CHECKSUMS_SINCE = 2
+#: What a damaged workspace's message says to do (docs/workspace.md tells more).
+_RECOVERY = (
+    "minemap neither reads nor writes a damaged workspace. Restore it from the last good copy "
+    "(a backup), or rebuild it from the files it was made of (see 'A damaged workspace' in "
+    "docs/workspace.md)"
+)
+
+
+def verify_workspace(workspace) -> int:
+    """Check a whole workspace: SQLite's integrity check, every checksum, every geometry.
+
+    Readers verify the tables they read; this verifies everything, as
+    ``minemap log --check`` does (for a backup, or a copy received).
+
+    Returns
+    -------
+    int
+        The number of rows checked.
+
+    Raises
+    ------
+    WorkspaceDamagedError
+        The workspace is damaged; the message says where and what to do.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> _ = add_file(ws, "districts", datasets.get_path("districts"))
+    >>> verify_workspace(ws)
+    13
+    """
+    path = Path(workspace)
+    checked = 0
+    with _reading(path) as con:
+        _integrity_check(con, path, quick=False)
+        for table in _checked_tables():
+            columns, rows, geoms = _scan(con, path, table)
+            checked += len(rows)
+            if geoms is not None:
+                kind = table.removesuffix("_history")
+                _decode_checked(path, table, columns, rows, geoms, _GEOMETRY_TYPES.get(kind))
+    return checked
+
+
+def _checked_tables() -> tuple[str, ...]:
+    """The tables whose rows carry checksums."""
+    return (IMPORTS_TABLE, REJECTS_TABLE, *(history_table(k) for k in s.LAYER_KINDS))
+
+
+def _table_key(table: str) -> str:
+    return f"checksum:{table}"
+
+
+def _order_key(table: str) -> str:
+    """The integer primary key of one of minemap's tables (rows are kept in its order)."""
+    return s.IMPORT_ID if table == IMPORTS_TABLE else FID
+
+
+def _damaged(path: Path, what: str) -> WorkspaceDamagedError:
+    return WorkspaceDamagedError(path, f"is damaged: {what}; {_RECOVERY}")
+
+
+def _shown(value, limit: int = 40) -> str:
+    """A value for a message: cut short, control characters and damaged text escaped."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return "".join(
+        c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in text
+    )
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_blob).encode(
+        "utf-8", "surrogateescape"
+    )
+
+
+def _json_blob(value):
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"blob": bytes(value).hex()}
+    raise TypeError(f"{type(value).__name__} is not a value SQLite stores")
+
+
+def _row_checksum(values: tuple, geom) -> str:
+    """The checksum of one row: ``values`` are its columns but the geometry and the
+    checksum, in the table's order. Trailing nulls do not count, so that a column added
+    later (null in the rows before it) leaves their checksums as they were."""
+    end = len(values)
+    while end and values[end - 1] is None:
+        end -= 1
+    digest = hashlib.sha256(_json([None if geom is None else len(geom), *values[:end]]))
+    if geom is not None:
+        digest.update(geom)
+    return digest.hexdigest()[:32]
+
+
+def _table_checksum(columns: list[str], rows: list[tuple], geoms: list | None) -> str:
+    """The checksum of a whole table: its column names, every row (without the geometry)
+    in order, then every geometry's length and bytes."""
+    digest = hashlib.sha256(_json(columns))
+    digest.update(_json(rows))
+    if geoms is not None:
+        lengths = [-1 if g is None else len(g) for g in geoms]
+        digest.update(struct.pack(f"<{len(lengths)}q", *lengths))
+        digest.update(b"".join(g for g in geoms if g is not None))
+    return digest.hexdigest()
+
+
+def _meta_checksum(meta: Mapping[str, str]) -> str:
+    return hashlib.sha256(
+        _json(sorted([k, v] for k, v in meta.items() if k != _META_CHECKSUM))
+    ).hexdigest()
+
+
+def _schema_names() -> set[str]:
+    """minemap's own tables, views and indexes (other programs may add their own)."""
+    names = {
+        META_TABLE,
+        IMPORTS_TABLE,
+        REJECTS_TABLE,
+        _IMPORTS_FILE_INDEX,
+        "gpkg_spatial_ref_sys",
+        "gpkg_contents",
+        "gpkg_geometry_columns",
+    }
+    for kind in s.LAYER_KINDS:
+        table = history_table(kind)
+        names |= {table, kind, f"{table}_key", f"{table}_current"}
+    return names
+
+
+def _schema_checksum(con: sqlite3.Connection) -> str:
+    names = _schema_names()
+    rows = sorted(
+        list(r)
+        for r in con.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
+        if r[1] in names
+    )
+    return hashlib.sha256(_json(rows)).hexdigest()
+
+
+def _read_table(con: sqlite3.Connection, table: str) -> tuple[list[str], list[tuple], list | None]:
+    """Every row of one of minemap's tables in order, without using any index (an index
+    is not covered by the checksums): (columns but the geometry, rows, geometries)."""
+    names = list(_table_columns(con, table))
+    columns = [c for c in names if c != GEOM]
+    key = _order_key(table)
+    rows = con.execute(
+        f"SELECT {', '.join(_q(c) for c in columns)} FROM {_q(table)} NOT INDEXED ORDER BY {key}"
+    ).fetchall()
+    geoms = None
+    if GEOM in names:
+        geoms = [
+            r[0] for r in con.execute(f"SELECT {GEOM} FROM {_q(table)} NOT INDEXED ORDER BY {key}")
+        ]
+    return columns, rows, geoms
+
+
+def _scan(
+    con: sqlite3.Connection, path: Path, table: str, *, verify: bool = True
+) -> tuple[list[str], list[tuple], list | None]:
+    """:func:`_read_table`, verified against the table's checksum (see :func:`_locate_damage`)."""
+    try:
+        columns, rows, geoms = _read_table(con, table)
+    except (sqlite3.OperationalError, UnicodeDecodeError) as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not _undecodable(exc):
+            raise
+        raise _locate_damage(con, path, table) from None
+    verified = getattr(con, "verified", set())
+    if verify and table not in verified:
+        if _table_checksum(columns, rows, geoms) != _meta(con).get(_table_key(table)):
+            raise _locate_damage(con, path, table)
+        verified.add(table)
+    return columns, rows, geoms
+
+
+def _locate_damage(con: sqlite3.Connection, path: Path, table: str) -> WorkspaceDamagedError:
+    """The error for a table that does not match its checksum: the first row that does not
+    match its own, or the table as a whole (rows lost, added, or reordered)."""
+    names = list(_table_columns(con, table))
+    values = [c for c in names if c not in (GEOM, ROW_CHECKSUM)]
+    stored = ROW_CHECKSUM if ROW_CHECKSUM in names else "NULL"
+    geom = GEOM if GEOM in names else "NULL"
+    saved = con.text_factory
+    con.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+    try:
+        for row in con.execute(
+            f"SELECT {stored}, {geom}, {', '.join(_q(c) for c in values)} FROM {_q(table)} "
+            f"NOT INDEXED ORDER BY {_order_key(table)}"
+        ):
+            if row[0] != _row_checksum(row[2:], row[1]):
+                record = _record_text(table, dict(zip(values, row[2:], strict=True)))
+                return _damaged(path, f"{record} does not match its checksum")
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        return _damaged(path, f"{table} cannot be read ({_shown(exc, 80)})")
+    finally:
+        con.text_factory = saved
+    return _damaged(
+        path, f"the table {table} does not match its checksum (records lost, added or moved)"
+    )
+
+
+def _record_text(table: str, record: Mapping) -> str:
+    """Which record a row of one of minemap's tables is, in a message."""
+    if table == IMPORTS_TABLE:
+        return f"import #{_shown(record.get(s.IMPORT_ID))} of the log ({IMPORTS_TABLE})"
+    where = (
+        f"row {_shown(record.get(FID))} of {table}, from import #{_shown(record.get(s.IMPORT_ID))}"
+    )
+    if table == REJECTS_TABLE:
+        return f"a rejected feature ({where})"
+    kind = table.removesuffix("_history")
+    return f"{kind} record {_shown(record.get(s.ID_COLUMN[kind]))} ({where})"
+
+
+def _verify_meta(path: Path, meta: Mapping[str, str]) -> None:
+    if meta.get(_META_CHECKSUM) != _meta_checksum(meta):
+        raise _damaged(
+            path, f"{META_TABLE} (the schema version and the checksums) does not match its checksum"
+        )
+
+
+def _verify_base(con: sqlite3.Connection, path: Path, version: int) -> None:
+    """The schema and the log, where the workspace has checksums."""
+    if version < _CHECKSUMS_SINCE:
+        return
+    if _schema_checksum(con) != _meta(con).get(_SCHEMA_CHECKSUM):
+        raise _damaged(path, "its schema (the tables' definitions) does not match its checksum")
+    _scan(con, path, IMPORTS_TABLE)
+
+
+def _seal_rows(con: sqlite3.Connection, table: str, where: str = "", params=()) -> None:
+    """Set the checksum of the rows of ``table`` selected by ``where`` (all by default)."""
+    names = list(_table_columns(con, table))
+    values = [c for c in names if c not in (GEOM, ROW_CHECKSUM)]
+    key = _order_key(table)
+    geom = GEOM if GEOM in names else "NULL"
+    rows = con.execute(
+        f"SELECT {key}, {geom}, {', '.join(_q(c) for c in values)} FROM {_q(table)} {where}",
+        params,
+    ).fetchall()
+    con.executemany(
+        f"UPDATE {_q(table)} SET {ROW_CHECKSUM} = ? WHERE {key} = ?",
+        [(_row_checksum(r[2:], r[1]), r[0]) for r in rows],
+    )
+
+
+def _seal(con: sqlite3.Connection, tables: Iterable[str] | None = None) -> None:
+    """Record the checksum of ``tables`` (default: all), of the schema and of minemap_meta
+    itself (the rows' checksums are set where the rows are written, :func:`_seal_rows`)."""
+    tables = _checked_tables() if tables is None else tables
+    sums = {_table_key(t): _table_checksum(*_read_table(con, t)) for t in tables}
+    sums[_SCHEMA_CHECKSUM] = _schema_checksum(con)
+    con.executemany(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)", sums.items())
+    con.execute(
+        f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?, ?)",
+        (_META_CHECKSUM, _meta_checksum(_meta(con))),
+    )
+
+
+def _integrity_check(con: sqlite3.Connection, path: Path, *, quick: bool) -> None:
+    """SQLite's own check of the file's structure (``quick``: without the indexes' contents)."""
+    name = "quick_check" if quick else "integrity_check"
+    problems = [r[0] for r in con.execute(f"PRAGMA {name}").fetchall()]
+    if problems != ["ok"]:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise _damaged(path, f"SQLite's {name} fails ({_shown(problems[0], 80)}{more})")
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    """Whether a file SQLite cannot read was an SQLite file or a GeoPackage (a damaged one),
+    from its header: SQLite's magic string (give or take a few damaged bytes), or the
+    GeoPackage application id."""
+    with contextlib.suppress(OSError), path.open("rb") as handle:
+        head = handle.read(100)
+        magic = b"SQLite format 3\0"
+        alike = sum(a == b for a, b in zip(head[:16], magic, strict=False))
+        return alike >= 12 or head[68:72] == b"GPKG"
+    return False
+
+
+def _unreadable(path: Path, exc: Exception) -> WorkspaceError:
+    """SQLite cannot read the file: damaged if it was one of SQLite's, else not a workspace."""
+    if not _looks_like_sqlite(path):
+        return _NotAWorkspaceError(
+            path,
+            "is not a workspace (not a GeoPackage); give the path of a workspace, or create one "
+            "with `minemap init NEW.gpkg`",
+        )
+    found = _quick_check_text(path)
+    return _damaged(
+        path, f"SQLite cannot read it ({_shown(exc, 80)}" + (f"; {found})" if found else ")")
+    )
+
+
+def _quick_check_text(path: Path) -> str | None:
+    """The first problem SQLite's ``quick_check`` finds in the file, if it can run at all."""
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return None
+    con.text_factory = lambda raw: raw.decode("utf-8", "backslashreplace")
+    with contextlib.closing(con):
+        try:
+            first = con.execute("PRAGMA quick_check").fetchone()
+        except (sqlite3.Error, UnicodeDecodeError):  # (SQLite's message may quote damaged text)
+            return None
+    if first is None or first[0] == "ok":
+        return None
+    return f"quick_check: {_shown(first[0], 80)}"
+
+
+# --- checked geometries --------------------------------------------------------------
+
+#: Geometry type ids (shapely's) of the layers' GeoPackage geometry types.
+_TYPE_IDS = {"MULTIPOLYGON": int(shapely.GeometryType.MULTIPOLYGON), "POINT": 0}
+_ENVELOPE_SIZES = np.array([_ENVELOPE_BYTES.get(code, -1) for code in range(8)])
+
+
+def _decode_geometries(blobs: list, expected: str | None) -> tuple[np.ndarray, dict[int, str]]:
+    """Geometries from GeoPackage binary, each checked: (geometries, {index: problem}).
+
+    The header (magic, version, flags, SRS), the envelope against the geometry, the WKB,
+    and the geometry type where ``expected`` names one. None stays None. Vectorised:
+    a few Python operations per geometry, the rest in numpy and GEOS.
+    """
+    n = len(blobs)
+    problems: dict[int, str] = {}
+    geoms = np.full(n, None, dtype=object)
+    given = np.array([b is not None for b in blobs], dtype=bool)
+    at = np.flatnonzero(given)
+    if not len(at):
+        return geoms, problems
+    present = [blobs[i] for i in at]
+    lengths = np.fromiter(map(len, present), dtype=np.int64, count=len(present))
+    heads = np.frombuffer(b"".join(b[:8].ljust(8, b"\0") for b in present), dtype=np.uint8).reshape(
+        -1, 8
+    )
+    flags = heads[:, 3]
+    little = (flags & 1).astype(bool)
+    size = 8 + _ENVELOPE_SIZES[(flags >> 1) & 0b111]
+    srs = np.where(
+        little,
+        heads[:, 4:8].copy().view("<i4")[:, 0],
+        heads[:, 4:8].copy().view(">i4")[:, 0],
+    )
+    bad = np.full(len(at), "", dtype=object)
+    ok = (heads[:, 0] == ord("G")) & (heads[:, 1] == ord("P")) & (heads[:, 2] == 0)
+    ok &= lengths >= 8
+    bad[~ok] = "its geometry has no GeoPackage header"
+    flagged = ok & (((flags & 0b1110_0000) != 0) | (size < 8))
+    bad[flagged] = "its geometry's header is damaged (flags)"
+    ok &= ~flagged
+    short = ok & (lengths < size + 5)
+    bad[short] = "its geometry is cut short"
+    ok &= ~short
+    elsewhere = ok & (srs != SRS_ID)
+    for k in np.flatnonzero(elsewhere):
+        bad[k] = f"its geometry is in SRS {int(srs[k])}, not EPSG:{SRS_ID}"
+    ok &= ~elsewhere
+    wkb = np.full(len(at), None, dtype=object)
+    wkb[ok] = [present[k][size[k] :] for k in np.flatnonzero(ok)]
+    decoded = shapely.from_wkb(wkb, on_invalid="ignore")
+    broken = ok & shapely.is_missing(decoded)
+    bad[broken] = "its geometry cannot be decoded (damaged WKB)"
+    ok &= ~broken
+    if expected is not None:
+        wrong = ok & (shapely.get_type_id(decoded) != _TYPE_IDS[expected])
+        for k in np.flatnonzero(wrong):
+            name = shapely.GeometryType(int(shapely.get_type_id(decoded[k]))).name
+            bad[k] = f"its geometry is a {name}, not a {expected}"
+        ok &= ~wrong
+    empty_flag = (flags & 0b1_0000).astype(bool)
+    disagree = ok & (shapely.is_empty(decoded) != empty_flag)
+    bad[disagree] = "its geometry's header and the geometry disagree (empty or not)"
+    ok &= ~disagree
+    boxed = ok & (size > 8)
+    if boxed.any():
+        sel = np.flatnonzero(boxed)
+        raw = b"".join(present[k][8:40] for k in sel)
+        stored = np.frombuffer(raw, dtype="<f8").reshape(-1, 4).copy()
+        big = ~little[sel]
+        if big.any():  # GeoPackage allows big-endian headers (minemap writes little-endian)
+            stored[big] = np.frombuffer(raw, dtype=">f8").reshape(-1, 4)[big]
+        box = shapely.bounds(decoded[sel])[:, [0, 2, 1, 3]]
+        same = (box == stored) | (np.isnan(box) & np.isnan(stored))
+        bad[sel[~same.all(axis=1)]] = "its geometry does not match the envelope in its header"
+    geoms[at] = decoded
+    for k in np.flatnonzero(bad != ""):
+        problems[int(at[k])] = bad[k]
+    return geoms, problems
+
+
+def _decode_checked(
+    path: Path, table: str, columns: list[str], rows: list[tuple], blobs: list, expected
+) -> np.ndarray:
+    """:func:`_decode_geometries`, raising for the first damaged geometry, naming its record."""
+    geoms, problems = _decode_geometries(blobs, expected)
+    if problems:
+        first = min(problems)
+        record = _record_text(table, dict(zip(columns, rows[first], strict=True)))
+        raise _damaged(path, f"{record}: {problems[first]}")
+    return geoms

@@ -39,7 +39,8 @@ def test_priorities_ranks_and_explains(runner, tmp_path):
     assert table[s.RANK].tolist() == list(range(1, len(table) + 1))
     assert table[s.SCORE].is_monotonic_decreasing
     parts = sum(table[contribution_column(p)].fillna(0) for p in PARTS)
-    assert (parts - table[s.SCORE]).abs().max() < 1e-5
+    # Each figure is written to 0.001 (test_priorities checks the exact sum).
+    assert (parts - table[s.SCORE]).abs().max() <= 0.0005 * (len(PARTS) + 1) + 1e-12
     assert table[s.DIST_SETTLEMENT_M].notna().all()
     assert "density=0.6" in result.stderr
     assert "rank" in result.stdout

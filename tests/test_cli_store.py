@@ -229,7 +229,7 @@ def test_rejected_features_are_kept_and_listed(runner, tmp_path):
 def test_every_feature_rejected_is_said_loudly(runner, tmp_path):
     ws = tmp_path / "ws.gpkg"
     run(runner, "init", ws)
-    result = run(runner, "add", "hazards", ws, RELEASES)
+    result = run(runner, "add", "hazards", ws, RELEASES, code=1)
     assert "every feature" in result.stderr
     assert "read 3, kept 0, rejected 3" in result.stderr
 
@@ -259,15 +259,55 @@ def test_a_second_writer_is_told_the_workspace_is_busy(runner, monkeypatch, tmp_
     assert store.read_imports(ws).empty
 
 
-def test_init_refuses_an_existing_file(runner, tmp_path):
+def test_init_never_replaces_a_workspace_that_holds_imports(runner, tmp_path):
     ws = tmp_path / "ws.gpkg"
     run(runner, "init", ws)
-    run(runner, "add", "hazards", ws, HAZARDS)
+    # An empty workspace may be made again...
     assert "--overwrite" in run(runner, "init", ws, code=1).stderr
-    assert len(store.read_imports(ws)) == 1
     run(runner, "init", ws, "--overwrite")
-    assert store.read_imports(ws).empty
+    # ...but not one that holds imports: its history would be lost.
+    run(runner, "add", "hazards", ws, HAZARDS)
+    before = ws.read_bytes()
+    for args in (["init", ws], ["init", ws, "--overwrite"]):
+        result = run(runner, *args, code=1)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+        assert len(errors) == 1
+        assert "holds 1 import" in errors[0]
+        assert "another name" in errors[0]
+        assert "--overwrite" not in errors[0]
+    assert ws.read_bytes() == before
+    assert len(store.read_imports(ws)) == 1
     assert ".gpkg" in run(runner, "init", tmp_path / "ws.db", code=2).stderr
+
+
+def test_a_wholly_rejected_correction_exits_1_and_does_not_block_the_right_one(runner, week):
+    ws = week["workspace"]
+    run(runner, "init", ws)
+    run(runner, "add", "hazards", ws, HAZARDS, "--source", "handover")
+    # The corrected map, added without --source: every record is the handover's.
+    corrected = gpd.read_file(HAZARDS)
+    corrected[s.MINES_AP] += 1
+    path = week["folder"] / "corrected.geojson"
+    corrected.to_file(path)
+    result = run(runner, "add", "hazards", ws, path, code=1)
+    assert "read 5, kept 0, rejected 5" in result.stderr
+    assert "--source 'handover'" in result.stderr  # each reject says how to correct it
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1
+    assert "every feature" in errors[0]
+    assert "import #2" in result.stdout
+    # It stays in the log, with its rejects.
+    log = json.loads(run(runner, "log", ws, "--json").stdout)
+    assert [(r[s.IMPORT_ID], r[s.KEPT], r[s.REJECTED]) for r in log] == [(1, 5, 0), (2, 0, 5)]
+    assert len(json.loads(run(runner, "log", ws, "--rejects", "--json").stdout)) == 5
+    # The same file with its source goes in (it was not "already imported").
+    result = run(runner, "add", "hazards", ws, path, "--source", "handover")
+    assert "import #3: hazards from corrected.geojson: 0 new, 5 superseded" in result.stdout
+    assert "already" not in result.stdout
+    current = store.read_workspace(ws, "hazards")
+    assert current[s.MINES_AP].tolist() == corrected[s.MINES_AP].tolist()
+    result = run(runner, "add", "hazards", ws, path, "--source", "handover")
+    assert "already imported" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -329,3 +369,161 @@ def test_log_of_a_new_workspace_is_empty(runner, tmp_path):
     assert result.stdout == ""
     assert "0 import(s)" in result.stderr
     assert json.loads(run(runner, "log", ws, "--json").stdout) == []
+
+
+# --- accuracy and density read the workspace too ----------------------------------------
+
+
+@pytest.fixture
+def surveyed(week):
+    """A workspace with districts, hazards, releases and the devices found, and its files."""
+    folder, ws = week["folder"], week["workspace"]
+    hazards = gpd.read_file(HAZARDS)
+    points, ids = [], []
+    for number, geom in enumerate(hazards.geometry):
+        c = geom.representative_point()
+        for k in range(4):
+            points.append(shapely.Point(c.x + k * 2e-4, c.y + (k % 2) * 1e-4))
+            ids.append(f"İ-{number}-{k}")
+    items = gpd.GeoDataFrame(
+        {
+            s.ITEM_ID: ids,
+            s.FOUND_ON: ["2024-01-04"] * len(ids),
+            s.ITEM_TYPE: ["AP", "AT"] * (len(ids) // 2),
+        },
+        geometry=points,
+        crs=s.CANONICAL_CRS,
+    )
+    items_path = folder / "items.geojson"
+    items.to_file(items_path)
+    runner = CliRunner()
+    run(runner, "init", ws)
+    run(runner, "add", "districts", ws, DISTRICTS, "--imported-at", "2024-01-01")
+    run(
+        runner, "add", "hazards", ws, HAZARDS, "--source", "handover", "--imported-at", "2024-01-02"
+    )
+    run(runner, "add", "releases", ws, week["week1"], "--imported-at", "2024-01-08")
+    run(runner, "add", "items", ws, items_path, "--imported-at", "2024-01-09")
+    run(runner, "add", "releases", ws, week["week2"], "--imported-at", "2024-01-15")
+    return {**week, "items": items_path}
+
+
+def test_accuracy_reads_the_workspace_like_the_files(runner, surveyed):
+    ws, folder = surveyed["workspace"], surveyed["folder"]
+    result = run(runner, "accuracy", "--workspace", ws, "-o", folder / "ws.csv")
+    assert "items: 20 record(s) from workspace" in result.stderr
+    files = run(
+        runner,
+        "accuracy",
+        "--hazards", HAZARDS,
+        "--items", surveyed["items"],
+        "--releases", surveyed["week1"], surveyed["week2"],
+        "-o", folder / "files.csv",
+    )  # fmt: skip
+    assert result.stdout == files.stdout
+    for suffix in ("", "_by_district", "_by_source"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(folder / f"ws{suffix}.csv"), pd.read_csv(folder / f"files{suffix}.csv")
+        )
+    # As known on a day: the first week's releases only.
+    run(runner, "accuracy", "--workspace", ws, "--known-on", "2024-01-10", "-o", folder / "k.csv")
+    run(
+        runner,
+        "accuracy",
+        "--hazards", HAZARDS,
+        "--items", surveyed["items"],
+        "--releases", surveyed["week1"],
+        "-o", folder / "k_files.csv",
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(
+        pd.read_csv(folder / "k.csv"), pd.read_csv(folder / "k_files.csv")
+    )
+    # A layer given as files replaces the workspace's.
+    result = run(
+        runner, "accuracy", "--workspace", ws, "--items", surveyed["items"], "-o", folder / "x.csv"
+    )
+    assert "items: read 20, kept 20" in result.stderr
+
+
+def test_density_reads_the_workspace_like_the_files(runner, surveyed):
+    ws, folder = surveyed["workspace"], surveyed["folder"]
+    args = ["--cell-size", "200"]
+    result = run(runner, "density", "--workspace", ws, *args, "-o", folder / "ws.tif")
+    files = run(
+        runner,
+        "density",
+        "--hazards", HAZARDS,
+        "--releases", surveyed["week1"], surveyed["week2"],
+        "--districts", DISTRICTS,
+        "--items", surveyed["items"],
+        *args,
+        "-o", folder / "files.tif",
+    )  # fmt: skip
+    assert result.stdout == files.stdout
+    assert "Aghdam" in result.stdout
+    import rasterio
+
+    with rasterio.open(folder / "ws.tif") as a, rasterio.open(folder / "files.tif") as b:
+        assert a.transform == b.transform
+        assert (a.read() == b.read()).all()
+    run(
+        runner,
+        "density",
+        "--workspace",
+        ws,
+        "--known-on",
+        "2024-01-10",
+        *args,
+        "-o",
+        folder / "k.tif",
+    )
+    run(
+        runner,
+        "density",
+        "--hazards", HAZARDS,
+        "--releases", surveyed["week1"],
+        "--districts", DISTRICTS,
+        "--items", surveyed["items"],
+        *args,
+        "-o", folder / "k_files.tif",
+    )  # fmt: skip
+    with rasterio.open(folder / "k.tif") as a, rasterio.open(folder / "k_files.tif") as b:
+        assert (a.read() == b.read()).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["accuracy", "-o", "a.csv"], "Missing option '--hazards'"),
+        (["accuracy", "--hazards", str(HAZARDS), "-o", "a.csv"], "Missing option '--items'"),
+        (["density", "--cell-size", "100", "-o", "d.tif"], "Missing option '--hazards'"),
+        (
+            ["density", "--hazards", str(HAZARDS), "--cell-size", "100", "-o", "d.tif"],
+            "Missing option '--releases'",
+        ),
+        (
+            [
+                "accuracy",
+                "--hazards",
+                str(HAZARDS),
+                "--items",
+                str(HAZARDS),
+                "--known-on",
+                "2024-01-01",
+                "-o",
+                "a.csv",
+            ],
+            "--known-on needs --workspace",
+        ),
+    ],
+)
+def test_accuracy_and_density_without_inputs_are_bad_usage(runner, args, message):
+    assert message in run(runner, *args, code=2).stderr
+
+
+def test_accuracy_needs_devices_in_the_workspace(runner, week):
+    ws = week["workspace"]
+    run(runner, "init", ws)
+    run(runner, "add", "hazards", ws, HAZARDS)
+    result = run(runner, "accuracy", "--workspace", ws, "-o", week["folder"] / "a.csv", code=1)
+    assert "holds no items" in result.stderr

@@ -30,6 +30,8 @@ EVIL = "<img src=x onerror=alert(1)>"
 BREAKOUT = "</script><script>alert(1)</script>"
 TEMPLATE = "{{ 7*7 }}"
 EVIL_ID = f"H-{EVIL}"
+#: The scene's boundaries' credit (its districts' ``attribution`` column).
+CREDIT = "Boundaries: made up for the tests, CC0"
 WGS84 = s.CANONICAL_CRS
 
 
@@ -50,6 +52,7 @@ def make_scene(*, evil: bool = True) -> dict:
             s.DISTRICT: district_names,
             s.NAME_AZ: ["Ağdam", "Füzuli", "Xocavənd"],
             s.ISO_3166_2: ["AZ-AGM", "AZ-FUZ", "AZ-XVD"],
+            s.ATTRIBUTION: [CREDIT, CREDIT, f"{CREDIT} {EVIL}" if evil else CREDIT],
         },
         geometry=[shapely.box(46.80 + 0.1 * i, 39.85, 46.90 + 0.1 * i, 39.95) for i in range(3)],
         crs=WGS84,
@@ -304,9 +307,15 @@ def test_template_syntax_in_data_is_not_evaluated(scene):
     assert "Hazard 49" not in html
 
 
+def _layer_control(page: str) -> str:
+    """The script that adds the layer control and its layers."""
+    return re.search(r"L\.control\.layers\(null, null, .*?\.addTo\(", page, re.S).group(0)
+
+
 def test_layer_names_and_attribution_are_html_safe(page):
-    control = re.search(r"L\.control\.layers\((\{.*?\}), (\{.*?\}), ", page, re.S).group(2)
-    assert '"Remaining hazards": ' in control
+    control = _layer_control(page)
+    assert ".addOverlay(minemap_geo_json_" in control
+    assert ', "Remaining hazards")' in control
 
 
 def test_layer_names_escaped_and_not_templated(scene):
@@ -316,13 +325,16 @@ def test_layer_names_escaped_and_not_templated(scene):
         tooltip={"ISO": s.ISO_3166_2},
     )
     page = render_scene(scene, extra_layers=[extra]).get_root().render()
-    control = re.search(r"L\.control\.layers\((\{.*?\}), (\{.*?\}), ", page, re.S).group(2)
+    control = _layer_control(page)
     # escaped for Leaflet's innerHTML, then made script-safe; never evaluated
     assert "&lt;img src=x onerror=alert(1)\\u0026gt;" not in control
     assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;{{ 7*7 }}" in control
     assert "gt;49" not in control
-    assert "geoBoundaries" in page
-    assert "CC BY-SA 3.0" in page
+    # the districts' credit, escaped for Leaflet's innerHTML
+    assert _layer_of(page, "minemap-district")[1]["attribution"] == (
+        f"{CREDIT}; {CREDIT} &lt;img src=x onerror=alert(1)&gt;"
+    )
+    assert "geoBoundaries" not in page
 
 
 # --- content -------------------------------------------------------------------
@@ -726,9 +738,9 @@ def test_extra_layers_frame_and_element(scene):
     assert shapely.geometry.shape(feature["geometry"]).bounds[0] == pytest.approx(46.82)
     assert "dense" in page
     assert marker.get_name() in page
-    control = re.search(r"L\.control\.layers\((\{.*?\}), (\{.*?\}), ", page, re.S).group(2)
-    assert '"Density": ' in control
-    assert '"Their own element": ' in control
+    control = _layer_control(page)
+    assert f'.addOverlay({marker.get_name()}, "Their own element")' in control
+    assert ', "Density")' in control
 
 
 def test_tiles_adds_a_base_layer_only_when_asked(scene):
@@ -738,8 +750,7 @@ def test_tiles_adds_a_base_layer_only_when_asked(scene):
     assert url in with_tiles
     assert "tile.example.org" not in without
     assert "L.tileLayer" not in without
-    base = re.search(r"L\.control\.layers\((\{.*?\}), ", with_tiles, re.S).group(1)
-    assert "Online base map" in base
+    assert re.search(r'\.addBaseLayer\(\w+, "Online base map"\)', _layer_control(with_tiles))
     with pytest.raises(ValueError, match="tile URL"):
         render_scene(scene, tiles="https://x/{{ 7*7 }}/{z}")
 
@@ -767,3 +778,21 @@ def test_public_grid_counts_shared_land_once(scene):
     exact = geodesy.geodesic_area_ha(remaining.geometry.to_numpy()).sum()
     assert grid[s.REMAINING_AREA_HA].sum() == pytest.approx(0.5 * exact, rel=1e-6)
     assert s.NET_REMAINING_AREA_HA not in scene["remaining"].columns  # input untouched
+
+
+def test_display_geometry_stays_valid_once_rounded():
+    from minemap.render.features import display_geometries
+
+    # Polygons a few metres across, as cut pieces and slivers can be: rounded to the
+    # page's 5 decimals (about 1 m), their rings crossed themselves.
+    rng = np.random.default_rng(0)
+    corner = np.array([46.9, 39.98])
+    given = [
+        shapely.make_valid(shapely.Polygon(corner + rng.uniform(0, 6e-5, (6, 2))))
+        for _ in range(300)
+    ]
+    texts = display_geometries(np.array(given, dtype=object))
+    shown = shapely.from_geojson(texts[pd.notna(texts)])
+    assert len(shown) > 100
+    assert shapely.is_valid(shown).all()
+    assert np.isin(shapely.get_type_id(shown), [3, 6]).all()

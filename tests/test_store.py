@@ -126,16 +126,49 @@ def test_a_new_workspace_is_a_geopackage_gdal_opens(workspace):
     assert sorted(p.name for p in workspace.parent.iterdir()) == ["ws.gpkg"]
 
 
-def test_create_refuses_an_existing_file_and_replaces_it_when_told(workspace):
+def test_create_replaces_an_empty_workspace_when_told(workspace):
     with pytest.raises(OutputExistsError, match="--overwrite"):
         store.create_workspace(workspace)
-    store.add_file(workspace, "districts", DATA / "small_districts.geojson")
     # A WAL left beside the old file must not be applied to the new one.
     Path(f"{workspace}-wal").write_bytes(b"stale")
     store.create_workspace(workspace, overwrite=True)
     assert not Path(f"{workspace}-wal").exists()
     assert store.read_imports(workspace).empty
     assert integrity(workspace) == "ok"
+
+
+def test_create_does_not_replace_an_empty_workspace_while_an_import_writes(monkeypatch, workspace):
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    before = workspace.read_bytes()
+    with contextlib.closing(sqlite3.connect(workspace, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(WorkspaceBusyError):
+            store.create_workspace(workspace, overwrite=True)
+        other.execute("ROLLBACK")
+    assert workspace.read_bytes() == before
+
+
+def test_create_never_replaces_a_workspace_that_holds_imports(tmp_path, workspace):
+    store.add_file(workspace, "districts", DATA / "small_districts.geojson")
+    before = workspace.read_bytes()
+    for overwrite in (False, True):
+        with pytest.raises(WorkspaceError, match="another name") as caught:
+            store.create_workspace(workspace, overwrite=overwrite)
+        assert "holds 1 import" in str(caught.value)
+        assert "overwrite" not in str(caught.value)
+    assert workspace.read_bytes() == before
+    assert len(store.read_imports(workspace)) == 1
+    # Nor any other file: a GeoPackage of someone's data, a text file.
+    for name, make in (
+        ("data.gpkg", lambda p: shutil.copy(DATA / "bad" / "two_layers.gpkg", p)),
+        ("notes.gpkg", lambda p: p.write_text("field notes")),
+    ):
+        other = tmp_path / name
+        make(other)
+        kept = other.read_bytes()
+        with pytest.raises(WorkspaceError, match="another name"):
+            store.create_workspace(other, overwrite=True)
+        assert other.read_bytes() == kept
 
 
 def test_create_wants_the_gpkg_extension(tmp_path):
@@ -376,6 +409,38 @@ def test_a_file_with_every_feature_rejected_is_stored_too(workspace):
     assert not store.add_file(workspace, "releases", DATA / "small_releases.geojson").already
 
 
+def test_a_wholly_rejected_import_does_not_count_as_imported(tmp_path, workspace):
+    v1 = hazards_file(tmp_path / "v1.geojson", ["H-1", "H-2"], ap=[10, 20])
+    store.add_file(workspace, "hazards", v1, source="survey", imported_at=DAY1)
+    # The correction, added without its source: every id is another source's record.
+    v2 = hazards_file(tmp_path / "v2.geojson", ["H-1", "H-2"], ap=[11, 21])
+    refused = store.add_file(workspace, "hazards", v2, imported_at=DAY8)
+    assert (refused.read, refused.kept, refused.rejected) == (2, 0, 2)
+    assert refused.wholly_rejected
+    assert not refused.already
+    # It stays in the log, with its rejects...
+    log = store.read_imports(workspace)
+    assert log[s.IMPORT_ID].tolist() == [1, 2]
+    assert store.read_rejects(workspace, import_id=refused.import_id)[s.FEATURE_ID].tolist() == [
+        "H-1",
+        "H-2",
+    ]
+    # ...but the same file, added the right way, goes in.
+    done = store.add_file(workspace, "hazards", v2, source="survey", imported_at=DAY15)
+    assert not done.already
+    assert not done.wholly_rejected
+    assert (done.import_id, done.superseded, done.rejected) == (3, 2, 0)
+    assert store.read_workspace(workspace, "hazards")[s.MINES_AP].tolist() == [11, 21]
+    # Once imported, it is imported.
+    assert store.add_file(workspace, "hazards", v2, source="survey").already
+    # And a file refused twice is logged twice, each time with its rejects.
+    for _ in range(2):
+        again = store.add_file(workspace, "hazards", DATA / "small_releases.geojson")
+        assert again.wholly_rejected
+        assert not again.already
+    assert len(store.read_imports(workspace)) == 5
+
+
 def test_bad_features_of_every_kind_are_kept_in_the_rejects(workspace):
     for name in ("bad_counts", "point_hazard", "duplicate_ids", "unclosed_and_repeated"):
         path = DATA / "bad" / f"{name}.geojson"
@@ -592,36 +657,53 @@ def test_a_workspace_of_the_first_version_still_reads(tmp_path):
     assert done.import_id == 5
 
 
+NEXT = store.SCHEMA_VERSION + 1
+
+
 def _add_note_column(con: sqlite3.Connection) -> None:
-    """A synthetic version-2 step: the log gets a note column, filled for the old imports."""
+    """A synthetic next step: the log gets a note column, filled for the old imports."""
     con.execute(f"ALTER TABLE {store.IMPORTS_TABLE} ADD COLUMN note TEXT")
-    con.execute(f"UPDATE {store.IMPORTS_TABLE} SET note = 'from version 1'")
+    con.execute(f"UPDATE {store.IMPORTS_TABLE} SET note = 'from an older version'")
 
 
 def test_migrating_from_the_first_version(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    before = store.read_workspace(workspace, "hazards")
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store.MIGRATIONS, 1, _add_note_column)
-    assert store.schema_version(workspace) == 1
+    before = store.read_workspace(workspace, "hazards")  # (brings it to SCHEMA_VERSION)
+    assert store.schema_version(workspace) == store.SCHEMA_VERSION
+    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     # The next write migrates, in the same transaction as the import.
     store.add_file(workspace, "items", ITEMS)
-    assert store.schema_version(workspace) == 2
+    assert store.schema_version(workspace) == NEXT
     with contextlib.closing(sqlite3.connect(workspace)) as con:
         notes = [r[0] for r in con.execute(f"SELECT note FROM {store.IMPORTS_TABLE}")]
         meta = dict(con.execute(f"SELECT key, value FROM {store.META_TABLE}").fetchall())
-    assert notes == ["from version 1"] * 4 + [None]
-    assert "migrated_to_2" in meta
+    assert notes == ["from an older version"] * 4 + [None]
+    assert f"migrated_to_{NEXT}" in meta
     pd.testing.assert_frame_equal(store.read_workspace(workspace, "hazards"), before)
-    assert store.migrate(workspace) == (2, 2)
+    assert store.migrate(workspace) == (NEXT, NEXT)
+    store.verify_workspace(workspace)
+
+
+def test_every_step_runs_in_one_transaction_from_the_first_version(monkeypatch, tmp_path):
+    workspace = _copy_v1(tmp_path)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
+    assert store.schema_version(workspace) == 1
+    store.add_file(workspace, "items", ITEMS)
+    assert store.schema_version(workspace) == NEXT
+    with contextlib.closing(sqlite3.connect(workspace)) as con:
+        meta = dict(con.execute(f"SELECT key, value FROM {store.META_TABLE}").fetchall())
+    assert {f"migrated_to_{n}" for n in range(2, NEXT + 1)} <= set(meta)
+    store.verify_workspace(workspace)
 
 
 def test_readers_migrate_too(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store.MIGRATIONS, 1, _add_note_column)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     assert len(store.read_imports(workspace)) == 4
-    assert store.schema_version(workspace) == 2
+    assert store.schema_version(workspace) == NEXT
 
 
 def test_a_failing_migration_changes_nothing(monkeypatch, tmp_path):
@@ -632,24 +714,24 @@ def test_a_failing_migration_changes_nothing(monkeypatch, tmp_path):
         _add_note_column(con)
         raise RuntimeError("the migration broke half way")
 
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store.MIGRATIONS, 1, half_done)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, half_done)
     with pytest.raises(RuntimeError, match="half way"):
         store.add_file(workspace, "items", ITEMS)
     assert dump(workspace) == before
-    assert store.MIGRATIONS[1] is half_done  # (still registered: the next write tries again)
+    assert store.MIGRATIONS[NEXT - 1] is half_done  # (still registered: the next write tries again)
 
 
 def test_a_missing_migration_step_and_a_newer_workspace_are_clear_errors(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
-    monkeypatch.setitem(store.MIGRATIONS, 1, _add_note_column)
-    with pytest.raises(WorkspaceError, match="no migration from it to 3"):
+    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT + 1)
+    monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
+    with pytest.raises(WorkspaceError, match=f"no migration from it to {NEXT + 1}"):
         store.migrate(workspace)
     assert store.schema_version(workspace) == 1
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    assert store.migrate(workspace) == (1, 2)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 1)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    assert store.migrate(workspace) == (1, NEXT)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT - 1)
     with pytest.raises(WorkspaceError, match="newer minemap"):
         store.read_imports(workspace)
 
@@ -895,7 +977,8 @@ def test_any_sequence_of_imports_keeps_the_last_version_of_each_record(imports):
             content = tuple(sorted(records.items()))
             assert done.already == (content in seen)
             if not done.already:
-                seen.add(content)
+                if done.kept or not done.rejected:  # a wholly rejected file is not imported
+                    seen.add(content)
                 rejected = 0
                 for hid, (ap, size) in zip(ids, records.values(), strict=True):
                     held = model.get(hid)
@@ -926,3 +1009,19 @@ def test_any_sequence_of_imports_keeps_the_last_version_of_each_record(imports):
         assert len(store.read_history(workspace, "hazards")) == versions
         log = store.read_imports(workspace)
         assert len(store.read_rejects(workspace)) == log[s.REJECTED].sum()
+
+
+def test_rejected_geometry_is_stored_valid_with_the_geometry_as_read(tmp_path, workspace):
+    path = hazards_file(tmp_path / "h.geojson", ["H-1", "H-2"], ap=[10, -5])
+    frame = gpd.read_file(path)
+    x0, y0, x1, y1 = frame.geometry.iloc[1].bounds
+    bow_tie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    frame.loc[1, "geometry"] = bow_tie  # rejected for its count, its geometry as read
+    frame.to_file(path)
+    store.add_file(workspace, "hazards", path)
+    gdal = pyogrio.read_dataframe(workspace, layer=store.REJECTS_TABLE)
+    assert shapely.is_valid(gdal.geometry.to_numpy()).all()
+    as_read = store.read_rejects(workspace)[s.GEOMETRY_AS_READ].iloc[0]
+    assert shapely.normalize(shapely.from_wkt(as_read)).equals_exact(
+        shapely.normalize(bow_tie), 1e-9
+    )

@@ -12,6 +12,8 @@ from minemap.commands._common import (
     layer_for,
     log_problems,
     mapping_for,
+    max_segment_m,
+    note,
     parse_map,
     read_options,
     verbosity,
@@ -49,7 +51,12 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
     version of their records (a record is its id and the --source); a changed
     record supersedes its earlier version, which stays in the history. Rejected
     features are stored with their reasons: nothing handed over is lost. The whole
-    import is one transaction. Adding the same file again changes nothing.
+    import is one transaction. Adding the same file again changes nothing; but a file
+    whose every feature was rejected is not imported (exit status 1): add it again the
+    right way.
+
+    A --profile is stored with the import; a later file from the same --source is
+    read with it again unless another --profile is given.
     """
     meta = click.get_current_context().meta
     done = store.add_file(
@@ -61,7 +68,16 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
         crs=meta.get("minemap.crs"),
         imported_at=imported_at,
+        max_segment_m=max_segment_m(),
+        profile=meta.get("minemap.profile"),
+        reuse_profile=True,
     )
+    if done.reused_profile is not None:
+        profile, import_id = done.reused_profile
+        note(
+            f"{file}: read with the profile {profile.name} of source {source!r} "
+            f"(stored with import #{import_id}); give --profile to use another"
+        )
     if done.loaded is not None:
         log_problems(done.loaded)
         click.echo(done.loaded.summary(), err=True)
@@ -70,16 +86,17 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
             click.echo(f"  {problem}", err=True)
         if len(errors) > _REJECTS_SHOWN:
             click.echo(f"  ... and {len(errors) - _REJECTS_SHOWN} more", err=True)
-        for note in done.notes:
-            click.echo(f"WARNING: {file}: {note}", err=True)
-        if done.read and not done.kept:
-            click.echo(
-                f"WARNING: every feature of {file} was rejected (stored with the reasons, "
-                f"see `minemap log {workspace} --rejects`); fix the file, or read it another "
-                "way (--map, --layer, --crs), and add it again",
-                err=True,
-            )
+        for warning in done.notes:
+            click.echo(f"WARNING: {file}: {warning}", err=True)
     click.echo(done.summary())
+    if done.wholly_rejected:
+        # Logged with its rejects, but not imported: the same file can be added again.
+        raise click.ClickException(
+            f"every feature of {file} was rejected, so nothing was added (the rejects are kept "
+            f"with their reasons: `minemap log {workspace} --rejects --import "
+            f"{done.import_id}`); fix the file, or add it again the right way (--source, --map, "
+            "--layer, --crs, --profile)"
+        )
 
 
 command = add

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from minemap import contamination
+from minemap import contamination, outputs
 from minemap import schema as s
 from minemap.commands._common import (
     EXISTING,
+    RASTER_OUTPUTS,
+    FiniteFloat,
     OneOrMore,
+    OutputFile,
     check_outputs,
+    no_releases,
     note,
     overwrite_option,
     read_options,
+    rejects_option,
+    require_inputs,
     verbosity,
+    workspace_options,
 )
 from minemap.commands.accuracy import load_with_items
 
@@ -25,15 +30,15 @@ from minemap.commands.accuracy import load_with_items
     "--hazards",
     cls=OneOrMore,
     type=EXISTING,
-    required=True,
-    help="Submitted hazard records / minefield maps (one or more files).",
+    help="Submitted hazard records / minefield maps (one or more files) "
+    "[required without --workspace].",
 )
 @click.option(
     "--releases",
     cls=OneOrMore,
     type=EXISTING,
-    required=True,
-    help="Released land: cancelled, reduced, cleared (one or more files).",
+    help="Released land: cancelled, reduced, cleared (one or more files) "
+    "[required without --workspace].",
 )
 @click.option("--districts", type=EXISTING, help="District polygons: adds zonal sums to stdout.")
 @click.option(
@@ -48,7 +53,7 @@ from minemap.commands.accuracy import load_with_items
 @click.option(
     "--cell-size",
     "cell_size_m",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     required=True,
     metavar="METRES",
     help="Cell size in metres on the equal-area grid.",
@@ -56,15 +61,12 @@ from minemap.commands.accuracy import load_with_items
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(RASTER_OUTPUTS, "a raster"),
     required=True,
     help="The GeoTIFF to write (tiled, DEFLATE, nodata -9999).",
 )
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write rejected features here and go on.",
-)
+@rejects_option
+@workspace_options
 @read_options
 @overwrite_option
 @verbosity
@@ -77,8 +79,13 @@ def density(hazards, releases, districts, items, as_of, cell_size_m, output, rej
     """
     from minemap import density as dens
 
+    require_inputs(hazards=hazards, releases=releases)
     check_outputs([output, rejects], overwrite)
-    hz, rel, ds, it = load_with_items(hazards, releases, districts, items, rejects, overwrite)
+    hz, rel, ds, it = load_with_items(
+        hazards, releases, districts, items, rejects, overwrite, required=("hazards",)
+    )
+    if rel is None:  # a workspace that holds no releases yet
+        rel = no_releases()
     rem = contamination.remaining(hz, rel, ds, as_of=as_of)
     try:
         grid = dens.density(
@@ -98,9 +105,12 @@ def density(hazards, releases, districts, items, as_of, cell_size_m, output, rej
         zones = dens.zonal_sums(grid, ds)
         table = contamination.by_district(rem, districts=ds)
         vector = dict(zip(table[s.DISTRICT].astype(str), table[s.REMAINING_MINES_EST], strict=True))
-        click.echo(f"{s.DISTRICT},{s.REMAINING_MINES_EST},table_{s.REMAINING_MINES_EST}")
-        for name, value in zones.itertuples(index=False):
-            click.echo(f"{name},{value:.1f},{vector.get(str(name), 0.0):.1f}")
+        zones[f"table_{s.REMAINING_MINES_EST}"] = [
+            vector.get(str(name), 0.0) for name in zones[s.DISTRICT]
+        ]
+        # CSV on stdout: quoted where a name holds a comma, safe to open in a spreadsheet.
+        zones = outputs.spreadsheet_safe(zones.round(1))
+        click.echo(zones.to_csv(index=False, float_format="%.1f", lineterminator="\n"), nl=False)
 
 
 command = density

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from minemap import store
-from minemap.commands._common import note, overwrite_option, verbosity
+from minemap.commands._common import note, verbosity
 
 
 def _check_suffix(ctx, param, value: Path) -> Path:
@@ -25,14 +25,20 @@ def _check_suffix(ctx, param, value: Path) -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     callback=_check_suffix,
 )
-@overwrite_option
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Create an existing empty workspace (one with no import) again. A workspace "
+    "that holds imports is never replaced, nor any other file.",
+)
 @verbosity
 def init(workspace: Path, overwrite: bool) -> None:
     """Create an empty workspace: one GeoPackage that keeps every file you add, with history.
 
     Add layers with `minemap add`, list the imports with `minemap log`, and read
-    the layers with `--workspace` in `remaining`, `map`, `report` and `progress`.
-    See docs/workspace.md.
+    the layers with `--workspace` in `remaining`, `map`, `report`, `progress`,
+    `priorities`, `accuracy` and `density`. A workspace that holds imports is
+    never replaced: give a new one another name. See docs/workspace.md.
     """
     store.create_workspace(workspace, overwrite=overwrite)
     note(

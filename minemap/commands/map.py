@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from minemap.commands._common import (
+    MAP_OUTPUTS,
+    OutputFile,
     check_outputs,
     layer_options,
     load_inputs,
@@ -15,7 +15,12 @@ from minemap.commands._common import (
     verbosity,
 )
 from minemap.commands._engine import engine_options
-from minemap.commands.report import public_option, tiles_option, write_map_page
+from minemap.commands.report import (
+    attribution_option,
+    public_option,
+    tiles_option,
+    write_map_page,
+)
 
 
 @click.command("map")
@@ -23,11 +28,12 @@ from minemap.commands.report import public_option, tiles_option, write_map_page
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(MAP_OUTPUTS, "a map"),
     required=True,
     help="The HTML map to write (self-contained, works offline).",
 )
 @tiles_option
+@attribution_option
 @public_option
 @engine_options
 @overwrite_option
@@ -40,6 +46,7 @@ def map_(
     rejects,
     output,
     tiles,
+    attribution,
     public,
     overwrite,
     engine,
@@ -62,7 +69,19 @@ def map_(
         scheduler=scheduler,
         chunk_size=chunk_size,
     )
-    write_map_page(rem, table, hz, rel, ds, as_of, output, overwrite, tiles=tiles, public=public)
+    write_map_page(
+        rem,
+        table,
+        hz,
+        rel,
+        ds,
+        as_of,
+        output,
+        overwrite,
+        tiles=tiles,
+        public=public,
+        attribution=attribution,
+    )
 
 
 command = map_

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -10,6 +11,8 @@ import numpy as np
 from minemap import io as mio
 from minemap.commands._common import (
     EXISTING,
+    TABLE_OUTPUTS,
+    OutputFile,
     check_outputs,
     layer_options,
     load_inputs,
@@ -31,9 +34,9 @@ def _weights(ctx, param, values) -> dict[str, float]:
             weight = float(number)
         except ValueError:
             weight = float("nan")
-        if not sep or name not in PARTS or not weight >= 0:
+        if not sep or name not in PARTS or not 0 <= weight < math.inf:
             raise click.BadParameter(
-                f"{value!r}: write it as PART=WEIGHT with a number >= 0, PART one of "
+                f"{value!r}: write it as PART=WEIGHT with a finite number >= 0, PART one of "
                 f"{', '.join(PARTS)} (e.g. density=0.4)",
                 param_hint="--weight",
             )
@@ -91,9 +94,9 @@ def _context(path: Path | None, name: str):
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(TABLE_OUTPUTS, "a table"),
     required=True,
-    help="The ranked table (CSV) with every part of the score.",
+    help="The ranked table (.csv or .xlsx) with every part of the score.",
 )
 @click.option(
     "--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown on stdout."

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
-import pyogrio
 
 from minemap import io as mio
 from minemap import records
 from minemap import schema as s
-from minemap.commands._common import check_outputs, overwrite_option, verbosity
+from minemap.commands._common import (
+    LAYER_OUTPUTS,
+    FiniteFloat,
+    OutputFile,
+    check_outputs,
+    overwrite_option,
+    verbosity,
+)
 from minemap.errors import SchemaError
 
 #: Output formats: a GeoPackage takes every layer, the others the perimeter only.
@@ -24,21 +29,21 @@ _LAYERS = ("perimeter", "rows", "points")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(LAYER_OUTPUTS, "a record's layers"),
     help="Output file. .gpkg holds three layers (perimeter, rows, points); any other format "
     "(.geojson, .shp, .fgb, .parquet, .csv...) holds the perimeter only. Without it, the "
     "perimeter is printed as GeoJSON to stdout.",
 )
 @click.option(
     "--warn-misclosure",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=records.WARN_MISCLOSURE_M,
     show_default=True,
     help="Warn when the closing leg misses the first perimeter point by more metres.",
 )
 @click.option(
     "--max-misclosure",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=records.MAX_MISCLOSURE_M,
     show_default=True,
     help="Refuse the record (exit 1) when the closing leg misses by more metres.",
@@ -82,13 +87,8 @@ def record(record, output, warn_misclosure, max_misclosure, overwrite):
 
 
 def _write_gpkg(result: records.Traverse, path: Path, overwrite: bool) -> None:
-    """Every layer in one GeoPackage, written atomically (io's temporary-file rename)."""
-    with mio.atomic_path(path, overwrite) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for name, frame in zip(_LAYERS, result, strict=True):
-            pyogrio.write_dataframe(
-                mio.writable(frame), tmp, driver="GPKG", layer=name, append=name != "perimeter"
-            )
+    """Every layer in one GeoPackage, written atomically and read back."""
+    mio.write_layers(dict(zip(_LAYERS, result, strict=True)), path, overwrite=overwrite)
 
 
 command = record

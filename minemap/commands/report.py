@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from minemap.commands._common import (
+    OutputFile,
     check_outputs,
     layer_options,
     load_inputs,
@@ -19,21 +20,29 @@ from minemap.commands._common import (
 
 def _check_tiles(ctx, param, value):
     """A tile URL template: checked at once, so a bad one is a usage error."""
-    if value is not None and ("{{" in value or "{%" in value or "{z}" not in value):
-        raise click.BadParameter(
-            f"{value!r} is not a tile URL template; give one like "
-            "https://tile.example.org/{z}/{x}/{y}.png",
-            param_hint="--tiles",
-        )
-    return value
+    if value is None:
+        return value
+    from minemap.render.map import check_tile_url
+
+    try:
+        return check_tile_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
 
 
 tiles_option = click.option(
     "--tiles",
     metavar="URL",
     callback=_check_tiles,
-    help="Add an online base layer from this tile URL template "
-    "(https://.../{z}/{x}/{y}.png). Without it the map loads nothing from the network.",
+    help="Add an online base layer from this tile URL template: http(s), with {z}, {x} "
+    "and {y} (and {s} for subdomains), e.g. https://tile.example.org/{z}/{x}/{y}.png. "
+    "Without it the map loads nothing from the network.",
+)
+attribution_option = click.option(
+    "--attribution",
+    metavar="TEXT",
+    help="Source and licence of the district boundaries, shown on the map (as text), e.g. "
+    "'Boundaries: OCHA COD-AB, CC BY-IGO'. Default: the districts' 'attribution' column.",
 )
 public_option = click.option(
     "--public",
@@ -43,9 +52,41 @@ public_option = click.option(
 )
 
 
-def _render(rem, table, hazards, releases, districts, as_of, title, tiles, public):
+def districts_credit(districts) -> str | None:
+    """The districts' own attribution (their ``attribution`` column), or None."""
+    from minemap.render.map import districts_attribution
+
+    return districts_attribution(districts) or None
+
+
+def workspace_known_on():
+    """``--known-on`` when the layers come from ``--workspace``, else None."""
+    meta = click.get_current_context().meta
+    if meta.get("minemap.workspace") is None:
+        return None
+    return meta.get("minemap.known_on")
+
+
+def _render(
+    rem,
+    table,
+    hazards,
+    releases,
+    districts,
+    as_of,
+    title,
+    tiles,
+    public,
+    attribution,
+    known_on=None,
+):
     from minemap.render import render_map
 
+    if districts is not None and attribution is None and not districts_credit(districts):
+        note(
+            "districts: no 'attribution' column to credit the boundaries' source and licence "
+            "on the map; give one with --attribution TEXT"
+        )
     return render_map(
         rem,
         table,
@@ -56,6 +97,8 @@ def _render(rem, table, hazards, releases, districts, as_of, title, tiles, publi
         title=title,
         tiles=tiles,
         public=public,
+        attribution=attribution,
+        known_on=known_on,
     )
 
 
@@ -72,11 +115,15 @@ def write_map_page(
     title: str = "Remaining contamination",
     tiles: str | None = None,
     public: bool = False,
+    attribution: str | None = None,
 ) -> None:
     """Render and save the map of `minemap map`."""
     from minemap.render import write_map
 
-    m = _render(rem, table, hazards, releases, districts, as_of, title, tiles, public)
+    known_on = workspace_known_on()
+    m = _render(
+        rem, table, hazards, releases, districts, as_of, title, tiles, public, attribution, known_on
+    )
     write_map(m, path, overwrite=overwrite)
 
 
@@ -85,10 +132,11 @@ def write_map_page(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile((".html", ".htm", ".pdf"), "a report"),
     default=Path("report.html"),
     show_default=True,
-    help="The HTML report to write (one self-contained page, prints on A4).",
+    help="The report to write: .html (one self-contained page, prints on A4) or .pdf (that "
+    "page printed to A4 with Chromium: needs playwright, pip install 'minemap[pdf]').",
 )
 @click.option(
     "--title",
@@ -97,19 +145,51 @@ def write_map_page(
     help="Heading of the report and of its map.",
 )
 @tiles_option
+@attribution_option
 @public_option
 @overwrite_option
 @verbosity
 def report(
-    hazards, releases, districts, as_of, rejects, output, title, tiles, public, overwrite
+    hazards,
+    releases,
+    districts,
+    as_of,
+    rejects,
+    output,
+    title,
+    tiles,
+    attribution,
+    public,
+    overwrite,
 ) -> None:
-    """Write a one-page HTML briefing: headline figures, districts, chart, map."""
-    from minemap.report import build_report, write_report
+    """Write a one-page HTML briefing: headline figures, districts, chart, map.
 
+    With -o x.pdf, the same page printed to A4 (Chromium, through playwright).
+    """
+    from minemap.errors import PrintUnavailableError
+    from minemap.render.map import warn_if_large
+    from minemap.report import REPORT_FORMATS, build_report, find_chromium, write_report
+
+    ctx = click.get_current_context()
+    kind = REPORT_FORMATS.get(output.suffix.lower())
+    if kind is None:
+        raise click.BadParameter(
+            f"{output}: a report is written as .html or .pdf",
+            ctx=ctx,
+            param_hint="-o/--output",
+        )
+    chromium = None
+    if kind == "pdf":
+        try:
+            chromium = find_chromium()  # refused before any work, not after it
+        except PrintUnavailableError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
     check_outputs([output, rejects], overwrite)
     hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
     rem, table = run_job(hz, rel, ds, as_of, None, None, None, overwrite=overwrite, title=title)
-    m = _render(rem, table, hz, rel, ds, as_of, title, tiles, public)
+    known_on = workspace_known_on()
+    m = _render(rem, table, hz, rel, ds, as_of, title, tiles, public, attribution, known_on)
     page = build_report(
         table,
         hazards=hz,
@@ -118,8 +198,18 @@ def report(
         title=title,
         as_of=as_of,
         extra_charts=_progress_charts(hz, rel, ds, as_of),
+        known_on=known_on,
+        attribution=attribution if attribution is not None else districts_credit(ds),
     )
-    write_report(page, output, overwrite=overwrite)
+    if kind == "pdf":
+        from minemap.report import write_report_pdf
+
+        if tiles:
+            note("report: the PDF's map has no online base map (nothing is fetched to print)")
+        write_report_pdf(page, output, overwrite=overwrite, chromium=chromium)
+    else:
+        write_report(page, output, overwrite=overwrite)
+        warn_if_large(output, public=public)
     note(f"wrote {output}")
 
 

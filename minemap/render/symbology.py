@@ -24,7 +24,6 @@ from minemap import schema as s
 
 __all__ = [
     "CHA_FILL",
-    "DISTRICTS_ATTRIBUTION",
     "DISTRICT_NO_DATA",
     "DISTRICT_RAMP",
     "HAZARD_FILL_OPACITY",
@@ -115,12 +114,6 @@ DISTRICT_OUTLINE = {"color": "#4D4D4D", "weight": 1.2, "fillOpacity": 0.6, "dash
 #: Most classes in the district choropleth.
 DISTRICT_CLASSES = 5
 
-#: Credit shown with the district layer (text only: nothing is loaded from it).
-DISTRICTS_ATTRIBUTION = (
-    "Boundaries: geoBoundaries (www.geoboundaries.org), Azerbaijan ADM2, "
-    "CC BY-SA 3.0, derived from Wikipedia; subset and renamed by minemap"
-)
-
 
 def is_missing(value: object) -> bool:
     """Whether a cell holds no value (``None``, NaN, NaT, ``pd.NA`` or blank text)."""
@@ -201,7 +194,7 @@ def class_breaks(values, classes: int = DISTRICT_CLASSES) -> list[float]:
     Examples
     --------
     >>> class_breaks([10, 200, 3000, 45000, 0], classes=4)
-    [110.0, 1600.0, 24000.0, 45000.0]
+    [150.0, 1600.0, 14000.0, 45000.0]
     """
     arr = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(dtype=float)
     arr = arr[np.isfinite(arr) & (arr > 0)]
