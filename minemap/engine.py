@@ -84,6 +84,8 @@ _HILBERT_LEVEL = 16
 
 # Column names private to the Dask partitions (never written out).
 _HAZARD, _ZONE, _KEY, _RELEASE = "_hazard", "_zone", "_key", "_release"
+#: A piece that is its hazard, uncut (Dask copies geometries: identity does not travel).
+_WHOLE = "_whole"
 
 
 @dataclass(frozen=True)
@@ -403,9 +405,15 @@ def _split_partition(frame: gpd.GeoDataFrame, zones) -> gpd.GeoDataFrame:
     t, z, pieces, _ = _split_chunk(geoms, np.arange(len(rows)), zones)
     h = rows[t].astype(np.int64)
     keys = overlay.piece_keys(h, z, len(zones)) if zones is not None else h
+    whole = _same_objects(pieces, geoms[t])
     return gpd.GeoDataFrame(
-        {_HAZARD: h, _ZONE: np.asarray(z, dtype=np.int64), _KEY: keys}, geometry=pieces
+        {_HAZARD: h, _ZONE: np.asarray(z, dtype=np.int64), _KEY: keys, _WHOLE: whole},
+        geometry=pieces,
     )
+
+
+def _same_objects(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.fromiter((x is y for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a))
 
 
 def _count_once_partition(own, neighbours: list, releases: list) -> dict:
@@ -427,12 +435,16 @@ def _count_once_partition(own, neighbours: list, releases: list) -> dict:
         overlay.tree(cut),
     )
     back = np.argsort(np.argsort(own_keys, kind="stable"), kind="stable")
+    mine = np.searchsorted(keys, own_keys)
+    left = left[back]
     return {
         _HAZARD: own[_HAZARD].to_numpy(),
         _ZONE: own[_ZONE].to_numpy(),
         _KEY: own_keys,
         "pieces": own.geometry.to_numpy(dtype=object),
-        "left": left[back],
+        "left": left,
+        # Left as it was read: the kernel gave the piece back, and the piece is its hazard.
+        _WHOLE: own[_WHOLE].to_numpy(dtype=bool) & _same_objects(left, pieces[mine]),
         "net": net[back],
         "net_left": net_left[back],
     }
@@ -522,7 +534,12 @@ def _run_dask(hazards, zones, releases, groups, scheduler) -> Pieces:
         return Pieces(none, none.copy(), empty, empty.copy(), np.zeros(0), np.zeros(0))
     hz, hz_boxes = _partitioned(hazards, rows, _HAZARD, chunk_size)
     meta = gpd.GeoDataFrame(
-        {_HAZARD: np.empty(0, np.int64), _ZONE: np.empty(0, np.int64), _KEY: np.empty(0, np.int64)},
+        {
+            _HAZARD: np.empty(0, np.int64),
+            _ZONE: np.empty(0, np.int64),
+            _KEY: np.empty(0, np.int64),
+            _WHOLE: np.empty(0, bool),
+        },
         geometry=gpd.GeoSeries([]),
     )
     pieces = hz.map_partitions(_split_partition, zones, meta=meta)
@@ -554,9 +571,16 @@ def _run_dask(hazards, zones, releases, groups, scheduler) -> Pieces:
 
     keys = column(_KEY)
     order = np.argsort(keys, kind="stable")
+    hazard = column(_HAZARD)[order].astype(np.intp)
+    pieces, left = column("pieces")[order], column("left")[order]
+    # What the local engine gives back as the very hazard object, give back so too:
+    # records left whole keep their own coordinates in both engines.
+    whole = column(_WHOLE)[order].astype(bool)
+    left[whole] = hazards[hazard[whole]]
     return Pieces(
-        column(_HAZARD)[order].astype(np.intp),
+        hazard,
         column(_ZONE)[order].astype(np.intp),
-        *(column(name)[order] for name in ("pieces", "left")),
+        pieces,
+        left,
         *(column(name)[order].astype(float) for name in ("net", "net_left")),
     )
