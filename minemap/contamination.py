@@ -650,7 +650,7 @@ def ground(
         h_row = h_order[t]
     done = _engine.cells(pieces, rel, engine=engine, scheduler=scheduler, chunk_size=chunk_size)
 
-    if zones is not None:
+    if zones is not None and names is not None:
         district_of_zone = np.append(names, s.UNASSIGNED).astype(object)
         piece_district = district_of_zone[np.where(h_zone >= 0, h_zone, len(names))]
         release_district = district_of_zone[np.where(rel_zone >= 0, rel_zone, len(names))]

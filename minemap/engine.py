@@ -381,15 +381,19 @@ def cells(
         finally:
             if pool is not None:
                 pool.shutdown()
-    piece, release, area = [], [], []
+    pieces_of: list[np.ndarray] = []
+    releases_of: list[np.ndarray] = []
+    areas_of: list[np.ndarray] = []
     for (near_p, near_r, _), (h, r, a) in zip(inputs, results, strict=True):
-        piece.append(np.where(h >= 0, near_p[np.maximum(h, 0)] if len(near_p) else -1, -1))
-        release.append(np.where(r >= 0, near_r[np.maximum(r, 0)] if len(near_r) else -1, -1))
-        area.append(a)
+        pieces_of.append(np.where(h >= 0, near_p[np.maximum(h, 0)] if len(near_p) else -1, -1))
+        releases_of.append(np.where(r >= 0, near_r[np.maximum(r, 0)] if len(near_r) else -1, -1))
+        areas_of.append(a)
     if not inputs:
         empty = np.empty(0, dtype=np.intp)
         return Cells(empty, empty.copy(), np.zeros(0))
-    piece, release, area = np.concatenate(piece), np.concatenate(release), np.concatenate(area)
+    piece = np.concatenate(pieces_of)
+    release = np.concatenate(releases_of)
+    area = np.concatenate(areas_of)
     order = np.lexsort((release, piece))
     return Cells(piece[order], release[order], area[order])
 
