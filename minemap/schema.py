@@ -108,6 +108,10 @@ ITEM_TYPES = ("AP", "AT", "UXO", "AXO", "IED", "SUBMUNITION")
 
 LAYER_KINDS = ("hazards", "releases", "items", "districts")
 
+#: Cell values that mean "not known" in every file (a profile's ``unknown`` adds
+#: more): matched whatever the case and accents (:func:`minemap.values.unknown_mask`).
+UNKNOWN_TOKENS = ("?", "unknown", "n/a", "naməlum", "неизвестно", "нет данных")
+
 #: Required columns of each layer, geometry aside.
 REQUIRED = {
     "hazards": (HAZARD_ID, MINES_AP, MINES_AT),
