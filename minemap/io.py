@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import re
 import dataclasses
 import functools
 import io as _io
 import json
+import logging
 import mmap
 import os
 import warnings
@@ -61,6 +63,8 @@ from minemap.validate import (
 
 # Before any file is read: only the GDAL drivers minemap reads and writes, no network.
 _gdal.configure()
+
+log = logging.getLogger("minemap")
 
 __all__ = [
     "READ_FORMATS",
@@ -203,6 +207,7 @@ def read_file(
     layer: str | None = None,
     crs=None,
     kind: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one file as it is (no alias mapping, no checks); raise if it cannot be read.
 
@@ -220,7 +225,15 @@ def read_file(
         The CRS of coordinates that come without one (CSV, a Shapefile without
         ``.prj``). A CSV with ``longitude``/``latitude`` columns needs none.
     kind
-        The layer kind, to choose a layer named like it.
+        The layer kind, to choose a layer named like it. A releases CSV may
+        have no geometry at all (releases given as an area: ``hazard_id`` and
+        ``area_ha``).
+    encoding
+        The text encoding of a file that says none, or says one its text is not
+        in (``--encoding``, a profile's ``encoding``): a Shapefile without a
+        ``.cpg`` (or whose ``.cpg`` says UTF-8 over another code page), a CSV
+        that is not UTF-8. A ``.cpg`` naming a code page its text decodes in
+        wins. See :func:`cpg_encoding`.
 
     Returns
     -------
@@ -256,9 +269,9 @@ def read_file(
             if suffix in _PARQUET:
                 frame = _read_parquet(path)
             elif suffix in _CSV:
-                frame = _read_csv(path, crs)
+                frame = _read_csv(path, crs, kind=kind, encoding=encoding)
             else:
-                frame = _read_ogr(path, layer, kind)
+                frame = _read_ogr(path, layer, kind, encoding)
     except InputFileError:
         raise
     except MemoryError:
@@ -465,8 +478,78 @@ def _check_sidecars(path: Path, target: str) -> None:
             )
 
 
-def _check_cpg(path: Path, target: str) -> None:
-    """Refuse a Shapefile whose .cpg names an encoding nobody knows (GDAL would garble it)."""
+def cpg_encoding(text: str) -> str | None:
+    """The Python codec a Shapefile's ``.cpg`` names, or None when nobody knows it.
+
+    The names are read as GDAL's Shapefile driver reads them (``GetEncodingFromCPG``):
+    a number from 437 to 950 or 1250 to 1258 is that Windows/DOS code page
+    (``1251``), ``8859...`` an ISO 8859 part (``88595``, ``8859-5``), ``UTF-8``
+    or ``UTF8`` is UTF-8, anything else the encoding's own name (``Big5``,
+    ``KOI8-R``, ``windows-1254``). Beyond GDAL, which knows ``ANSI 1251`` only,
+    ArcGIS's ``ANSI 1250`` ... ``ANSI 1258`` are those code pages (``ANSI 1254``:
+    Turkish, which Azerbaijani Latin files use), and ``65001`` is UTF-8.
+
+    Examples
+    --------
+    >>> [cpg_encoding(t) for t in ("88595", "ANSI 1254", "1251", "UTF-8", "CP1254", "FOO-42")]
+    ['iso8859-5', 'cp1254', 'cp1251', 'utf-8', 'cp1254', None]
+    """
+    name = text.strip().strip("\x00").strip()
+    if not name:
+        return None
+    upper = name.upper()
+    leading = re.match(r"^\s*[+-]?(\d+)", name)  # C's atoi, as GDAL reads it
+    number = int(leading.group(1)) if leading else 0
+    candidates = []
+    if 437 <= number <= 950 or 1250 <= number <= 1258:
+        candidates.append(f"cp{number}")
+    elif upper.startswith("8859"):
+        candidates.append(f"iso8859-{name[5:] if name[4:5] == '-' else name[4:]}")
+    elif upper.startswith(("UTF-8", "UTF8")) or upper == "65001":
+        candidates.append("utf-8")
+    else:
+        ansi = re.match(r"^(?:ANSI|OEM)\s*(\d+)$", upper)
+        if ansi:
+            candidates.append(f"cp{ansi.group(1)}")
+        candidates.append(name)
+    for candidate in candidates:
+        codec = _codec(candidate)
+        if codec is not None:
+            return codec
+    return None
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError):
+        return None
+
+
+def text_codec(encoding: str) -> str:
+    """The Python codec of an encoding a user names (``--encoding``), or a clear error.
+
+    Any name a ``.cpg`` may hold works (``cp1254``, ``1254``, ``ANSI 1254``,
+    ``windows-1251``, ``88595``, ``UTF-8``).
+
+    >>> text_codec("ANSI 1254"), text_codec("windows-1251")
+    ('cp1254', 'cp1251')
+    """
+    codec = cpg_encoding(str(encoding))
+    if codec is None:
+        raise SchemaError(
+            f"encoding {show(encoding)} is not one minemap knows; name a code page such as "
+            "cp1254 (Azerbaijani Latin), cp1251 (Cyrillic), iso8859-5 or UTF-8"
+        )
+    return codec
+
+
+def _cpg_codec(path: Path, target: str) -> str | None:
+    """The codec a Shapefile's ``.cpg`` names (None without one); an unknown name is an error.
+
+    GDAL would read text in an encoding it does not know as if it were UTF-8 (and
+    ``ANSI 1254`` is one it does not know): garbled names, or none at all.
+    """
     limit = _screen.SIDECAR_LIMITS[".cpg"]
     text = None
     for name, _, on_disk in _sidecars(path, target):
@@ -479,23 +562,17 @@ def _check_cpg(path: Path, target: str) -> None:
             with zipfile.ZipFile(path) as archive, archive.open(name) as handle:
                 text = handle.read(limit).decode("ascii", "replace")
         break
-    if text is None or not text.strip():
-        return
-    name = text.strip()
-    candidates = [name, name.replace(" ", ""), name.replace("ANSI ", "cp")]
-    if name.isdigit():
-        candidates.append(f"cp{name}")
-    for candidate in candidates:
-        try:
-            codecs.lookup(candidate)
-            return
-        except (LookupError, ValueError):
-            continue
-    raise InputFileError(
-        path,
-        f"its .cpg names an unknown encoding {show(name)}; write the real code page in it "
-        "(e.g. UTF-8, CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
-    )
+    if text is None or not text.strip().strip("\x00").strip():
+        return None
+    codec = cpg_encoding(text)
+    if codec is None:
+        raise InputFileError(
+            path,
+            f"its .cpg names an unknown encoding {show(text.strip())}; write the real code page "
+            "in it (e.g. UTF-8, 1251 for Cyrillic, 1254 for Azerbaijani Latin), or delete it "
+            "and say the encoding with --encoding",
+        )
+    return codec
 
 
 def _gdal_target(path: Path) -> tuple[str, str]:
@@ -517,7 +594,7 @@ def _gdal_target(path: Path) -> tuple[str, str]:
     suffix = _check_content(path, target)
     _check_shapefile_parts(path, target)
     _check_sidecars(path, target)
-    _check_cpg(path, target)
+    _cpg_codec(path, target)
     return target, suffix
 
 
@@ -592,7 +669,9 @@ def _check_shapefile_parts(path: Path, target: str) -> None:
         )
 
 
-def _read_ogr(path: Path, layer: str | None, kind: str | None) -> gpd.GeoDataFrame:
+def _read_ogr(
+    path: Path, layer: str | None, kind: str | None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
     target, suffix = _gdal_target(path)
     layers = _list_layers(path, target)
     is_kml = suffix in (".kml", ".kmz")
@@ -617,31 +696,51 @@ def _read_ogr(path: Path, layer: str | None, kind: str | None) -> gpd.GeoDataFra
             "choose one with --layer (layer=...)",
         )
     with _offline(path):
-        frames = [_read_ogr_layer(target, name, path, suffix) for name in names]
+        frames = [_read_ogr_layer(target, name, path, suffix, encoding) for name in names]
     frame = frames[0] if len(frames) == 1 else _concat(frames)
     if is_kml:
         frame = _normalise_kml(frame)
     return frame
 
 
-def _read_ogr_layer(target: str, layer: str | None, path: Path, suffix: str) -> gpd.GeoDataFrame:
-    kwargs = {"layer": layer} if layer is not None else {}
+def _read_ogr_layer(
+    target: str, layer: str | None, path: Path, suffix: str, encoding: str | None = None
+) -> gpd.GeoDataFrame:
+    """One layer through GDAL; a Shapefile's text in the encoding its ``.cpg`` names.
+
+    The ``.cpg`` is read here (:func:`cpg_encoding`), not by GDAL, which does not
+    know all the names ArcGIS writes. ``encoding`` (``--encoding``) is used for a
+    Shapefile without ``.cpg``, or whose text is not valid in the one it names.
+    """
+    kwargs: dict = {"layer": layer} if layer is not None else {}
+    given = text_codec(encoding) if encoding is not None and suffix == ".shp" else None
+    declared = _cpg_codec(path, target) if suffix == ".shp" else None
+    if declared or given:
+        kwargs["encoding"] = declared or given
     meta, table = pyogrio.read_arrow(target, **kwargs)
+    if declared and given and given != declared and not _valid_text(table):
+        # Its .cpg says a wrong one (UTF-8 over cp1254 bytes): the encoding given.
+        log.warning(
+            "%s: its .cpg says %s, which its text is not in: read as %s (--encoding)",
+            path,
+            declared.upper(),
+            given.upper(),
+        )
+        meta, table = pyogrio.read_arrow(target, **{**kwargs, "encoding": given})
     geometry = meta.get("geometry_name") or "wkb_geometry"
     if meta.get("geometry_type") is None or geometry not in table.column_names:
         raise InputFileError(path, "has no geometry column; is it a map layer?")
     attributes = table.drop_columns([geometry])
-    try:
+    if not _valid_text(attributes):
         # GDAL hands text over as declared (a .cpg saying UTF-8 over CP1251 bytes passes
         # through): check it here, or it fails later, far from the file.
-        attributes.validate(full=True)
-    except pa.ArrowInvalid:
-        declared = meta.get("encoding") or "UTF-8"
+        said = str(kwargs.get("encoding") or meta.get("encoding") or "UTF-8").upper()
         raise InputFileError(
             path,
-            f"holds text that is not valid {declared}; give the file its real encoding "
-            "(a .cpg with e.g. CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
-        ) from None
+            f"holds text that is not valid {said}; give the file its real encoding "
+            "(a .cpg with e.g. 1251 for Cyrillic, 1254 for Azerbaijani Latin, or --encoding "
+            "cp1254)",
+        )
     cells = _screen.nul_cells(attributes)
     cut = _cut_at_nul(path, target, suffix, layer)
     if isinstance(cut, str):
@@ -652,6 +751,15 @@ def _read_ogr_layer(target: str, layer: str | None, path: Path, suffix: str) -> 
     geoms, note = _decode_wkb(table[geometry])
     frame = gpd.GeoDataFrame(attributes, geometry=geoms, crs=meta.get("crs"))
     return _with_notes(frame, note, cells)
+
+
+def _valid_text(table: pa.Table) -> bool:
+    """Whether every text value of a table is valid UTF-8 (Arrow's own check)."""
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
@@ -788,7 +896,9 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype("string").str.strip() == "")
 
 
-def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
+def _read_csv(
+    path: Path, crs, *, kind: str | None = None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 20:
         raise InputFileError(
@@ -796,13 +906,7 @@ def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
             "is UTF-16 text or binary data, not a UTF-8 CSV; save the CSV as UTF-8 "
             "(in Excel: CSV UTF-8)",
         )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputFileError(
-            path,
-            f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV UTF-8)",
-        ) from None
+    text = _csv_text(path, raw, encoding)
     if not text.strip():
         raise InputFileError(path, "the file is empty")
     header = text.splitlines()[0]
@@ -852,11 +956,20 @@ def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
         note[unreadable] = "unreadable"
         used = [cx, cy]
         given_crs = s.CANONICAL_CRS if cx == lon else None
+    elif _area_list(table, kind):
+        # Releases kept as rows, with their hazard and hectares but no position.
+        geoms = np.full(len(table), None, dtype=object)
+        used, given_crs, crs = [], s.CANONICAL_CRS, None
     else:
         raise InputFileError(
             path,
             "has no geometry: no WKT column (wkt, geometry) and no coordinate columns "
-            "(longitude/latitude, lon/lat, or x/y with --crs)",
+            "(longitude/latitude, lon/lat, or x/y with --crs)"
+            + (
+                "; a list of releases without polygons needs hazard_id and area_ha columns"
+                if kind in (None, "releases")
+                else ""
+            ),
         )
     if given_crs is None and crs is None:
         raise InputFileError(
@@ -877,6 +990,34 @@ def _read_csv(path: Path, crs) -> gpd.GeoDataFrame:
     return _with_notes(frame, note if pd.notna(note).any() else None, cells)
 
 
+def _csv_text(path: Path, raw: bytes, encoding: str | None) -> str:
+    """A CSV's text: UTF-8 (with or without BOM), or the ``encoding`` given where it is not."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if encoding is None:
+            raise InputFileError(
+                path,
+                f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV "
+                "UTF-8), or say its encoding (--encoding cp1251, or encoding in the profile)",
+            ) from None
+    codec = text_codec(encoding)
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            path, f"is neither UTF-8 nor {encoding} text (byte {exc.start}); check its encoding"
+        ) from None
+
+
+def _area_list(table: pd.DataFrame, kind: str | None) -> bool:
+    """A table of releases given as areas (hazard and hectares), which needs no geometry."""
+    if kind not in (None, "releases"):
+        return False
+    columns = normalise_columns(pd.DataFrame(columns=table.columns), "releases").columns
+    return s.AREA_HA in columns and s.HAZARD_ID in columns
+
+
 # --- loading and checking layers --------------------------------------------------
 
 
@@ -887,12 +1028,14 @@ def read_layer(
     layer: str | None = None,
     mapping: Mapping[str, str] | None = None,
     crs=None,
+    **reading,
 ) -> gpd.GeoDataFrame:
     """Read one file as a canonical, checked layer; raise if any feature is rejected.
 
-    Warnings (repairs) are kept in ``frame.attrs["problems"]``.
+    Warnings (repairs) are kept in ``frame.attrs["problems"]``. ``reading``:
+    ``date_order``, ``decimal``, ``unknown``, ``encoding`` (see :func:`load_layers`).
     """
-    loaded = load_layers([path], kind, layer=layer, mapping=mapping, crs=crs)
+    loaded = load_layers([path], kind, layer=layer, mapping=mapping, crs=crs, **reading)
     loaded.raise_if_rejected()
     return loaded.kept
 
@@ -981,6 +1124,10 @@ def load_layers(
     hazards: gpd.GeoDataFrame | None = None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     today=None,
+    date_order: str | None = None,
+    decimal: str | None = None,
+    unknown: Iterable[str] = (),
+    encoding: str | None = None,
 ) -> Loaded:
     """Read, normalise and check files of one kind; keep what passes, set aside the rest.
 
@@ -1000,11 +1147,23 @@ def load_layers(
         Context layers for the checks (see :func:`minemap.validate.check_layer`).
     max_segment_m, today
         Passed to :func:`minemap.validate.check_layer`.
+    date_order, decimal, unknown
+        How the files write dates, numbers and "not known" (a profile's
+        settings, ``--date-order``, ``--decimal``): see
+        :func:`minemap.validate.check_layer` and :mod:`minemap.values`.
+    encoding
+        The text encoding of files that say none, or a wrong one (see
+        :func:`read_file`).
     """
     paths = [Path(p) for p in ([paths] if isinstance(paths, str | os.PathLike) else paths)]
     if not paths:
         raise SchemaError(f"no {kind} file given")
-    raws = [(path, read_file(path, layer=layer, crs=crs, kind=kind)) for path in paths]
+    if encoding is not None:
+        text_codec(encoding)  # a name nobody knows: said before any file is read
+    raws = [
+        (path, read_file(path, layer=layer, crs=crs, kind=kind, encoding=encoding))
+        for path in paths
+    ]
     return _load_frames(
         raws,
         kind,
@@ -1013,6 +1172,9 @@ def load_layers(
         hazards=hazards,
         max_segment_m=max_segment_m,
         today=today,
+        date_order=date_order,
+        decimal=decimal,
+        unknown=unknown,
     )
 
 
@@ -1025,6 +1187,9 @@ def _load_frames(
     hazards=None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     today=None,
+    date_order: str | None = None,
+    decimal: str | None = None,
+    unknown: Iterable[str] = (),
 ) -> Loaded:
     """:func:`load_layers` on files already read (``minemap validate`` reads them first)."""
     frames, crs_rows, read, empty = [], [], 0, []
@@ -1062,6 +1227,9 @@ def _load_frames(
         source_crs=source_crs,
         max_segment_m=max_segment_m,
         today=today,
+        date_order=date_order,
+        decimal=decimal,
+        unknown=unknown,
     )
     copy_mask = np.zeros(len(cleaned), dtype=bool)
     copy_mask[[p.row for p in found if p.rule == COPY_RULE and p.row is not None]] = True
@@ -1103,6 +1271,7 @@ def _reader(kind: str):
         crs=None,
         districts: gpd.GeoDataFrame | None = None,
         hazards: gpd.GeoDataFrame | None = None,
+        **reading,
     ):
         loaded = load_layers(
             paths,
@@ -1112,6 +1281,7 @@ def _reader(kind: str):
             crs=crs,
             districts=districts,
             hazards=hazards,
+            **reading,
         )
         loaded.raise_if_rejected()
         return loaded.kept
@@ -1123,7 +1293,9 @@ def _reader(kind: str):
     Column aliases are mapped (``mapping={{canonical: column}}`` overrides them),
     the layer is brought to EPSG:4326 and every feature is checked. ``layer``
     picks a layer of a multi-layer file, ``crs`` is the CRS of files that have
-    none (CSV); ``districts`` / ``hazards`` give the checks their context.
+    none (CSV); ``districts`` / ``hazards`` give the checks their context;
+    ``date_order``, ``decimal``, ``unknown`` and ``encoding`` say how the
+    source writes (see :func:`load_layers`).
     Raises :class:`~minemap.errors.ValidationError` listing every problem when
     any feature would be rejected, and :class:`~minemap.errors.InputFileError`
     when a file cannot be read. Use :func:`load_layers` to keep going with the

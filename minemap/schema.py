@@ -46,6 +46,8 @@ ITEMS_AP = "items_ap"
 ITEMS_AT = "items_at"
 ITEMS_UXO = "items_uxo"
 ORGANISATION = "organisation"
+#: Hectares: of a release given as an area, without a polygon (and a bulletin's figure).
+AREA_HA = "area_ha"
 
 ITEM_ID = "item_id"
 FOUND_ON = "found_on"
@@ -122,7 +124,7 @@ REQUIRED = {
 #: Optional columns minemap knows, carried through when present.
 OPTIONAL = {
     "hazards": (CLASSIFICATION, STATUS, DISTRICT, SOURCE, SUBMITTED_ON),
-    "releases": (ITEMS_AP, ITEMS_AT, ITEMS_UXO, HAZARD_ID, ORGANISATION),
+    "releases": (ITEMS_AP, ITEMS_AT, ITEMS_UXO, HAZARD_ID, ORGANISATION, AREA_HA),
     "items": (MODEL, RELEASE_ID, DEPTH_CM),
     "districts": (NAME_AZ, ISO_3166_2, ATTRIBUTION),
 }
@@ -216,6 +218,8 @@ COLUMN_ALIASES = {
         ITEMS_UXO: ("uxo", "uxo_found", "erw"),
         HAZARD_ID: ("hazard", "hazard_ref", "hazardid"),
         ORGANISATION: ("organization", "org", "operator", "agency", "team"),
+        # The hectares of a release kept as a row, without a polygon (area-only).
+        AREA_HA: ("hectares", "ha", "area_hectares", "released_ha", "release_area_ha"),
     },
     "items": {
         ITEM_ID: ("id", "item", "device_id", "item_ref", "ref"),
@@ -468,7 +472,6 @@ RANK = "rank"
 PERIOD_START = "period_start"
 PERIOD_END = "period_end"
 UXO = "uxo"
-AREA_HA = "area_ha"
 PERIOD = "period"
 RELEASED_HA = "released_ha"
 CUMULATIVE_RELEASED_HA = "cumulative_released_ha"

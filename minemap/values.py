@@ -109,7 +109,7 @@ class DateReading:
     Attributes
     ----------
     days
-        Calendar days (``datetime64[ns]``, no time), ``NaT`` where none was read.
+        Calendar days (``datetime64[us]``, no time), ``NaT`` where none was read.
     ambiguous
         Values refused because day and month (or year) could be swapped: the
         column did not settle their order and none was given.
@@ -252,7 +252,7 @@ def _numeric_days(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dtype=bool,
         count=len(values),
     )
-    days = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    days = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     for i in np.flatnonzero(numeric):
         number = float(values[i])
         if not np.isfinite(number):
@@ -310,9 +310,9 @@ def read_dates(values: pd.Series, *, date_order: str | None = None) -> DateReadi
         days = values
         if getattr(days.dt, "tz", None) is not None:
             days = days.dt.tz_localize(None)
-        return DateReading(days.dt.normalize().astype("datetime64[ns]"), none)
+        return DateReading(days.dt.normalize(), none)
     raw = values.to_numpy(dtype=object)
-    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     # Python dates and timestamps (an object column from a spreadsheet or a workspace).
     stamps = np.fromiter(
         (isinstance(v, dt.date | pd.Timestamp | np.datetime64) for v in raw),
@@ -331,7 +331,7 @@ def read_dates(values: pd.Series, *, date_order: str | None = None) -> DateReadi
     if not is_text.any():
         return reading
     text = pd.Series(raw[is_text], dtype="string").str.strip()
-    iso = _iso_days(text).to_numpy(dtype="datetime64[ns]")
+    iso = _iso_days(text).to_numpy(dtype="datetime64[us]")
     rows = np.flatnonzero(is_text)
     out[rows] = iso
     rest = rows[pd.isna(iso)]
