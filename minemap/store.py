@@ -1061,13 +1061,18 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _read_options(layer, mapping, crs) -> str:
-    """How a file was read, as canonical JSON (part of what makes an import the same)."""
+def _read_options(layer, mapping, crs, reading=None) -> str:
+    """How a file was read, as canonical JSON (part of what makes an import the same).
+
+    ``reading`` (date order, decimal separator, encoding) is kept where given.
+    """
+    given = {k: v for k, v in (reading or {}).items() if v is not None and v != ()}
     return json.dumps(
         {
             "layer": layer,
             "mapping": dict(sorted((mapping or {}).items())),
             "crs": None if crs is None else str(crs),
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()},
         },
         sort_keys=True,
     )
@@ -1084,6 +1089,7 @@ def add_file(
     crs=None,
     imported_at=None,
     today: dt.date | None = None,
+    reading: Mapping | None = None,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -1109,6 +1115,9 @@ def add_file(
         in the log, and with each record's id the key that supersession uses.
     layer, mapping, crs
         How to read the file, as in :func:`minemap.io.load_layers`.
+    reading
+        ``date_order``, ``decimal``, ``unknown``, ``encoding``: how the file
+        writes dates, numbers and text, as in :func:`minemap.io.load_layers`.
     imported_at
         Record the import as made at this moment (UTC) instead of now, to build
         a workspace from an archive of earlier files, oldest first. It may not
@@ -1146,7 +1155,8 @@ def add_file(
     if path.exists() and workspace.exists() and path.resolve() == workspace.resolve():
         raise InputFileError(path, "is the workspace itself; add the files it is made of")
     digest = file_sha256(path)
-    options = _read_options(layer, mapping, crs)
+    reading = dict(reading or {})
+    options = _read_options(layer, mapping, crs, reading)
     source = (source or "").strip()
     with _writing(workspace, (history_table(kind), REJECTS_TABLE)) as con:
         earlier = con.execute(
@@ -1167,6 +1177,7 @@ def add_file(
             districts=_or_none(context.get("districts")),
             hazards=_or_none(context.get("hazards")),
             today=today,
+            **reading,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)
         if kind == "hazards":

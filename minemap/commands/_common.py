@@ -154,8 +154,61 @@ def layer_for(kind: str, layers) -> str | None:
     return chosen
 
 
+def _remember_encoding(ctx, param, value):
+    """``--encoding``: an encoding nobody knows is a usage error before any reading."""
+    if value is not None:
+        try:
+            mio.text_codec(value)
+        except MinemapError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return _remember("encoding")(ctx, param, value)
+
+
+def reading() -> dict:
+    """How the inputs write dates, numbers and text (``--date-order``, ``--decimal``,
+    ``--encoding``): keyword arguments for :func:`minemap.io.load_layers`."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    return {
+        "date_order": meta.get("minemap.date_order"),
+        "decimal": meta.get("minemap.decimal"),
+        "encoding": meta.get("minemap.encoding"),
+    }
+
+
 def read_options(func):
-    """``--layer``, ``--crs`` and ``--map``: how to read the input files."""
+    """``--layer``, ``--crs``, ``--map``, ``--date-order``, ``--decimal``, ``--encoding``.
+
+    How to read the input files; kept in ``ctx.meta`` (see :func:`reading`).
+    """
+    func = click.option(
+        "--encoding",
+        metavar="ENCODING",
+        expose_value=False,
+        callback=_remember_encoding,
+        help="Text encoding of inputs that say none or a wrong one: a Shapefile without .cpg "
+        "(or whose .cpg says UTF-8 over another code page), a CSV that is not UTF-8; e.g. "
+        "cp1254 (Azerbaijani Latin), cp1251 (Cyrillic). A .cpg naming a code page wins.",
+    )(func)
+    func = click.option(
+        "--decimal",
+        type=click.Choice([".", ","]),
+        expose_value=False,
+        callback=_remember("decimal"),
+        help="Decimal separator of numbers written as text, in every input (0,75 with ','). "
+        "Without it a column must settle two-way numbers such as 1,157 (or they are refused).",
+    )(func)
+    func = click.option(
+        "--date-order",
+        "date_order",
+        type=click.Choice(["DMY", "MDY", "YMD"], case_sensitive=False),
+        metavar="DMY|MDY|YMD",
+        expose_value=False,
+        callback=_remember("date_order"),
+        help="How dates written with separators order day, month and year (22.02.2024 is "
+        "DMY). Without it a column must settle the order (a day above 12), or its ambiguous "
+        "dates are refused. Wins over a profile's date_order.",
+    )(func)
     func = click.option(
         "--map",
         "column_map",
@@ -379,6 +432,7 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
         crs=meta.get("minemap.crs"),
         districts=districts,
         hazards=hazards,
+        **reading(),
     )
     log_problems(loaded)
     return loaded

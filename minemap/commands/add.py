@@ -14,6 +14,7 @@ from minemap.commands._common import (
     mapping_for,
     parse_map,
     read_options,
+    reading,
     verbosity,
 )
 
@@ -63,6 +64,7 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
         crs=meta.get("minemap.crs"),
         imported_at=imported_at,
+        reading=reading(),
     )
     if done.loaded is not None:
         log_problems(done.loaded)

@@ -19,6 +19,7 @@ from minemap.commands._common import (
     parse_map,
     quiet,
     read_options,
+    reading,
     verbose,
     verbosity,
     warning_lines,
@@ -78,7 +79,9 @@ def _guess(raw, kind: str | None, maps) -> str | None:
     return best
 
 
-def _read(path: Path, kind: str | None, crs, layers, maps) -> list[tuple[str, object]]:
+def _read(
+    path: Path, kind: str | None, crs, layers, maps, encoding=None
+) -> list[tuple[str, object]]:
     """The layers of one file to check, with their kinds: ``[(kind, frame), ...]``.
 
     A multi-layer file (GeoPackage) without ``--layer`` has each of its layers
@@ -89,8 +92,11 @@ def _read(path: Path, kind: str | None, crs, layers, maps) -> list[tuple[str, ob
         names = mio.layer_names(path)
         named = [n for n in names if n in s.LAYER_KINDS and kind in (None, n)]
         if len(names) > 1 and named:
-            return [(n, mio.read_file(path, layer=n, crs=crs, kind=n)) for n in named]
-    raw = mio.read_file(path, layer=chosen, crs=crs, kind=kind)
+            return [
+                (n, mio.read_file(path, layer=n, crs=crs, kind=n, encoding=encoding))
+                for n in named
+            ]
+    raw = mio.read_file(path, layer=chosen, crs=crs, kind=kind, encoding=encoding)
     layer_kind = _guess(raw, kind, maps)
     if layer_kind is None:
         names = [escape(c) for c in raw.columns if c != raw.geometry.name]
@@ -137,6 +143,7 @@ def validate(files, kind, districts, max_segment_km, as_json):
     meta = click.get_current_context().meta
     maps = parse_map(meta.get("minemap.map"))
     crs, layers = meta.get("minemap.crs"), meta.get("minemap.layer")
+    settings = reading()
     problems: list[Problem] = []
 
     def unreadable(path, exc) -> None:
@@ -146,7 +153,7 @@ def validate(files, kind, districts, max_segment_km, as_json):
     groups: dict[str, list] = {k: [] for k in _ORDER}
     for path in files:
         try:
-            read = _read(path, kind, crs, layers, maps)
+            read = _read(path, kind, crs, layers, maps, settings["encoding"])
         except MinemapError as exc:
             unreadable(path, exc)
             continue
@@ -169,6 +176,8 @@ def validate(files, kind, districts, max_segment_km, as_json):
                 districts=context["districts"] if layer_kind != "districts" else None,
                 hazards=context["hazards"] if layer_kind == "releases" else None,
                 max_segment_m=max_segment_km * 1000,
+                date_order=settings["date_order"],
+                decimal=settings["decimal"],
             )
         except MinemapError as exc:
             for path, _ in raws:
@@ -211,6 +220,7 @@ def _districts_context(path: Path, maps, problems: list[Problem], *, report: boo
             layer=layer_for("districts", meta.get("minemap.layer")),
             crs=meta.get("minemap.crs"),
             mapping=mapping_for("districts", maps),
+            **reading(),
         )
     except MinemapError as exc:
         message = f"cannot be used as districts ({exc}); checked without them"
