@@ -83,6 +83,12 @@ REMAINING_MINES_EST = "remaining_mines_est"
 NET_MAPPED_AREA_HA = "net_mapped_area_ha"
 NET_RELEASED_AREA_HA = "net_released_area_ha"
 NET_REMAINING_AREA_HA = "net_remaining_area_ha"
+#: Ground released by releases given as an area, without a polygon (area-only):
+#: the record's own, and counted once.
+RELEASED_AREA_ONLY_HA = "released_area_only_ha"
+NET_RELEASED_AREA_ONLY_HA = "net_released_area_only_ha"
+#: Records (with ground in a district) whose mine count is not known.
+HAZARDS_UNKNOWN_MINES = "hazards_unknown_mines"
 HAZARDS = "hazards"
 SHARE_RELEASED = "share_released"
 RELEASED_AREA_BY_METHOD_HA = {m: f"released_{m}_ha" for m in ("cancelled", "reduced", "cleared")}
@@ -596,6 +602,7 @@ DECIMALS = {
             ITEMS_UXO,
             UXO,
             HAZARDS,
+            HAZARDS_UNKNOWN_MINES,
             RECORDS,
             RECORDS_WITH_DEVICES,
             RECORDS_SHIFTED,
