@@ -545,7 +545,9 @@ def by_district(
         records once. Mine figures (nullable ``Float64``) sum the records whose
         counts are known: NA where every record of the district has a count not
         known, never a 0 for what is not known. ``attrs["warnings"]`` holds
-        :func:`remaining`'s.
+        :func:`remaining`'s; ``attrs["records"]`` and
+        ``attrs["records_unknown_mines"]`` count records (one that crosses a
+        boundary counts once there, and in each district's row).
 
     Examples
     --------
@@ -636,4 +638,7 @@ def by_district(
     table[s.RELEASED_AREA_ONLY_HA] = areas[s.NET_RELEASED_AREA_ONLY_HA].to_numpy()
     table.attrs["as_of"] = pieces.attrs.get("as_of")
     table.attrs["warnings"] = list(pieces.attrs.get("warnings") or [])
+    # Records, not pieces: one crossing a boundary is in two districts' counts.
+    table.attrs["records"] = int(pieces[s.HAZARD_ID].nunique())
+    table.attrs["records_unknown_mines"] = int(unknown_pieces[s.HAZARD_ID].nunique())
     return table

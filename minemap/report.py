@@ -38,6 +38,7 @@ from minemap.render.map import (
     _known_on_text,
     _naive_dates,
     _write_text,
+    unknown_records,
 )
 
 __all__ = [
@@ -364,13 +365,25 @@ def _sum(table: pd.DataFrame, column: str) -> float | None:
     return float(pd.to_numeric(table[column], errors="coerce").sum())
 
 
+def _known_counts(table: pd.DataFrame) -> str:
+    """`` (of N records with known counts)`` where some records' counts are not known."""
+    unknown = unknown_records(table)
+    if not unknown:
+        return ""
+    records = table.attrs.get("records")
+    if records is None:
+        return f" ({unknown:,} record(s) with counts not known left out)"
+    return f" (of {records - unknown:,} records with known counts; {unknown:,} not known)"
+
+
 def _headline(table: pd.DataFrame) -> str:
+    known = _known_counts(table)
     figures = [
         ("Mapped area", sym.format_area(_sum(table, s.MAPPED_AREA_HA))),
         ("Released area", sym.format_area(_sum(table, s.RELEASED_AREA_HA))),
         ("Remaining area", sym.format_area(_sum(table, s.REMAINING_AREA_HA))),
-        ("Mines recorded", sym.format_count(_sum(table, s.MAPPED_MINES))),
-        ("Remaining mines (est.)", sym.format_count(_sum(table, s.REMAINING_MINES_EST))),
+        ("Mines recorded" + known, sym.format_count(_sum(table, s.MAPPED_MINES))),
+        ("Remaining mines (est.)" + known, sym.format_count(_sum(table, s.REMAINING_MINES_EST))),
     ]
     cells = [
         f'<div class="figure"><div class="value">{html.escape(value or "–")}</div>'
@@ -395,6 +408,8 @@ def _district_table(table: pd.DataFrame) -> str:
         if c.startswith("share"):
             mapped, released = _sum(table, s.MAPPED_AREA_HA), _sum(table, s.RELEASED_AREA_HA)
             value = released / mapped if mapped and released is not None else None
+        elif c == s.HAZARDS_UNKNOWN_MINES:
+            value = unknown_records(table)  # each record once
         else:
             value = _sum(table, c)
         totals.append(f'<td class="num">{html.escape(_format_figure(c, value))}</td>')

@@ -1451,8 +1451,6 @@ def check_layer(
         # Read on every release (a polygon's own area is what counts there).
         given = _values.read_numbers(frame[s.AREA_HA], decimal=reading.decimal).numbers
         frame[s.AREA_HA] = given if area is None else area.where(area_only, given)
-    if kind == "releases" and s.HAZARD_ID in frame.columns:
-        frame[s.HAZARD_ID] = frame[s.HAZARD_ID].astype("string").str.strip()
     for column, allowed in s.ENUM_COLUMNS[kind].items():
         if column in frame.columns:
             normalised = _normalise_enum(frame[column], allowed)

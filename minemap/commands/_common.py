@@ -647,12 +647,21 @@ def check_outputs(paths, overwrite: bool) -> None:
     outputs.refuse_existing(paths, overwrite)
 
 
+def _mines_text(value) -> str:
+    return "not known" if pd.isna(value) else f"{value:,.0f}"
+
+
 def format_table(table: pd.DataFrame) -> str:
-    """The per-district table as text, with a total line."""
+    """The per-district table as text, with a total line.
+
+    Mine figures not known show as such (a district whose records all have
+    counts not known); where some records' counts are not known, a last line
+    says the totals are of the records with known counts.
+    """
     columns = list(s.TABLE_COLUMNS)
-    shown = table[columns].copy()
-    total = shown[columns[1:]].sum()
-    shown.loc[len(shown)] = ["TOTAL", *total.to_numpy()]
+    shown = table[columns].copy().astype({c: object for c in columns[4:]})
+    total = [pd.to_numeric(shown[c], errors="coerce").sum() for c in columns[1:]]
+    shown.loc[len(shown)] = ["TOTAL", *total]
     heads = [
         "district",
         "mapped ha",
@@ -668,8 +677,8 @@ def format_table(table: pd.DataFrame) -> str:
             f"{r[s.MAPPED_AREA_HA]:,.1f}",
             f"{r[s.RELEASED_AREA_HA]:,.1f}",
             f"{r[s.REMAINING_AREA_HA]:,.1f}",
-            f"{r[s.MAPPED_MINES]:,.0f}",
-            f"{r[s.REMAINING_MINES_EST]:,.0f}",
+            _mines_text(r[s.MAPPED_MINES]),
+            _mines_text(r[s.REMAINING_MINES_EST]),
         ]
         for _, r in shown.iterrows()
     ]
@@ -681,7 +690,23 @@ def format_table(table: pd.DataFrame) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     body = [line(r) for r in rows]
-    return "\n".join([line(heads), rule, *body[:-1], rule, body[-1]])
+    return "\n".join([line(heads), rule, *body[:-1], rule, body[-1], *_known_counts_note(table)])
+
+
+def _known_counts_note(table: pd.DataFrame) -> list[str]:
+    """The footer saying the mine totals are of the records with known counts, if some are not."""
+    from minemap.render.map import unknown_records
+
+    unknown = unknown_records(table)
+    if not unknown:
+        return []
+    records = table.attrs.get("records")
+    known = f"of {records - unknown:,} records with known counts" if records is not None else ""
+    return [
+        f"mines: {known}{'; ' if known else ''}{unknown:,} record(s) whose mine count is not "
+        "known are not counted, and their remaining mines not estimated "
+        "(hazards_unknown_mines per district)"
+    ]
 
 
 def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] = ()) -> str:
@@ -743,6 +768,8 @@ def run_job(
         chunk_size=chunk_size,
     )
     table = contamination.by_district(rem, districts=districts)
+    for warning in rem.attrs.get("warnings") or ():
+        log.warning("releases: %s", warning)
     if layer_path is not None:
         mio.write_layer(rem, layer_path, overwrite=overwrite)
     if table_path is not None:

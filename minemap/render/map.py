@@ -40,7 +40,7 @@ from folium.map import Layer
 
 from minemap import geodesy, outputs, overlay
 from minemap import schema as s
-from minemap.contamination import released_by
+from minemap.contamination import area_only_releases, released_by
 from minemap.render import symbology as sym
 from minemap.render.offline import OfflineMap, RawElement, script_json
 
@@ -82,13 +82,24 @@ _TABLE_LABELS = {
     s.MAPPED_MINES: "Mines recorded",
     s.REMAINING_MINES_EST: "Remaining mines (est.)",
     s.HAZARDS: "Hazard records",
+    s.HAZARDS_UNKNOWN_MINES: "Records with mine count not known",
     s.SHARE_RELEASED: "Share released",
     s.MAPPED_MINES_AP: "Mines recorded AP",
     s.MAPPED_MINES_AT: "Mines recorded AT",
     s.REMAINING_MINES_AP_EST: "Remaining AP mines (est.)",
     s.REMAINING_MINES_AT_EST: "Remaining AT mines (est.)",
     **{col: f"Released: {method}" for method, col in s.RELEASED_AREA_BY_METHOD_HA.items()},
+    s.RELEASED_AREA_ONLY_HA: "Released by area-only reports",
 }
+#: Mine figures: empty means not known (a record's count was not known), never 0.
+_MINE_FIGURES = (
+    s.MAPPED_MINES,
+    s.REMAINING_MINES_EST,
+    s.MAPPED_MINES_AP,
+    s.MAPPED_MINES_AT,
+    s.REMAINING_MINES_AP_EST,
+    s.REMAINING_MINES_AT_EST,
+)
 
 _CSS = """
 .minemap-box { background: rgba(255,255,255,0.94); padding: 6px 9px; border-radius: 5px;
@@ -791,11 +802,32 @@ def _text(value: object) -> str:
     return "" if sym.is_missing(value) else str(value).strip()
 
 
+#: What a tooltip says of a mine count that is not known (never 0).
+NOT_KNOWN = "not known"
+
+
 def _mines_ap_at(record: dict) -> str:
     ap, at = record.get(s.MINES_AP), record.get(s.MINES_AT)
     if sym.is_missing(ap) and sym.is_missing(at):
+        # A remaining piece always has both columns: missing there means not known.
+        return NOT_KNOWN if s.MINES_AP in record else ""
+    return f"{sym.format_count(ap) or NOT_KNOWN} / {sym.format_count(at) or NOT_KNOWN}"
+
+
+def _remaining_mines(record: dict) -> str:
+    value = record.get(s.REMAINING_MINES_EST)
+    if sym.is_missing(value) and s.REMAINING_MINES_EST in record:
+        return f"{NOT_KNOWN} (mine count not known)"
+    return sym.format_count(value)
+
+
+def _released_by_area(record: dict) -> str:
+    """``3.20 ha (40 %)``: ground released by reports of an area without a polygon."""
+    area, mapped = record.get(s.RELEASED_AREA_ONLY_HA), record.get(s.MAPPED_AREA_HA)
+    if sym.is_missing(area) or not float(area) > 0:
         return ""
-    return f"{sym.format_count(ap) or '?'} / {sym.format_count(at) or '?'}"
+    share = float(area) / float(mapped) if not sym.is_missing(mapped) and mapped else None
+    return sym.format_area(area) + (f" ({100 * share:.0f} %)" if share is not None else "")
 
 
 def _status_text(value: object) -> str:
@@ -813,6 +845,7 @@ _HAZARD_LABELS = [
     "Remaining mines (est.)",
     "Source",
     "Submitted",
+    "Released by area-only reports",
 ]
 
 
@@ -827,9 +860,10 @@ def _hazard_tip(record: dict) -> dict:
             sym.format_area(record.get(s.MAPPED_AREA_HA)),
             sym.format_area(record.get(s.RELEASED_AREA_HA)),
             sym.format_area(record.get(s.REMAINING_AREA_HA)),
-            sym.format_count(record.get(s.REMAINING_MINES_EST)),
+            _remaining_mines(record),
             _text(record.get(s.SOURCE)),
             sym.format_date(record.get(s.SUBMITTED_ON)),
+            _released_by_area(record),
         ],
     }
 
@@ -889,7 +923,7 @@ _PENDING_LABELS = ["Released on", "Method", "Release", "Area"]
 
 def _format_figure(column: str, value: object) -> str:
     if sym.is_missing(value):
-        return ""
+        return "not known" if column in _MINE_FIGURES else ""
     if column.endswith("_ha"):
         return sym.format_area(value)
     if column.startswith("share"):
@@ -991,7 +1025,20 @@ def _hazard_legend(remaining: gpd.GeoDataFrame) -> dict:
         )
         for status in sym.HAZARD_STATUSES
     )
+    released = remaining.get(s.RELEASED_AREA_ONLY_HA)
+    if released is not None and (pd.to_numeric(released, errors="coerce") > 0).any():
+        items.append(
+            _legend_item(
+                "dash-dot outline: partly released by reports without a polygon "
+                "(where is not known)",
+                {**outline, "dashArray": AREA_ONLY_DASH},
+            )
+        )
     return {"title": "Remaining hazards", "items": items}
+
+
+#: Outline of a hazard partly released by area-only reports (the share in its tooltip).
+AREA_ONLY_DASH = "10 3 2 3"
 
 
 def _fill(colour: str) -> dict:
@@ -1032,6 +1079,9 @@ def _title_lines(
         if s.REMAINING_MINES_EST in table.columns:
             mines = pd.to_numeric(table[s.REMAINING_MINES_EST], errors="coerce").sum()
             line += f", about {sym.format_count(mines)} mines (est.)"
+            unknown = unknown_records(table)
+            if unknown:
+                line += f" in the records with known counts; {unknown:,} record(s) not known"
         lines.append(line)
         outside = table[table[s.DISTRICT].astype(str) == s.UNASSIGNED]
         if len(outside):
@@ -1039,6 +1089,15 @@ def _title_lines(
             if out_area > 0:
                 lines.append(f"of which outside every district: {sym.format_area(out_area)}")
     return lines
+
+
+def unknown_records(table: pd.DataFrame) -> int:
+    """Records whose mine count is not known (each once, though it crosses districts)."""
+    if "records_unknown_mines" in table.attrs:
+        return int(table.attrs["records_unknown_mines"])
+    if s.HAZARDS_UNKNOWN_MINES not in table.columns:
+        return 0
+    return int(pd.to_numeric(table[s.HAZARDS_UNKNOWN_MINES], errors="coerce").sum())
 
 
 def _known_on_text(known_on) -> str:
@@ -1497,7 +1556,10 @@ def render_map(
     )
     as_of_day = _as_of_date(as_of, remaining, table)
     if releases is not None:
+        # Releases given as an area have no polygon to draw: their share is in the
+        # hazards' tooltips.
         releases = _released_by(releases, as_of_day)
+        releases = releases[~area_only_releases(releases)]
     counted_releases = releases
     if public:
         hazards = releases = None
@@ -1626,9 +1688,12 @@ def render_map(
         styles = _Styles()
         props = []
         for k, rec in enumerate(_records(remaining)):
+            style = sym.hazard_style(rec.get(s.CLASSIFICATION), rec.get(s.STATUS))
+            if _released_by_area(rec):
+                style = {**style, "dashArray": AREA_ONLY_DASH}
             props.append(
                 {
-                    "s": styles(sym.hazard_style(rec.get(s.CLASSIFICATION), rec.get(s.STATUS))),
+                    "s": styles(style),
                     "t": _hazard_tip(rec),
                     "i": _text(rec.get(s.HAZARD_ID)),
                     "a": int(rem_known[k]),
