@@ -148,7 +148,7 @@ def test_density_leaves_unknown_ground_out_not_zero():
 
     def cell(x, y):
         gx, gy = to_grid.transform(x, y)
-        col, row = ~grid.transform * (gx, gy)
+        col, row = ~grid.transform @ (gx, gy)
         return grid.bands[0][int(row), int(col)]
 
     assert cell(3500, 50) == density.NODATA
