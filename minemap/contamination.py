@@ -223,10 +223,13 @@ def area_only_releases(releases: pd.DataFrame) -> np.ndarray:
     geoms = releases.geometry.to_numpy(dtype=object)
     present = ~pd.isna(geoms)
     polygon = present & np.isin(
-        shapely.get_type_id(geoms), [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]
+        shapely.get_type_id(geoms),
+        [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
     )
     polygon &= ~shapely.is_empty(np.where(present, geoms, None))
-    area = pd.to_numeric(releases[s.AREA_HA], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    area = pd.to_numeric(releases[s.AREA_HA], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
     return ~polygon & np.isfinite(area)
 
 
@@ -328,18 +331,16 @@ def apply_area_only(
     return AreaOnly(own, net, asked, taken)
 
 
-def _excess_warnings(by_hazard: pd.DataFrame, taken: AreaOnly, hazards: pd.DataFrame) -> list[str]:
+def _excess_warnings(taken: AreaOnly, hazards: pd.DataFrame) -> list[str]:
     """A line per hazard whose area-only releases ask more than its remaining ground."""
-    lines = []
     ids = hazards[s.HAZARD_ID].astype(str).to_numpy(dtype=object)
-    for h in np.flatnonzero(taken.asked - taken.taken > _EXCESS_HA):
-        lines.append(
-            f"hazard_id {ids[h]}: releases without a polygon give {taken.asked[h]:,.2f} ha, more "
-            f"than the {taken.taken[h]:,.2f} ha its polygon releases left; "
-            f"{taken.asked[h] - taken.taken[h]:,.2f} ha not counted (released twice, or "
-            "the record is too small?)"
-        )
-    return lines
+    return [
+        f"hazard_id {ids[h]}: releases without a polygon give {taken.asked[h]:,.2f} ha, more "
+        f"than the {taken.taken[h]:,.2f} ha its polygon releases left; "
+        f"{taken.asked[h] - taken.taken[h]:,.2f} ha not counted (released twice, or the "
+        "record is too small?)"
+        for h in np.flatnonzero(taken.asked - taken.taken > _EXCESS_HA)
+    ]
 
 
 def remaining(
@@ -506,7 +507,7 @@ def remaining(
     )
     result.attrs["as_of"] = None if as_of is None else as_of.date().isoformat()
     result.attrs["districts"] = list(_district_keys(districts)) if districts is not None else None
-    result.attrs["warnings"] = _excess_warnings(by_area, taken, hazards)
+    result.attrs["warnings"] = _excess_warnings(taken, hazards)
     steps.update()
     steps.close()
     return result

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import re
 import dataclasses
 import functools
 import io as _io
@@ -27,6 +26,7 @@ import json
 import logging
 import mmap
 import os
+import re
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -1011,8 +1011,15 @@ def _csv_text(path: Path, raw: bytes, encoding: str | None) -> str:
 
 
 def _area_list(table: pd.DataFrame, kind: str | None) -> bool:
-    """A table of releases given as areas (hazard and hectares), which needs no geometry."""
-    if kind not in (None, "releases"):
+    """A table of releases given as areas (hazard and hectares), which needs no geometry.
+
+    Read as releases, any table may be one (its rows then need ``hazard_id`` and
+    ``area_ha``, under any name ``--map`` gives them); of unknown kind, one
+    whose columns name them.
+    """
+    if kind == "releases":
+        return True
+    if kind is not None:
         return False
     columns = normalise_columns(pd.DataFrame(columns=table.columns), "releases").columns
     return s.AREA_HA in columns and s.HAZARD_ID in columns

@@ -26,8 +26,8 @@ import pyproj
 import shapely
 
 from minemap import geodesy, overlay
-from minemap import values as _values
 from minemap import schema as s
+from minemap import values as _values
 from minemap._text import escape, show
 
 __all__ = [
@@ -122,22 +122,28 @@ RULES = {
     "outside-hazards": (WARNING, "a release touches no hazard"),
     "unknown-count": (
         WARNING,
-        "a hazard's mine count is empty or says it is not known (?): its mines are not "
-        "counted, nor its remaining mines estimated",
+        (
+            "a hazard's mine count is empty or says it is not known (?): its mines are not "
+            "counted, nor its remaining mines estimated"
+        ),
     ),
     "bad-count": (ERROR, "a count is not a whole number ≥ 0"),
     "ambiguous-number": (
         ERROR,
-        "a number reads two ways (1,157: a thousand or one?) and nothing says which: "
-        "decimal / --decimal",
+        (
+            "a number reads two ways (1,157: a thousand or one?) and nothing says which: "
+            "decimal / --decimal"
+        ),
     ),
     "decimal-comma": (WARNING, "a column's numbers were read with a decimal comma (0,75)"),
     "missing-date": (ERROR, "a required date is empty"),
     "bad-date": (ERROR, "a date does not parse"),
     "ambiguous-date": (
         ERROR,
-        "a date reads two ways (03.04.2024: March or April?) and nothing says which: "
-        "date_order / --date-order",
+        (
+            "a date reads two ways (03.04.2024: March or April?) and nothing says which: "
+            "date_order / --date-order"
+        ),
     ),
     "date-order": (WARNING, "a column's dates were read day-first (or month-first), as it shows"),
     "bad-area": (ERROR, "a release without a polygon has no area in hectares above 0"),
@@ -1459,7 +1465,7 @@ def check_layer(
 
 
 def _area_only_rows(frame: pd.DataFrame, kind: str, reading: _Reading) -> np.ndarray:
-    """Releases given as an area, not a polygon: no polygon (none, or a point), ``area_ha`` given."""
+    """Releases given as an area: no polygon (none, or a point), and ``area_ha`` given."""
     none = np.zeros(len(frame), dtype=bool)
     if kind != "releases" or s.AREA_HA not in frame.columns:
         return none

@@ -605,6 +605,8 @@ def unknown_mask(values: pd.Series, unknown: Iterable[str] = ()) -> np.ndarray:
     text = values[~out]
     text = text[[isinstance(v, str) for v in text.to_numpy(dtype=object)]]
     if len(text):
-        said = {t for t in pd.unique(text.to_numpy(dtype=object)) if not t.strip() or _fold(t) in tokens}
+        said = {
+            t for t in pd.unique(text.to_numpy(dtype=object)) if not t.strip() or _fold(t) in tokens
+        }
         out[values.index.get_indexer(text.index[text.isin(said)])] = True
     return out

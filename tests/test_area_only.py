@@ -66,7 +66,9 @@ def test_the_excess_over_what_the_polygons_left_is_a_warning_and_never_below_zer
     assert row[s.RELEASED_AREA_ONLY_HA] == pytest.approx(6, rel=REL)
     assert rem.geometry.iloc[0].is_empty  # fully released
     (warning,) = rem.attrs["warnings"]
-    assert "H1" in warning and "8.00 ha" in warning and "2.00 ha not counted" in warning
+    assert "H1" in warning
+    assert "8.00 ha" in warning
+    assert "2.00 ha not counted" in warning
 
 
 def test_the_share_is_spread_over_the_districts_in_proportion_to_area():
@@ -171,7 +173,8 @@ def test_conservation_with_area_only_and_polygon_releases_mixed(scene):
     mapped, released, left = (
         rem[c].to_numpy() for c in (s.MAPPED_AREA_HA, s.RELEASED_AREA_HA, s.REMAINING_AREA_HA)
     )
-    assert (left >= 0).all() and (released >= -1e-12).all()
+    assert (left >= 0).all()
+    assert (released >= -1e-12).all()
     np.testing.assert_allclose(mapped, released + left, rtol=1e-9, atol=1e-12)
     net = [rem[c].to_numpy() for c in (s.NET_MAPPED_AREA_HA, s.NET_RELEASED_AREA_HA)]
     net_left = rem[s.NET_REMAINING_AREA_HA].to_numpy()
@@ -204,3 +207,49 @@ def test_conservation_with_area_only_and_polygon_releases_mixed(scene):
     assert (table[s.RELEASED_AREA_ONLY_HA] <= table[s.RELEASED_AREA_HA] + 1e-9).all()
     # Counted once never remains more than the records' own remaining ground.
     assert tleft.sum() <= left.sum() + 1e-9
+
+
+# --- progress ---------------------------------------------------------------------
+
+
+def test_progress_counts_area_only_releases_on_their_days():
+    from minemap.progress import progress
+
+    hz = hazards(box(-100, 0, 300, 100))  # 1 ha West, 3 ha East
+    ds = districts(["West", "East"], [box(-1000, -1000, 0, 1000), box(0, -1000, 1000, 1000)])
+    rel = mixed(
+        releases(box(200, 0, 300, 100), dates=["2022-01-03"]),  # 1 ha, East
+        by_area([("H1", 1.5, "2022-01-12", "reduced")]),
+    )
+    table = progress(rel, hz, ds, as_of="2022-01-16")
+    week = table[table[s.PERIOD] == pd.Timestamp("2022-01-10")].set_index([s.DISTRICT, s.METHOD])
+    # 1.5 ha of the 3 ha left: 0.5 ha of West's 1 ha, 1 ha of East's 2 ha.
+    assert week.loc[("West", "reduced"), s.RELEASED_HA] == pytest.approx(0.5, rel=1e-6)
+    assert week.loc[("East", "reduced"), s.RELEASED_HA] == pytest.approx(1.0, rel=1e-6)
+    assert week.loc[("all", "all"), s.RELEASED_HA] == pytest.approx(1.5, rel=1e-6)
+    assert week.loc[("all", "all"), s.REMAINING_HA] == pytest.approx(1.5, rel=1e-6)
+    # The last period equals remaining's per-district table.
+    by = mm.by_district(hz, rel, ds, as_of="2022-01-16").set_index(s.DISTRICT)
+    for name in ("West", "East"):
+        assert week.loc[(name, "all"), s.REMAINING_HA] == pytest.approx(
+            by.loc[name, s.REMAINING_AREA_HA], rel=1e-6
+        )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenes())
+def test_progress_agrees_with_remaining_with_area_only_releases(scene):
+    from minemap.progress import progress
+
+    hz, rel, ds, as_of = scene
+    as_of = as_of or "2022-12-31"
+    table = progress(rel, hz, ds, as_of=as_of)
+    assert (table[s.RELEASED_HA] >= -1e-12).all()
+    last = table[(table[s.PERIOD] == table[s.PERIOD].max()) & (table[s.METHOD] == s.ALL)]
+    by = mm.by_district(hz, rel, ds, as_of=as_of).set_index(s.DISTRICT)
+    for _, row in last.iterrows():
+        if row[s.DISTRICT] == s.ALL:
+            expected = by[s.REMAINING_AREA_HA].sum()
+        else:
+            expected = by[s.REMAINING_AREA_HA].get(row[s.DISTRICT], 0.0)
+        assert row[s.REMAINING_HA] == pytest.approx(expected, rel=1e-6, abs=1e-6)

@@ -48,7 +48,8 @@ def test_unknown_tokens_and_empty_counts_are_not_known_with_a_warning():
     assert cleaned[s.MINES_AP].isna().tolist() == [False, True, True, True]
     assert cleaned[s.MINES_AT].isna().tolist() == [False, True, False, True]
     unknown = [(p.feature, p.rule) for p in problems if p.rule == "unknown-count"]
-    assert len(unknown) == 5 and all(p.severity == WARNING for p in problems)
+    assert len(unknown) == 5
+    assert all(p.severity == WARNING for p in problems)
     assert "not known" in problems[0].message
 
 
@@ -57,7 +58,8 @@ def test_remaining_and_by_district_keep_unknown_as_na():
     rem = mm.remaining(hz, rel, ds)
     by_id = rem.set_index(s.HAZARD_ID)
     assert by_id.loc["H1", s.REMAINING_MINES_EST] == pytest.approx(5, rel=REL)
-    assert pd.isna(by_id.loc["H2", s.MINES]) and pd.isna(by_id.loc["H2", s.REMAINING_MINES_EST])
+    assert pd.isna(by_id.loc["H2", s.MINES])
+    assert pd.isna(by_id.loc["H2", s.REMAINING_MINES_EST])
     assert by_id.loc["H2", s.MINES_AT] == pytest.approx(5)  # the known part stays
     assert pd.isna(by_id.loc["H3", s.MINES_AT])
     table = mm.by_district(rem, districts=ds).set_index(s.DISTRICT)
@@ -69,7 +71,8 @@ def test_remaining_and_by_district_keep_unknown_as_na():
     assert table.loc["East", s.HAZARDS_UNKNOWN_MINES] == 2
     assert table.loc["West", s.HAZARDS_UNKNOWN_MINES] == 0
     assert table.loc[s.UNASSIGNED, s.MAPPED_MINES] == 0  # no record there: 0
-    assert table.attrs["records"] == 3 and table.attrs["records_unknown_mines"] == 2
+    assert table.attrs["records"] == 3
+    assert table.attrs["records_unknown_mines"] == 2
     # Sums over districts skip what is not known.
     assert table[s.MAPPED_MINES].sum() == pytest.approx(10)
 
@@ -171,7 +174,7 @@ def test_priorities_rank_an_unknown_record_on_its_other_parts():
 def test_accuracy_found_vs_recorded_is_not_known_for_an_unknown_count():
     from minemap.accuracy import accuracy, rollup
 
-    hz, rel, ds = _scene()
+    hz, _rel, _ds = _scene()
     hz = hz.to_crs(s.CANONICAL_CRS)
     centres = shapely.centroid(hz.geometry.to_numpy())
     items = gpd.GeoDataFrame(
@@ -200,7 +203,8 @@ def test_progress_and_forecast_run_with_unknown_counts():
     hz, rel, ds = _scene()
     table = progress(rel, hz, ds, as_of="2022-03-01")
     outlook = forecast(table)
-    assert len(table) and len(outlook)
+    assert len(table)
+    assert len(outlook)
     last = table[(table[s.METHOD] == s.ALL) & (table[s.PERIOD] == table[s.PERIOD].max())]
     assert last.set_index(s.DISTRICT).loc["East", s.REMAINING_HA] == pytest.approx(15, rel=1e-6)
 
@@ -243,7 +247,7 @@ def test_validate_cli_reads_a_question_mark(tmp_path):
     path = tmp_path / "hazards.csv"
     path.write_text(
         "hazard_id,mines_ap,mines_at,wkt\n"
-        "A,?,0,\"POLYGON((46.9 39.98,46.91 39.98,46.91 39.99,46.9 39.99,46.9 39.98))\"\n",
+        'A,?,0,"POLYGON((46.9 39.98,46.91 39.98,46.91 39.99,46.9 39.99,46.9 39.98))"\n',
         encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["validate", str(path), "--crs", "EPSG:4326"])

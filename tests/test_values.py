@@ -45,10 +45,13 @@ def test_a_date_only_one_order_fits_is_read(written, day):
 def test_a_day_first_column_settles_its_ambiguous_dates():
     reading = read_dates(pd.Series(["22.02.2024", "03.04.2024", "2024-05-01", None]))
     assert _days(reading) == ["2024-02-22", "2024-04-03", "2024-05-01", None]
-    assert reading.order == "DMY" and reading.inferred
+    assert reading.order == "DMY"
+    assert reading.inferred
     note = reading.note("released_on")
-    assert "released_on" in note and "day-first (DD.MM.YYYY)" in note
-    assert "date_order" in note and "--date-order DMY" in note
+    assert "released_on" in note
+    assert "day-first (DD.MM.YYYY)" in note
+    assert "date_order" in note
+    assert "--date-order DMY" in note
 
 
 def test_a_month_first_column_is_read_month_first():
@@ -72,7 +75,8 @@ def test_a_column_that_does_not_settle_the_order_is_refused(column, why):
     assert pd.isna(reading.days.iloc[-1])
     message = reading.ambiguity("released_on", column[-1])
     assert why in message
-    assert "date_order" in message and "--date-order DMY|MDY|YMD" in message
+    assert "date_order" in message
+    assert "--date-order DMY|MDY|YMD" in message
 
 
 def test_a_given_order_wins_and_refuses_what_does_not_fit_it():
@@ -155,16 +159,21 @@ def test_a_number_only_one_separator_fits_is_read(written, number):
 def test_a_decimal_comma_column_is_read_so_with_a_note():
     reading = read_numbers(pd.Series(["0,75", "1,157", "3"]))
     assert reading.numbers.tolist() == [0.75, 1.157, 3.0]
-    assert reading.decimal == "," and reading.inferred
+    assert reading.decimal == ","
+    assert reading.inferred
     note = reading.note("area_ha")
-    assert "area_ha" in note and "decimal comma" in note and "--decimal ," in note
+    assert "area_ha" in note
+    assert "decimal comma" in note
+    assert "--decimal ," in note
 
 
 def test_a_two_way_number_is_refused_naming_the_option():
     reading = read_numbers(pd.Series(["1,157", "12"]))
     assert reading.ambiguous.tolist() == [True, False]
     message = reading.ambiguity("area_ha", "1,157")
-    assert "1157 or 1.157" in message and "--decimal" in message and "decimal =" in message
+    assert "1157 or 1.157" in message
+    assert "--decimal" in message
+    assert "decimal =" in message
 
 
 def test_a_given_decimal_decides():

@@ -659,7 +659,7 @@ def format_table(table: pd.DataFrame) -> str:
     says the totals are of the records with known counts.
     """
     columns = list(s.TABLE_COLUMNS)
-    shown = table[columns].copy().astype({c: object for c in columns[4:]})
+    shown = table[columns].copy().astype(dict.fromkeys(columns[4:], object))
     total = [pd.to_numeric(shown[c], errors="coerce").sum() for c in columns[1:]]
     shown.loc[len(shown)] = ["TOTAL", *total]
     heads = [
@@ -703,9 +703,11 @@ def _known_counts_note(table: pd.DataFrame) -> list[str]:
     records = table.attrs.get("records")
     known = f"of {records - unknown:,} records with known counts" if records is not None else ""
     return [
-        f"mines: {known}{'; ' if known else ''}{unknown:,} record(s) whose mine count is not "
-        "known are not counted, and their remaining mines not estimated "
-        "(hazards_unknown_mines per district)"
+        (
+            f"mines: {known}{'; ' if known else ''}{unknown:,} record(s) whose mine count is not "
+            "known are not counted, and their remaining mines not estimated "
+            "(hazards_unknown_mines per district)"
+        )
     ]
 
 

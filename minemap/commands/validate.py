@@ -93,8 +93,7 @@ def _read(
         named = [n for n in names if n in s.LAYER_KINDS and kind in (None, n)]
         if len(names) > 1 and named:
             return [
-                (n, mio.read_file(path, layer=n, crs=crs, kind=n, encoding=encoding))
-                for n in named
+                (n, mio.read_file(path, layer=n, crs=crs, kind=n, encoding=encoding)) for n in named
             ]
     raw = mio.read_file(path, layer=chosen, crs=crs, kind=kind, encoding=encoding)
     layer_kind = _guess(raw, kind, maps)
