@@ -37,11 +37,15 @@ from minemap.records import read_record, traverse
 from minemap.store import read_workspace
 
 
-def render_map(*args, **kwargs):
-    """Render the offline HTML map; see :func:`minemap.render.render_map`."""
-    from minemap.render import render_map as _render_map
+def __getattr__(name: str):
+    # minemap.render_map is minemap.render.render_map itself (its signature and
+    # docstring), imported on first use so that `import minemap` loads no folium.
+    if name == "render_map":
+        from minemap.render import render_map
 
-    return _render_map(*args, **kwargs)
+        globals()["render_map"] = render_map
+        return render_map
+    raise AttributeError(f"module 'minemap' has no attribute {name!r}")
 
 
 __version__ = "0.1.0"

@@ -781,7 +781,7 @@ def test_public_grid_counts_shared_land_once(scene):
 
 
 def test_display_geometry_stays_valid_once_rounded():
-    from minemap.render.map import _display_geometries
+    from minemap.render.features import display_geometries
 
     # Polygons a few metres across, as cut pieces and slivers can be: rounded to the
     # page's 5 decimals (about 1 m), their rings crossed themselves.
@@ -791,7 +791,7 @@ def test_display_geometry_stays_valid_once_rounded():
         shapely.make_valid(shapely.Polygon(corner + rng.uniform(0, 6e-5, (6, 2))))
         for _ in range(300)
     ]
-    texts = _display_geometries(np.array(given, dtype=object))
+    texts = display_geometries(np.array(given, dtype=object))
     shown = shapely.from_geojson(texts[pd.notna(texts)])
     assert len(shown) > 100
     assert shapely.is_valid(shown).all()

@@ -695,7 +695,7 @@ def format_table(table: pd.DataFrame) -> str:
 
 def _known_counts_note(table: pd.DataFrame) -> list[str]:
     """The footer saying the mine totals are of the records with known counts, if some are not."""
-    from minemap.render.map import unknown_records
+    from minemap.render.content import unknown_records
 
     unknown = unknown_records(table)
     if not unknown:
