@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -229,7 +230,7 @@ def test_the_map_says_not_known():
     }
     assert districts_["East"]["Mines recorded"] == "not known"
     assert districts_["East"]["Records with mine count not known"] == "2"
-    title = json.loads(page.split("minemap.title(", 1)[1].split(", ", 1)[1].split(");\n", 1)[0])
+    title = json.loads(re.search(r"minemap\.title\(\w+, (\{.*?\})\);", page).group(1))
     assert "2 record(s) not known" in json.dumps(title)
 
 
