@@ -32,6 +32,7 @@ from minemap.errors import (
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
 from minemap.priorities import priorities
+from minemap.profile import ProfileError, read_profile
 from minemap.progress import progress
 from minemap.records import read_record, traverse
 from minemap.store import read_workspace
@@ -55,6 +56,7 @@ __all__ = [
     "MinemapError",
     "OutputExistsError",
     "OutputFileError",
+    "ProfileError",
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
@@ -69,6 +71,7 @@ __all__ = [
     "read_districts",
     "read_hazards",
     "read_items",
+    "read_profile",
     "read_record",
     "read_releases",
     "read_reports",

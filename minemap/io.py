@@ -17,7 +17,6 @@ file without ``overwrite``). ``docs/import.md`` describes it all.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import dataclasses
 import functools
@@ -26,7 +25,6 @@ import json
 import logging
 import mmap
 import os
-import re
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -41,7 +39,7 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import _gdal, _screen, geodesy, outputs, overlay
+from minemap import _gdal, _screen, geodesy, outputs, overlay, vocabulary
 from minemap import schema as s
 from minemap._text import escape, escape_controls, show
 from minemap.errors import (
@@ -50,6 +48,8 @@ from minemap.errors import (
     SchemaError,
     ValidationError,
 )
+from minemap.gazetteer import Gazetteer
+from minemap.profile import Profile
 from minemap.validate import (
     COPY_RULE,
     ERROR,
@@ -60,6 +60,7 @@ from minemap.validate import (
     Problem,
     check_layer,
 )
+from minemap.values import cpg_encoding
 
 # Before any file is read: only the GDAL drivers minemap reads and writes, no network.
 _gdal.configure()
@@ -138,7 +139,7 @@ _CSV_WKT = "wkt"
 def normalise_columns(
     frame: pd.DataFrame, kind: str, mapping: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """Rename known aliases to canonical column names (case-insensitive).
+    """Rename known aliases to canonical column names (case- and accent-insensitive).
 
     Parameters
     ----------
@@ -147,14 +148,26 @@ def normalise_columns(
     kind
         ``hazards``, ``releases``, ``items`` or ``districts``.
     mapping
-        Explicit ``{canonical: column_in_file}`` pairs; they win over aliases.
-        The file's column is matched exactly first, then case-insensitively.
+        Explicit ``{canonical: column_in_file}`` pairs (``--map``, a profile's
+        ``[KIND.columns]``); they win over aliases. The file's column is matched
+        exactly first, then case-insensitively. A mapped column the file lacks is
+        an error (:class:`~minemap.errors.SchemaError`) only if the canonical
+        column is required: files of one source need not all have every column.
+
+    Notes
+    -----
+    Aliases are tried in order: the canonical name, its 10-character Shapefile
+    cut, the English aliases of :data:`minemap.schema.COLUMN_ALIASES`, then the
+    other languages' names of :func:`minemap.vocabulary.column_names`
+    (``Sahe_ID``, ``Статус``), all compared after :func:`minemap.vocabulary.fold`.
 
     Examples
     --------
     >>> import pandas as pd
     >>> list(normalise_columns(pd.DataFrame(columns=["ID", "AP", "AT"]), "hazards").columns)
     ['hazard_id', 'mines_ap', 'mines_at']
+    >>> list(normalise_columns(pd.DataFrame(columns=["Sahe_ID", "Статус"]), "hazards").columns)
+    ['hazard_id', 'status']
     """
     renames: dict = {}
     taken = set()
@@ -162,6 +175,8 @@ def normalise_columns(
     for canonical, given in (mapping or {}).items():
         column = given if given in frame.columns else lower_all.get(str(given).lower())
         if column is None:
+            if canonical not in s.REQUIRED[kind]:
+                continue  # an optional column this file does not have
             names = [escape(c) for c in frame.columns if c != _geometry_name(frame)]
             columns = ", ".join(names[:30]) + (
                 f" ... ({len(names) - 30} more)" if len(names) > 30 else ""
@@ -175,15 +190,21 @@ def normalise_columns(
     # A column that already has a name mapped onto it explicitly steps aside (kept).
     clashes = {c: f"{c}_unmapped" for c in frame.columns if c in taken and c not in renames}
     renames.update(clashes)
-    lower = {str(c).lower(): c for c in frame.columns if c not in renames}
+    folded: dict[str, object] = {}
+    for column in frame.columns:
+        if column not in renames:
+            folded.setdefault(vocabulary.fold(str(column)), column)
     known = (*s.REQUIRED[kind], *s.OPTIONAL[kind])
     aliases = s.COLUMN_ALIASES.get(kind, {})
+    local = vocabulary.column_names(kind)
     for canonical in known:
         if canonical in taken or canonical in frame.columns:
             continue
-        # Shapefiles cut column names to 10 characters (released_on -> released_o).
-        for name in (canonical, canonical[:10], *aliases.get(canonical, ())):
-            column = lower.get(name.lower())
+        # Shapefiles cut column names to 10 characters (released_on -> released_o,
+        # Организация -> Организаци): each name is tried whole, then cut.
+        names = (canonical, *aliases.get(canonical, ()), *local.get(canonical, ()))
+        for name in (n for whole in names for n in dict.fromkeys((whole, whole[:10]))):
+            column = folded.get(vocabulary.fold(name))
             if column is not None and column not in renames and column not in known:
                 renames[column] = canonical
                 break
@@ -233,7 +254,7 @@ def read_file(
         in (``--encoding``, a profile's ``encoding``): a Shapefile without a
         ``.cpg`` (or whose ``.cpg`` says UTF-8 over another code page), a CSV
         that is not UTF-8. A ``.cpg`` naming a code page its text decodes in
-        wins. See :func:`cpg_encoding`.
+        wins. See :func:`minemap.values.cpg_encoding`.
 
     Returns
     -------
@@ -478,54 +499,6 @@ def _check_sidecars(path: Path, target: str) -> None:
             )
 
 
-def cpg_encoding(text: str) -> str | None:
-    """The Python codec a Shapefile's ``.cpg`` names, or None when nobody knows it.
-
-    The names are read as GDAL's Shapefile driver reads them (``GetEncodingFromCPG``):
-    a number from 437 to 950 or 1250 to 1258 is that Windows/DOS code page
-    (``1251``), ``8859...`` an ISO 8859 part (``88595``, ``8859-5``), ``UTF-8``
-    or ``UTF8`` is UTF-8, anything else the encoding's own name (``Big5``,
-    ``KOI8-R``, ``windows-1254``). Beyond GDAL, which knows ``ANSI 1251`` only,
-    ArcGIS's ``ANSI 1250`` ... ``ANSI 1258`` are those code pages (``ANSI 1254``:
-    Turkish, which Azerbaijani Latin files use), and ``65001`` is UTF-8.
-
-    Examples
-    --------
-    >>> [cpg_encoding(t) for t in ("88595", "ANSI 1254", "1251", "UTF-8", "CP1254", "FOO-42")]
-    ['iso8859-5', 'cp1254', 'cp1251', 'utf-8', 'cp1254', None]
-    """
-    name = text.strip().strip("\x00").strip()
-    if not name:
-        return None
-    upper = name.upper()
-    leading = re.match(r"^\s*[+-]?(\d+)", name)  # C's atoi, as GDAL reads it
-    number = int(leading.group(1)) if leading else 0
-    candidates = []
-    if 437 <= number <= 950 or 1250 <= number <= 1258:
-        candidates.append(f"cp{number}")
-    elif upper.startswith("8859"):
-        candidates.append(f"iso8859-{name[5:] if name[4:5] == '-' else name[4:]}")
-    elif upper.startswith(("UTF-8", "UTF8")) or upper == "65001":
-        candidates.append("utf-8")
-    else:
-        ansi = re.match(r"^(?:ANSI|OEM)\s*(\d+)$", upper)
-        if ansi:
-            candidates.append(f"cp{ansi.group(1)}")
-        candidates.append(name)
-    for candidate in candidates:
-        codec = _codec(candidate)
-        if codec is not None:
-            return codec
-    return None
-
-
-def _codec(name: str) -> str | None:
-    try:
-        return codecs.lookup(name).name
-    except (LookupError, ValueError):
-        return None
-
-
 def text_codec(encoding: str) -> str:
     """The Python codec of an encoding a user names (``--encoding``), or a clear error.
 
@@ -695,6 +668,8 @@ def _read_ogr(
             f"has {len(layers)} layers ({', '.join(escape(n) for n in layers[:20])}); "
             "choose one with --layer (layer=...)",
         )
+    if encoding is not None and not target.lower().endswith(".shp"):
+        encoding = None  # only Shapefiles (their .dbf) hold text in a code page
     with _offline(path):
         frames = [_read_ogr_layer(target, name, path, suffix, encoding) for name in names]
     frame = frames[0] if len(frames) == 1 else _concat(frames)
@@ -708,7 +683,7 @@ def _read_ogr_layer(
 ) -> gpd.GeoDataFrame:
     """One layer through GDAL; a Shapefile's text in the encoding its ``.cpg`` names.
 
-    The ``.cpg`` is read here (:func:`cpg_encoding`), not by GDAL, which does not
+    The ``.cpg`` is read here (:func:`minemap.values.cpg_encoding`), not by GDAL, which does not
     know all the names ArcGIS writes. ``encoding`` (``--encoding``) is used for a
     Shapefile without ``.cpg``, or whose text is not valid in the one it names.
     """
@@ -1035,6 +1010,7 @@ def read_layer(
     layer: str | None = None,
     mapping: Mapping[str, str] | None = None,
     crs=None,
+    profile: Profile | None = None,
     **reading,
 ) -> gpd.GeoDataFrame:
     """Read one file as a canonical, checked layer; raise if any feature is rejected.
@@ -1042,7 +1018,9 @@ def read_layer(
     Warnings (repairs) are kept in ``frame.attrs["problems"]``. ``reading``:
     ``date_order``, ``decimal``, ``unknown``, ``encoding`` (see :func:`load_layers`).
     """
-    loaded = load_layers([path], kind, layer=layer, mapping=mapping, crs=crs, **reading)
+    loaded = load_layers(
+        [path], kind, layer=layer, mapping=mapping, crs=crs, profile=profile, **reading
+    )
     loaded.raise_if_rejected()
     return loaded.kept
 
@@ -1131,6 +1109,8 @@ def load_layers(
     hazards: gpd.GeoDataFrame | None = None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     today=None,
+    profile: Profile | None = None,
+    gazetteer: Gazetteer | None = None,
     date_order: str | None = None,
     decimal: str | None = None,
     unknown: Iterable[str] = (),
@@ -1154,17 +1134,27 @@ def load_layers(
         Context layers for the checks (see :func:`minemap.validate.check_layer`).
     max_segment_m, today
         Passed to :func:`minemap.validate.check_layer`.
+    profile
+        An import profile (:func:`minemap.profile.read_profile`): its columns,
+        values, constants and settings for this kind. ``mapping`` and ``crs``
+        win over the profile's.
+    gazetteer
+        District names known beyond the active gazetteer's (see
+        :mod:`minemap.gazetteer`).
     date_order, decimal, unknown
-        How the files write dates, numbers and "not known" (a profile's
-        settings, ``--date-order``, ``--decimal``): see
+        How the files write dates, numbers and "not known"
+        (``--date-order``, ``--decimal``; they win over the profile's): see
         :func:`minemap.validate.check_layer` and :mod:`minemap.values`.
     encoding
         The text encoding of files that say none, or a wrong one (see
-        :func:`read_file`).
+        :func:`read_file`; ``--encoding``, over the profile's).
     """
     paths = [Path(p) for p in ([paths] if isinstance(paths, str | os.PathLike) else paths)]
     if not paths:
         raise SchemaError(f"no {kind} file given")
+    if profile is not None:
+        crs = profile.crs(kind, crs)
+        encoding = encoding or profile.settings(kind).encoding
     if encoding is not None:
         text_codec(encoding)  # a name nobody knows: said before any file is read
     raws = [
@@ -1179,6 +1169,8 @@ def load_layers(
         hazards=hazards,
         max_segment_m=max_segment_m,
         today=today,
+        profile=profile,
+        gazetteer=gazetteer,
         date_order=date_order,
         decimal=decimal,
         unknown=unknown,
@@ -1194,11 +1186,16 @@ def _load_frames(
     hazards=None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     today=None,
+    profile: Profile | None = None,
+    gazetteer: Gazetteer | None = None,
     date_order: str | None = None,
     decimal: str | None = None,
     unknown: Iterable[str] = (),
 ) -> Loaded:
     """:func:`load_layers` on files already read (``minemap validate`` reads them first)."""
+    explicit = dict(mapping or {})
+    if profile is not None:
+        mapping = profile.mapping(kind, explicit)
     frames, crs_rows, read, empty = [], [], 0, []
     for path, raw in raws:
         read += len(raw)
@@ -1206,7 +1203,12 @@ def _load_frames(
             empty.append(
                 Problem(str(path), None, "", "empty-layer", WARNING, f"has no {kind} features")
             )
-        frame = normalise_columns(raw, kind, mapping)
+        try:
+            frame = normalise_columns(raw, kind, mapping)
+        except SchemaError as exc:
+            raise SchemaError(f"{path}: {exc}") from None
+        if profile is not None:
+            frame = profile.apply(frame, kind, mapped=explicit)
         source_crs = frame.crs.to_wkt() if frame.crs is not None else None
         if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
             with warnings.catch_warnings():
@@ -1234,6 +1236,8 @@ def _load_frames(
         source_crs=source_crs,
         max_segment_m=max_segment_m,
         today=today,
+        settings=profile.settings(kind) if profile is not None else None,
+        gazetteer=gazetteer,
         date_order=date_order,
         decimal=decimal,
         unknown=unknown,
@@ -1278,6 +1282,7 @@ def _reader(kind: str):
         crs=None,
         districts: gpd.GeoDataFrame | None = None,
         hazards: gpd.GeoDataFrame | None = None,
+        profile: Profile | None = None,
         **reading,
     ):
         loaded = load_layers(
@@ -1288,6 +1293,7 @@ def _reader(kind: str):
             crs=crs,
             districts=districts,
             hazards=hazards,
+            profile=profile,
             **reading,
         )
         loaded.raise_if_rejected()
@@ -1301,8 +1307,9 @@ def _reader(kind: str):
     the layer is brought to EPSG:4326 and every feature is checked. ``layer``
     picks a layer of a multi-layer file, ``crs`` is the CRS of files that have
     none (CSV); ``districts`` / ``hazards`` give the checks their context;
+    ``profile`` is an import profile (:func:`minemap.profile.read_profile`);
     ``date_order``, ``decimal``, ``unknown`` and ``encoding`` say how the
-    source writes (see :func:`load_layers`).
+    source writes, over the profile (see :func:`load_layers`).
     Raises :class:`~minemap.errors.ValidationError` listing every problem when
     any feature would be rejected, and :class:`~minemap.errors.InputFileError`
     when a file cannot be read. Use :func:`load_layers` to keep going with the

@@ -76,6 +76,7 @@ from minemap.errors import (
     WorkspaceDamagedError,
     WorkspaceError,
 )
+from minemap.profile import Profile, parse_profile
 from minemap.validate import ERROR, Problem
 
 __all__ = [
@@ -95,6 +96,7 @@ __all__ = [
     "read_workspace",
     "read_workspace_layers",
     "schema_version",
+    "source_profile",
     "verify_workspace",
 ]
 
@@ -193,6 +195,9 @@ class Import:
     already: bool = False
     loaded: mio.Loaded | None = dataclasses.field(default=None, repr=False, compare=False)
     notes: tuple[str, ...] = ()
+    #: With ``reuse_profile``: the stored profile the file was read with, and the import
+    #: it was stored with (``None`` when none was reused).
+    reused_profile: tuple[Profile, int] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def wholly_rejected(self) -> bool:
@@ -1061,21 +1066,68 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _read_options(layer, mapping, crs, reading=None) -> str:
+def _read_options(layer, mapping, crs, profile: Profile | None = None, reading=None) -> str:
     """How a file was read, as canonical JSON (part of what makes an import the same).
 
-    ``reading`` (date order, decimal separator, encoding) is kept where given.
+    With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
+    the log says how the file was read, and a later import from the source reuses it.
+    ``reading`` (``--date-order``, ``--decimal``, ``--encoding``) is kept where given.
     """
-    given = {k: v for k, v in (reading or {}).items() if v is not None and v != ()}
-    return json.dumps(
-        {
-            "layer": layer,
-            "mapping": dict(sorted((mapping or {}).items())),
-            "crs": None if crs is None else str(crs),
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()},
-        },
-        sort_keys=True,
-    )
+    options = {
+        "layer": layer,
+        "mapping": dict(sorted((mapping or {}).items())),
+        "crs": None if crs is None else str(crs),
+    }
+    if profile is not None:
+        options[PROFILE] = profile.as_dict()
+    for key, value in (reading or {}).items():
+        if value is not None and value != ():
+            options[key] = list(value) if isinstance(value, tuple) else value
+    return json.dumps(options, sort_keys=True)
+
+
+#: The key of the import log's ``read_options`` that holds the profile a file was read with.
+PROFILE = "profile"
+
+
+def source_profile(workspace, source: str | None) -> tuple[Profile, int] | None:
+    """The profile the last import from ``source`` was read with, and that import's number.
+
+    ``None`` when no import from that source had one (or no source is given).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets, profile
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> p = profile.parse_profile('date_order = "DMY"', name="anama.toml")
+    >>> _ = add_file(ws, "hazards", datasets.get_path("hazards"), source="ANAMA", profile=p)
+    >>> found, import_id = source_profile(ws, "ANAMA")
+    >>> found.name, found.settings("hazards").date_order, import_id
+    ('anama.toml', 'DMY', 1)
+    """
+    source = (source or "").strip()
+    if not source:
+        return None
+    with _reading(Path(workspace)) as con:
+        return _stored_profile(con, source)
+
+
+def _stored_profile(con: sqlite3.Connection, source: str) -> tuple[Profile, int] | None:
+    rows = con.execute(
+        f"SELECT {s.IMPORT_ID}, {s.READ_OPTIONS} FROM {IMPORTS_TABLE} "
+        f"WHERE {s.SOURCE} = ? ORDER BY {s.IMPORT_ID} DESC",
+        (source,),
+    ).fetchall()
+    for import_id, options in rows:
+        try:
+            stored = json.loads(options).get(PROFILE)
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(stored, dict) and isinstance(stored.get("text"), str):
+            name = str(stored.get("name") or f"the profile of import #{import_id}")
+            return parse_profile(stored["text"], name=name), int(import_id)
+    return None
 
 
 def add_file(
@@ -1089,6 +1141,8 @@ def add_file(
     crs=None,
     imported_at=None,
     today: dt.date | None = None,
+    profile: Profile | None = None,
+    reuse_profile: bool = False,
     reading: Mapping | None = None,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
@@ -1115,6 +1169,13 @@ def add_file(
         in the log, and with each record's id the key that supersession uses.
     layer, mapping, crs
         How to read the file, as in :func:`minemap.io.load_layers`.
+    profile
+        An import profile (:func:`minemap.profile.read_profile`), stored whole in
+        the import log (``read_options``); :func:`source_profile` finds it again.
+    reuse_profile
+        Without ``profile``: read the file with the profile the last import from
+        the same ``source`` was read with, if any (``Import.reused_profile`` says
+        which). Looked up in the import's own transaction.
     reading
         ``date_order``, ``decimal``, ``unknown``, ``encoding``: how the file
         writes dates, numbers and text, as in :func:`minemap.io.load_layers`.
@@ -1156,16 +1217,23 @@ def add_file(
         raise InputFileError(path, "is the workspace itself; add the files it is made of")
     digest = file_sha256(path)
     reading = dict(reading or {})
-    options = _read_options(layer, mapping, crs, reading)
     source = (source or "").strip()
     with _writing(workspace, (history_table(kind), REJECTS_TABLE)) as con:
+        reused = (
+            _stored_profile(con, source) if profile is None and reuse_profile and source else None
+        )
+        if reused is not None:
+            profile = reused[0]
+        options = _read_options(layer, mapping, crs, profile, reading)
         earlier = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.SHA256} = ? AND {s.KIND} = ? "
             f"AND {s.READ_OPTIONS} = ? AND {_COUNTED}",
             (digest, kind, options),
         ).fetchone()
         if earlier is not None:
-            return _import_from_row(con, earlier, already=True)
+            return dataclasses.replace(
+                _import_from_row(con, earlier, already=True), reused_profile=reused
+            )
         stamp = _import_moment(con, workspace, imported_at)
         context = _read_layers(con, workspace, _CONTEXT[kind], upto=None)
         loaded = mio.load_layers(
@@ -1177,6 +1245,7 @@ def add_file(
             districts=_or_none(context.get("districts")),
             hazards=_or_none(context.get("hazards")),
             today=today,
+            profile=profile,
             **reading,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)
@@ -1221,7 +1290,8 @@ def add_file(
         row = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.IMPORT_ID} = ?", (import_id,)
         ).fetchone()
-        return _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+        done = _import_from_row(con, row, loaded=loaded, notes=tuple(notes))
+        return dataclasses.replace(done, reused_profile=reused)
 
 
 def _check_kind(kind: str) -> None:

@@ -28,7 +28,11 @@ import shapely
 from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap import values as _values
-from minemap._text import escape, show
+from minemap._text import MAX_SHOWN, escape, show
+from minemap.profile import ReadSettings, toml_string
+
+#: Values read as they are written, with nothing said about them.
+_PLAIN = ReadSettings()
 
 __all__ = [
     "COPY_RULE",
@@ -1036,7 +1040,7 @@ def _comparable(values: pd.Series, kind: str, column: str) -> pd.Series:
         days = _parse_dates(values)
         return days.astype(object).where(days.notna(), values)
     if column in s.ENUM_COLUMNS[kind]:
-        canonical = _normalise_enum(values, s.ENUM_COLUMNS[kind][column])
+        canonical = _normalise_enum(values, column)
         return canonical.astype(object).where(canonical.notna(), values)
     text = values.astype("string").str.strip().mask(lambda v: v == "")
     numbers = pd.to_numeric(text, errors="coerce")
@@ -1067,15 +1071,6 @@ def _same_geometry(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 MAX_COUNT = 10_000_000
 
 
-@dataclasses.dataclass(frozen=True)
-class _Reading:
-    """How values written as text are read (see :mod:`minemap.values`)."""
-
-    date_order: str | None = None
-    decimal: str | None = None
-    unknown: tuple[str, ...] = ()
-
-
 def _by_file(frame: pd.DataFrame, source: str) -> list[tuple[str, np.ndarray]]:
     """Row positions of each file a frame was read from (a file writes in one way)."""
     if s.SOURCE_FILE not in frame.columns or not len(frame):
@@ -1091,7 +1086,7 @@ def _note(report: _Report, file: str, rule: str, message: str | None) -> None:
 
 
 def _read_numbers(
-    frame, column, report: _Report, reading: _Reading, rows=None
+    frame, column, report: _Report, reading: ReadSettings, rows=None
 ) -> tuple[pd.Series, np.ndarray]:
     """A column's numbers (NaN where none) and its ambiguous values (reported), per file.
 
@@ -1114,7 +1109,7 @@ def _read_numbers(
     return out, ambiguous
 
 
-def _check_counts(frame: pd.DataFrame, kind: str, report: _Report, reading: _Reading) -> dict:
+def _check_counts(frame: pd.DataFrame, kind: str, report: _Report, reading: ReadSettings) -> dict:
     """Counts read and checked; returns each count column's numbers (NA where not known).
 
     A count that is empty or says "not known" (``?``, ``naməlum``...) is not
@@ -1160,7 +1155,7 @@ def _check_counts(frame: pd.DataFrame, kind: str, report: _Report, reading: _Rea
 
 
 def _check_dates(
-    frame: pd.DataFrame, kind: str, report: _Report, today: dt.date, reading: _Reading
+    frame: pd.DataFrame, kind: str, report: _Report, today: dt.date, reading: ReadSettings
 ) -> dict:
     """Dates read and checked, per file; returns each date column's days.
 
@@ -1214,7 +1209,7 @@ def _as_written(value) -> str:
 
 
 def _parse_dates(values_: pd.Series, date_order: str | None = None) -> pd.Series:
-    """Calendar days of a column as :func:`minemap._values.read_dates` reads it (NaT elsewhere)."""
+    """Calendar days of a column as :func:`minemap.values.read_dates` reads it (NaT elsewhere)."""
     return _values.read_dates(values_, date_order=date_order).days
 
 
@@ -1226,44 +1221,65 @@ def _check_enums(frame: pd.DataFrame, kind: str, report: _Report) -> None:
         absent = raw.isna() | (raw.astype("string").str.strip() == "")
         if column in s.REQUIRED[kind]:
             report.add(absent, "missing-value", f"{column} is empty")
-        value = _normalise_enum(raw, allowed)
+        value = _normalise_enum(raw, column)
         report.add(
             ~absent & ~value.isin(allowed),
             "unknown-value",
-            lambda i, c=column, r=raw, a=allowed: (
-                f"{c} {show(r.iloc[i])} is not one of {', '.join(a)}"
+            lambda i, c=column, r=raw, a=allowed, k=kind: (
+                f"{c} {show(r.iloc[i])} is not one of {', '.join(a)}, nor a word minemap "
+                f"knows for one; {_profile_line(k, c, r.iloc[i], a[0])}"
             ),
         )
 
 
-def _normalise_enum(values: pd.Series, allowed) -> pd.Series:
-    text = values.astype("string").str.strip()
-    lookup = {a.lower(): a for a in allowed}
-    lookup.update({a.lower().replace("_", " "): a for a in allowed})
-    return text.str.lower().map(lookup)
+def _profile_line(kind: str, column: str, value, example: str) -> str:
+    """How to say in a profile what a value means: the line to add, when it is short."""
+    text = str(value).strip()
+    if len(text) > MAX_SHOWN:
+        return f"say what it means in a profile's [{kind}.values.{column}] table"
+    return (
+        f"say what it means in a profile: [{kind}.values.{column}] "
+        f"{toml_string(text)} = {toml_string(example)}"
+    )
+
+
+def _normalise_enum(values: pd.Series, column: str) -> pd.Series:
+    """Minemap's value for each entry (any case, English, Azerbaijani, Russian), else NA."""
+    from minemap import vocabulary
+
+    return vocabulary.normalise_values(values, column)
 
 
 def _district_names(
-    frame: pd.DataFrame, kind: str, report: _Report, districts: gpd.GeoDataFrame | None
+    frame: pd.DataFrame,
+    kind: str,
+    report: _Report,
+    districts: gpd.GeoDataFrame | None,
+    gazetteer=None,
 ) -> pd.Series:
     """Canonical district names, checking unknown ones.
 
-    A districts layer may come from anywhere (another country's boundaries must
-    work), so its unknown names are kept, with a warning only when one looks like
-    a typo of a known name. A hazard's district must be a known name or one of
-    the districts layer's: anything else is an error listing the closest names.
+    Names are looked up in the gazetteer (``gazetteer``, or the active one: the
+    built-in names and a ``--gazetteer`` file's), then in the districts layer's
+    own name columns (:meth:`minemap.gazetteer.Gazetteer.from_layer`). A districts
+    layer may come from anywhere (another country's boundaries must work), so its
+    unknown names are kept, with a warning only when one looks like a typo of a
+    known name. A hazard's district must be a known
+    name or one of the districts layer's: anything else is an error listing the
+    closest names.
     """
+    from minemap import gazetteer as gz
+
+    known = gazetteer if gazetteer is not None else gz.active()
+    layer = (
+        gz.Gazetteer.from_layer(districts, known=known) if districts is not None else gz.Gazetteer()
+    )
     raw = frame[s.DISTRICT]
     names = raw.astype("string").str.strip().tolist()
-    layer_names: dict[str, str] = {}
-    if districts is not None and s.DISTRICT in districts.columns:
-        for name in districts[s.DISTRICT].dropna().astype(str):
-            layer_names[s.fold_name(name)] = s.canonical_district(name) or name
     out = []
-    keys = {
-        name: s.canonical_district(name) or layer_names.get(s.fold_name(name))
-        for name in dict.fromkeys(n for n in names if isinstance(n, str) and n)
-    }
+    keys = {}
+    for name in dict.fromkeys(n for n in names if isinstance(n, str) and n):
+        keys[name] = known.canonical(name) or layer.canonical(name)
     for i, name in enumerate(names):
         if not isinstance(name, str) or not name:
             out.append(None)
@@ -1274,7 +1290,7 @@ def _district_names(
             continue
         out.append(name)
         if kind == "districts":
-            close = s.closest_districts(name)
+            close = known.closest(name)
             close = [c for c in close if _similar(name, c) >= 0.8]
             if close:
                 report.add_one(
@@ -1285,13 +1301,14 @@ def _district_names(
                     WARNING,
                 )
             continue
-        close = s.closest_districts(name, extra=tuple(layer_names.values()))
+        close = known.closest(name, extra=layer.keys)
         hint = f"; closest known: {', '.join(close)}" if close else ""
         report.add_one(
             i,
             "unknown-district",
             f"district {show(name)} is not a known district name{hint} "
-            "(use one of them, or give a districts layer that has it)",
+            "(use one of them, give a districts layer that has it, or add it to a "
+            "gazetteer: --gazetteer FILE)",
         )
     return pd.Series(out, index=frame.index, dtype="string")
 
@@ -1313,6 +1330,8 @@ def check_layer(
     source_crs=None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     overlap_share: float = OVERLAP_SHARE,
+    settings: ReadSettings | None = None,
+    gazetteer=None,
     date_order: str | None = None,
     decimal: str | None = None,
     unknown: Iterable[str] = (),
@@ -1343,18 +1362,23 @@ def check_layer(
         release; ``None`` turns the check off.
     overlap_share
         Two hazards overlapping by more than this share of the larger are errors.
+    settings
+        How the source writes values (a profile's :class:`~minemap.profile.ReadSettings`):
+        its ``date_order``, ``decimal`` and ``unknown`` tokens (see below).
+    gazetteer
+        The district names known (default: :func:`minemap.gazetteer.active`).
     date_order
         ``"DMY"``, ``"MDY"`` or ``"YMD"``: how dates written with separators
-        order day, month and year (a profile's ``date_order``,
-        ``--date-order``). Without it, each file's column must settle the order
-        (see :func:`minemap._values.read_dates`).
+        order day, month and year (``--date-order``; it wins over the
+        settings'). Without either, each file's column must settle the order
+        (see :func:`minemap.values.read_dates`).
     decimal
         ``","`` or ``"."``: the decimal separator of numbers written as text
-        (``decimal``, ``--decimal``); without it each file's column must settle
-        two-way numbers such as ``1,157``.
+        (``--decimal``; it wins over the settings'); without either, each
+        file's column must settle two-way numbers such as ``1,157``.
     unknown
-        Cell values meaning "not known", beside the built-in
-        :data:`minemap.schema.UNKNOWN_TOKENS` (a profile's ``unknown``).
+        Cell values meaning "not known", beside the settings' and the built-in
+        ones (:func:`minemap.vocabulary.unknown_terms`).
 
     Returns
     -------
@@ -1374,6 +1398,7 @@ def check_layer(
     if kind not in s.LAYER_KINDS:
         raise ValueError(f"kind must be one of {', '.join(s.LAYER_KINDS)}, not {kind!r}")
     today = today or dt.date.today()
+    settings = settings or _PLAIN
     frame = frame.copy()
     if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
         source_crs = frame.crs if source_crs is None else source_crs
@@ -1381,6 +1406,10 @@ def check_layer(
     id_col = s.ID_COLUMN[kind]
     if id_col in frame.columns:
         frame[id_col] = frame[id_col].astype("string").str.strip()
+    for column in (*s.REQUIRED[kind], *s.OPTIONAL[kind]):
+        if column in frame.columns:
+            # Cells that say "not known" are empty (a profile's unknown = [...]).
+            frame[column] = settings.blank_unknown(frame[column])
     report = _Report(frame, kind, source)
     missing = [c for c in s.REQUIRED[kind] if c not in frame.columns]
     if missing and not len(frame):
@@ -1411,8 +1440,12 @@ def check_layer(
         dropped = frame.drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
         return dropped, report.problems, report.rejected
 
-    reading = _Reading(
-        _values.check_date_order(date_order), _values.check_decimal(decimal), tuple(unknown)
+    # The command line wins over a profile; "not known" tokens add up.
+    reading = dataclasses.replace(
+        settings,
+        date_order=_values.check_date_order(date_order or settings.date_order),
+        decimal=_values.check_decimal(decimal or settings.decimal),
+        unknown=(*settings.unknown, *unknown),
     )
     area_only = _area_only_rows(frame, kind, reading)
     geometry, ok = _check_geometry(
@@ -1447,7 +1480,7 @@ def check_layer(
     days = _check_dates(frame, kind, report, today, reading)
     _check_enums(frame, kind, report)
     if s.DISTRICT in frame.columns:
-        frame[s.DISTRICT] = _district_names(frame, kind, report, districts)
+        frame[s.DISTRICT] = _district_names(frame, kind, report, districts, gazetteer)
 
     for column, numbers in counts.items():
         frame[column] = numbers
@@ -1457,14 +1490,14 @@ def check_layer(
         # Read on every release (a polygon's own area is what counts there).
         given = _values.read_numbers(frame[s.AREA_HA], decimal=reading.decimal).numbers
         frame[s.AREA_HA] = given if area is None else area.where(area_only, given)
-    for column, allowed in s.ENUM_COLUMNS[kind].items():
+    for column in s.ENUM_COLUMNS[kind]:
         if column in frame.columns:
-            normalised = _normalise_enum(frame[column], allowed)
-            frame[column] = normalised.where(normalised.notna(), frame[column])
+            normalised = _normalise_enum(frame[column], column)
+            frame[column] = frame[column].where(normalised.isna(), normalised)
     return frame, report.problems, report.rejected
 
 
-def _area_only_rows(frame: pd.DataFrame, kind: str, reading: _Reading) -> np.ndarray:
+def _area_only_rows(frame: pd.DataFrame, kind: str, reading: ReadSettings) -> np.ndarray:
     """Releases given as an area: no polygon (none, or a point), and ``area_ha`` given."""
     none = np.zeros(len(frame), dtype=bool)
     if kind != "releases" or s.AREA_HA not in frame.columns:
@@ -1486,7 +1519,7 @@ def _check_area_only(
     frame: pd.DataFrame,
     area_only: np.ndarray,
     report: _Report,
-    reading: _Reading,
+    reading: ReadSettings,
     hazards: gpd.GeoDataFrame | None,
 ) -> pd.Series:
     """An area-only release: a positive area in hectares, and a hazard that exists.

@@ -23,6 +23,7 @@ Each function takes its settings as arguments (``date_order``, ``decimal``,
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import re
@@ -32,7 +33,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from minemap import schema as s
+from minemap import vocabulary
 
 __all__ = [
     "DATE_ORDERS",
@@ -42,6 +43,7 @@ __all__ = [
     "NumberReading",
     "check_date_order",
     "check_decimal",
+    "cpg_encoding",
     "excel_day",
     "read_dates",
     "read_numbers",
@@ -579,6 +581,57 @@ def read_numbers(values: pd.Series, *, decimal: str | None = None) -> NumberRead
     return reading
 
 
+# --- text encodings ---------------------------------------------------------------
+
+
+def cpg_encoding(text: str) -> str | None:
+    """The Python codec a Shapefile's ``.cpg`` names, or None when nobody knows it.
+
+    The names are read as GDAL's Shapefile driver reads them (``GetEncodingFromCPG``):
+    a number from 437 to 950 or 1250 to 1258 is that Windows/DOS code page
+    (``1251``), ``8859...`` an ISO 8859 part (``88595``, ``8859-5``), ``UTF-8``
+    or ``UTF8`` is UTF-8, anything else the encoding's own name (``Big5``,
+    ``KOI8-R``, ``windows-1254``). Beyond GDAL, which knows ``ANSI 1251`` only,
+    ArcGIS's ``ANSI 1250`` ... ``ANSI 1258`` are those code pages (``ANSI 1254``:
+    Turkish, which Azerbaijani Latin files use), and ``65001`` is UTF-8.
+
+    Examples
+    --------
+    >>> [cpg_encoding(t) for t in ("88595", "ANSI 1254", "1251", "UTF-8", "CP1254", "FOO-42")]
+    ['iso8859-5', 'cp1254', 'cp1251', 'utf-8', 'cp1254', None]
+    """
+    name = text.strip().strip("\x00").strip()
+    if not name:
+        return None
+    upper = name.upper()
+    leading = re.match(r"^\s*[+-]?(\d+)", name)  # C's atoi, as GDAL reads it
+    number = int(leading.group(1)) if leading else 0
+    candidates = []
+    if 437 <= number <= 950 or 1250 <= number <= 1258:
+        candidates.append(f"cp{number}")
+    elif upper.startswith("8859"):
+        candidates.append(f"iso8859-{name[5:] if name[4:5] == '-' else name[4:]}")
+    elif upper.startswith(("UTF-8", "UTF8")) or upper == "65001":
+        candidates.append("utf-8")
+    else:
+        ansi = re.match(r"^(?:ANSI|OEM)\s*(\d+)$", upper)
+        if ansi:
+            candidates.append(f"cp{ansi.group(1)}")
+        candidates.append(name)
+    for candidate in candidates:
+        codec = _codec(candidate)
+        if codec is not None:
+            return codec
+    return None
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError):
+        return None
+
+
 # --- not known --------------------------------------------------------------------
 
 
@@ -593,14 +646,14 @@ def _fold(text: str) -> str:
 def unknown_mask(values: pd.Series, unknown: Iterable[str] = ()) -> np.ndarray:
     """Cells that say "not known": empty, or a token of ``unknown`` or the built-in ones.
 
-    The built-in tokens are :data:`minemap.schema.UNKNOWN_TOKENS` (``?``,
+    The built-in tokens are :func:`minemap.vocabulary.unknown_terms` (``?``,
     ``unknown``, ``n/a``, ``naməlum``, ``неизвестно``, ``нет данных``), matched
     whatever the case, accents and surrounding spaces.
 
     >>> unknown_mask(pd.Series(["3", " ? ", "Naməlum", None, "", "N/A"])).tolist()
     [False, True, True, True, True, True]
     """
-    tokens = {_fold(t) for t in (*s.UNKNOWN_TOKENS, *unknown) if str(t).strip()}
+    tokens = {_fold(t) for t in (*vocabulary.unknown_terms(), *unknown) if str(t).strip()}
     out = pd.isna(values).to_numpy().copy()
     text = values[~out]
     text = text[[isinstance(v, str) for v in text.to_numpy(dtype=object)]]

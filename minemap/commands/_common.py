@@ -14,11 +14,12 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from minemap import contamination, outputs, store
+from minemap import contamination, gazetteer, outputs, store
 from minemap import io as mio
 from minemap import schema as s
 from minemap._text import escape_controls
 from minemap.errors import MinemapError, WorkspaceError
+from minemap.profile import Profile, ProfileError, read_profile
 from minemap.validate import RULES
 
 log = logging.getLogger("minemap")
@@ -105,6 +106,35 @@ def _remember_map(ctx, param, value):
     return _remember("map")(ctx, param, value)
 
 
+def _remember_profile(ctx, param, value):
+    """``--profile``: read and checked at once, so a bad profile is a usage error (exit 2)."""
+    profile = None
+    if value is not None:
+        try:
+            profile = read_profile(value)
+        except ProfileError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return _remember("profile")(ctx, param, profile)
+
+
+def _remember_gazetteer(ctx, param, value):
+    """``--gazetteer``: read at once, and its names known while the command runs."""
+    found = None
+    if value is not None:
+        try:
+            found = gazetteer.read_gazetteer(value)
+        except MinemapError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+        ctx.with_resource(gazetteer.using(found))
+    return _remember("gazetteer")(ctx, param, found)
+
+
+def current_profile() -> Profile | None:
+    """The ``--profile`` given to the running command (``None`` without one)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get("minemap.profile") if ctx is not None else None
+
+
 def _split_kind(text: str) -> tuple[str | None, str]:
     """``hazards:NAME`` -> (``hazards``, ``NAME``); ``NAME`` -> (None, ``NAME``)."""
     kind, sep, rest = text.partition(":")
@@ -177,10 +207,32 @@ def reading() -> dict:
 
 
 def read_options(func):
-    """``--layer``, ``--crs``, ``--map``, ``--date-order``, ``--decimal``, ``--encoding``.
+    """How to read the inputs: ``--layer``, ``--crs``, ``--map``, ``--profile``,
+    ``--gazetteer``, ``--date-order``, ``--decimal``, ``--encoding``.
 
-    How to read the input files; kept in ``ctx.meta`` (see :func:`reading`).
+    Kept in ``ctx.meta`` (see :func:`reading`); the command line wins over a profile.
     """
+    func = click.option(
+        "--gazetteer",
+        "gazetteer_file",
+        metavar="FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_gazetteer,
+        help="More district names: a CSV with district,name columns (one spelling a row) "
+        "or a TOML of district = [names]. Added to those minemap knows.",
+    )(func)
+    func = click.option(
+        "--profile",
+        "profile_file",
+        metavar="PROFILE.toml",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_profile,
+        help="An import profile: how this source's files map to minemap's columns and "
+        "values, their encoding, CRS, date order (see docs/import.md). --map and --crs win "
+        "over it. Draft one with `minemap profile draft`.",
+    )(func)
     func = click.option(
         "--encoding",
         metavar="ENCODING",
@@ -418,7 +470,7 @@ def note(message: str) -> None:
 
 
 def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
-    """Read files of one kind with the ``--layer``/``--crs``/``--map`` options given.
+    """Read files of one kind with the ``--layer``/``--crs``/``--map``/``--profile`` given.
 
     Warnings are logged (the first few of each rule, then a count).
     """
@@ -432,6 +484,7 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
         crs=meta.get("minemap.crs"),
         districts=districts,
         hazards=hazards,
+        profile=meta.get("minemap.profile"),
         **reading(),
     )
     log_problems(loaded)

@@ -12,6 +12,7 @@ from minemap.commands._common import (
     layer_for,
     log_problems,
     mapping_for,
+    note,
     parse_map,
     read_options,
     reading,
@@ -53,6 +54,9 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
     import is one transaction. Adding the same file again changes nothing; but a file
     whose every feature was rejected is not imported (exit status 1): add it again the
     right way.
+
+    A --profile is stored with the import; a later file from the same --source is
+    read with it again unless another --profile is given.
     """
     meta = click.get_current_context().meta
     done = store.add_file(
@@ -64,8 +68,16 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
         crs=meta.get("minemap.crs"),
         imported_at=imported_at,
+        profile=meta.get("minemap.profile"),
+        reuse_profile=True,
         reading=reading(),
     )
+    if done.reused_profile is not None:
+        profile, import_id = done.reused_profile
+        note(
+            f"{file}: read with the profile {profile.name} of source {source!r} "
+            f"(stored with import #{import_id}); give --profile to use another"
+        )
     if done.loaded is not None:
         log_problems(done.loaded)
         click.echo(done.loaded.summary(), err=True)
@@ -74,8 +86,8 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
             click.echo(f"  {problem}", err=True)
         if len(errors) > _REJECTS_SHOWN:
             click.echo(f"  ... and {len(errors) - _REJECTS_SHOWN} more", err=True)
-        for note in done.notes:
-            click.echo(f"WARNING: {file}: {note}", err=True)
+        for warning in done.notes:
+            click.echo(f"WARNING: {file}: {warning}", err=True)
     click.echo(done.summary())
     if done.wholly_rejected:
         # Logged with its rejects, but not imported: the same file can be added again.
@@ -83,7 +95,7 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
             f"every feature of {file} was rejected, so nothing was added (the rejects are kept "
             f"with their reasons: `minemap log {workspace} --rejects --import "
             f"{done.import_id}`); fix the file, or add it again the right way (--source, --map, "
-            "--layer, --crs)"
+            "--layer, --crs, --profile)"
         )
 
 

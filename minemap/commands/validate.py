@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from minemap import io as mio
 from minemap import schema as s
@@ -25,6 +24,7 @@ from minemap.commands._common import (
     warning_lines,
 )
 from minemap.errors import InputFileError, MinemapError
+from minemap.guess import guess_layer_kind
 from minemap.validate import ERROR, Problem
 
 #: Rule name for a file that cannot be read at all.
@@ -36,77 +36,58 @@ UNUSABLE_CONTEXT = "unusable-context"
 _ORDER = ("districts", "hazards", "releases", "items")
 
 
-def _enum_matches(columns: pd.DataFrame, kind: str) -> int:
-    """How many of the kind's enumerated columns hold only values of that kind."""
-    matches = 0
-    for column, allowed in s.ENUM_COLUMNS[kind].items():
-        if column not in columns.columns:
-            continue
-        values = columns[column].dropna().astype(str).str.strip().str.lower()
-        known = {a.lower() for a in allowed} | {a.lower().replace("_", " ") for a in allowed}
-        values = values[values != ""]
-        if len(values) and values.isin(known).all():
-            matches += 1
-    return matches
-
-
-def _guess(raw, kind: str | None, maps) -> str | None:
-    """The layer kind a file holds, from its columns (after aliases) and geometry.
-
-    Each kind is scored by: does the geometry type fit, how many of its required
-    columns are there, how many of its enumerated columns hold only its values
-    (``method`` cleared/reduced/cancelled against ``classification`` SHA/CHA, both
-    of which a ``type`` column may be), and how many optional columns match.
-    """
-    if kind is not None:
-        return kind
-    present = raw.geometry.dropna()
-    geometry_types = set(present[~present.is_empty].geom_type)
-    best, best_score = None, None
-    for order, candidate in enumerate(s.LAYER_KINDS):
-        try:
-            columns = mio.normalise_columns(raw, candidate, mapping_for(candidate, maps))
-        except MinemapError:
-            continue
-        required = sum(c in columns.columns for c in s.REQUIRED[candidate])
-        if not required:
-            continue
-        fits = not geometry_types or bool(geometry_types & set(s.GEOMETRY_TYPES[candidate]))
-        optional = sum(c in columns.columns for c in s.OPTIONAL[candidate])
-        score = (fits, required, _enum_matches(columns, candidate), optional, -order)
-        if best_score is None or score > best_score:
-            best, best_score = candidate, score
-    return best
-
-
-def _read(
-    path: Path, kind: str | None, crs, layers, maps, encoding=None
-) -> list[tuple[str, object]]:
+def _read(path: Path, kind: str | None, crs, layers, maps, profile=None, encoding=None) -> list:
     """The layers of one file to check, with their kinds: ``[(kind, frame), ...]``.
 
     A multi-layer file (GeoPackage) without ``--layer`` has each of its layers
     named like a kind (``hazards``, ``releases``...) checked as that kind.
+    Without ``--kind``, the kind is guessed (:func:`minemap.guess.guess_layer_kind`)
+    and the guess said on stderr, with its reason.
     """
+
+    given = encoding
+
+    def read(layer, as_kind):
+        # --crs and --encoding win; else the profile's, for the kind when it is known.
+        chosen_crs = crs if profile is None else profile.crs(as_kind or "", crs)
+        chosen = given or (None if profile is None else profile.settings(as_kind or "").encoding)
+        return mio.read_file(path, layer=layer, crs=chosen_crs, kind=as_kind, encoding=chosen)
+
     chosen = layer_for(kind or "", layers)
     if chosen is None and mio._suffix(path) not in (".kml", ".kmz"):
         names = mio.layer_names(path)
         named = [n for n in names if n in s.LAYER_KINDS and kind in (None, n)]
         if len(names) > 1 and named:
-            return [
-                (n, mio.read_file(path, layer=n, crs=crs, kind=n, encoding=encoding)) for n in named
-            ]
-    raw = mio.read_file(path, layer=chosen, crs=crs, kind=kind, encoding=encoding)
-    layer_kind = _guess(raw, kind, maps)
-    if layer_kind is None:
+            return [(n, read(n, n)) for n in named]
+    raw = read(chosen, kind)
+    if kind is not None:
+        return [(kind, raw)]
+    guess = guess_layer_kind(
+        raw, mio._suffix(path), mapping=lambda k: mapping_for(k, maps), profile=profile
+    )
+    if guess.kind is None:
         names = [escape(c) for c in raw.columns if c != raw.geometry.name]
         columns = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
         raise InputFileError(
             path,
-            "cannot tell what layer this is ("
+            f"cannot tell what kind of layer {path} is: give --kind "
+            "hazards|releases|items|districts ("
+            + guess.reason
+            + "; "
             + (f"columns: {columns}" if columns else "no features and no columns")
-            + "); pass --kind hazards|releases|items|districts, or --map",
+            + ")",
         )
-    return [(layer_kind, raw)]
+    if not quiet():
+        click.echo(
+            f"{path}: guessed {guess.kind} ({guess.reason}); give --kind to say otherwise",
+            err=True,
+        )
+    if profile is not None and (
+        profile.crs(guess.kind, crs) != profile.crs("", crs)
+        or profile.settings(guess.kind).encoding != profile.settings("").encoding
+    ):
+        raw = read(chosen, guess.kind)  # the profile reads this kind's files otherwise
+    return [(guess.kind, raw)]
 
 
 @click.command()
@@ -142,6 +123,7 @@ def validate(files, kind, districts, max_segment_km, as_json):
     meta = click.get_current_context().meta
     maps = parse_map(meta.get("minemap.map"))
     crs, layers = meta.get("minemap.crs"), meta.get("minemap.layer")
+    profile = meta.get("minemap.profile")
     settings = reading()
     problems: list[Problem] = []
 
@@ -152,7 +134,7 @@ def validate(files, kind, districts, max_segment_km, as_json):
     groups: dict[str, list] = {k: [] for k in _ORDER}
     for path in files:
         try:
-            read = _read(path, kind, crs, layers, maps, settings["encoding"])
+            read = _read(path, kind, crs, layers, maps, profile, settings["encoding"])
         except MinemapError as exc:
             unreadable(path, exc)
             continue
@@ -175,6 +157,7 @@ def validate(files, kind, districts, max_segment_km, as_json):
                 districts=context["districts"] if layer_kind != "districts" else None,
                 hazards=context["hazards"] if layer_kind == "releases" else None,
                 max_segment_m=max_segment_km * 1000,
+                profile=profile,
                 date_order=settings["date_order"],
                 decimal=settings["decimal"],
             )
@@ -204,7 +187,8 @@ def validate(files, kind, districts, max_segment_km, as_json):
 
 
 def _districts_context(path: Path, maps, problems: list[Problem], *, report: bool):
-    """The ``--districts`` file read as districts (``--layer``, ``--crs``, ``--map``), or None.
+    """The ``--districts`` file read as districts (``--layer``, ``--crs``, ``--map``,
+    ``--profile``), or None.
 
     A file that cannot serve (unreadable, or not one district kept: a name column
     that is not mapped...) is an error that says so, rather than checks silently
@@ -219,6 +203,7 @@ def _districts_context(path: Path, maps, problems: list[Problem], *, report: boo
             layer=layer_for("districts", meta.get("minemap.layer")),
             crs=meta.get("minemap.crs"),
             mapping=mapping_for("districts", maps),
+            profile=meta.get("minemap.profile"),
             **reading(),
         )
     except MinemapError as exc:

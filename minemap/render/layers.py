@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from minemap import schema as s
+from minemap.gazetteer import alternative_names
 from minemap.render import _analysis
 from minemap.render import content as c
 from minemap.render import symbology as sym
@@ -148,14 +149,16 @@ def add_districts(
     if s.REMAINING_AREA_HA not in columns:
         columns.insert(0, s.REMAINING_AREA_HA)
     breaks = sym.class_breaks(values)
+    others = alternative_names(districts)  # the search finds a district by any of its names
     styles = Styles()
     props = [
         {
             K.style: styles(sym.district_style(v, breaks)),
             K.tooltip: c.district_tip(n, rec, f, columns),
             K.search: n,
+            **({K.aliases: a} if a else {}),
         }
-        for n, rec, f, v in zip(names, records(districts), figures, values, strict=True)
+        for n, rec, f, v, a in zip(names, records(districts), figures, values, others, strict=True)
     ]
     options = layer_options(
         styles.styles, c.district_labels(columns), "minemap-district", attribution=credit or None

@@ -56,6 +56,9 @@ class FeatureKeys:
         values are left out in the page.
     search
         Text the search box finds the feature by (a hazard id, a district).
+    aliases
+        Other names the search box finds the feature by, not listed (a
+        district's names in other languages and spellings, from the gazetteer).
     known
         Month (index into the time slider's months) the feature was first
         known: its hazard's submission.
@@ -72,6 +75,7 @@ class FeatureKeys:
     heading: str = "h"
     values: str = "v"
     search: str = "i"
+    aliases: str = "n"
     known: str = "a"
     released: str = "z"
     deltas: str = "d"

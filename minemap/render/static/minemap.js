@@ -20,6 +20,8 @@
  *   K.values    the values, aligned with options.labels: text, or a number
  *               that indexes the collection's strings; empty ones left out
  *   K.search    text the search box finds the feature by (hazard id, district)
+ *   K.aliases   other names the search finds it by, not listed (a district's
+ *               names in other languages and spellings)
  *   K.known     month (index into the slider's months) first known: submitted
  *   K.released  month released
  *   K.deltas    in a geometry, in place of coordinates: integer deltas of
@@ -50,6 +52,7 @@ window.minemap = (function (K) {
   // plain object already "has" constructor, __proto__, toString...
   var index = new Map();  // search key -> [{layer, group}]
   var keys = [];
+  var aliases = [];  // other names of districts: searched, not listed
   var timed = [];      // layers filtered by the time slider
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -73,11 +76,24 @@ window.minemap = (function (K) {
     box.appendChild(table);
     return box;
   }
-  function remember(key, layer, group) {
+  // An alias (another name of a district) is searched but not listed, and comes
+  // after the features that have the key as their own name or id.
+  function remember(key, layer, group, alias) {
     if (key === undefined || key === null || key === "") { return; }
     key = String(key);
-    if (!index.has(key)) { index.set(key, []); keys.push(key); }
-    index.get(key).push({layer: layer, group: group});
+    if (!index.has(key)) { index.set(key, []); (alias ? aliases : keys).push(key); }
+    var list = index.get(key), hit = {layer: layer, group: group, alias: Boolean(alias)};
+    if (alias) { list.push(hit); return; }
+    var at = aliases.indexOf(key);
+    if (at >= 0) { aliases.splice(at, 1); keys.push(key); }
+    at = 0;
+    while (at < list.length && !list[at].alias) { at++; }
+    list.splice(at, 0, hit);
+  }
+  // Case and accents do not matter in a search: Fuzuli finds Füzuli, agdere Ağdərə.
+  function fold(text) {
+    return String(text).normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[\u0259\u00e4]/g, "e").replace(/\u0131/g, "i");
   }
   // Coordinates arrive as integer deltas (K.deltas).
   function ring(d, scale) {
@@ -116,6 +132,7 @@ window.minemap = (function (K) {
         layer.bindPopup(function () { return tip(p[K.tooltip], options.labels, strings); },
                         {className: "minemap-popup", maxWidth: 420});
         remember(p[K.search], layer, group);
+        (p[K.aliases] || []).forEach(function (k) { remember(k, layer, group, true); });
       }
     });
     data.features.forEach(function (f) {
@@ -317,8 +334,8 @@ window.minemap = (function (K) {
         if (!q) { out.textContent = ""; return; }
         var hits = index.get(q);
         if (!hits) {
-          var low = q.toLowerCase();
-          var k = keys.filter(function (x) { return x.toLowerCase().indexOf(low) >= 0; });
+          var low = fold(q);
+          var k = keys.concat(aliases).filter(function (x) { return fold(x).indexOf(low) >= 0; });
           hits = k.length ? index.get(k[0]) : null;
           if (hits) { input.value = k[0]; }
         }
