@@ -765,11 +765,11 @@ def rollup(
     with_devices = frame[s.DEVICES_NEAR] > 0
     # Records whose count is not known take no part in found-vs-recorded: neither their
     # recorded mines (not 0) nor the devices found in them.
-    for kind, column, inside in (
+    for kind, mines, inside in (
         ("ap", s.MINES_AP, s.DEVICES_INSIDE_AP),
         ("at", s.MINES_AT, s.DEVICES_INSIDE_AT),
     ):
-        recorded = pd.to_numeric(frame[column], errors="coerce").to_numpy(
+        recorded = pd.to_numeric(frame[mines], errors="coerce").to_numpy(
             dtype=float, na_value=np.nan
         )
         known = with_devices.to_numpy() & np.isfinite(recorded)
