@@ -682,7 +682,7 @@ def _canonical_columns(kind: str) -> dict[str, str]:
             columns[column] = _INTEGER
         elif column in s.DATE_COLUMNS[kind]:
             columns[column] = _DATE
-        elif column == s.DEPTH_CM:
+        elif column in (s.DEPTH_CM, s.AREA_HA):
             columns[column] = _REAL
         else:
             columns[column] = _TEXT
@@ -1465,6 +1465,12 @@ def _ensure_columns(
             continue
         name = str(column)
         if name in canonical:
+            if name not in columns:
+                # A column minemap came to know after the workspace was made (area_ha).
+                con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(name)} {canonical[name]}")
+                columns[name] = canonical[name]
+                by_lower[name.lower()] = name
+                added = True
             mapping[column] = name
             continue
         wanted = _sql_type(frame[column])
@@ -1496,6 +1502,29 @@ def _ensure_columns(
     return mapping, notes
 
 
+#: Where a release given as an area says the work was: its point, kept as two columns
+#: (the releases' geometry column holds polygons).
+POINT_LONGITUDE, POINT_LATITUDE = "point_longitude", "point_latitude"
+
+
+def _points_as_columns(kept: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Releases given as an area with a point: the point in two columns, no geometry.
+
+    Such a release has no polygon (``area_ha`` and ``hazard_id`` say what it
+    released); its point, where the team worked, is kept beside it.
+    """
+    geoms = kept.geometry.to_numpy(dtype=object)
+    points = ~pd.isna(geoms) & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    if not points.any():
+        return kept
+    kept = kept.copy()
+    kept[POINT_LONGITUDE] = np.where(points, shapely.get_x(np.where(points, geoms, None)), np.nan)
+    kept[POINT_LATITUDE] = np.where(points, shapely.get_y(np.where(points, geoms, None)), np.nan)
+    return kept.set_geometry(
+        gpd.GeoSeries(np.where(points, None, geoms), index=kept.index, crs=kept.crs)
+    )
+
+
 def _write_versions(
     con: sqlite3.Connection, kind: str, kept: gpd.GeoDataFrame, import_id: int, source: str
 ) -> tuple[int, int, int, list[str]]:
@@ -1504,6 +1533,8 @@ def _write_versions(
         return 0, 0, 0, []
     table = history_table(kind)
     id_col = s.ID_COLUMN[kind]
+    if kind == "releases":
+        kept = _points_as_columns(kept)
     mapping, notes = _ensure_columns(con, kind, kept)
     data = _data_columns(con, table)
     origin = {target: column for column, target in mapping.items()}

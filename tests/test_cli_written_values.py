@@ -288,3 +288,49 @@ def test_a_cp1251_csv_with_encoding(runner, tmp_path):
         main, ["validate", str(path), "--crs", "EPSG:4326", "--encoding", "cp1251"]
     )
     assert read.exit_code == 0, read.output
+
+
+def test_a_release_list_goes_into_a_workspace_and_counts_from_there(runner, tmp_path, hazards_file):
+    from minemap import store
+
+    releases = tmp_path / "releases.csv"
+    excel_list(
+        releases,
+        [
+            ("T-1", "H-1", "22.02.2024", "cleared", "0,75", "2", "46,9005", "39,9802"),
+            ("T-2", "H-1", "23.02.2024", "reduced", "0,25", "?", "", ""),
+        ],
+    )
+    workspace = tmp_path / "ws.gpkg"
+    assert runner.invoke(main, ["init", str(workspace)]).exit_code == 0
+    for kind, path in (("hazards", hazards_file), ("releases", releases)):
+        done = runner.invoke(main, ["add", kind, str(workspace), str(path)])
+        assert done.exit_code == 0, done.output
+    stored = store.read_workspace(workspace, "releases").set_index(s.RELEASE_ID)
+    assert stored[s.AREA_HA].tolist() == [0.75, 0.25]
+    assert stored.geometry.isna().all()  # no polygon; T-1's point kept beside it
+    assert stored.loc["T-1", store.POINT_LONGITUDE] == pytest.approx(46.9005)
+    table = tmp_path / "table.csv"
+    result = runner.invoke(
+        main, ["remaining", "--workspace", str(workspace), "--by-district", str(table)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(table).set_index(s.DISTRICT).loc[s.UNASSIGNED]
+    assert row[s.RELEASED_AREA_ONLY_HA] == pytest.approx(1.0, abs=0.005)
+
+
+def test_a_workspace_made_before_area_only_releases_takes_them(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from minemap import store
+
+    workspace = tmp_path / "v1.gpkg"
+    shutil.copy(Path(__file__).parent / "data" / "workspace_v1.gpkg", workspace)
+    hazard = store.read_workspace(workspace, "hazards")[s.HAZARD_ID].iloc[0]
+    releases = tmp_path / "releases.csv"
+    excel_list(releases, [("T-9", hazard, "22.02.2024", "cleared", "0,05", "0", "", "")])
+    done = store.add_file(workspace, "releases", releases)
+    assert done.kept == 1
+    stored = store.read_workspace(workspace, "releases").set_index(s.RELEASE_ID)
+    assert stored.loc["T-9", s.AREA_HA] == pytest.approx(0.05)

@@ -503,14 +503,18 @@ def warning_lines(problems, *, every: bool = False, hint: str = "-v lists each o
     A rule with one warning gives that warning; a rule with more gives one line
     with their count, the rule's description, the first few features and
     ``hint`` (where to see them all). A sample's 2,162 releases outside every
-    recorded hazard are one line, not a wall.
+    recorded hazard are one line, not a wall. A warning about a whole file (how
+    its dates were read, file by file and column by column) is always its own line.
     """
     if every:
         return [str(p) for p in problems]
     by_rule: dict[str, list] = {}
-    for problem in problems:
-        by_rule.setdefault(problem.rule, []).append(problem)
     lines = []
+    for problem in problems:
+        if problem.row is None and problem.feature == "":
+            lines.append(str(problem))
+            continue
+        by_rule.setdefault(problem.rule, []).append(problem)
     for rule, found in by_rule.items():
         if len(found) == 1:
             lines.append(str(found[0]))
