@@ -315,6 +315,30 @@ def read_dates(values: pd.Series, *, date_order: str | None = None) -> DateReadi
         return DateReading(days.dt.normalize(), none)
     raw = values.to_numpy(dtype=object)
     out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    reading = DateReading(pd.Series(out, index=index), none.copy(), order=order)
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        is_text = ~pd.isna(raw)
+    else:
+        is_text = _typed_days(raw, out)
+    if is_text.any():
+        rows = np.flatnonzero(is_text)
+        texts = pd.Series(raw[rows], dtype=object).str.strip()
+        # Each distinct text once: a column holds few distinct days.
+        distinct = pd.unique(texts.to_numpy(dtype=object))
+        iso = _iso_days(pd.Series(distinct, dtype="string")).to_numpy(dtype="datetime64[us]")
+        day_of = {t: d for t, d in zip(distinct, iso, strict=True) if not np.isnat(d)}
+        rest = [t for t in distinct if t not in day_of]
+        unsure = _read_separated(rest, day_of, reading, order) if rest else set()
+        out[rows] = texts.map(day_of).to_numpy(
+            dtype="datetime64[us]", na_value=np.datetime64("NaT")
+        )
+        reading.ambiguous[rows] = texts.isin(unsure).to_numpy()
+    reading.days = pd.Series(out, index=index).dt.normalize()
+    return reading
+
+
+def _typed_days(raw: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Days of the cells holding dates or numbers, into ``out``; returns which hold text."""
     # Python dates and timestamps (an object column from a spreadsheet or a workspace).
     stamps = np.fromiter(
         (isinstance(v, dt.date | pd.Timestamp | np.datetime64) for v in raw),
@@ -328,19 +352,7 @@ def read_dates(values: pd.Series, *, date_order: str | None = None) -> DateReadi
         out[i] = stamp.normalize().to_datetime64()
     numeric_days, numeric = _numeric_days(raw)
     out[numeric] = numeric_days[numeric]
-    is_text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=len(raw))
-    reading = DateReading(pd.Series(out, index=index), none.copy(), order=order)
-    if not is_text.any():
-        return reading
-    text = pd.Series(raw[is_text], dtype="string").str.strip()
-    iso = _iso_days(text).to_numpy(dtype="datetime64[us]")
-    rows = np.flatnonzero(is_text)
-    out[rows] = iso
-    rest = rows[pd.isna(iso)]
-    if len(rest):
-        _read_separated(raw, rest, out, reading, order)
-    reading.days = pd.Series(out, index=index).dt.normalize()
-    return reading
+    return np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=len(raw))
 
 
 def _year_first(text: str) -> bool:
@@ -349,13 +361,14 @@ def _year_first(text: str) -> bool:
     return found is not None and len(found.group(1)) == 4
 
 
-def _read_separated(raw, rows, out, reading: DateReading, order: str | None) -> None:
-    """Dates written with separators, at ``rows``: read into ``out``, ambiguity into ``reading``."""
+def _read_separated(texts: list, day_of: dict, reading: DateReading, order: str | None) -> set:
+    """Distinct dates written with separators: their days into ``day_of``; the ambiguous ones.
+
+    ``reading`` gets the order and what settled it (or why nothing did).
+    """
     this_year = dt.date.today().year
-    texts = [str(raw[i]).strip() for i in rows]
-    parsed = {t: _candidates(t, this_year) for t in dict.fromkeys(texts)}
+    parsed = {t: _candidates(t, this_year) for t in texts}
     found = {t: f for t, f in parsed.items() if f is not None and f[1]}
-    day_of: dict[str, pd.Timestamp] = {}
     if order is not None:
         # Given: that order, or a four-digit year first (which only one order reads).
         for t, (_, readings) in found.items():
@@ -363,14 +376,11 @@ def _read_separated(raw, rows, out, reading: DateReading, order: str | None) -> 
                 day_of[t] = readings[order]
             elif _year_first(t):
                 day_of[t] = readings["YMD"]
-    else:
-        _settle(found, day_of, reading)
-    for i, t in zip(rows, texts, strict=True):
-        day = day_of.get(t)
-        if day is not None:
-            out[i] = day.to_datetime64()
-        elif order is None and t in found:
-            reading.ambiguous[i] = True
+        return set()
+    read: dict = {}
+    _settle(found, read, reading)
+    day_of.update(read)
+    return {t for t in found if t not in read}
 
 
 def _settle(found: dict, day_of: dict, reading: DateReading) -> None:
@@ -552,7 +562,7 @@ def read_numbers(values: pd.Series, *, decimal: str | None = None) -> NumberRead
     rows = np.flatnonzero(is_text)
     if not len(rows):
         return reading
-    texts = [raw[i].strip() for i in rows]
+    texts = pd.Series(raw[rows], dtype=object).str.strip().tolist()
     readings = {t: _number_readings(t) for t in dict.fromkeys(texts)}
     chosen = decimal
     if chosen is None:
@@ -568,15 +578,18 @@ def read_numbers(values: pd.Series, *, decimal: str | None = None) -> NumberRead
             reading.why = "the column holds numbers with a decimal comma and with a decimal point"
         else:
             reading.why = "no number in the column settles it"
-    for i, t in zip(rows, texts, strict=True):
-        found = readings[t]
+    value_of, unsure = {}, set()
+    for t, found in readings.items():
         values_read = set(found.values())
         if chosen is not None and chosen in found:
-            out[i] = found[chosen]
+            value_of[t] = found[chosen]
         elif decimal is None and len(values_read) == 1:
-            out[i] = values_read.pop()
+            value_of[t] = values_read.pop()
         elif decimal is None and len(found) == 2:
-            reading.ambiguous[i] = True
+            unsure.add(t)
+    written = pd.Series(texts, dtype=object)
+    out[rows] = written.map(value_of).to_numpy(dtype=float, na_value=np.nan)
+    reading.ambiguous[rows] = written.isin(unsure).to_numpy()
     reading.numbers = pd.Series(out, index=values.index)
     return reading
 
