@@ -67,7 +67,7 @@ import pyproj
 import shapely
 import shapely.affinity
 
-from minemap import geodesy
+from minemap import contamination, geodesy
 from minemap import schema as s
 from minemap.contamination import require_columns
 from minemap.errors import SchemaError
@@ -467,6 +467,8 @@ def _counted(items, releases, crs, search_m: float, item_types):
     positions = np.flatnonzero(counted)
     searched = None
     if releases is not None:
+        # Releases given as an area have no ground to place: not searched ground.
+        releases = releases[~contamination.area_only_releases(releases)]
         methods = releases[s.METHOD].astype("string").str.strip().str.lower()
         searched = _projected(releases, crs, "releases")[
             methods.isin(_SEARCHED_METHODS).fillna(False).to_numpy(dtype=bool)

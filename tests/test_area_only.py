@@ -253,3 +253,21 @@ def test_progress_agrees_with_remaining_with_area_only_releases(scene):
         else:
             expected = by[s.REMAINING_AREA_HA].get(row[s.DISTRICT], 0.0)
         assert row[s.REMAINING_HA] == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def test_accuracy_takes_no_searched_ground_from_an_area_only_release():
+    from minemap.accuracy import accuracy
+
+    hz = hazards(box(0, 0, 1000, 100))
+    point = shapely.Point(500, 50)
+    rel = mixed(releases(box(0, 0, 100, 100)), by_area([("H1", 3)], point=point))
+    items = gpd.GeoDataFrame(
+        {s.ITEM_ID: ["I1"], s.FOUND_ON: pd.to_datetime(["2022-01-03"]), s.ITEM_TYPE: ["AP"]},
+        geometry=[shapely.Point(510, 50)],
+        crs=LAEA,
+    )
+    table = accuracy(hz, items, rel, search_m=50)
+    # The device lies 410 m from the cleared polygon: near no searched ground (the area-only
+    # release's point is where the team worked, not ground searched).
+    assert table[s.DEVICES_NEAR].iloc[0] == 0
+    assert table[s.SEARCHED_SHARE].iloc[0] == pytest.approx(0.1, rel=1e-6)
