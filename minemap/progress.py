@@ -226,12 +226,11 @@ class _Ground:
         self._zones = (zone_geoms, zone_names)
         self.main_district: dict[str, str] = {}
         if len(self.by_area):
-            if hazards is None:
-                raise SchemaError(
-                    "releases without a polygon (area_ha only) count through their hazard: "
-                    "give the hazards too"
-                )
-            extra = _area_only_parts(self, hazards, pieces_all, hazard_parts)
+            extra = (
+                _area_only_parts(self, hazards, pieces_all, hazard_parts)
+                if hazards is not None
+                else _area_only_as_given(self)
+            )
             self.parts = pd.concat([self.parts, extra], ignore_index=True)
             self.release_area = pd.concat(
                 [self.release_area, extra[[_DATE, _AREA]]], ignore_index=True
@@ -248,6 +247,28 @@ class _Ground:
         first = ~pd.Series(pi).duplicated().to_numpy()
         out[pi[first]] = zone_names[zi[first]]
         return out
+
+
+def _area_only_as_given(ground: _Ground) -> pd.DataFrame:
+    """Without hazards, a release given as an area counts its hectares as given.
+
+    Nothing caps them (their hazard's ground is not known), as nothing says
+    whether a polygon release covers the same ground: every released hectare
+    counts, as without hazards it does for polygons too. District: its point's.
+    """
+    rel = ground.by_area
+    geoms = rel.geometry.to_crs(ground.crs).to_numpy(dtype=object)
+    points = ~pd.isna(geoms) & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    names = np.full(len(rel), s.UNASSIGNED if ground.has_districts else s.ALL, dtype=object)
+    names[points] = ground.district_of(geoms[points])
+    return pd.DataFrame(
+        {
+            _DATE: ground.by_area_dates,
+            s.DISTRICT: names,
+            s.METHOD: rel[s.METHOD].astype(str).to_numpy(),
+            _AREA: pd.to_numeric(rel[s.AREA_HA], errors="coerce").to_numpy(dtype=float),
+        }
+    ).astype({_DATE: "datetime64[us]"})
 
 
 def _area_only_parts(

@@ -271,3 +271,24 @@ def test_accuracy_takes_no_searched_ground_from_an_area_only_release():
     # release's point is where the team worked, not ground searched).
     assert table[s.DEVICES_NEAR].iloc[0] == 0
     assert table[s.SEARCHED_SHARE].iloc[0] == pytest.approx(0.1, rel=1e-6)
+
+
+def test_without_hazards_progress_and_bulletins_count_the_hectares_as_given():
+    from minemap.progress import compare_reports, progress
+
+    rel = mixed(
+        releases(box(0, 0, 100, 100), dates=["2022-01-03"]),  # 1 ha
+        by_area([("H1", 2.5, "2022-01-04", "reduced")]),
+    )
+    table = progress(rel, as_of="2022-01-09")
+    total = table[(table[s.DISTRICT] == s.ALL) & (table[s.METHOD] == s.ALL)]
+    assert total[s.RELEASED_HA].sum() == pytest.approx(3.5, rel=1e-6)
+    reports = pd.DataFrame(
+        {
+            s.PERIOD_START: pd.to_datetime(["2022-01-03"]),
+            s.PERIOD_END: pd.to_datetime(["2022-01-09"]),
+            s.AREA_HA: [3.0],
+        }
+    )
+    compared = compare_reports(rel, reports, as_of="2022-01-09")
+    assert compared[s.RELEASED_HA].iloc[0] == pytest.approx(3.5, rel=1e-6)
