@@ -77,7 +77,7 @@ from minemap.errors import (
     WorkspaceError,
 )
 from minemap.profile import Profile, parse_profile
-from minemap.validate import ERROR, Problem
+from minemap.validate import ERROR, MAX_SEGMENT_M, Problem
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -1066,11 +1066,19 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _read_options(layer, mapping, crs, profile: Profile | None = None, reading=None) -> str:
+def _read_options(
+    layer,
+    mapping,
+    crs,
+    profile: Profile | None = None,
+    max_segment_m: float = MAX_SEGMENT_M,
+    reading=None,
+) -> str:
     """How a file was read, as canonical JSON (part of what makes an import the same).
 
     With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
     the log says how the file was read, and a later import from the source reuses it.
+    A longest segment other than the default is kept too (``"max_segment_m"``).
     ``reading`` (``--date-order``, ``--decimal``, ``--encoding``) is kept where given.
     """
     options = {
@@ -1080,6 +1088,8 @@ def _read_options(layer, mapping, crs, profile: Profile | None = None, reading=N
     }
     if profile is not None:
         options[PROFILE] = profile.as_dict()
+    if max_segment_m != MAX_SEGMENT_M:  # the default is left out: earlier logs stay the same
+        options["max_segment_m"] = max_segment_m
     for key, value in (reading or {}).items():
         if value is not None and value != ():
             options[key] = list(value) if isinstance(value, tuple) else value
@@ -1141,6 +1151,7 @@ def add_file(
     crs=None,
     imported_at=None,
     today: dt.date | None = None,
+    max_segment_m: float = MAX_SEGMENT_M,
     profile: Profile | None = None,
     reuse_profile: bool = False,
     reading: Mapping | None = None,
@@ -1185,6 +1196,9 @@ def add_file(
         be earlier than the last import, nor in the future.
     today
         Dates after this day are errors (default: today).
+    max_segment_m
+        The longest segment allowed in hazards and releases (metres): part of
+        the reading options when it is not the default.
 
     Returns
     -------
@@ -1224,7 +1238,7 @@ def add_file(
         )
         if reused is not None:
             profile = reused[0]
-        options = _read_options(layer, mapping, crs, profile, reading)
+        options = _read_options(layer, mapping, crs, profile, max_segment_m, reading)
         earlier = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.SHA256} = ? AND {s.KIND} = ? "
             f"AND {s.READ_OPTIONS} = ? AND {_COUNTED}",
@@ -1245,6 +1259,7 @@ def add_file(
             districts=_or_none(context.get("districts")),
             hazards=_or_none(context.get("hazards")),
             today=today,
+            max_segment_m=max_segment_m,
             profile=profile,
             **reading,
         )

@@ -16,6 +16,7 @@ import minemap as mm
 from minemap import io as mio
 from minemap import schema as s
 from minemap.cli import main
+from tests import sheets
 
 #: Two hazards near Aghdam: H-1 (1.6 ha), H-2 (0.9 ha).
 H1 = shapely.box(46.900, 39.980, 46.9020, 39.9810)
@@ -334,3 +335,92 @@ def test_a_workspace_made_before_area_only_releases_takes_them(tmp_path):
     assert done.kept == 1
     stored = store.read_workspace(workspace, "releases").set_index(s.RELEASE_ID)
     assert stored.loc["T-9", s.AREA_HA] == pytest.approx(0.05)
+
+
+def test_an_xlsx_release_list_with_text_dates_decimal_commas_and_date_cells(
+    runner, tmp_path, hazards_file
+):
+    # As an information officer keeps it in Excel: some dates typed as text in the national
+    # format (22.02.2024, 03.04.2024), some entered as dates (a date cell: a day number
+    # with a date format), one whose format was lost (the bare day number); hectares as
+    # text with a decimal comma or as numbers; '?' for items not counted.
+    def text(ref, value):
+        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+
+    def number(ref, value, style=0):
+        return f'<c r="{ref}"' + (f' s="{style}"' if style else "") + f"><v>{value}</v></c>"
+
+    head = ["release_id", "hazard_id", "released_on", "method", "area_ha", "items_ap"]
+    rows = [
+        "".join(text(f"{sheets.column(j)}1", name) for j, name in enumerate(head, start=1)),
+        text("A2", "T-2024-001")
+        + text("B2", "H-1")
+        + text("C2", "22.02.2024")
+        + text("D2", "təmizlənib")  # Azerbaijani: cleared
+        + text("E2", "0,75")
+        + number("F2", 2),
+        text("A3", "T-2024-002")
+        + text("B3", "H-1")
+        + text("C3", "03.04.2024")  # read day-first, as the column's 22.02.2024 settles
+        + text("D3", "reduced")
+        + text("E3", "0,25")
+        + text("F3", "?"),
+        text("A4", "T-2024-003")
+        + text("B4", "H-2")
+        + number("C4", 45397, style=1)  # a date cell: 15 April 2024
+        + text("D4", "cancelled")
+        + number("E4", 0.1)
+        + number("F4", 0),
+        text("A5", "T-2024-004")
+        + text("B5", "H-2")
+        + number("C5", 45413)  # a day number whose date format was lost: 1 May 2024
+        + text("D5", "cleared")
+        + text("E5", "0,05")
+        + number("F5", 1),
+    ]
+    data = "".join(f'<row r="{i}">{cells}</row>' for i, cells in enumerate(rows, start=1))
+    releases = sheets.xlsx(tmp_path / "relizlər.xlsx", {"Azad edilmiş": data})
+
+    checked = runner.invoke(main, ["validate", str(hazards_file), str(releases)])
+    assert checked.exit_code == 0, checked.output
+    assert "guessed releases" in checked.stderr
+    assert "releases: read 4, kept 4, rejected 0" in checked.output + checked.stderr
+
+    loaded = mio.load_layers(
+        [releases], "releases", hazards=mio.read_layer(hazards_file, "hazards")
+    )
+    assert not loaded.errors, [p.message for p in loaded.errors]
+    kept = loaded.kept.set_index(s.RELEASE_ID)
+    assert kept[s.RELEASED_ON].dt.strftime("%Y-%m-%d").to_dict() == {
+        "T-2024-001": "2024-02-22",
+        "T-2024-002": "2024-04-03",
+        "T-2024-003": "2024-04-15",
+        "T-2024-004": "2024-05-01",
+    }
+    assert kept[s.AREA_HA].tolist() == pytest.approx([0.75, 0.25, 0.1, 0.05])
+    assert kept[s.METHOD].tolist() == ["cleared", "reduced", "cancelled", "cleared"]
+    assert kept[s.ITEMS_AP].isna().tolist() == [False, True, False, False]
+    rules = {p.rule for p in loaded.problems}
+    assert {"date-order", "decimal-comma"} <= rules
+
+    table = tmp_path / "table.xlsx"
+    result = runner.invoke(
+        main,
+        [
+            "remaining",
+            "--hazards",
+            str(hazards_file),
+            "--releases",
+            str(releases),
+            "--by-district",
+            str(table),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "released_on: dates read day-first (DD.MM.YYYY)" in result.stderr
+    assert "area_ha: numbers read with a decimal comma" in result.stderr
+    assert "releases: read 4, kept 4, rejected 0" in result.stderr
+    row = pd.read_excel(table, engine="openpyxl").set_index(s.DISTRICT).loc[s.UNASSIGNED]
+    assert row[s.RELEASED_AREA_ONLY_HA] == pytest.approx(1.15, abs=0.005)
+    mapped = _area_ha(H1) + _area_ha(H2)
+    assert row[s.REMAINING_AREA_HA] == pytest.approx(mapped - 1.15, abs=0.005)

@@ -259,18 +259,27 @@ _LEAVES = st.sampled_from(
 )
 
 
+def _depth(geometry) -> int:
+    """How deep a geometry nests: 1 for a point, line, polygon or empty collection."""
+    parts = shapely.get_parts(geometry) if shapely.get_type_id(geometry) >= 4 else []
+    return 1 + max((_depth(p) for p in parts), default=0)
+
+
 @st.composite
 def _nested(draw):
-    """A geometry collection nested to a known depth, with parts beside the deep chain."""
+    """A geometry collection nested to a chosen depth, with parts beside the deep chain.
+
+    The depth returned is measured on the geometry itself: a Multi* beside the
+    chain's last point is one level deeper than the point.
+    """
     depth = draw(st.integers(1, 40))
     geometry = draw(_LEAVES)
-    leaf_depth = 2 if geometry.geom_type.startswith("Multi") else 1
     for _ in range(depth - 1):
         siblings = draw(st.lists(_LEAVES, max_size=2))
         position = draw(st.integers(0, len(siblings)))
         siblings.insert(position, geometry)
         geometry = shapely.GeometryCollection(siblings)
-    return geometry, depth - 1 + leaf_depth
+    return geometry, _depth(geometry)
 
 
 @given(_nested(), st.sampled_from(["wkb-le", "wkb-be", "wkb-iso-z", "wkt"]))
