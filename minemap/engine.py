@@ -137,14 +137,18 @@ def resolve(engine: str | None, scheduler, chunk_size: int | None):
 def hilbert_order(geometries) -> np.ndarray:
     """Positions that sort geometries along a Hilbert curve through their bounding boxes."""
     geoms = np.asarray(geometries, dtype=object)
-    if len(geoms) < 2:
-        return np.arange(len(geoms))
-    series = gpd.GeoSeries(geoms)
+    # Empty geometries (a release given only as an area holds none) have no place: first.
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    if present.sum() < 2:
+        return np.argsort(present, kind="stable")
+    series = gpd.GeoSeries(geoms[present])
     bounds = shapely.total_bounds(geoms)
     # A layer that is a line or a point in one direction still needs a square to map.
     span = max(bounds[2] - bounds[0], bounds[3] - bounds[1], 1.0)
     square = (bounds[0], bounds[1], bounds[0] + span, bounds[1] + span)
-    codes = series.hilbert_distance(total_bounds=square, level=_HILBERT_LEVEL).to_numpy()
+    codes = np.zeros(len(geoms), dtype=np.int64)
+    codes[present] = series.hilbert_distance(total_bounds=square, level=_HILBERT_LEVEL).to_numpy()
+    codes[~present] = -1
     return np.argsort(codes, kind="stable")
 
 

@@ -371,3 +371,30 @@ def test_cells_count_every_ground_once_whatever_the_chunks():
     # The identical copy (piece 2) and the repeated release (2) get nothing.
     assert np.abs(cells.area[cells.piece == 2]).sum() < 1e-12
     assert np.abs(cells.area[cells.release == 2]).sum() < 1e-12
+
+
+def test_a_release_given_only_as_an_area_holds_no_ground_and_keeps_the_rows():
+    from minemap.contamination import ground
+    from minemap.render import _analysis
+
+    hz, ds = datasets.hazards(), datasets.districts()
+    rel = datasets.releases().reset_index(drop=True)
+    polygons = ground(hz, rel, ds).over_time([None])
+    # The first release reported as hectares with no polygon (an Excel task list).
+    given = rel.copy()
+    given[s.AREA_HA] = np.nan
+    given.loc[0, s.AREA_HA] = 3.5
+    given.loc[0, "geometry"] = None
+    g = ground(hz, given, ds)
+    assert len(g.release_dates) == len(rel)  # rows stay where they are
+    assert not (g.cells["release"] == 0).any()
+    without = ground(hz, rel.iloc[1:], ds).over_time([None])
+    got = g.over_time([None])
+    np.testing.assert_allclose(
+        got[s.RELEASED_AREA_HA], without[s.RELEASED_AREA_HA], rtol=RTOL, atol=1e-9
+    )
+    assert got[s.RELEASED_AREA_HA].sum() <= polygons[s.RELEASED_AREA_HA].sum()
+    months = _analysis.slider_months(given, hz, None)
+    per_month = _analysis.hazardous_by_month(hz, given, months)
+    assert np.isfinite(per_month).all()
+    assert len(per_month) == len(months)
