@@ -34,7 +34,7 @@ from minemap.io import read_districts, read_hazards, read_items, read_releases, 
 from minemap.priorities import priorities
 from minemap.progress import progress
 from minemap.records import read_record, traverse
-from minemap.store import read_workspace
+from minemap.workspace import read_workspace
 
 
 def render_map(*args, **kwargs):

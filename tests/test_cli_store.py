@@ -15,7 +15,8 @@ import shapely
 from click.testing import CliRunner
 
 from minemap import schema as s
-from minemap import store
+from minemap import workspace as store
+from minemap.workspace import sqlite as gpkg_backend
 from minemap.cli import main
 
 DATA = Path(__file__).parent / "data"
@@ -247,7 +248,7 @@ def test_columns_are_mapped_as_in_every_command(runner, tmp_path):
 def test_a_second_writer_is_told_the_workspace_is_busy(runner, monkeypatch, tmp_path):
     ws = tmp_path / "ws.gpkg"
     run(runner, "init", ws)
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(gpkg_backend, "BUSY_TIMEOUT_S", 0.05)
     with contextlib.closing(sqlite3.connect(ws, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")
         result = run(runner, "add", "hazards", ws, HAZARDS, code=1)

@@ -26,7 +26,8 @@ from click.testing import CliRunner
 from matplotlib.figure import Figure
 
 import minemap as mm
-from minemap import contamination, outputs, store
+from minemap import contamination, outputs
+from minemap import workspace as store
 from minemap import io as mio
 from minemap import schema as s
 from minemap.cli import main

@@ -26,7 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minemap as mm
-from minemap import datasets, store
+from minemap import datasets
+from minemap import workspace as store
+from minemap.workspace import imports as import_rules
+from minemap.workspace import sqlite as gpkg_backend
 from minemap import io as mio
 from minemap import schema as s
 from minemap.errors import (
@@ -138,7 +141,7 @@ def test_create_replaces_an_empty_workspace_when_told(workspace):
 
 
 def test_create_does_not_replace_an_empty_workspace_while_an_import_writes(monkeypatch, workspace):
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(gpkg_backend, "BUSY_TIMEOUT_S", 0.05)
     before = workspace.read_bytes()
     with contextlib.closing(sqlite3.connect(workspace, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")
@@ -303,7 +306,8 @@ def test_the_log_records_every_import(tmp_path, workspace):
         workspace, "hazards", DATA / "small_hazards.geojson", source="ANAMA", imported_at=DAY8
     )
     log = store.read_imports(workspace)
-    assert tuple(log.columns) == s.IMPORT_COLUMNS
+    assert tuple(log.columns) == s.IMPORT_COLUMNS + s.REVIEW_COLUMNS
+    assert log[s.IMPORT_STATUS].tolist() == ["accepted", "accepted"]  # (a GeoPackage: always)
     assert log[s.IMPORT_ID].tolist() == [1, 2]
     assert log[s.KIND].tolist() == ["districts", "hazards"]
     assert pd.isna(log[s.SOURCE].iloc[0])
@@ -554,7 +558,7 @@ def test_checks_use_the_workspace_layers_as_context(tmp_path, workspace):
 
 
 def test_a_second_writer_gets_a_clear_busy_error(monkeypatch, workspace):
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(gpkg_backend, "BUSY_TIMEOUT_S", 0.05)
     before = dump(workspace)
     with contextlib.closing(sqlite3.connect(workspace, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # another import under way
@@ -575,14 +579,14 @@ def test_readers_read_while_an_import_is_under_way(monkeypatch, tmp_path, worksp
     """An import paused inside its transaction: readers see the state before it, at once."""
     store.add_file(workspace, "hazards", hazards_file(tmp_path / "a.geojson", ["H-1"]))
     inside, carry_on = threading.Event(), threading.Event()
-    write_rejects = store._write_rejects
+    write_rejects = import_rules.write_rejects
 
     def paused(*args, **kwargs):
         write_rejects(*args, **kwargs)
         inside.set()
         carry_on.wait(30)
 
-    monkeypatch.setattr(store, "_write_rejects", paused)
+    monkeypatch.setattr(import_rules, "write_rejects", paused)
     errors = []
 
     def run():
@@ -599,7 +603,7 @@ def test_readers_read_while_an_import_is_under_way(monkeypatch, tmp_path, worksp
         assert store.read_workspace(workspace, "hazards")[s.MINES_AP].tolist() == [10]
         assert len(store.read_imports(workspace)) == 1
         assert pyogrio.read_dataframe(workspace, layer="hazards")[s.MINES_AP].tolist() == [10]
-        monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+        monkeypatch.setattr(gpkg_backend, "BUSY_TIMEOUT_S", 0.05)
         with pytest.raises(WorkspaceBusyError):
             store.add_file(workspace, "districts", DATA / "small_districts.geojson")
     finally:
@@ -616,7 +620,7 @@ def test_a_failing_import_leaves_nothing_behind(monkeypatch, tmp_path, workspace
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store, "_write_rejects", broken)
+    monkeypatch.setattr(import_rules, "write_rejects", broken)
     path = hazards_file(tmp_path / "b.geojson", ["H-1", "H-2"], ap=[3, 4], extra={"new": [1, 2]})
     with pytest.raises(OSError, match="No space"):
         store.add_file(workspace, "hazards", path)
@@ -670,7 +674,7 @@ def test_migrating_from_the_first_version(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
     before = store.read_workspace(workspace, "hazards")  # (brings it to SCHEMA_VERSION)
     assert store.schema_version(workspace) == store.SCHEMA_VERSION
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     # The next write migrates, in the same transaction as the import.
     store.add_file(workspace, "items", ITEMS)
@@ -687,7 +691,7 @@ def test_migrating_from_the_first_version(monkeypatch, tmp_path):
 
 def test_every_step_runs_in_one_transaction_from_the_first_version(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     assert store.schema_version(workspace) == 1
     store.add_file(workspace, "items", ITEMS)
@@ -700,7 +704,7 @@ def test_every_step_runs_in_one_transaction_from_the_first_version(monkeypatch, 
 
 def test_readers_migrate_too(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     assert len(store.read_imports(workspace)) == 4
     assert store.schema_version(workspace) == NEXT
@@ -714,7 +718,7 @@ def test_a_failing_migration_changes_nothing(monkeypatch, tmp_path):
         _add_note_column(con)
         raise RuntimeError("the migration broke half way")
 
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, half_done)
     with pytest.raises(RuntimeError, match="half way"):
         store.add_file(workspace, "items", ITEMS)
@@ -724,14 +728,14 @@ def test_a_failing_migration_changes_nothing(monkeypatch, tmp_path):
 
 def test_a_missing_migration_step_and_a_newer_workspace_are_clear_errors(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT + 1)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT + 1)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     with pytest.raises(WorkspaceError, match=f"no migration from it to {NEXT + 1}"):
         store.migrate(workspace)
     assert store.schema_version(workspace) == 1
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     assert store.migrate(workspace) == (1, NEXT)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT - 1)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT - 1)
     with pytest.raises(WorkspaceError, match="newer minemap"):
         store.read_imports(workspace)
 
@@ -742,16 +746,19 @@ def test_a_missing_migration_step_and_a_newer_workspace_are_clear_errors(monkeyp
 def test_the_examples_in_the_docstrings_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = doctest.testmod(store, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 10
-    assert result.failed == 0
+        attempted = 0
+        for module in (store, store.model, store.sqlite):
+            result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+            assert result.failed == 0
+            attempted += result.attempted
+    assert attempted > 10
 
 
 # --- killed at any moment: the old state or the new one -------------------------------
 
 _IMPORT = """
 import sys
-from minemap import store
+from minemap import workspace as store
 print("ready", flush=True)
 store.add_file(sys.argv[1], "hazards", sys.argv[2], source="survey", imported_at="2024-02-01")
 print("done", flush=True)
@@ -881,9 +888,9 @@ def test_an_import_killed_many_more_times(sizeable, tmp_path):
 
 _WRITER = """
 import sys
-from minemap import store
+from minemap import workspace as store
 from minemap.errors import WorkspaceBusyError
-store.BUSY_TIMEOUT_S = float(sys.argv[4])
+store.sqlite.BUSY_TIMEOUT_S = float(sys.argv[4])
 print("ready", flush=True)
 sys.stdin.readline()
 try:

@@ -23,7 +23,9 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from minemap import contamination, store
+from minemap import contamination
+from minemap import workspace as store
+from minemap.workspace import integrity
 from minemap import schema as s
 from minemap.cli import main
 from minemap.errors import WorkspaceError
@@ -394,8 +396,8 @@ def test_geometries_are_checked_even_where_the_checksums_agree(original, tmp_pat
             'UPDATE "hazards_history" SET geom = ? WHERE fid = ?',
             (_damage_blob(bytes(blob), how), fid),
         )
-        store._seal_rows(con, "hazards_history")
-        store._seal(con)
+        integrity.seal_rows(con, "hazards_history")
+        integrity.seal(con)
         con.execute("COMMIT")
     with pytest.raises(WorkspaceError) as caught:
         store.read_workspace(path, "hazards")

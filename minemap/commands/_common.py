@@ -14,7 +14,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from minemap import contamination, outputs, store
+from minemap import contamination, outputs
+from minemap import workspace as store
 from minemap import io as mio
 from minemap import schema as s
 from minemap.errors import MinemapError, WorkspaceError

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from minemap import schema as s
-from minemap import store
+from minemap import workspace as store
 from minemap.commands._common import (
     layer_for,
     log_problems,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from minemap import store
+from minemap import workspace as store
 from minemap.commands._common import note, verbosity
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from minemap import io as mio
 from minemap import schema as s
-from minemap import store
+from minemap import workspace as store
 from minemap.commands._common import note, text_table, verbosity
 
 
