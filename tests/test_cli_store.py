@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from minemap import schema as s
 from minemap import workspace as store
-from minemap.workspace import sqlite as gpkg_backend
 from minemap.cli import main
+from minemap.workspace import sqlite as gpkg_backend
 
 DATA = Path(__file__).parent / "data"
 HAZARDS = DATA / "small_hazards.geojson"

@@ -27,11 +27,9 @@ from hypothesis import strategies as st
 
 import minemap as mm
 from minemap import datasets
-from minemap import workspace as store
-from minemap.workspace import imports as import_rules
-from minemap.workspace import sqlite as gpkg_backend
 from minemap import io as mio
 from minemap import schema as s
+from minemap import workspace as store
 from minemap.errors import (
     InputFileError,
     MinemapError,
@@ -39,6 +37,8 @@ from minemap.errors import (
     WorkspaceBusyError,
     WorkspaceError,
 )
+from minemap.workspace import imports as import_rules
+from minemap.workspace import sqlite as gpkg_backend
 
 DATA = Path(__file__).parent / "data"
 ITEMS = Path(__file__).parent.parent / "data" / "items.geojson"

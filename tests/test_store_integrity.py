@@ -24,11 +24,11 @@ import shapely
 from click.testing import CliRunner
 
 from minemap import contamination
-from minemap import workspace as store
-from minemap.workspace import integrity
 from minemap import schema as s
+from minemap import workspace as store
 from minemap.cli import main
 from minemap.errors import WorkspaceError
+from minemap.workspace import integrity
 
 DATA = Path(__file__).parent / "data"
 HAZARDS = DATA / "small_hazards.geojson"

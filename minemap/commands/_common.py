@@ -15,9 +15,9 @@ import pandas as pd
 import shapely
 
 from minemap import contamination, outputs
-from minemap import workspace as store
 from minemap import io as mio
 from minemap import schema as s
+from minemap import workspace as store
 from minemap.errors import MinemapError, WorkspaceError
 
 log = logging.getLogger("minemap")

@@ -328,9 +328,7 @@ def write_versions(
         if at is None:
             inserts.append(position)
             continue
-        before = tuple(
-            held.data[c][1][at] if c in held.data else None for c in columns
-        )
+        before = tuple(held.data[c][1][at] if c in held.data else None for c in columns)
         if stored_wkb[at] == wkb and before == row:
             unchanged += 1
         else:

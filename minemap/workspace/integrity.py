@@ -335,8 +335,6 @@ def quick_check_text(path: Path) -> str | None:
     return f"quick_check: {shown(first[0], 80)}"
 
 
-
-
 def decode_checked(
     path: Path, table: str, columns: list[str], rows: list[tuple], blobs: list, expected
 ) -> np.ndarray:

@@ -525,9 +525,7 @@ class Session:
 def write_session(path: Path, kind: str | None):
     """A :class:`Session` writing one import of ``kind`` (all tables for None)."""
     tables = (
-        (history_table(kind), REJECTS_TABLE)
-        if kind is not None
-        else integrity.checked_tables()[1:]
+        (history_table(kind), REJECTS_TABLE) if kind is not None else integrity.checked_tables()[1:]
     )
     with writing(path, tables) as con:
         yield Session(con, path)
