@@ -28,6 +28,7 @@ from minemap.errors import (
     WorkspaceBusyError,
     WorkspaceDamagedError,
     WorkspaceError,
+    WorkspacePermissionError,
 )
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
@@ -56,6 +57,7 @@ __all__ = [
     "WorkspaceBusyError",
     "WorkspaceDamagedError",
     "WorkspaceError",
+    "WorkspacePermissionError",
     "__version__",
     "accuracy",
     "by_district",

@@ -22,6 +22,7 @@ A backend's write session (:class:`minemap.workspace.sqlite.Session`,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -60,6 +61,8 @@ def add(
     if earlier is not None:
         return Import.from_record(earlier, already=True)
     stamp = import_moment(log, session.location, imported_at)
+    if session.reviews:
+        session.may_add(source)
     state = readers.counted_imports(log, None, include_pending=True)
     held = {k: session.versions(k) for k in {kind, *model.CONTEXT[kind]}}
     context = {
@@ -81,10 +84,7 @@ def add(
     if kind == "hazards":
         loaded = reject_copies_of_current(mine, now, loaded, source, path)
     import_id = session.next_import_id()
-    new, superseded, unchanged, notes = write_versions(
-        session, mine, now, loaded.kept, import_id, source
-    )
-    write_rejects(session, kind, loaded.rejected, import_id, source)
+    plan = plan_versions(session, mine, now, loaded.kept, source)
     from minemap import __version__
 
     status = PENDING if session.reviews and not session.may_review() else ACCEPTED
@@ -98,16 +98,20 @@ def add(
         s.READ: loaded.read,
         s.KEPT: len(loaded.kept),
         s.REJECTED: len(loaded.rejected),
-        s.NEW: new,
-        s.SUPERSEDED: superseded,
-        s.UNCHANGED: unchanged,
-        s.WARNINGS: len(loaded.warnings) + len(notes),
+        s.NEW: plan.new,
+        s.SUPERSEDED: len(plan.replaced),
+        s.UNCHANGED: plan.unchanged,
+        s.WARNINGS: len(loaded.warnings) + len(plan.notes),
         s.READ_OPTIONS: options,
         s.MINEMAP_VERSION: __version__,
         s.IMPORT_STATUS: status,
         s.IMPORTED_BY: session.imported_by(),
     }
+    # The log first: a submitter may add versions and rejects only to its own pending import.
     session.insert_import(record)
+    write_versions(session, kind, plan, import_id, source)
+    write_rejects(session, kind, loaded.rejected, import_id, source)
+    notes = plan.notes
     session.after_import(kind, import_id, stamp, loaded.kept, loaded.rejected)
     return Import.from_record(record, loaded=loaded, notes=tuple(notes))
 
@@ -290,19 +294,28 @@ def ensure_columns(session, kind: str, frame: gpd.GeoDataFrame) -> tuple[dict[st
     return mapping, notes
 
 
-def write_versions(
-    session,
-    held: readers.Versions,
-    now: np.ndarray,
-    kept: gpd.GeoDataFrame,
-    import_id: int,
-    source: str,
-) -> tuple[int, int, int, list[str]]:
-    """Store the kept features as versions of their records; return (new, superseded,
-    unchanged, notes). A record is unchanged when its geometry (as WKB) and every value
-    (in canonical form) are those of its current version from the same source."""
+@dataclasses.dataclass
+class Plan:
+    """What an import writes into a layer's history: the new versions (geometries and rows
+    of canonical values of ``columns``), the versions they supersede, and counts."""
+
+    columns: list[str]
+    geoms: np.ndarray
+    rows: list[tuple]
+    replaced: list[int]
+    new: int
+    unchanged: int
+    notes: list[str]
+
+
+def plan_versions(
+    session, held: readers.Versions, now: np.ndarray, kept: gpd.GeoDataFrame, source: str
+) -> Plan:
+    """Compare the kept features with the current versions from the same source (adding
+    the columns the workspace lacks): a record is unchanged when its geometry (as WKB) and
+    every value (in canonical form) are those of its current version."""
     if not len(kept):
-        return 0, 0, 0, []
+        return Plan([], np.zeros(0, dtype=object), [], [], 0, 0, [])
     kind = held.kind
     mapping, notes = ensure_columns(session, kind, kept)
     data = session.columns(kind)
@@ -332,13 +345,25 @@ def write_versions(
         if stored_wkb[at] == wkb and before == row:
             unchanged += 1
         else:
-            replaced.append(held.fid[at])
+            replaced.append(int(held.fid[at]))
             inserts.append(position)
-    session.mark_superseded(kind, replaced, import_id)
-    session.insert_versions(
-        kind, columns, geoms[inserts], [rows[i] for i in inserts], import_id, source
+    return Plan(
+        columns,
+        geoms[inserts],
+        [rows[i] for i in inserts],
+        replaced,
+        len(inserts) - len(replaced),
+        unchanged,
+        notes,
     )
-    return len(inserts) - len(replaced), len(replaced), unchanged, notes
+
+
+def write_versions(session, kind: str, plan: Plan, import_id: int, source: str) -> None:
+    """Store the planned versions; mark the ones they supersede (where the backend keeps it)."""
+    if not plan.rows:
+        return
+    session.mark_superseded(kind, plan.replaced, import_id)
+    session.insert_versions(kind, plan.columns, plan.geoms, plan.rows, import_id, source)
 
 
 def write_rejects(
