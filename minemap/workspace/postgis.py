@@ -27,7 +27,7 @@ import shapely
 from minemap import io as mio
 from minemap import schema as s
 from minemap.errors import OutputExistsError, WorkspaceDamagedError, WorkspaceError
-from minemap.workspace import pgconnect, pgschema, readers
+from minemap.workspace import model, pgconnect, pgschema, readers
 from minemap.workspace.model import (
     ACCEPTED,
     FID,
@@ -293,7 +293,7 @@ class Session:
         columns = [s.IMPORT_ID, s.LAYER, mio.SOURCE_ROW, s.FEATURE_ID, mio.PROBLEM]
         rows = self.con.execute(
             f"SELECT {FID}, {', '.join(columns)}, {s.ATTRIBUTES}::text, "
-            f"ST_AsBinary({GEOM}, 'NDR') FROM {t(REJECTS_TABLE)} ORDER BY {FID}"
+            f"{pgschema.REJECT_WKB} FROM {t(REJECTS_TABLE)} ORDER BY {FID}"
         ).fetchall()
         frame = pd.DataFrame.from_records([r[1:-1] for r in rows], columns=[*columns, s.ATTRIBUTES])
         geoms = self._geometries(REJECTS_TABLE, [r[-1] for r in rows], [r[0] for r in rows], None)
@@ -371,15 +371,15 @@ class Session:
             [values[c] for c in columns],
         )
 
-    def _insert(self, table: str, names: list, kinds: list, geoms, rows, fids) -> None:
+    def _insert(self, table, names, kinds, geoms, rows, fids, *, geometry=GEOM) -> None:
         """Rows in batches of one INSERT ... SELECT FROM unnest(...) each (COPY FROM is not
         allowed under row-level security): geometries as WKB (shapely's, read by
         ST_GeomFromWKB), canonical values cast to the columns' types by the server."""
-        wkb = shapely.to_wkb(np.asarray(geoms, dtype=object), byte_order=1, flavor="iso")
-        all_names = [GEOM, *names]
+        wkb = model.to_wkb(geoms)
+        all_names = [geometry, *names]
         if fids is not None:
             all_names = [FID, *all_names]
-        select = [f"ST_GeomFromWKB(u.c0, {SRS_ID})"]
+        select = [f"ST_GeomFromWKB(u.c0, {SRS_ID})" if geometry == GEOM else "u.c0"]
         casts = ["bytea"]
         for i, kind_type in enumerate(kinds, start=1):
             select.append(f"u.c{i}::{kind_type}")
@@ -419,7 +419,15 @@ class Session:
         names = [s.IMPORT_ID, s.LAYER, mio.SOURCE_ROW, s.FEATURE_ID, mio.PROBLEM, s.ATTRIBUTES]
         kinds = ["bigint", "text", "bigint", "text", "text", "json", "text"]
         rows = [(*r, source) for r in rows]
-        self._insert(REJECTS_TABLE, [*names, s.IMPORT_SOURCE], kinds, geoms, rows, fids)
+        self._insert(
+            REJECTS_TABLE,
+            [*names, s.IMPORT_SOURCE],
+            kinds,
+            geoms,
+            rows,
+            fids,
+            geometry=pgschema.REJECT_WKB,
+        )
         if fids is not None:
             self._follow_identity(REJECTS_TABLE)
 
