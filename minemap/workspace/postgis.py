@@ -441,6 +441,9 @@ class Session:
     def after_import(self, kind: str, import_id: int, stamp: str, kept, rejected) -> None:
         """Nothing more: the server keeps its own indexes and statistics."""
 
+    def after_copy(self) -> None:
+        """Nothing more (see :meth:`after_import`)."""
+
 
 def _text(value) -> str | None:
     if value is None:

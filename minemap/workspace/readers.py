@@ -182,7 +182,11 @@ def imports(log: pd.DataFrame) -> pd.DataFrame:
             table[column] = None
     table = table[[*s.IMPORT_COLUMNS, *s.REVIEW_COLUMNS]].reset_index(drop=True)
     table[s.IMPORTED_AT] = pd.to_datetime(table[s.IMPORTED_AT], format="ISO8601", utc=True)
-    table[s.IMPORT_STATUS] = table[s.IMPORT_STATUS].where(table[s.IMPORT_STATUS].notna(), ACCEPTED)
+    for column in (s.IMPORT_STATUS, s.IMPORTED_BY, s.REVIEWED_BY, s.REVIEW_REASON):
+        table[column] = pd.Series(
+            [v if isinstance(v, str) else None for v in table[column]], dtype=object
+        )
+    table[s.IMPORT_STATUS] = table[s.IMPORT_STATUS].fillna(ACCEPTED)
     table[s.REVIEWED_AT] = pd.to_datetime(table[s.REVIEWED_AT], format="ISO8601", utc=True)
     counts = [s.IMPORT_ID, s.READ, s.KEPT, s.REJECTED, s.NEW, s.SUPERSEDED, s.UNCHANGED]
     for column in [*counts, s.WARNINGS]:

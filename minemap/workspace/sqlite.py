@@ -520,6 +520,22 @@ class Session:
         integrity.seal_rows(self.con, REJECTS_TABLE, this, (import_id,))
         integrity.seal_rows(self.con, IMPORTS_TABLE, this, (import_id,))
 
+    def after_copy(self) -> None:
+        """Every row's checksum, and the GeoPackage's extents (after a whole copy)."""
+        for table in integrity.checked_tables():
+            integrity.seal_rows(self.con, table)
+        stamp = model.stamp(model.utcnow())
+        for kind in s.LAYER_KINDS:
+            versions = self.versions(kind)
+            frame = readers.frame(versions, np.arange(len(versions)))
+            schema.touch_contents(self.con, kind, stamp, frame, None)
+        rows, geoms = self.rejects()
+        if len(rows):
+            import geopandas as gpd
+
+            frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms), crs=s.CANONICAL_CRS)
+            schema.touch_contents(self.con, "items", stamp, None, frame)
+
 
 @contextlib.contextmanager
 def write_session(path: Path, kind: str | None):
