@@ -11,15 +11,16 @@ import pandas as pd
 from minemap import io as mio
 from minemap import schema as s
 from minemap import workspace as store
-from minemap.commands._common import note, text_table, verbosity
+from minemap.commands._common import WORKSPACE, note, shown, text_table, verbosity
 
 
 def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
-def format_log(log: pd.DataFrame) -> str:
-    """The import log as an aligned table (the full SHA-256 last)."""
+def format_log(log: pd.DataFrame, *, status: bool = False) -> str:
+    """The import log as an aligned table (the full SHA-256 last); ``status`` adds each
+    import's review status (a PostgreSQL workspace) before it."""
     heads = [
         "#",
         "imported (UTC)",
@@ -42,10 +43,13 @@ def format_log(log: pd.DataFrame) -> str:
             Path(r[s.FILE]).name,
             _text(r[s.SOURCE]),
             *(str(r[c]) for c in (s.READ, s.KEPT, s.REJECTED, s.NEW, s.SUPERSEDED, s.UNCHANGED)),
+            *([r[s.IMPORT_STATUS]] if status else []),
             r[s.SHA256],
         ]
         for _, r in log.iterrows()
     ]
+    if status:
+        heads.insert(-1, "status")
     return text_table(heads, rows, right={0, 5, 6, 7, 8, 9, 10})
 
 
@@ -67,7 +71,7 @@ def format_rejects(rejects: pd.DataFrame) -> str:
 
 
 @click.command("log")
-@click.argument("workspace", metavar="WORKSPACE", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("workspace", metavar="WORKSPACE", type=WORKSPACE)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
     "--rejects",
@@ -89,9 +93,10 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     help="With --rejects: only those of import #N.",
 )
 @verbosity
-def log(workspace: Path, as_json: bool, show_rejects: bool, check: bool, import_id) -> None:
+def log(workspace, as_json: bool, show_rejects: bool, check: bool, import_id) -> None:
     """List every import of a workspace: when (UTC), which file, its SHA-256, from whom,
-    how many features were read, kept and rejected, and what changed.
+    how many features were read, kept and rejected, and what changed; on PostgreSQL, each
+    import's status (accepted, pending, rejected), who made it and who reviewed it when.
     """
     if import_id is not None and not show_rejects:
         raise click.UsageError("--import N goes with --rejects")
@@ -99,6 +104,21 @@ def log(workspace: Path, as_json: bool, show_rejects: bool, check: bool, import_
         if show_rejects or as_json:
             raise click.UsageError("--check goes alone (without --rejects or --json)")
         rows = store.verify_workspace(workspace)
+        if store.is_url(workspace):
+            from minemap.workspace import postgis
+
+            pages = (
+                "the server checks its pages (data checksums on)"
+                if postgis.data_checksums(workspace)
+                else "WARNING: the server does not check its pages (data checksums off: "
+                "pg_checksums --enable, with the server stopped)"
+            )
+            click.echo(
+                f"{shown(workspace)}: checked: {rows} row(s), every geometry and every "
+                f"reference to the log: no damage found; {pages}",
+                err=True,
+            )
+            return
         click.echo(
             f"{workspace}: checked: SQLite's integrity check, and the checksums of {rows} "
             "row(s) and of every table, the schema and every geometry: no damage found",
@@ -113,20 +133,26 @@ def log(workspace: Path, as_json: bool, show_rejects: bool, check: bool, import_
             click.echo(table.to_json(orient="records", force_ascii=False, indent=2))
         elif len(rejects):
             click.echo(format_rejects(rejects))
-        note(f"{len(rejects)} rejected feature(s) in {workspace}")
+        note(f"{len(rejects)} rejected feature(s) in {shown(workspace)}")
         return
     imports = store.read_imports(workspace)
     if as_json:
-        records = imports.assign(
-            **{s.IMPORTED_AT: imports[s.IMPORTED_AT].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-        ).to_dict(orient="records")
+        stamps = {
+            c: [None if pd.isna(v) else f"{v:%Y-%m-%dT%H:%M:%S.%fZ}" for v in imports[c]]
+            for c in (s.IMPORTED_AT, s.REVIEWED_AT)
+        }
+        records = imports.assign(**stamps).to_dict(orient="records")
         for record in records:
             record[s.READ_OPTIONS] = json.loads(record[s.READ_OPTIONS])
+            for key, value in record.items():
+                if not isinstance(value, str | int | dict | list) and pd.isna(value):
+                    record[key] = None
         click.echo(json.dumps(records, indent=2, ensure_ascii=False, default=str))
     elif len(imports):
-        click.echo(format_log(imports))
+        reviewed = store.is_url(workspace) or (imports[s.IMPORT_STATUS] != "accepted").any()
+        click.echo(format_log(imports, status=bool(reviewed)))
     note(
-        f"{len(imports)} import(s) in {workspace} "
+        f"{len(imports)} import(s) in {shown(workspace)} "
         f"(workspace schema version {store.schema_version(workspace)})"
     )
 
