@@ -87,7 +87,7 @@ class Server:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.folder} -c fsync=off -c full_page_writes=off "
-            "-c max_connections=60 -c shared_buffers=64MB"
+            "-c max_connections=60 -c shared_buffers=64MB -c client_connection_check_interval=100"
         )
         with (self.data / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
             for option in options.split(" -c "):

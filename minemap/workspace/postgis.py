@@ -57,6 +57,14 @@ def _version(con, url: str) -> int | None:
     found = con.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (SCHEMA,)).fetchone()
     if found is None:
         return None
+    usage = con.execute("SELECT has_schema_privilege(%s, 'USAGE')", (SCHEMA,)).fetchone()[0]
+    if not usage:
+        user = con.execute("SELECT session_user").fetchone()[0]
+        raise pgconnect.WorkspacePermissionError(
+            pgconnect.shown(url),
+            f"{user} has no role in this workspace: a manager can `minemap grant` one "
+            "(viewer, submitter or manager)",
+        )
     exists = con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{META_TABLE}",)).fetchone()[0]
     if exists is None:
         raise WorkspaceError(
