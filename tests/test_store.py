@@ -1073,3 +1073,16 @@ def test_any_sequence_of_imports_keeps_the_last_version_of_each_record(request, 
         assert len(store.read_history(workspace, "hazards")) == versions
         log = store.read_imports(workspace)
         assert len(store.read_rejects(workspace)) == log[s.REJECTED].sum()
+
+
+def test_the_old_module_name_still_works_and_warns():
+    """``minemap.store`` (0.1) re-exports the workspace's names, with a DeprecationWarning."""
+    import importlib
+    import sys as system
+
+    system.modules.pop("minemap.store", None)
+    with pytest.warns(DeprecationWarning, match="minemap.workspace"):
+        old = importlib.import_module("minemap.store")
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(store, name)
+    assert old.add_file is store.add_file
