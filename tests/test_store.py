@@ -1,4 +1,4 @@
-"""The workspace (minemap.store): GeoPackage layout, history, rejects, transactions."""
+"""The workspace (minemap.workspace), on both kinds: layout, history, rejects, transactions."""
 
 from __future__ import annotations
 
