@@ -33,16 +33,21 @@ from minemap.errors import (
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
 from minemap.priorities import priorities
+from minemap.profile import ProfileError, read_profile
 from minemap.progress import progress
 from minemap.records import read_record, traverse
 from minemap.workspace import read_workspace
 
 
-def render_map(*args, **kwargs):
-    """Render the offline HTML map; see :func:`minemap.render.render_map`."""
-    from minemap.render import render_map as _render_map
+def __getattr__(name: str):
+    # minemap.render_map is minemap.render.render_map itself (its signature and
+    # docstring), imported on first use so that `import minemap` loads no folium.
+    if name == "render_map":
+        from minemap.render import render_map
 
-    return _render_map(*args, **kwargs)
+        globals()["render_map"] = render_map
+        return render_map
+    raise AttributeError(f"module 'minemap' has no attribute {name!r}")
 
 
 __version__ = "0.1.0"
@@ -52,6 +57,7 @@ __all__ = [
     "MinemapError",
     "OutputExistsError",
     "OutputFileError",
+    "ProfileError",
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
@@ -67,6 +73,7 @@ __all__ = [
     "read_districts",
     "read_hazards",
     "read_items",
+    "read_profile",
     "read_record",
     "read_releases",
     "read_reports",

@@ -3,9 +3,10 @@
 ANAMA's bulletins reach information managers as news items: "1 395 186 m²
 (139.5 hektar)", "2,263.07 hectares", "about 41,915 ha", "over 68,900 ha", and
 once "453,900 hectares" for a week that released about 453.9 ha. This module
-reads such a table into the canonical reports layer of DESIGN §3
+reads such a table into the canonical reports layer
 (``period_start, period_end, mines_ap, mines_at, uxo, area_ha``, then
-``district`` and ``source``) and never guesses a number silently:
+``district`` and ``source``) and never reads a number silently one way when it
+could be read another:
 
 * :func:`parse_number` reads one printed figure: thousands separators (comma,
   dot, space, no-break space, apostrophe), decimal commas ("2.790,9" is
@@ -13,11 +14,18 @@ reads such a table into the canonical reports layer of DESIGN §3
   ("about", "over", "less than") kept as a flag. A figure whose separator could
   be either a thousands separator or a decimal comma ("453,900") is
   *ambiguous* unless the caller says which convention the source uses.
-* :func:`read_reports` applies it to every row, checks each area against a
-  plausibility bound per day of the period (:data:`MAX_HA_PER_DAY`), and puts
-  the reason for every figure it could not take in the ``problem`` column,
-  leaving the figure empty. Nothing is dropped: a row with a bad area keeps
-  its mine counts.
+* :func:`read_reports` applies it to every row. A figure that reads two ways
+  (one mark and three digits: "1.157", "453,900") is read by the source's
+  language (a ``language`` column, a language named after the outlet, a
+  language code in the source address), else by ``decimal``, else by the
+  cleaned figure beside it, else by the bulletins nearest in time (the reading
+  whose hectares a day come within a factor of ten of theirs); a reading by a
+  convention that the neighbours contradict, and a figure nothing settles, are
+  flagged (``area_ambiguous``) and left empty. ``area_reading`` says how each
+  two-way figure was read. Each area is checked against a plausibility bound
+  per day of the period (:data:`MAX_HA_PER_DAY`), and the reason for every
+  figure it could not take is in the ``problem`` column, the figure left empty.
+  Nothing is dropped: a row with a bad area keeps its mine counts.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from minemap import schema as s
+from minemap._text import show
 from minemap.errors import InputFileError, SchemaError
 
 __all__ = [
@@ -61,7 +70,11 @@ _PERIOD_TYPE = "period_type"
 _PERIOD_DAYS = "period_days"
 _AREA_QUALIFIER = "area_qualifier"
 _AREA_AS_PRINTED = "area_as_printed"
-_PROBLEM = "problem"
+_PROBLEM = s.PROBLEM
+_LANGUAGE = "language"
+_OUTLET = "source_outlet"
+_AREA_READING = "area_reading"
+_AREA_AMBIGUOUS = "area_ambiguous"
 
 #: Aliases of the reports columns (case-insensitive), the canonical name first.
 _ALIASES = {
@@ -75,6 +88,8 @@ _ALIASES = {
     s.DISTRICT: ("district", "districts", "districts_reported"),
     s.SOURCE: ("source", "source_url", "url"),
     _PERIOD_TYPE: ("period_type", "period", "type"),
+    _LANGUAGE: ("language", "lang", "locale", "source_language"),
+    _OUTLET: ("source_outlet", "outlet", "publisher"),
 }
 
 _QUALIFIERS = (
@@ -159,7 +174,7 @@ def _digits(text: str, decimal: str | None) -> tuple[float | None, tuple[float, 
             re.fullmatch(r"\d{1,3}", groups[0])
             and all(re.fullmatch(r"\d{3}", g) for g in groups[1:])
         ):
-            return None, (), f"digit groups {text!r} are not thousands groups"
+            return None, (), f"digit groups {show(text)} are not thousands groups"
         body = "".join(groups) + (("." + tail[1:]) if tail else "")
         return float(body), (), ""
     dots, commas = body.count("."), body.count(",")
@@ -169,7 +184,7 @@ def _digits(text: str, decimal: str | None) -> tuple[float | None, tuple[float, 
         sep = "," if dec == "." else "."
         whole, _, frac = body.rpartition(dec)
         if dec in whole or not frac.isdigit() or not _grouped(whole, sep):
-            return None, (), f"{text!r} mixes separators in a way no convention writes"
+            return None, (), f"{show(text)} mixes separators in a way no convention writes"
         return float(whole.replace(sep, "") + "." + frac), (), ""
     if not dots and not commas:
         return float(body), (), ""
@@ -177,11 +192,11 @@ def _digits(text: str, decimal: str | None) -> tuple[float | None, tuple[float, 
     parts = body.split(mark)
     if len(parts) > 2:
         if not _grouped(body, mark):
-            return None, (), f"{text!r} has separators that are not thousands groups"
+            return None, (), f"{show(text)} has separators that are not thousands groups"
         return float(body.replace(mark, "")), (), ""
     whole, frac = parts
     if not whole.isdigit() or not frac.isdigit():
-        return None, (), f"{text!r} is not a number"
+        return None, (), f"{show(text)} is not a number"
     if len(frac) != 3 or len(whole) > 3:
         # Not three digits after the mark (or more than three before it): a
         # thousands separator cannot stand there, so the mark is decimal.
@@ -198,7 +213,7 @@ def _digits(text: str, decimal: str | None) -> tuple[float | None, tuple[float, 
         None,
         (as_thousands, as_decimal),
         (
-            f"{text!r} is ambiguous: {mark!r} may group thousands ({as_thousands:g}) or "
+            f"{show(text)} is ambiguous: {show(mark)} may group thousands ({as_thousands:g}) or "
             f"mark decimals ({as_decimal:g}); say which with decimal='.' or decimal=','"
         ),
     )
@@ -247,7 +262,7 @@ def parse_number(text: object, *, unit: str = "ha", decimal: str | None = None) 
     "'453,900' is ambiguous"
     """
     if decimal not in (None, ".", ","):
-        raise ValueError(f"decimal must be '.', ',' or None, not {decimal!r}")
+        raise ValueError(f"decimal must be '.', ',' or None, not {show(decimal)}")
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ParsedNumber(None)
     if isinstance(text, int | float | np.integer | np.floating) and not isinstance(text, bool):
@@ -276,7 +291,7 @@ def parse_number(text: object, *, unit: str = "ha", decimal: str | None = None) 
         return ParsedNumber(
             None,
             first.qualifier,
-            f"{raw!r} gives two figures that disagree: {first.value:g} and {second.value:g}",
+            f"{show(raw)} gives two figures that disagree: {first.value:g} and {second.value:g}",
         )
     return _check_count(first, unit)
 
@@ -290,7 +305,7 @@ def _read_one(text: str, unit: str, decimal: str | None) -> ParsedNumber:
     rest, qualifier = _strip_qualifier(text.strip())
     match = _NUMBER.search(rest)
     if match is None or rest[: match.start()].strip(" +"):
-        return ParsedNumber(None, qualifier, f"{text!r} is not a number")
+        return ParsedNumber(None, qualifier, f"{show(text)} is not a number")
     number = match.group(0).rstrip(f".,{_SPACES}")
     after = rest[match.start() + len(number) :].strip().lower()
     factor = 1.0
@@ -300,14 +315,233 @@ def _read_one(text: str, unit: str, decimal: str | None) -> ParsedNumber:
                 factor = to_ha
                 break
         else:
-            return ParsedNumber(None, qualifier, f"{text!r} has an unknown unit {after!r}")
+            return ParsedNumber(None, qualifier, f"{show(text)} has an unknown unit {show(after)}")
     elif unit != "ha" and after:
-        return ParsedNumber(None, qualifier, f"{text!r} is not a plain count")
+        return ParsedNumber(None, qualifier, f"{show(text)} is not a plain count")
     value, candidates, problem = _digits(number, decimal)
     if value is None:
         return ParsedNumber(None, qualifier, problem, tuple(c * factor for c in candidates))
     # Divide for m² so that 1 395 186 m² is exactly 139.5186 ha, not 139.51860000000002.
     return ParsedNumber(value / (1 / factor) if factor < 1 else value * factor, qualifier)
+
+
+# --- whose convention: the source's language, then neighbouring periods --------------------
+
+#: ISO 639-1 languages whose decimal mark is a comma, and those whose mark is a point.
+_DECIMAL_COMMA = frozenset(
+    {
+        "az", "ru", "es", "fr", "de", "tr", "it", "pt", "uk", "ka", "hy", "nl", "pl", "cs",
+        "sk", "sv", "fi", "da", "nb", "nn", "no", "ro", "hu", "el", "bg", "sr", "hr", "bs",
+        "sl", "id", "vi", "kk", "uz", "be", "lt", "lv", "et", "ky", "tk", "mn",
+    }
+)  # fmt: skip
+_DECIMAL_POINT = frozenset({"en", "zh", "ja", "ko", "he", "th", "hi", "ms"})
+#: Regional exceptions (CLDR): language-REGION with the other mark.
+_REGIONAL = {"es-mx": ".", "es-us": ".", "de-ch": ".", "fr-ch": ".", "it-ch": ".", "en-za": ","}
+#: Language names as sources and collectors write them.
+_LANGUAGE_NAMES = {
+    "english": "en", "spanish": "es", "español": "es", "espanol": "es", "castellano": "es",
+    "russian": "ru", "русский": "ru", "azerbaijani": "az", "azeri": "az", "azərbaycan": "az",
+    "azərbaycanca": "az", "turkish": "tr", "türkçe": "tr", "french": "fr", "français": "fr",
+    "german": "de", "deutsch": "de", "italian": "it", "italiano": "it", "portuguese": "pt",
+    "português": "pt", "ukrainian": "uk", "українська": "uk", "georgian": "ka", "armenian": "hy",
+    "polish": "pl", "dutch": "nl", "romanian": "ro", "chinese": "zh", "japanese": "ja",
+    "korean": "ko", "hebrew": "he",
+}  # fmt: skip
+_LANGUAGE_NAMES_ADJ = {"en": "English", "es": "Spanish", "ru": "Russian", "az": "Azerbaijani"}
+#: Per-day rates of the neighbouring bulletins a reading must come within (either way).
+_NEIGHBOUR_FACTOR = 10.0
+_NEIGHBOURS = 6
+_MIN_NEIGHBOURS = 3
+
+
+def _language(given: object, outlet: object, url: object) -> tuple[str, str, str] | None:
+    """(language code, decimal mark, how it is known) of a row's source, or None.
+
+    From a ``language``/``locale`` column ("es", "es-ES", "Spanish"), else a language named in
+    parentheses after the outlet ("Report.az (Azerbaijani)"), else a language code as the
+    first label of the URL's host ("en.trend.az") or its first path segment ("/es/...").
+    """
+
+    def known(text: str) -> tuple[str, str] | None:
+        text = text.strip().lower().replace("_", "-")
+        if not text:
+            return None
+        code = _LANGUAGE_NAMES.get(text, text.split("-")[0])
+        mark = _REGIONAL.get(text)
+        if mark is None:
+            mark = "," if code in _DECIMAL_COMMA else "." if code in _DECIMAL_POINT else None
+        return (code, mark) if mark else None
+
+    if isinstance(given, str) and (found := known(given)):
+        return (*found, "the row's language")
+    if isinstance(outlet, str):
+        for inner in re.findall(r"\(([^)]*)\)", outlet):
+            name = inner.strip().lower()
+            if name in _LANGUAGE_NAMES and (found := known(name)):
+                return (*found, "the outlet's language")
+    if isinstance(url, str):
+        match = re.match(r"^[a-z][a-z0-9+.-]*://([^/?#]+)(/[^/?#]*)?", url.strip().lower())
+        if match:
+            host, path = match.group(1), (match.group(2) or "/")[1:]
+            for label in (host.split(".")[0], path):
+                if len(label) == 2 and (found := known(label)):
+                    return (*found, "the source address")
+    return None
+
+
+@dataclass
+class _Area:
+    """One row's area through the reading steps."""
+
+    value: float | None
+    qualifier: str | None = None
+    printed: str | None = None
+    reading: str | None = None
+    problem: str = ""
+    candidates: tuple[float, ...] = ()
+    #: Read without a convention or a neighbour's help: fit to judge other rows by.
+    settled: bool = False
+    #: Read by a convention that chose between two readings (checked against neighbours).
+    by_convention: bool = False
+    #: Rejected by the bound with another reading possible.
+    rejected: bool = False
+    pending: bool = False
+    text: str = ""
+    span: float | None = None
+    ambiguous: bool = False
+
+
+def _mark_reading(text: str, value: float, candidates: tuple[float, ...], why: str) -> str:
+    """How a dot-or-comma figure was read, e.g. "'.' read as a thousands separator: ..."."""
+    mark = "." if "." in text else ","
+    role = "a thousands separator" if value == max(candidates) else "the decimal mark"
+    return f"{show(mark)} read as {role}: {why}"
+
+
+def _first_reading(text, cleaned_text, language, decimal, span, kind, max_ha_per_day) -> _Area:
+    has_text = isinstance(text, str) and text.strip() != ""
+    raw = text if has_text else cleaned_text
+    shown = raw.strip() if isinstance(raw, str) else raw
+    # The collector's cleaned figure beside a printed one is a plain number.
+    cleaned = parse_number(cleaned_text, decimal=decimal or ".") if has_text else ParsedNumber(None)
+    blind = parse_number(raw)
+    area = _Area(None, blind.qualifier, text.strip() if has_text else None, text=str(shown))
+    area.span = span
+    if blind.value is None and blind.candidates:
+        area.candidates = blind.candidates
+        mark = language[1] if language else decimal
+        if mark is not None:
+            parsed = parse_number(raw, decimal=mark)
+            area.value, area.qualifier, area.by_convention = parsed.value, parsed.qualifier, True
+            style = "decimal comma" if mark == "," else "decimal point"
+            why = (
+                f"the source is {_LANGUAGE_NAMES_ADJ.get(language[0], language[0])}-language "
+                f"({language[2]}: {style})"
+                if language
+                else f"decimal {show(mark)} given for the sources ({style})"
+            )
+            area.reading = _mark_reading(str(raw), parsed.value, blind.candidates, why)
+        else:
+            matched = [
+                c
+                for c in blind.candidates
+                if cleaned.value is not None and _agree(c, cleaned.value)
+            ]
+            if matched:
+                area.value, area.settled = matched[0], True
+                area.reading = f"as the cleaned figure beside it reads it ({cleaned.value:g} ha)"
+            else:
+                area.pending = True
+                area.problem = blind.problem
+                return area
+    else:
+        parsed = parse_number(raw, decimal=(language[1] if language else decimal))
+        area.value, area.problem = parsed.value, parsed.problem
+        area.qualifier = parsed.qualifier
+        area.settled = area.value is not None
+    disagree = area.value is not None and cleaned.value is not None
+    if has_text and disagree and not _agree(area.value, cleaned.value):
+        area.problem = (
+            f"area as printed {show(text)} ({area.value:g} ha) disagrees with the cleaned "
+            f"figure {cleaned.value:g} ha"
+        )
+        area.value, area.settled, area.by_convention = None, False, False
+    if area.value is not None and span is not None and area.value > max_ha_per_day * span:
+        area.problem = (
+            f"area {show(area.text)} read as {area.value:,.0f} ha is implausible for a "
+            f"{span:.0f}-day {kind} (more than {max_ha_per_day:,.0f} ha a day)"
+        )
+        if area.candidates or (isinstance(raw, str) and ("," in raw or "." in raw)):
+            area.problem += "; a decimal comma may have been read as a thousands separator"
+        area.rejected = bool(area.candidates)
+        area.ambiguous = area.rejected
+        area.value, area.settled, area.by_convention = None, False, False
+    return area
+
+
+def _settle_by_neighbours(areas: list[_Area], spans, ends, max_ha_per_day: float) -> None:
+    """Resolve or check the two-way figures against the bulletins nearest in time.
+
+    The neighbours are the (up to six) rows nearest by end date whose area was read
+    without help; their median hectares a day is the pace a reading must come within
+    a factor of ten of. Two readings differ a thousandfold, so at most one can.
+    """
+    known = [
+        (j, ends.iloc[j], a.value / spans[j])
+        for j, a in enumerate(areas)
+        if a.settled and spans[j] and not pd.isna(ends.iloc[j])
+    ]
+
+    def pace(i: int) -> float | None:
+        if pd.isna(ends.iloc[i]) or not spans[i]:
+            return None
+        nearest = sorted((abs((end - ends.iloc[i]).days), rate) for j, end, rate in known if j != i)
+        if len(nearest) < _MIN_NEIGHBOURS:
+            return None
+        return float(np.median([rate for _, rate in nearest[:_NEIGHBOURS]]))
+
+    def fits(value: float, i: int, median: float) -> bool:
+        rate = value / spans[i]
+        return median / _NEIGHBOUR_FACTOR <= rate <= median * _NEIGHBOUR_FACTOR and (
+            rate <= max_ha_per_day
+        )
+
+    for i, area in enumerate(areas):
+        if not (area.pending or area.by_convention or area.rejected):
+            continue
+        median = pace(i)
+        fitting = [c for c in area.candidates if fits(c, i, median)] if median is not None else []
+        if area.pending:
+            if len(fitting) == 1:
+                value = fitting[0]
+                area.value, area.problem, area.pending = value, "", False
+                area.reading = _mark_reading(
+                    area.text,
+                    value,
+                    area.candidates,
+                    f"by the neighbouring bulletins ({value / spans[i]:,.0f} ha a day; "
+                    f"the nearest in time released a median {median:,.0f} ha a day)",
+                )
+            else:
+                area.ambiguous = True
+                area.problem += (
+                    "; the neighbouring bulletins do not settle it"
+                    if median is not None
+                    else "; too few dated bulletins near it to settle it"
+                )
+        elif area.by_convention and median is not None and area.value is not None:
+            others = [c for c in fitting if c != area.value]
+            if not fits(area.value, i, median) and others:
+                area.problem = (
+                    f"area {show(area.text)} read as {area.value:g} ha ({area.reading}) is "
+                    f"{area.value / spans[i]:,.2f} ha a day, against a median "
+                    f"{median:,.0f} ha a day in the neighbouring bulletins; {others[0]:g} ha "
+                    "would fit them: check the source's convention"
+                )
+                area.value, area.reading, area.ambiguous = None, None, True
+        elif area.rejected and fitting:
+            area.problem += f"; {fitting[0]:g} ha would fit the neighbouring bulletins"
 
 
 def _check_count(parsed: ParsedNumber, unit: str) -> ParsedNumber:
@@ -386,12 +620,15 @@ def read_reports(
         ``hectares_as_printed`` (the figure as printed, read in preference to a
         cleaned ``area_ha``/``hectares_cleared`` figure and checked against it),
         ``district`` (``districts_reported``, names separated by ``;``),
-        ``source`` (``source_url``), ``period_type`` (week, month, year, cumulative).
+        ``source`` (``source_url``), ``source_outlet``, ``language``
+        (``locale``), ``period_type`` (week, month, year, cumulative).
     decimal
-        The decimal mark of the sources (``"."`` or ``","``), or ``None`` to
-        treat a figure such as "453,900" as ambiguous. A cleaned ``area_ha``
-        column beside the printed figure settles ambiguity when it equals one
-        reading.
+        The decimal mark of the sources whose language is not known (``"."`` or
+        ``","``), or ``None``. A row's own language (``language`` column, the
+        language in parentheses after ``source_outlet``, a language code in the
+        source address) comes first. Without either, a cleaned ``area_ha``
+        column beside the printed figure, or else the neighbouring bulletins,
+        settle a figure such as "453,900"; otherwise it is flagged.
     max_ha_per_day
         Plausibility bound: an area above this many hectares per day of the
         period is rejected (its reason in ``problem``). A period without dates
@@ -406,9 +643,11 @@ def read_reports(
     pandas.DataFrame
         One row per input row, in order: ``period_start, period_end, mines_ap,
         mines_at, uxo, area_ha, district, source``, then ``period_type``,
-        ``period_days``, ``area_qualifier`` (about/over/under), ``area_as_printed``
-        and ``problem`` (empty when every figure of the row was read). A figure
-        that could not be read is left empty, never guessed.
+        ``period_days``, ``area_qualifier`` (about/over/under), ``area_as_printed``,
+        ``problem`` (empty when every figure of the row was read), ``language``
+        (of the source, when known), ``area_reading`` (how a two-way figure was
+        read) and ``area_ambiguous`` (a two-way figure left out). A figure that
+        could not be read is left empty, never guessed.
 
     Raises
     ------
@@ -448,9 +687,9 @@ def read_reports(
     ends, bad_end = _dates(column(s.PERIOD_END))
     problems: list[list[str]] = [[] for _ in range(len(frame))]
     for i in np.flatnonzero(bad_start.to_numpy()):
-        problems[i].append(f"period_start {column(s.PERIOD_START).iloc[i]!r} is not a date")
+        problems[i].append(f"period_start {show(column(s.PERIOD_START).iloc[i])} is not a date")
     for i in np.flatnonzero(bad_end.to_numpy()):
-        problems[i].append(f"period_end {column(s.PERIOD_END).iloc[i]!r} is not a date")
+        problems[i].append(f"period_end {show(column(s.PERIOD_END).iloc[i])} is not a date")
 
     out = pd.DataFrame(index=range(len(frame)))
     out[s.PERIOD_START] = starts.to_numpy()
@@ -486,46 +725,33 @@ def read_reports(
             values.append(parsed.value)
         out[key] = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
 
-    areas, qualifiers, printed = [], [], []
-    for i in range(len(frame)):
-        text = column(_AREA_AS_PRINTED).iloc[i]
-        cleaned = parse_number(column(s.AREA_HA).iloc[i], decimal=decimal or ".")
-        has_text = isinstance(text, str) and text.strip() != ""
-        parsed = parse_number(text, decimal=decimal) if has_text else cleaned
-        printed.append(text.strip() if has_text else None)
-        value, problem = parsed.value, parsed.problem
-        if has_text and value is None and cleaned.value is not None:
-            matched = [c for c in parsed.candidates if _agree(c, cleaned.value)]
-            if matched:
-                value, problem = matched[0], ""
-        if (
-            has_text
-            and value is not None
-            and cleaned.value is not None
-            and not _agree(value, cleaned.value)
-        ):
-            problem = (
-                f"area as printed {text!r} ({value:g} ha) disagrees with the cleaned "
-                f"figure {cleaned.value:g} ha"
-            )
-            value = None
-        if value is not None:
-            nominal = PERIOD_TYPES[types[i]]
-            span = days[i] if not np.isnan(days[i]) else nominal
-            if span is not None and value > max_ha_per_day * span:
-                shown = f"{text!r}" if has_text else f"{value:g}"
-                problem = (
-                    f"area {shown} read as {value:,.0f} ha is implausible for a "
-                    f"{span:.0f}-day {types[i]} (more than {max_ha_per_day:,.0f} ha a day)"
-                )
-                if parsed.candidates or (has_text and ("," in text or "." in text)):
-                    problem += "; a decimal comma may have been read as a thousands separator"
-                value = None
-        if problem:
-            problems[i].append(f"area {problem}" if not problem.startswith("area") else problem)
-        areas.append(np.nan if value is None else value)
-        qualifiers.append(parsed.qualifier)
-    out[s.AREA_HA] = np.asarray(areas, dtype=float)
+    languages = [
+        _language(column(_LANGUAGE).iloc[i], column(_OUTLET).iloc[i], column(s.SOURCE).iloc[i])
+        for i in range(len(frame))
+    ]
+    spans = [
+        days[i] if not np.isnan(days[i]) else PERIOD_TYPES[types[i]] for i in range(len(frame))
+    ]
+    areas = [
+        _first_reading(
+            column(_AREA_AS_PRINTED).iloc[i],
+            column(s.AREA_HA).iloc[i],
+            languages[i],
+            decimal,
+            spans[i],
+            types[i],
+            max_ha_per_day,
+        )
+        for i in range(len(frame))
+    ]
+    _settle_by_neighbours(areas, spans, ends, max_ha_per_day)
+    for i, area in enumerate(areas):
+        if area.problem:
+            problem = area.problem
+            problems[i].append(problem if problem.startswith("area") else f"area {problem}")
+    out[s.AREA_HA] = np.asarray([np.nan if a.value is None else a.value for a in areas], float)
+    qualifiers = [a.qualifier for a in areas]
+    printed = [a.printed for a in areas]
 
     district_names = []
     for i, value in enumerate(column(s.DISTRICT)):
@@ -543,6 +769,9 @@ def read_reports(
     out[_AREA_QUALIFIER] = pd.array(qualifiers, dtype="string")
     out[_AREA_AS_PRINTED] = pd.array(printed, dtype="string")
     out[_PROBLEM] = ["; ".join(p) for p in problems]
+    out[_LANGUAGE] = pd.array([lang[0] if lang else None for lang in languages], dtype="string")
+    out[_AREA_READING] = pd.array([a.reading for a in areas], dtype="string")
+    out[_AREA_AMBIGUOUS] = [a.ambiguous for a in areas]
     return out
 
 

@@ -3,21 +3,99 @@
 stdout carries only data or the summary table; logs, warnings and progress bars
 go to stderr. Exit status 0 on success, 1 on bad input, 2 on bad usage.
 
+Names, ids and sources come from files someone else wrote: nothing the command
+line prints may act on the terminal. While a command runs, stdout and stderr
+escape every control character (:func:`minemap._text.escape_controls`): a
+district named ``ESC ] 0 ; title BEL`` is printed as ``\x1b]0;title\x07``.
+
 Each command lives in its own module in :mod:`minemap.commands` and is called
 ``command`` there; every public module of that package is registered here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import pkgutil
+import sys
 
 import click
 
 from minemap import __version__, commands
+from minemap._text import escape_controls
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Escaping(io.TextIOBase):
+    """A text stream that writes control characters as visible escapes.
+
+    One exception: a write that starts with a carriage return and holds no newline
+    is a progress bar (tqdm) redrawing its line, and keeps that first character.
+    Everything a command echoes ends with a newline (``click.echo``, logging), so
+    text from a file never comes this way.
+    """
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    @property
+    def encoding(self):
+        return getattr(self._stream, "encoding", "utf-8")
+
+    @property
+    def errors(self):
+        return getattr(self._stream, "errors", "strict")
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        if isinstance(text, bytes | bytearray):
+            text = bytes(text).decode("utf-8", "replace")
+        if text.startswith("\r") and "\n" not in text:
+            shown = "\r" + escape_controls(text[1:])
+        else:
+            shown = escape_controls(text)
+        try:
+            self._stream.write(shown)
+        except UnicodeEncodeError:  # a terminal that cannot show Azerbaijani or Cyrillic
+            encoding = self.encoding or "ascii"
+            self._stream.write(shown.encode(encoding, "replace").decode(encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+@contextlib.contextmanager
+def _escaped_output():
+    """stdout and stderr escape control characters (:class:`_Escaping`) within the block."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Escaping(sys.stdout), _Escaping(sys.stderr)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
+
+
+class _Main(click.Group):
+    """The ``minemap`` group: every command's output, and click's, is escaped."""
+
+    def main(self, *args, **kwargs):
+        with _escaped_output():
+            return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="minemap")
 def main() -> None:
     """Mine-action information management: remaining contamination, per district, offline maps.

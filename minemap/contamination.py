@@ -26,15 +26,24 @@ import datetime as dt
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from tqdm.auto import tqdm
 
 from minemap import engine as _engine
 from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.errors import SchemaError, ValidationError
+from minemap.validate import NO_AREA_M2
 
 #: Parts of remaining ground below this (square metres) are numerical slivers.
 SLIVER_M2 = 1e-6
+#: How far (metres, per metre of edge length squared) an edge straight in the
+#: equal-area CRS may lie from the straight edge between the same two points in
+#: longitude/latitude: 2e-8 at 40° N, 9e-8 at 75° N (a 1 km edge: 2-9 cm); with a margin.
+BEND_PER_M = 1e-6
+#: Widths (metres) below which parts of a remaining polygon are taken away, the
+#: narrowest first, where nothing else makes it valid in longitude/latitude.
+THIN_WIDTHS_M = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 
 __all__ = ["by_district", "remaining"]
 
@@ -110,13 +119,31 @@ def _project(frame: gpd.GeoDataFrame, crs) -> np.ndarray:
     return geodesy.project(geoms, frame.crs, crs, workers=_engine.WORKERS)
 
 
-def _output_geometry(left, projected, original, h_idx, crs) -> np.ndarray:
-    """Remaining pieces in EPSG:4326: a record left whole keeps its own coordinates.
+def _output_geometry(left, projected, original, h_idx, crs) -> tuple[np.ndarray, np.ndarray]:
+    """Remaining pieces in EPSG:4326, valid there, and the ground they hold in ``crs``.
 
-    Only pieces that were cut (by a release or a district boundary) lose their
-    slivers (parts of ``SLIVER_M2`` or less, invalid once in longitude/latitude)
-    and are projected back, which saves time and keeps untouched records
-    exactly as they were read.
+    A record left whole keeps its own coordinates. Pieces that were cut (by a
+    release or a district boundary) lose their slivers (parts of ``SLIVER_M2``
+    or less) and are projected back, which saves time and keeps untouched
+    records exactly as they were read.
+
+    A piece valid in the equal-area CRS may not be valid in longitude/latitude:
+    a strip cut along a hazard's own vertices in UTM leaves a spike a
+    millimetre wide along the hazard's edge (a vertex on an edge in one
+    projection is beside it in another), and projected back, the spike's long
+    edge bends by more than its width and crosses the other side. Those pieces,
+    and only those, get a vertex on each edge where another of their vertices
+    lies near it (:func:`minemap.overlay.node_near_vertices`: same shape, same
+    area), so that both sides bend alike. A piece still invalid then loses its
+    parts narrower than :data:`THIN_WIDTHS_M` (the narrowest width that makes
+    it valid), and in the last resort is repaired in longitude/latitude.
+
+    Returns
+    -------
+    out, kept
+        The pieces in EPSG:4326 and, in ``crs``, the ground each one holds (the
+        area to report, so that what is written is what is counted). ``kept``
+        holds the very objects of ``left`` where no ground was taken away.
     """
     whole = np.fromiter(
         (piece is projected[h] for piece, h in zip(left, h_idx, strict=True)),
@@ -124,15 +151,31 @@ def _output_geometry(left, projected, original, h_idx, crs) -> np.ndarray:
         count=len(left),
     )
     out = original[h_idx]
+    kept = np.array(left, dtype=object, copy=True)
     cut = np.flatnonzero(~whole)
-    if len(cut):
-        out[cut] = geodesy.project(
-            overlay.without_flat_parts(left[cut], SLIVER_M2),
-            crs,
-            s.CANONICAL_CRS,
-            workers=_engine.WORKERS,
-        )
-    return out
+    if not len(cut):
+        return out, kept
+    local = overlay.without_flat_parts(left[cut], SLIVER_M2).copy()
+    back = geodesy.project(local, crs, s.CANONICAL_CRS, workers=_engine.WORKERS)
+    bad = np.flatnonzero(~shapely.is_valid(back))
+    if len(bad):
+        noded = overlay.node_near_vertices(local[bad], BEND_PER_M)
+        back[bad] = geodesy.project(noded, crs, s.CANONICAL_CRS)
+        bad = bad[~shapely.is_valid(back[bad])]
+    for width in THIN_WIDTHS_M:
+        if not len(bad):
+            break
+        thinned = overlay.without_thin_parts(local[bad], width)
+        local[bad] = overlay.without_flat_parts(thinned, SLIVER_M2)
+        noded = overlay.node_near_vertices(local[bad], BEND_PER_M)
+        back[bad] = geodesy.project(noded, crs, s.CANONICAL_CRS)
+        bad = bad[~shapely.is_valid(back[bad])]
+    if len(bad):
+        back[bad] = overlay.valid_polygonal(back[bad])
+        local[bad] = geodesy.project(back[bad], s.CANONICAL_CRS, crs)
+    out[cut] = back
+    kept[cut] = local
+    return out, kept
 
 
 def _district_keys(districts: gpd.GeoDataFrame) -> np.ndarray:
@@ -213,12 +256,13 @@ def remaining(
     crs = geodesy.equal_area_crs(hazards.total_bounds)
     hz = _project(hazards, crs)
     hz_area = geodesy.area_ha(hz)
-    flat = np.flatnonzero(~(hz_area > 0))
+    # The validator's floor: a record on less than a square metre would hold its mines there.
+    flat = np.flatnonzero(~(hz_area * geodesy.M2_PER_HA >= NO_AREA_M2))
     if len(flat):
         ids = hazards[s.HAZARD_ID].iloc[flat].astype(str).tolist()[:5]
         raise ValidationError(
-            f"hazards: {len(flat)} record(s) have no area (e.g. {', '.join(ids)}); "
-            "run minemap validate on the file."
+            f"hazards: {len(flat)} record(s) have no area (less than {NO_AREA_M2:g} m², e.g. "
+            f"{', '.join(ids)}); run minemap validate on the file."
         )
     zones = None
     if districts is not None:
@@ -244,10 +288,17 @@ def remaining(
         piece_district = np.full(len(h_idx), s.UNASSIGNED, dtype=object)
     steps.update()
     piece_area = geodesy.area_ha(pieces)
-    left = done.left
+    geometry, left = _output_geometry(done.left, hz, hazards.geometry.to_numpy(), h_idx, crs)
     left_area = geodesy.area_ha(left)
     net_area = geodesy.area_ha(done.net)
-    net_left_area = geodesy.area_ha(done.net_left)
+    net_left = done.net_left.copy()
+    # A piece that counts once as it is (no earlier record over it) loses what it lost.
+    changed = np.flatnonzero(
+        np.fromiter((a is not b for a, b in zip(left, done.left, strict=True)), bool, len(left))
+    )
+    same = shapely.equals_identical(net_left[changed], done.left[changed])
+    net_left[changed[same]] = left[changed[same]]
+    net_left_area = geodesy.area_ha(net_left)
     # Released ground counted once: what the releases took from the counted-once piece.
     net_released = np.maximum(net_area - net_left_area, 0.0)
     steps.update()
@@ -280,7 +331,7 @@ def remaining(
     out[s.NET_REMAINING_AREA_HA] = net_left_area
     result = gpd.GeoDataFrame(
         out,
-        geometry=_output_geometry(left, hz, hazards.geometry.to_numpy(), h_idx, crs),
+        geometry=geometry,
         crs=s.CANONICAL_CRS,
     )
     result.attrs["as_of"] = None if as_of is None else as_of.date().isoformat()

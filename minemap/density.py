@@ -266,13 +266,17 @@ def write_density(grid: DensityGrid, path, *, overwrite: bool = False) -> Path:
 
 
 def read_density(path) -> DensityGrid:
-    """Read a GeoTIFF written by :func:`write_density`."""
+    """Read a GeoTIFF written by :func:`write_density`.
+
+    Opened with GDAL's GeoTIFF driver only: a raster VRT (which reads the files it
+    names) or any other format under the name is refused.
+    """
     import rasterio
 
     from minemap.errors import InputFileError
 
     try:
-        with rasterio.open(path) as src:
+        with rasterio.open(path, driver="GTiff") as src:
             bands = src.read()
             names = tuple(d or f"band_{i}" for i, d in enumerate(src.descriptions, start=1))
             total = float(src.tags().get("total_remaining_mines_est", "nan"))

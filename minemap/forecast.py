@@ -22,11 +22,20 @@ The method, in full (docs/progress.md says the same with an example):
    ``completion_earliest`` uses the highest rate, ``completion_latest`` the
    lowest. Dates are ``YYYY-MM-DD``, rounded up to whole days.
 
-A district with nothing left reads ``done``. A district whose central rate is
-zero (or that has no hazards, so nothing is known to remain) reads
-``no estimate`` in all three columns; when only the lowest rate is zero or
-below, ``completion_latest`` reads ``no estimate`` (the pace may stop). A
-date more than :data:`HORIZON_YEARS` away also reads ``no estimate``.
+Dates are dates: where there is none the cell is empty (NaT) and the
+``note`` column says why. A district with nothing left is done: its dates are
+the last day of the week in which its last hazard ground was released. A
+district whose central rate is zero, or with no hazards (nothing is known to
+remain), has no estimate; when only the lowest rate is zero,
+``completion_latest`` is empty (the pace may stop). A date more than
+:data:`HORIZON_YEARS` away is no estimate either.
+
+6. The total (district ``all``) finishes when its last district does: each of
+   its three dates is the latest of the districts' (``(unassigned)`` ground
+   included), and empty when any district with ground left has none. The
+   pooled view, the total's remaining ground at the total's rates (as if
+   teams moved to wherever ground is left), is a row of its own,
+   :data:`POOLED`; it can finish before some districts do, and says so.
 """
 
 from __future__ import annotations
@@ -42,30 +51,74 @@ from minemap import schema as s
 from minemap.contamination import parse_as_of
 from minemap.errors import SchemaError
 
-__all__ = ["DONE", "HORIZON_YEARS", "NO_ESTIMATE", "forecast"]
+__all__ = ["DONE", "HORIZON_YEARS", "NOTE", "NO_ESTIMATE", "POOLED", "forecast"]
 
+#: Words that start a note: no date can be given, or the district is done.
 NO_ESTIMATE = "no estimate"
 DONE = "done"
+#: The column saying why a completion date is empty (or how the total's was found).
+NOTE = s.NOTE
+#: The row of the total's remaining ground at the total's pooled rates.
+POOLED = "all (pooled rate)"
 #: Completion dates further away than this are not dates anyone can plan with.
 HORIZON_YEARS = 100
 
 _RATE_LOW = "rate_low_ha_per_week"
 _RATE_HIGH = "rate_high_ha_per_week"
 _WEEKS = "weeks_of_history"
+_NOTHING_MAPPED = "no hazard ground mapped"
+_DATE_COLUMNS = (s.COMPLETION_EARLIEST, s.COMPLETION_CENTRAL, s.COMPLETION_LATEST)
 
 
 def _window_column(weeks: int) -> str:
     return f"rate_{weeks}w_ha_per_week"
 
 
-def _completion(as_of: pd.Timestamp, remaining: float, rate: float) -> str:
+def _completion(as_of: pd.Timestamp, remaining: float, rate: float) -> pd.Timestamp:
+    """The day ``remaining`` ha are released at ``rate`` ha a week from ``as_of`` (NaT: never)."""
     if not np.isfinite(rate) or rate <= 0:
-        return NO_ESTIMATE
+        return pd.NaT
     # Rounded first so that float noise in areas (1e-9 ha) does not add a day.
     days = math.ceil(round(remaining / rate * 7, 6))
     if days > HORIZON_YEARS * 366:
-        return NO_ESTIMATE
-    return f"{as_of + pd.Timedelta(days=days):%Y-%m-%d}"
+        return pd.NaT
+    return as_of + pd.Timedelta(days=days)
+
+
+def _dates_and_note(as_of, remaining, central, fastest, slowest, weeks, central_window, upto):
+    """The three completion dates of one district and the note explaining any gap."""
+    if not np.isfinite(remaining):
+        return [pd.NaT] * 3, f"{NO_ESTIMATE}: no hazards given, so the ground left is unknown"
+    if remaining <= 1e-9:
+        return _done(as_of, upto)
+    if not np.isfinite(central):
+        return [pd.NaT] * 3, f"{NO_ESTIMATE}: no complete week of releases by {as_of:%Y-%m-%d}"
+    if central <= 0:
+        window = min(weeks, central_window)
+        return [pd.NaT] * 3, f"{NO_ESTIMATE}: no ground released in the last {window} weeks"
+    dates = [_completion(as_of, remaining, r) for r in (fastest, central, slowest)]
+    notes = []
+    if pd.isna(dates[1]):
+        notes.append(f"{NO_ESTIMATE}: over {HORIZON_YEARS} years at the central rate")
+    elif pd.isna(dates[2]):
+        notes.append(
+            f"latest: {NO_ESTIMATE}, the slowest rate is "
+            + ("0 (the work may have stopped)" if slowest <= 0 else f"over {HORIZON_YEARS} years")
+        )
+    return dates, "; ".join(notes) or None
+
+
+def _done(as_of, upto):
+    """A district with nothing left: the last day of the week its last ground was released."""
+    history = upto[[s.PERIOD, s.REMAINING_HA]].to_numpy()
+    left = history[:, 1].astype(float) > 1e-9
+    cumulative = upto.get(s.CUMULATIVE_RELEASED_HA)
+    if not left.any() and (cumulative is None or not (cumulative.to_numpy(float) > 1e-9).any()):
+        return [pd.NaT] * 3, _NOTHING_MAPPED
+    last = np.flatnonzero(left)
+    week = pd.Timestamp(history[last[-1] + 1 if len(last) else 0, 0])
+    day = min(week + pd.Timedelta(days=6), as_of)
+    return [day] * 3, f"{DONE}: the last hazard ground was released in the week of {week:%Y-%m-%d}"
 
 
 def forecast(
@@ -152,16 +205,9 @@ def forecast(
         spread = [r for r in (*rates.values(), central, low, high) if np.isfinite(r)]
         fastest = max(spread) if spread else np.nan
         slowest = min(spread) if spread else np.nan
-        if np.isfinite(remaining) and remaining <= 1e-9:
-            dates = [DONE] * 3
-        elif not np.isfinite(remaining) or not np.isfinite(central) or central <= 0:
-            dates = [NO_ESTIMATE] * 3
-        else:
-            dates = [
-                _completion(stamp, remaining, fastest),
-                _completion(stamp, remaining, central),
-                _completion(stamp, remaining, slowest),
-            ]
+        dates, why = _dates_and_note(
+            stamp, remaining, central, fastest, slowest, len(weekly), central_window, upto
+        )
         out.append(
             {
                 s.DISTRICT: district,
@@ -174,6 +220,7 @@ def forecast(
                 _RATE_LOW: low,
                 _RATE_HIGH: high,
                 _WEEKS: len(weekly),
+                NOTE: why,
             }
         )
     columns = [
@@ -182,7 +229,67 @@ def forecast(
         _RATE_LOW,
         _RATE_HIGH,
         _WEEKS,
+        NOTE,
     ]
-    result = pd.DataFrame(out, columns=columns)
+    result = _total(pd.DataFrame(out, columns=columns))
+    for column in _DATE_COLUMNS:
+        result[column] = pd.to_datetime(result[column]).astype("datetime64[ns]")
+    result[NOTE] = result[NOTE].astype("string")
     result.attrs["as_of"] = None if stamp is None else f"{stamp:%Y-%m-%d}"
     return result
+
+
+def _total(table: pd.DataFrame) -> pd.DataFrame:
+    """The ``all`` row finishes with its last district; the pooled view gets its own row.
+
+    Districts with no hazard ground mapped are not parts of the total. Without
+    districts (the table holds ``all`` only) the ``all`` row is the only
+    estimate and stays as computed.
+    """
+    is_total = table[s.DISTRICT] == s.ALL
+    parts = table[~is_total]
+    if not is_total.any() or parts.empty:
+        return table
+    total = table[is_total].iloc[0].copy()
+    pooled = total.copy()
+    pooled[s.DISTRICT] = POOLED
+    pooled[NOTE] = (
+        "the total's remaining ground at the total's pooled rates, as if teams moved to "
+        "wherever ground is left: it can finish before some districts do"
+        + (f" ({pooled[NOTE]})" if isinstance(pooled[NOTE], str) else "")
+    )
+    notes = parts[NOTE].fillna("")
+    with_ground = parts[~notes.str.startswith(_NOTHING_MAPPED)]
+    if with_ground.empty:
+        total[list(_DATE_COLUMNS)] = pd.NaT
+        total[NOTE] = _NOTHING_MAPPED
+    else:
+        missing = {}
+        for column in _DATE_COLUMNS:
+            dates = pd.to_datetime(with_ground[column])
+            unknown = with_ground.loc[dates.isna(), s.DISTRICT].astype(str).tolist()
+            if unknown:
+                total[column] = pd.NaT
+                missing[column.removeprefix("completion_")] = unknown
+            else:
+                total[column] = dates.max()
+        if missing:
+            lists = {", ".join(v) for v in missing.values()}
+            total[NOTE] = (
+                f"{NO_ESTIMATE}: no date for {lists.pop()}"
+                if len(missing) == 3 and len(lists) == 1
+                else "; ".join(
+                    f"{k}: {NO_ESTIMATE}, no date for {', '.join(v)}" for k, v in missing.items()
+                )
+            )
+            known = pd.to_datetime(with_ground[s.COMPLETION_CENTRAL]).dropna()
+            if "central" in missing and len(known):
+                total[NOTE] += f" (the other districts by {known.max():%Y-%m-%d}, central)"
+        elif with_ground[NOTE].fillna("").str.startswith(DONE).all():
+            total[NOTE] = f"{DONE}: every district is done"
+        else:
+            central = pd.to_datetime(with_ground[s.COMPLETION_CENTRAL])
+            last = with_ground.loc[central.idxmax(), s.DISTRICT]
+            total[NOTE] = f"finishes when its last district does ({last}, central date)"
+    rows = [r for _, r in parts.iterrows()] + [total, pooled]
+    return pd.DataFrame(rows, columns=table.columns).reset_index(drop=True)

@@ -73,6 +73,7 @@ __all__ = [
     "refuse_existing",
     "round_figures",
     "spreadsheet_safe",
+    "starts_formula",
     "write_bytes",
     "write_text",
 ]
@@ -560,7 +561,7 @@ def _free_bytes(folder: Path) -> int | None:
     return stat.f_bavail * stat.f_frsize
 
 
-def _disk_problem(exc: BaseException, folder: Path) -> str | None:
+def disk_problem(exc: BaseException, folder: Path) -> str | None:
     """What a failed write says about the disk, or None when it says nothing."""
     free = _free_bytes(folder)
     full = free is not None and free < _NEARLY_FULL
@@ -692,7 +693,7 @@ def atomic_output(
     except BaseException as exc:
         problem = None
         if not isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
-            problem = _disk_problem(exc, stage.path if stage is not None else path.parent)
+            problem = disk_problem(exc, stage.path if stage is not None else path.parent)
             if problem is None and (checking or isinstance(exc, _CheckError)):
                 problem = f"the file written does not read back ({_short(exc)})"
         if problem is None:
@@ -836,9 +837,20 @@ def _check_size(path: Path, size: int) -> None:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+def starts_formula(value) -> bool:
+    """Whether a spreadsheet would take this text for a formula (:data:`FORMULA_STARTS`).
+
+    Spaces before the sign count too: LibreOffice's "trim spaces" import option
+    drops them.
+
+    >>> starts_formula("=1+1"), starts_formula("  -2"), starts_formula("A-1"), starts_formula(-1)
+    (True, True, False, False)
+    """
+    return isinstance(value, str) and value.lstrip(" \u00a0").startswith(FORMULA_STARTS)
+
+
 def _safe_text(value):
-    # Spaces before the sign too: LibreOffice's "trim spaces" import option drops them.
-    if isinstance(value, str) and value.lstrip(" \u00a0").startswith(FORMULA_STARTS):
+    if starts_formula(value):
         return "'" + value
     return value
 

@@ -52,6 +52,21 @@ _COUNTS = (s.ITEMS_AP, s.ITEMS_AT, s.ITEMS_UXO)
 #: Item types counted as anti-personnel and anti-tank mines; every other type
 #: (UXO, AXO, IED, submunition) is explosive ordnance other than a mine.
 _ITEM_COLUMN = {"AP": s.ITEMS_AP, "AT": s.ITEMS_AT}
+_COMPARISON_COLUMNS = (
+    s.PERIOD_START,
+    s.PERIOD_END,
+    s.BULLETIN_AREA_HA,
+    s.RELEASED_HA,
+    s.DIFFERENCE_HA,
+    s.MINES_AP,
+    s.MINES_AT,
+    s.UXO,
+    *_COUNTS,
+    s.BULLETIN_DISTRICTS,
+    s.POLYGON_DISTRICTS,
+    s.PROBLEM,
+    s.NOTE,
+)
 
 
 def period_start(dates, period: str = "week") -> pd.DatetimeIndex:
@@ -414,7 +429,7 @@ def progress(
         table = table.reset_index()[list(s.PROGRESS_COLUMNS)]
     table[s.PERIOD] = pd.to_datetime(table[s.PERIOD])
     if reports is not None:
-        table = _attach_reports(table, reports, period, ground.release_area)
+        table = _attach_reports(table, reports, period, ground.release_area, ground.as_of)
     table.attrs["as_of"] = None if ground.as_of is None else f"{ground.as_of:%Y-%m-%d}"
     table.attrs["period"] = period
     table.attrs["mapped_ha"] = dict(ground.mapped or {})
@@ -423,7 +438,7 @@ def progress(
 
 
 def _attach_reports(
-    table: pd.DataFrame, reports: pd.DataFrame, period: str, release_area: pd.DataFrame
+    table: pd.DataFrame, reports: pd.DataFrame, period: str, release_area: pd.DataFrame, as_of
 ) -> pd.DataFrame:
     require_columns(reports, (s.PERIOD_START, s.PERIOD_END, s.AREA_HA), "reports")
     rep = reports.dropna(subset=[s.PERIOD_START, s.PERIOD_END, s.AREA_HA])
@@ -432,6 +447,16 @@ def _attach_reports(
     inside = np.asarray(starts == ends)
     figures = pd.Series(rep[s.AREA_HA].to_numpy(dtype=float)[inside], index=starts[inside])
     figures = figures.groupby(level=0).sum()
+    # The polygons cover the days from the first release to the as-of day: a bulletin
+    # with days outside them has no polygon figure to compare (not 0).
+    first = release_area[_DATE].min() if len(release_area) else None
+    within = (
+        (pd.to_datetime(rep[s.PERIOD_START]) >= first)
+        & (pd.to_datetime(rep[s.PERIOD_END]) <= as_of)
+        if first is not None and as_of is not None
+        else pd.Series(False, index=rep.index)
+    ).to_numpy()
+    covered = pd.Series(within[inside], index=starts[inside]).groupby(level=0).all()
     table = table.copy()
     total = (table[s.DISTRICT] == s.ALL) & (table[s.METHOD] == s.ALL)
     table[s.BULLETIN_AREA_HA] = np.where(total, table[s.PERIOD].map(figures), np.nan)
@@ -439,7 +464,8 @@ def _attach_reports(
     # the difference, whatever released_ha counts.
     released = release_area[_AREA].groupby(period_start(release_area[_DATE], period)).sum()
     polygons = table[s.PERIOD].map(released).fillna(0.0)
-    table[s.DIFFERENCE_HA] = polygons - table[s.BULLETIN_AREA_HA]
+    compared = table[s.PERIOD].map(covered).fillna(False).astype(bool)
+    table[s.DIFFERENCE_HA] = (polygons - table[s.BULLETIN_AREA_HA]).where(compared)
     return table
 
 
@@ -447,42 +473,119 @@ def compare_reports(
     releases: gpd.GeoDataFrame,
     reports: pd.DataFrame,
     *,
+    districts: gpd.GeoDataFrame | None = None,
     as_of: dt.date | str | None = None,
 ) -> pd.DataFrame:
     """Each bulletin's figures beside what the release polygons give for the same days.
 
-    Returns one row per bulletin with both dates: ``period_start``,
-    ``period_end``, ``bulletin_area_ha`` (the bulletin's ``area_ha``),
-    ``released_ha`` (counted-once release polygons dated in the bulletin's
-    days, all of their ground as bulletins count it), ``difference_ha``
-    (polygons minus bulletin), then the bulletin's ``mines_ap``, ``mines_at``,
-    ``uxo`` beside the release counts ``items_ap``, ``items_at``,
-    ``items_uxo`` over the same days, and the bulletin's ``problem``.
-    The figures are compared, never added.
+    The polygons cover the days from the first release to ``as_of`` (default:
+    the last release). A bulletin is compared only when its days lie within
+    them: for other periods the polygons' figures are empty, never 0, and the
+    note says ``no polygons for this period`` (or that they cover only part of
+    it). A bulletin area that was not read (ambiguous, implausible) is empty and
+    left out, with the reason in the note.
+
+    Parameters
+    ----------
+    releases
+        Land releases (``released_on``, ``method``).
+    reports
+        Bulletins (:func:`minemap.bulletins.read_reports`).
+    districts
+        District polygons: the districts each period's releases lie in.
+    as_of
+        Last day the polygons are complete to.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bulletin, in order: ``period_start``, ``period_end``,
+        ``bulletin_area_ha`` (the bulletin's ``area_ha``), ``released_ha``
+        (counted-once release polygons dated in the bulletin's days, all of their
+        ground as bulletins count it), ``difference_ha`` (polygons minus
+        bulletin), the bulletin's ``mines_ap``, ``mines_at``, ``uxo`` beside the
+        release counts ``items_ap``, ``items_at``, ``items_uxo`` over the same
+        days, ``bulletin_districts`` (the districts the bulletin lists),
+        ``polygon_districts`` (the districts the period's releases lie in; empty
+        without a districts layer), the bulletin's ``problem`` and ``note``. The
+        figures are compared, never added.
     """
     require_columns(reports, (s.PERIOD_START, s.PERIOD_END, s.AREA_HA), "reports")
-    ground = _Ground(releases, None, None, as_of)
+    ground = _Ground(releases, None, districts, as_of)
     records = _item_records(ground, None)
     parts = ground.release_area
+    located = ground.parts if ground.has_districts else None
+    first = pd.Timestamp(parts[_DATE].min()) if len(parts) else None
+    last = ground.as_of
     rows = []
-    rep = reports.dropna(subset=[s.PERIOD_START, s.PERIOD_END])
-    for _, r in rep.iterrows():
-        start, end = pd.Timestamp(r[s.PERIOD_START]), pd.Timestamp(r[s.PERIOD_END])
-        in_parts = (parts[_DATE] >= start) & (parts[_DATE] <= end)
-        in_records = (records[_DATE] >= start) & (records[_DATE] <= end)
-        released = float(parts.loc[in_parts, _AREA].sum())
+    for _, r in reports.iterrows():
+        start, end = r[s.PERIOD_START], r[s.PERIOD_END]
         bulletin = float(r[s.AREA_HA]) if pd.notna(r[s.AREA_HA]) else np.nan
+        problem = r.get("problem", "")
+        problem = "" if pd.isna(problem) else str(problem)
+        listed = r.get(s.DISTRICT)
+        listed = None if pd.isna(listed) or not str(listed).strip() else str(listed)
+        notes = []
+        covered = False
+        if pd.isna(start) or pd.isna(end):
+            kind = r.get("period_type")
+            what = f"a {kind} figure" if isinstance(kind, str) and kind else "the figure"
+            notes.append(
+                f"no {'start' if pd.isna(start) else 'end'} date: {what} cannot be compared"
+            )
+        elif first is None or last is None or end < first or start > last:
+            notes.append("no polygons for this period")
+        elif start < first or end > last:
+            notes.append(
+                f"the polygons cover only part of this period ({first:%Y-%m-%d} to {last:%Y-%m-%d})"
+            )
+        else:
+            covered = True
         row = {
             s.PERIOD_START: start,
             s.PERIOD_END: end,
             s.BULLETIN_AREA_HA: bulletin,
-            s.RELEASED_HA: released,
-            s.DIFFERENCE_HA: released - bulletin,
+            s.RELEASED_HA: np.nan,
+            s.DIFFERENCE_HA: np.nan,
+            **{key: r.get(key, pd.NA) for key in (s.MINES_AP, s.MINES_AT, s.UXO)},
+            **dict.fromkeys(_COUNTS, pd.NA),
+            s.BULLETIN_DISTRICTS: listed,
+            s.POLYGON_DISTRICTS: None,
         }
-        for key in (s.MINES_AP, s.MINES_AT, s.UXO):
-            row[key] = r.get(key, pd.NA)
-        for c in _COUNTS:
-            row[c] = int(records.loc[in_records, c].sum()) if len(records) else 0
-        row["problem"] = r.get("problem", "")
+        if covered:
+            start, end = pd.Timestamp(start), pd.Timestamp(end)
+            in_parts = (parts[_DATE] >= start) & (parts[_DATE] <= end)
+            row[s.RELEASED_HA] = float(parts.loc[in_parts, _AREA].sum())
+            row[s.DIFFERENCE_HA] = row[s.RELEASED_HA] - bulletin
+            in_records = (records[_DATE] >= start) & (records[_DATE] <= end)
+            for c in _COUNTS:
+                row[c] = int(records.loc[in_records, c].sum()) if len(records) else 0
+            if located is not None:
+                inside = located[(located[_DATE] >= start) & (located[_DATE] <= end)]
+                names = sorted(set(inside[s.DISTRICT]))
+                row[s.POLYGON_DISTRICTS] = ";".join(names)
+                if listed:
+                    said = [d.strip() for d in listed.split(";") if d.strip()]
+                    extra = [d for d in names if d not in said]
+                    silent = [d for d in said if d not in names]
+                    if extra:
+                        notes.append(
+                            f"polygons in districts the bulletin does not list: {', '.join(extra)}"
+                        )
+                    if silent:
+                        notes.append(
+                            f"bulletin districts with no released polygons: {', '.join(silent)}"
+                        )
+        if np.isnan(bulletin):
+            notes.insert(
+                0, "bulletin area left out (see problem)" if problem else "no area in the bulletin"
+            )
+        row[s.PROBLEM] = problem
+        row[s.NOTE] = "; ".join(notes) or None
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=_COMPARISON_COLUMNS)
+    for c in _COUNTS:
+        out[c] = out[c].astype("Int64")
+    for c in (s.BULLETIN_DISTRICTS, s.POLYGON_DISTRICTS, s.NOTE):
+        out[c] = out[c].astype("string")
+    return out

@@ -50,6 +50,7 @@ import shapely
 from minemap import geodesy
 from minemap import mgrs as _mgrs
 from minemap import schema as s
+from minemap._text import escape, show
 from minemap.errors import InputFileError, MinemapError
 
 __all__ = [
@@ -72,6 +73,13 @@ __all__ = [
 ]
 
 log = logging.getLogger("minemap")
+
+
+def _names(values, *, quote: bool = True, limit: int = 10) -> str:
+    """Names or ids from a file for a message: each quoted short (or escaped), at most ``limit``."""
+    shown = [show(v) if quote else escape(v) for v in values[:limit]]
+    more = f" and {len(values) - limit:,} more" if len(values) > limit else ""
+    return ", ".join(shown) + more
 
 
 def _examples_folder() -> Path:
@@ -280,7 +288,7 @@ def read_record(path) -> Record:
     elif suffix in (".csv", ".txt"):
         data = _parse_csv(text, path)
     else:
-        raise InputFileError(path, f"unknown record format {suffix!r}; use .json or .csv")
+        raise InputFileError(path, f"unknown record format {show(suffix)}; use .json or .csv")
     return _build(data, path)
 
 
@@ -328,7 +336,7 @@ def _parse_csv(text: str, path: Path) -> dict:
             path,
             [
                 (
-                    f"line {first + 1}: unknown column(s) {', '.join(map(repr, unknown))}; "
+                    f"line {first + 1}: unknown column(s) {_names(unknown)}; "
                     f"the point columns are {', '.join(_POINT_FIELDS)}"
                 )
             ],
@@ -357,7 +365,7 @@ def _parse_mines_text(text: str, path: Path) -> list[dict]:
         words = part.split()
         if len(words) < 3:
             raise RecordError(
-                path, [f"mines: {part!r} should be 'TYPE CATEGORY COUNT', e.g. 'PMN-2 AP 120'"]
+                path, [f"mines: {show(part)} should be 'TYPE CATEGORY COUNT', e.g. 'PMN-2 AP 120'"]
             )
         out.append({TYPE: " ".join(words[:-2]), CATEGORY: words[-2], COUNT: words[-1]})
     return out
@@ -374,11 +382,11 @@ def _number(value, what: str, problems: list[str]) -> float | None:
     if _blank(value):
         return None
     if isinstance(value, bool):
-        problems.append(f"{what} {value!r} is not a number")
+        problems.append(f"{what} {show(value)} is not a number")
         return None
     if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
         problems.append(
-            f"{what} {value!r} is ambiguous (a thousands separator or a decimal comma?); "
+            f"{what} {show(value)} is ambiguous (a thousands separator or a decimal comma?); "
             "write it without the comma, or with a decimal point"
         )
         return None
@@ -387,10 +395,10 @@ def _number(value, what: str, problems: list[str]) -> float | None:
         number = float(value.strip().replace(",", ".")) if isinstance(value, str) else value
         number = float(number)
     except (TypeError, ValueError):
-        problems.append(f"{what} {value!r} is not a number")
+        problems.append(f"{what} {show(value)} is not a number")
         return None
     if not math.isfinite(number):
-        problems.append(f"{what} {value!r} is not a finite number")
+        problems.append(f"{what} {show(value)} is not a finite number")
         return None
     return number
 
@@ -400,7 +408,7 @@ def _count(value, what: str, problems: list[str]) -> int | None:
     if number is None:
         return None
     if number < 0 or number != int(number):
-        problems.append(f"{what} {value!r} must be a whole number >= 0")
+        problems.append(f"{what} {show(value)} must be a whole number >= 0")
         return None
     return int(number)
 
@@ -411,7 +419,7 @@ def _date(value, what: str, problems: list[str]) -> dt.date | None:
     try:
         day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        problems.append(f"{what} {value!r} is not a date written YYYY-MM-DD")
+        problems.append(f"{what} {show(value)} is not a date written YYYY-MM-DD")
         return None
     if day > dt.date.today():
         problems.append(f"{what} {day} is in the future")
@@ -430,7 +438,7 @@ def _flag(value, what: str, problems: list[str]) -> bool:
         return True
     if str(value).strip().lower() in ("false", "no", "0", "n"):
         return False
-    problems.append(f"{what} {value!r} should be true or false")
+    problems.append(f"{what} {show(value)} should be true or false")
     return False
 
 
@@ -440,7 +448,7 @@ def _zone(value, hemisphere, what: str, problems: list[str]) -> tuple[int, str] 
     if text[-1:] in ("N", "S") and hemisphere is None:
         text, hemisphere = text[:-1], text[-1]
     if hemisphere is None:
-        problems.append(f"{what}: zone {value!r} needs a hemisphere, N or S (e.g. 38N)")
+        problems.append(f"{what}: zone {show(value)} needs a hemisphere, N or S (e.g. 38N)")
         return None
     try:
         return _mgrs._check_zone(text, hemisphere)
@@ -454,8 +462,7 @@ def _build(data: dict, path: Path) -> Record:
     unknown = sorted(k for k in data if k not in _RECORD_FIELDS and k != "_where")
     if unknown:
         problems.append(
-            f"unknown record field(s) {', '.join(map(repr, unknown))}; "
-            f"the fields are {', '.join(_RECORD_FIELDS)}"
+            f"unknown record field(s) {_names(unknown)}; the fields are {', '.join(_RECORD_FIELDS)}"
         )
     record_id = _text(data.get(RECORD_ID))
     if record_id is None:
@@ -464,7 +471,7 @@ def _build(data: dict, path: Path) -> Record:
     unit_text = _text(data.get(s.BEARING_UNIT)) or "degrees"
     unit = _UNIT_ALIASES.get(unit_text.lower())
     if unit is None:
-        problems.append(f"bearing_unit {unit_text!r} is neither degrees nor mils")
+        problems.append(f"bearing_unit {show(unit_text)} is neither degrees nor mils")
     mils = None
     if unit == "mils":
         given = _number(data.get(MILS), MILS, problems)
@@ -486,7 +493,7 @@ def _build(data: dict, path: Path) -> Record:
     if north is None:
         problems.append("north is missing: say which north the bearings use (true, grid, magnetic)")
     elif north.lower() not in NORTH_REFERENCES:
-        problems.append(f"north {north!r} is not one of {', '.join(NORTH_REFERENCES)}")
+        problems.append(f"north {show(north)} is not one of {', '.join(NORTH_REFERENCES)}")
         north = None
     else:
         north = north.lower()
@@ -508,13 +515,13 @@ def _build(data: dict, path: Path) -> Record:
         known = s.canonical_district(district)
         if known is None:
             close = ", ".join(s.closest_districts(district))
-            problems.append(f"district {district!r} is not known; did you mean {close}?")
+            problems.append(f"district {show(district)} is not known; did you mean {close}?")
         district = known
     classification = _text(data.get(s.CLASSIFICATION))
     if classification is not None:
         if classification.upper() not in s.HAZARD_CLASSIFICATIONS:
             problems.append(
-                f"classification {classification!r} is not one of "
+                f"classification {show(classification)} is not one of "
                 f"{', '.join(s.HAZARD_CLASSIFICATIONS)}"
             )
         classification = classification.upper()
@@ -564,12 +571,14 @@ def _build_mines(raw, problems: list[str]) -> list[MineCount]:
             problems.append(f"{what} must be an object with type, category and count")
             continue
         kind = _text(item.get(TYPE)) or "unknown"
+        what = f"{what} ({escape(kind)})"
         category = (_text(item.get(CATEGORY)) or "").upper()
         if category not in MINE_CATEGORIES:
-            problems.append(f"{what} ({kind}): category {item.get(CATEGORY)!r} must be AP or AT")
-        count = _count(item.get(COUNT), f"{what} ({kind}): count", problems)
+            shown = show(item.get(CATEGORY))
+            problems.append(f"{what}: category {shown} must be AP or AT")
+        count = _count(item.get(COUNT), f"{what}: count", problems)
         if count is None and _blank(item.get(COUNT)):
-            problems.append(f"{what} ({kind}): count is missing")
+            problems.append(f"{what}: count is missing")
         if category in MINE_CATEGORIES and count is not None:
             out.append(MineCount(kind, category, count))
     return out
@@ -595,21 +604,21 @@ def _build_points(
     for i, item in enumerate(raw):
         where = wheres[i] if i < len(wheres) else f"points[{i}]"
         pid = _text(item.get(ID))
-        label = f"point {pid} ({where})" if pid else f"point at {where}"
+        label = f"point {escape(pid)} ({where})" if pid else f"point at {where}"
         own: list[str] = []
         unknown = sorted(k for k in item if k not in _POINT_FIELDS)
         if unknown:
             own.append(
-                f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                f"unknown field(s) {_names(unknown)}; "
                 f"the point fields are {', '.join(_POINT_FIELDS)}"
             )
         if pid is None:
             own.append("id is missing")
         elif pid in seen:
-            own.append(f"id {pid!r} is already used by the point at {seen[pid]}")
+            own.append(f"id {show(pid)} is already used by the point at {seen[pid]}")
         role = (_text(item.get(s.ROLE)) or "perimeter").lower()
         if role not in ROLES:
-            own.append(f"role {item.get(s.ROLE)!r} is not one of {', '.join(ROLES)}")
+            own.append(f"role {show(item.get(s.ROLE))} is not one of {', '.join(ROLES)}")
 
         fixed, lat, lon, given_as, zone = _coordinates(item, own)
         bearing = _number(item.get(s.BEARING), "bearing", own)
@@ -619,7 +628,7 @@ def _build_points(
         point_north = _text(item.get(s.NORTH))
         if point_north is not None:
             if point_north.lower() not in NORTH_REFERENCES:
-                own.append(f"north {point_north!r} is not one of {', '.join(NORTH_REFERENCES)}")
+                own.append(f"north {show(point_north)} is not one of {', '.join(NORTH_REFERENCES)}")
             point_north = point_north.lower()
         if fixed and has_leg:
             own.append("has both coordinates and a bearing/distance; give one or the other")
@@ -652,11 +661,11 @@ def _build_points(
             elif frompoint not in seen:
                 if frompoint in later:
                     own.append(
-                        f"frompoint {frompoint!r} is defined later ({later[frompoint]}); "
+                        f"frompoint {show(frompoint)} is defined later ({later[frompoint]}); "
                         "list each point after the point it is measured from"
                     )
                 else:
-                    own.append(f"unknown frompoint {frompoint!r}")
+                    own.append(f"unknown frompoint {show(frompoint)}")
             leg_north = point_north or north
             if leg_north == "magnetic" and declination is None:
                 own.append(
@@ -672,7 +681,7 @@ def _build_points(
         if role == "row" and row is None:
             own.append("is a row point but names no row")
         elif row is not None and role != "row":
-            own.append(f"names row {row!r} but its role is {role}, not row")
+            own.append(f"names row {show(row)} but its role is {role}, not row")
         ap = _count(item.get(s.MINES_AP), "mines_ap", own)
         at = _count(item.get(s.MINES_AT), "mines_at", own)
         mine_type = _text(item.get(s.MINE_TYPE))
@@ -760,8 +769,8 @@ def _coordinates(item: dict, own: list[str]):
 def _check_structure(points: list[RecordPoint], problems: list[str]) -> None:
     perimeter = [p for p in points if p.role == "perimeter"]
     problems.extend(
-        f"point {p.id} ({p.where}): closes is only for the last perimeter point "
-        f"(the last is {perimeter[-1].id})"
+        f"point {escape(p.id)} ({p.where}): closes is only for the last perimeter point "
+        f"(the last is {escape(perimeter[-1].id)})"
         for p in perimeter[:-1]
         if p.closes
     )
@@ -778,13 +787,14 @@ def _check_structure(points: list[RecordPoint], problems: list[str]) -> None:
     for row, members in rows.items():
         if len(members) < 2:
             problems.append(
-                f"row {row!r} has {len(members)} point; a row needs a start and an end point"
+                f"row {show(row)} has {len(members)} point; a row needs a start and an end point"
             )
         for field in (s.MINES_AP, s.MINES_AT, s.MINE_TYPE):
             given = [p.id for p in members if getattr(p, field) is not None]
             if len(given) > 1:
                 problems.append(
-                    f"row {row!r}: {field} is given on points {', '.join(given)}; give it once"
+                    f"row {show(row)}: {field} is given on points {_names(given, quote=False)}; "
+                    "give it once"
                 )
 
 
@@ -875,8 +885,8 @@ def traverse(
         misclosure = float(misclosure)
         perimeter_pts = perimeter_pts[:-1]
         message = (
-            f"record {record.record_id}: the closing point {last.id} misses "
-            f"the first point {first.id} by {misclosure:.2f} m"
+            f"record {escape(record.record_id)}: the closing point {escape(last.id)} misses "
+            f"the first point {escape(first.id)} by {misclosure:.2f} m"
         )
         if max_misclosure_m is not None and misclosure > max_misclosure_m:
             advice = (
@@ -893,10 +903,10 @@ def traverse(
             record.path,
             [
                 (
-                    f"record {record.record_id}: the perimeter "
-                    f"({', '.join(p.id for p in perimeter_pts)}) is not a valid polygon: "
-                    f"{shapely.is_valid_reason(polygon)}; check the order of the perimeter points "
-                    "and their bearings"
+                    f"record {escape(record.record_id)}: the perimeter "
+                    f"({_names([p.id for p in perimeter_pts], quote=False)}) is not a valid "
+                    f"polygon: {shapely.is_valid_reason(polygon)}; check the order of the "
+                    "perimeter points and their bearings"
                 )
             ],
         )

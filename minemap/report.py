@@ -32,13 +32,11 @@ import pandas as pd
 from minemap import schema as s
 from minemap.errors import PrintUnavailableError
 from minemap.render import symbology as sym
-from minemap.render.map import (
-    _TABLE_LABELS,
-    _format_figure,
-    _known_on_text,
-    _naive_dates,
-    _write_text,
-)
+from minemap.render._analysis import naive_dates as _naive_dates
+from minemap.render.content import TABLE_LABELS as _TABLE_LABELS
+from minemap.render.content import format_figure as _format_figure
+from minemap.render.content import known_on_text as _known_on_text
+from minemap.render.map import _write_text
 
 __all__ = [
     "REPORT_FORMATS",

@@ -1,20 +1,15 @@
-"""Canonical layers, column names, enumerations, aliases and district names.
+"""Canonical layers, column names, enumerations and column aliases.
 
-Column names live here and nowhere else (see DESIGN §3): other modules import
+Column names live here and nowhere else: other modules import
 the constants instead of repeating string literals.
 """
 
 from __future__ import annotations
 
-import unicodedata
-
 __all__ = [
     "CANONICAL_CRS",
-    "DISTRICT_ALIASES",
-    "DISTRICT_NAMES",
     "HAZARD_CLASSIFICATIONS",
     "HAZARD_STATUSES",
-    "KNOWN_DISTRICTS",
     "LAYER_KINDS",
     "RELEASE_METHODS",
     "TABLE_COLUMNS",
@@ -61,6 +56,9 @@ ATTRIBUTION = "attribution"
 # Where a feature came from: added by the readers, kept in the rejects report.
 SOURCE_FILE = "source_file"
 SOURCE_ROW = "source_row"
+# A rejected feature's geometry as read (WKT), where the one written had to be repaired
+# (ten letters at most: Shapefiles cut longer names).
+GEOMETRY_AS_READ = "as_read"
 
 # Figures computed by minemap.
 MINES = "mines"
@@ -226,183 +224,37 @@ COLUMN_ALIASES = {
     },
 }
 
-#: minemap's English district keys, as in DESIGN §1.
-DISTRICT_NAMES = (
-    "Aghdam",
-    "Fuzuli",
-    "Zangilan",
-    "Jabrayil",
-    "Gubadli",
-    "Lachin",
-    "Kalbajar",
-    "Khojaly",
-    "Khojavend",
-    "Shusha",
-    "Tartar",
-    "Aghdara",
-    "Khankandi",
-)
-
-#: Spellings seen in maps and bulletins, by district key: English forms,
-#: Azerbaijani with and without diacritics, Russian (Cyrillic), the names used
-#: before 2020, and ISO 3166-2 codes. Folding (:func:`fold_name`) already makes
-#: case, diacritics, separators and a trailing "district"/"rayonu" irrelevant,
-#: so only genuinely different spellings need listing.
-DISTRICT_ALIASES = {
-    "Aghdam": ("Agdam", "Ağdam", "Akna", "Агдам", "AZ-AGM"),
-    "Fuzuli": ("Fizuli", "Füzuli", "Fuzuly", "Varanda", "Физули", "AZ-FUZ"),
-    "Zangilan": ("Zəngilan", "Zengilan", "Zangelan", "Kovsakan", "Зангилан", "Зангелан", "AZ-ZAN"),
-    "Jabrayil": (
-        "Jabrail",
-        "Jebrail",
-        "Jabrayel",
-        "Djabrail",
-        "Cəbrayıl",
-        "Cabrayil",
-        "Cebrayil",
-        "Джебраил",
-        "Джабраил",
-        "AZ-CAB",
-    ),
-    "Gubadli": ("Gubadly", "Qubadli", "Qubadlı", "Kubatly", "Kubadly", "Губадлы", "AZ-QBI"),
-    "Lachin": ("Laçın", "Lacin", "Lachyn", "Berdzor", "Kashatagh", "Лачин", "AZ-LAC"),
-    "Kalbajar": (
-        "Kelbajar",
-        "Kəlbəcər",
-        "Kelbecer",
-        "Kalbacar",
-        "Karvachar",
-        "Кельбаджар",
-        "Кельбаджары",
-        "AZ-KAL",
-    ),
-    "Khojaly": (
-        "Khojali",
-        "Xocalı",
-        "Xocali",
-        "Khodjaly",
-        "Hojaly",
-        "Askeran",
-        "Ходжалы",
-        "AZ-XCI",
-    ),
-    "Khojavend": (
-        "Xocavənd",
-        "Xocavend",
-        "Khojavand",
-        "Khodjavend",
-        "Hojavend",
-        "Martuni",
-        "Ходжавенд",
-        "AZ-XVD",
-    ),
-    "Shusha": ("Şuşa", "Susa", "Shushi", "Shusa", "Шуша", "AZ-SUS"),
-    "Tartar": ("Terter", "Tərtər", "Tertar", "Mir Bashir", "Тертер", "AZ-TAR"),
-    "Aghdara": ("Agdara", "Ağdərə", "Agdere", "Aghdere", "Martakert", "Mardakert", "Агдере"),
-    "Khankandi": (
-        "Khankendi",
-        "Xankəndi",
-        "Xankandi",
-        "Xankendi",
-        "Hankendi",
-        "Stepanakert",
-        "Ханкенди",
-        "Степанакерт",
-        "AZ-XA",
-    ),
-}
-
-# Words that name the kind of unit rather than the unit ("Agdam District",
-# "Ağdam rayonu", "Xankəndi şəhəri"), compared after folding.
-_UNIT_WORDS = (
-    "district",
-    "rayonu",
-    "rayon",
-    "region",
-    "city",
-    "municipality",
-    "seheri",
-    "sheher",
-    "raion",
-    "район",
-)
-
-_FOLD_TABLE = str.maketrans(
-    {"ə": "e", "Ə": "e", "ǝ": "e", "ı": "i", "İ": "i", "ş": "s", "Ş": "s", "ç": "c", "Ç": "c"}
-    | {"ğ": "g", "Ğ": "g", "ö": "o", "Ö": "o", "ü": "u", "Ü": "u", "ё": "е", "Ё": "е"}
-)
+# --- district names ------------------------------------------------------------
+# Place names are data: they live in the gazetteer (minemap.gazetteer and its
+# files). These three are kept here for the modules that matched names through
+# schema; they ask the active gazetteer.
 
 
 def fold_name(text: str) -> str:
-    """Fold a place name for matching: lower case, no diacritics, separators or unit words.
+    """Fold a place name for matching (see :func:`minemap.gazetteer.fold_place`).
 
     >>> fold_name("Ağdam rayonu"), fold_name("Xankəndi şəhəri"), fold_name("Gubadli District")
     ('agdam', 'xankendi', 'gubadli')
     """
-    text = unicodedata.normalize("NFKC", text).translate(_FOLD_TABLE)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    words = "".join(c if c.isalnum() else " " for c in text).split()
-    while len(words) > 1 and words[-1] in _UNIT_WORDS:
-        words.pop()
-    return "".join(words)
+    from minemap.gazetteer import fold_place
 
-
-def _az_subdivisions() -> dict[str, str]:
-    """Other Azerbaijani rayons and cities by ISO 3166-2 code, from pycountry.
-
-    Hazards elsewhere in Azerbaijan (Tovuz, Gədəbəy, Naxçıvan...) are real too:
-    their key is the official Azerbaijani name without the unit word.
-    """
-    try:
-        import pycountry
-    except ImportError:  # pragma: no cover - pycountry is a dependency
-        return {}
-    names = {}
-    for sub in pycountry.subdivisions.get(country_code="AZ") or ():
-        names[sub.code] = sub.name
-    return names
-
-
-def _build_lookup() -> tuple[dict[str, str], dict[str, str]]:
-    lookup: dict[str, str] = {}
-    keys = {}
-    own_codes = {a for aliases in DISTRICT_ALIASES.values() for a in aliases if a.startswith("AZ-")}
-    for code, name in _az_subdivisions().items():
-        if code in own_codes:
-            continue
-        keys.setdefault(fold_name(name), name)
-        for spelling in (name, code):
-            lookup.setdefault(fold_name(spelling), name)
-    # minemap's own spellings win over pycountry's.
-    for key, aliases in DISTRICT_ALIASES.items():
-        keys[fold_name(key)] = key
-        for alias in (key, *aliases):
-            lookup[fold_name(alias)] = key
-    return lookup, keys
-
-
-_DISTRICT_LOOKUP, _KNOWN_KEYS = _build_lookup()
-
-#: Every district key minemap knows: its 13 districts and Azerbaijan's other
-#: rayons and cities (ISO 3166-2:AZ).
-KNOWN_DISTRICTS = tuple(sorted(set(_DISTRICT_LOOKUP.values())))
+    return fold_place(text)
 
 
 def canonical_district(name: object) -> str | None:
     """Return minemap's district key for a spelling, or ``None`` when unknown.
 
-    English forms, Azerbaijani with or without diacritics, Russian, former
-    names and ISO 3166-2 codes all match.
+    Asks the active gazetteer (:func:`minemap.gazetteer.active`): the built-in
+    names with those a ``--gazetteer`` file adds.
 
     >>> canonical_district("Qubadlı"), canonical_district("Agdam District")
     ('Gubadli', 'Aghdam')
     >>> canonical_district("AZ-XA"), canonical_district("Степанакерт")
     ('Khankandi', 'Khankandi')
     """
-    if not isinstance(name, str) or not name.strip():
-        return None
-    return _DISTRICT_LOOKUP.get(fold_name(name.strip()))
+    from minemap.gazetteer import active
+
+    return active().canonical(name)
 
 
 def closest_districts(name: str, n: int = 3, *, extra: tuple[str, ...] = ()) -> list[str]:
@@ -413,13 +265,9 @@ def closest_districts(name: str, n: int = 3, *, extra: tuple[str, ...] = ()) -> 
     >>> closest_districts("Zangillan")
     ['Zangilan']
     """
-    import difflib
+    from minemap.gazetteer import active
 
-    candidates = {fold_name(alias): key for alias, key in _DISTRICT_LOOKUP.items()}
-    candidates.update({fold_name(e): e for e in extra if isinstance(e, str) and e.strip()})
-    candidates.pop("", None)
-    matches = difflib.get_close_matches(fold_name(name), list(candidates), n=n * 4, cutoff=0.6)
-    return list(dict.fromkeys(candidates[m] for m in matches))[:n]
+    return active().closest(name, n, extra=extra)
 
 
 # --- issue 7: map accuracy, density, priorities -----------------------------------
@@ -435,11 +283,21 @@ OFFSET_M = "offset_m"
 OFFSET_BEARING_DEG = "offset_bearing_deg"
 OFFSET_DX_M = "offset_dx_m"
 OFFSET_DY_M = "offset_dy_m"
+#: Largest distance from the estimated shift to a shift that fits the devices nearly as well.
+OFFSET_UNCERTAINTY_M = "offset_uncertainty_m"
+#: Why a record has no shift estimate (empty when it has one).
+OFFSET_NOTE = "offset_note"
+#: What the shift estimate took as searched: "releases" or "record".
+OFFSET_SEARCHED = "offset_searched"
+#: Devices the shift estimate rests on (inside the searched part at the estimate).
+OFFSET_DEVICES = "offset_devices"
 IOU = "iou"
 SEARCHED_SHARE = "searched_share"
 RECORDS = "records"
 RECORDS_WITH_DEVICES = "records_with_devices"
 RECORDS_SHIFTED = "records_shifted"
+#: Records of a roll-up group that have a shift estimate.
+RECORDS_WITH_OFFSET = "records_with_offset"
 MINES_PER_HA_EST = "mines_per_ha_est"
 DIST_SETTLEMENT_M = "dist_settlement_m"
 DIST_ROAD_M = "dist_road_m"
@@ -462,6 +320,13 @@ RATE_HA_PER_WEEK = "rate_ha_per_week"
 COMPLETION_EARLIEST = "completion_earliest"
 COMPLETION_CENTRAL = "completion_central"
 COMPLETION_LATEST = "completion_latest"
+#: Why a figure of a row is empty (forecast, bulletin comparison).
+NOTE = "note"
+#: Why a bulletin's figure could not be read (bulletins).
+PROBLEM = "problem"
+#: Districts a bulletin lists, and districts the release polygons of its days lie in.
+BULLETIN_DISTRICTS = "bulletin_districts"
+POLYGON_DISTRICTS = "polygon_districts"
 #: District and method value meaning "every district" / "every method" in progress tables.
 ALL = "all"
 #: The progress table has exactly these columns, in this order.

@@ -19,6 +19,7 @@ from minemap.workspace import (
     IMPORTS_TABLE,
     META_TABLE,
     MIGRATIONS,
+    PROFILE,
     REJECTS_TABLE,
     ROW_CHECKSUM,
     SCHEMA_VERSION,
@@ -36,6 +37,7 @@ from minemap.workspace import (
     read_workspace,
     read_workspace_layers,
     schema_version,
+    source_profile,
     verify_workspace,
 )
 
@@ -54,6 +56,7 @@ __all__ = [
     "IMPORTS_TABLE",
     "META_TABLE",
     "MIGRATIONS",
+    "PROFILE",
     "REJECTS_TABLE",
     "ROW_CHECKSUM",
     "SCHEMA_VERSION",
@@ -71,5 +74,6 @@ __all__ = [
     "read_workspace",
     "read_workspace_layers",
     "schema_version",
+    "source_profile",
     "verify_workspace",
 ]

@@ -26,17 +26,27 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
+from minemap._text import MAX_SHOWN, escape, show
+from minemap.profile import ReadSettings, toml_string
+
+#: Values read as they are: ISO dates, "." decimals, nothing unknown.
+_PLAIN = ReadSettings()
 
 __all__ = [
+    "COPY_RULE",
     "ERROR",
     "GEOMETRY_NOTE",
     "MAX_SEGMENT_M",
+    "NO_AREA_M2",
     "OVERLAP_SHARE",
     "RULES",
+    "SAME_GEOMETRY_M",
+    "TEXT_NOTE",
     "WARNING",
     "Problem",
     "check_layer",
     "guess_kind",
+    "true_area_m2",
 ]
 
 ERROR = "error"
@@ -44,25 +54,60 @@ WARNING = "warning"
 
 #: Longest allowed distance between consecutive vertices of a hazard or release.
 MAX_SEGMENT_M = 5_000.0
+#: A polygon covering less than this on the ellipsoid (square metres) has no area
+#: (rule ``no-area``): no minefield, release or district is smaller, and a ring
+#: whose points lie on a line in one projection keeps a few square millimetres in
+#: another, which must not carry a record's mines.
+NO_AREA_M2 = 1.0
 #: Two hazards sharing more than this share of the larger one's area are likely
 #: the same record submitted twice.
 OVERLAP_SHARE = 0.9
 
+#: Two features with one id are one (an exact copy) where their boundaries lie
+#: within this of each other on average (metres: the area between them over
+#: the length of the longer): a Shapefile's rings turned round, or coordinates
+#: rounded to 6 decimals by a KML writer, leave the same feature the same.
+SAME_GEOMETRY_M = 0.1
+#: Rule of a feature that is an exact copy of an earlier one (counted once).
+COPY_RULE = "duplicate-copy"
+
 #: Private column a reader may add to say what it had to do to a geometry:
-#: ``"unclosed"`` (a ring was closed) or ``"unreadable"`` (no geometry could be
-#: made of it). :func:`check_layer` reports it and drops the column.
+#: ``"unclosed"`` (a ring was closed), ``"unreadable"`` (no geometry could be
+#: made of it) or ``"too-deep"`` (it nests too deep to be decoded safely).
+#: :func:`check_layer` reports it and drops the column.
 GEOMETRY_NOTE = "_geometry_note"
+#: Private column a reader may add to name the columns (``"id, name"``) whose text
+#: held a NUL character. :func:`check_layer` reports it and drops the column.
+TEXT_NOTE = "_text_note"
 
 #: Every rule: name -> (severity, what it checks). Severity "error" rejects the feature.
 RULES = {
     "missing-column": (ERROR, "a required column is absent (the whole file is rejected)"),
     "empty-layer": (WARNING, "the file has no features"),
     "unreadable-geometry": (ERROR, "the geometry cannot be decoded (e.g. a ring of 2 points)"),
+    "geometry-too-deep": (
+        ERROR,
+        "the geometry nests collections more than 32 levels deep (a crafted file)",
+    ),
     "missing-geometry": (ERROR, "the feature has no geometry or an empty one"),
     "ring-not-closed": (WARNING, "a ring's last vertex differs from its first; it is closed"),
+    "curved-geometry": (
+        WARNING,
+        "arcs (an ArcGIS curve) were made of straight segments of at most 1° of arc",
+    ),
     "z-dropped": (WARNING, "Z (height) or M (measure) values are dropped"),
     "geometry-type": (ERROR, "the geometry type is wrong for the layer"),
-    "coordinates-out-of-range": (ERROR, "longitude beyond ±180 or latitude beyond ±90"),
+    "coordinates-out-of-range": (
+        ERROR,
+        (
+            "longitude beyond ±180 or latitude beyond ±90, or a coordinate that is not a "
+            "finite number (infinite, NaN)"
+        ),
+    ),
+    "coordinates-clamped": (
+        WARNING,
+        "a coordinate within 1e-9° beyond ±180 / ±90 (rounding) was moved onto the edge",
+    ),
     "lat-lon-swapped": (ERROR, "x and y look exchanged (swapped, they fall in the districts)"),
     "outside-crs-area": (ERROR, "the feature lies far outside the area of use of its CRS"),
     "too-few-vertices": (ERROR, "a ring has fewer than 3 distinct vertices"),
@@ -70,11 +115,19 @@ RULES = {
     "long-segment": (ERROR, "consecutive vertices more than 5 km apart (configurable)"),
     "invalid-geometry": (
         WARNING,
-        "invalid geometry (is_valid_reason), repaired by make_valid (an error if no area is left)",
+        "invalid geometry (is_valid_reason), repaired by make_valid",
     ),
-    "no-area": (ERROR, "the polygon has no area, even once repaired"),
+    "no-area": (ERROR, "the polygon covers less than 1 m² on the ellipsoid, as read or repaired"),
+    "nul-character": (ERROR, "a text value holds a NUL character (readers cut text there)"),
     "missing-id": (ERROR, "the id is empty"),
-    "duplicate-id": (ERROR, "the id (trimmed) occurs more than once across the files"),
+    "duplicate-id": (
+        ERROR,
+        "the id (trimmed) occurs more than once across the files, with other content",
+    ),
+    COPY_RULE: (
+        WARNING,
+        "a feature is an exact copy of one with its id in another file: counted once",
+    ),
     "duplicate-record": (
         ERROR,
         (
@@ -160,7 +213,9 @@ class _Report:
         """How a problem names the feature at row position ``i``: its id, or its number."""
         value = self._ids[i]
         return (
-            f"{self._id_col} {value!s}" if isinstance(value, str) and value else f"feature {i + 1}"
+            f"{self._id_col} {escape(value)}"
+            if isinstance(value, str) and value
+            else f"feature {i + 1}"
         )
 
     def add(self, mask, rule: str, message, severity: str = ERROR) -> None:
@@ -195,29 +250,109 @@ def _in_range(bounds: np.ndarray) -> np.ndarray:
         )
 
 
+#: How far beyond ±180° / ±90° a coordinate is taken for rounding (a reprojection gives
+#: 180.00000000000006) and moved onto the edge, with a warning.
+RANGE_TOLERANCE = 1e-9
+
+
+def _clamp_to_range(geoms, ok, report) -> None:
+    """Move coordinates a hair (:data:`RANGE_TOLERANCE`) beyond the globe's edges onto them."""
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return
+    with np.errstate(all="ignore"):  # shapely's ufuncs warn on NaN
+        bounds = shapely.bounds(geoms[rows])
+        x, y = np.abs(bounds[:, [0, 2]]), np.abs(bounds[:, [1, 3]])
+        beyond = (x > 180).any(axis=1) | (y > 90).any(axis=1)
+        near = (x <= 180 + RANGE_TOLERANCE).all(axis=1) & (y <= 90 + RANGE_TOLERANCE).all(axis=1)
+    hit = rows[beyond & near]
+    if not len(hit):
+        return
+
+    def clip(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(
+            [np.clip(coords[:, 0], -180.0, 180.0), np.clip(coords[:, 1], -90.0, 90.0)]
+        )
+
+    furthest = {}
+    for i, b in zip(hit, bounds[beyond & near], strict=True):
+        xs = [v for v in b[[0, 2]] if abs(v) > 180]
+        ys = [v for v in b[[1, 3]] if abs(v) > 90]
+        furthest[i] = f"longitude {xs[0]!r}" if xs else f"latitude {ys[0]!r}"
+    geoms[hit] = shapely.transform(geoms[hit], clip)
+    mask = np.zeros(len(geoms), dtype=bool)
+    mask[hit] = True
+    report.add(
+        mask,
+        "coordinates-clamped",
+        lambda i: (
+            f"{furthest[i]} lies less than {RANGE_TOLERANCE:g}° beyond the edge of the globe "
+            "(rounding, e.g. of a reprojection): moved onto the edge"
+        ),
+        WARNING,
+    )
+
+
+def _nan_inside(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Geometries within the globe's bounds that hold a NaN (or infinite) coordinate.
+
+    GEOS leaves NaN out of a geometry's bounds; its length (a perimeter: every
+    vertex, holes too) is NaN then. Within ±180/±90 a length cannot overflow, so
+    only those are measured.
+    """
+    found = np.zeros(len(geoms), dtype=bool)
+    rows = np.flatnonzero(_in_range(bounds))
+    with np.errstate(all="ignore"):  # shapely's ufuncs warn on NaN
+        found[rows] = ~np.isfinite(shapely.length(geoms[rows]))
+    return found
+
+
+def _bounds_text(bounds: np.ndarray) -> str:
+    """Bounds for a message: 6 decimals, huge and non-finite values as they are."""
+    # Python's round() neither overflows nor warns (numpy's multiplies by 10**6 first).
+    return str([round(float(v), 6) for v in bounds])
+
+
 def _check_range(geoms, ok, report) -> np.ndarray:
-    """Coordinates on the globe; a swap that would put them there is named as such."""
+    """Coordinates on the globe; a swap that would put them there is named as such.
+
+    Coordinates within :data:`RANGE_TOLERANCE` of the globe's edge are first
+    moved onto it (a warning), in ``geoms``. Huge, infinite and NaN coordinates
+    (a damaged file, or one in another unit) are out of range too, and are said
+    to be.
+    """
+    _clamp_to_range(geoms, ok, report)
     bounds = np.full((len(geoms), 4), np.nan)
-    bounds[ok] = shapely.bounds(geoms[ok])
-    outside = ok & ~_in_range(bounds)
+    with np.errstate(all="ignore"):
+        bounds[ok] = shapely.bounds(geoms[ok])
+    finite = np.isfinite(bounds).all(axis=1) & ~_nan_inside(geoms, bounds)
+    outside = ok & ~(_in_range(bounds) & finite)
     if not outside.any():
         return outside
     swapped_bounds = bounds[:, [1, 0, 3, 2]]
-    swap = outside & _in_range(swapped_bounds)
+    swap = outside & finite & _in_range(swapped_bounds)
     report.add(
         swap,
         "lat-lon-swapped",
         lambda i: (
-            f"latitude and longitude look swapped (bounds {np.round(bounds[i], 6).tolist()} "
+            f"latitude and longitude look swapped (bounds {_bounds_text(bounds[i])} "
             "are off the globe, exchanged they are not); write x = longitude, y = latitude"
         ),
     )
     report.add(
-        outside & ~swap,
+        outside & ~swap & finite,
         "coordinates-out-of-range",
         lambda i: (
             "coordinates lie outside longitude ±180 / latitude ±90 "
-            f"(bounds {np.round(bounds[i], 6).tolist()}); is the CRS right?"
+            f"(bounds {_bounds_text(bounds[i])}); is the CRS right?"
+        ),
+    )
+    report.add(
+        outside & ~finite,
+        "coordinates-out-of-range",
+        lambda i: (
+            "coordinates are not all finite numbers (infinite or NaN; bounds "
+            f"{_bounds_text(bounds[i])}): is the file damaged, or is the CRS right?"
         ),
     )
     return outside
@@ -497,26 +632,87 @@ def _check_rings(geoms, ok, invalid, report, max_segment_m: float | None) -> np.
     return bad
 
 
-def _repair_invalid(geoms, ok, invalid, report) -> np.ndarray:
-    bad = np.zeros(len(geoms), dtype=bool)
-    for i in np.flatnonzero(ok & invalid):
-        reason = shapely.is_valid_reason(geoms[i])
-        repaired = shapely.make_valid(geoms[i])
-        parts = shapely.get_parts(repaired)
-        while np.any(shapely.get_type_id(parts) == shapely.GeometryType.GEOMETRYCOLLECTION):
-            parts = shapely.get_parts(parts)
-        polys = shapely.get_parts(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL)])
-        if len(polys) == 0 or shapely.area(shapely.multipolygons(polys)) == 0:
+def _repair_invalid(geoms, ok, invalid, report) -> tuple[np.ndarray, np.ndarray]:
+    """Repair invalid polygons with ``make_valid``: the rows repaired, and those left with no area.
+
+    A repair is a warning, unless what is left covers less than
+    :data:`NO_AREA_M2`: then it is a ``no-area`` error.
+    """
+    repaired = np.zeros(len(geoms), dtype=bool)
+    flat = np.zeros(len(geoms), dtype=bool)
+    rows = np.flatnonzero(ok & invalid)
+    if not len(rows):
+        return repaired, flat
+    reasons = shapely.is_valid_reason(geoms[rows])
+    geoms[rows] = overlay.polygonal(shapely.make_valid(geoms[rows]))
+    repaired[rows] = True
+    area = true_area_m2(geoms[rows])
+    for i, reason, covered in zip(rows, reasons, area, strict=True):
+        if covered >= NO_AREA_M2:
             report.add_one(
-                i, "invalid-geometry", f"invalid geometry ({reason}) that has no area once repaired"
+                i,
+                "invalid-geometry",
+                f"invalid geometry ({reason}), repaired with make_valid",
+                WARNING,
             )
-            bad[i] = True
-            continue
-        geoms[i] = polys[0] if len(polys) == 1 else shapely.multipolygons(polys)
-        report.add_one(
-            i, "invalid-geometry", f"invalid geometry ({reason}), repaired with make_valid", WARNING
-        )
-    return bad
+        else:
+            report.add_one(
+                i,
+                "no-area",
+                f"invalid geometry ({reason}) that has no area once repaired"
+                if covered == 0
+                else f"invalid geometry ({reason}) that covers {covered:.2g} m² once repaired, "
+                f"less than {NO_AREA_M2:g} m²: no minefield is that small",
+            )
+            flat[i] = True
+    return repaired, flat
+
+
+def true_area_m2(geoms) -> np.ndarray:
+    """Area on the WGS84 ellipsoid, in square metres, of longitude/latitude polygons.
+
+    Exact (``pyproj.Geod``) wherever it may be under 100 times :data:`NO_AREA_M2`;
+    elsewhere from the area in degrees², which is within a few percent for
+    features of any size checked here, and far above the floor anyway.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> [round(float(a)) for a in true_area_m2([shapely.box(46.9, 39.98, 46.9001, 39.9801)])]
+    [95]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    area = np.zeros(len(geoms))
+    present = np.flatnonzero(~pd.isna(geoms))
+    if not len(present):
+        return area
+    box = shapely.bounds(geoms[present])
+    lat = np.radians(np.clip((box[:, 1] + box[:, 3]) / 2, -90, 90))
+    # Metres per degree: about 111.1 km north-south, 111.3 km x cos(latitude) east-west.
+    area[present] = shapely.area(geoms[present]) * 111_132.0 * 111_320.0 * np.cos(lat)
+    close = present[~(area[present] >= 100 * NO_AREA_M2)]
+    area[close] = geodesy.geodesic_area_ha(geoms[close]) * geodesy.M2_PER_HA
+    return area
+
+
+def _check_no_area(geoms, ok, repaired, report) -> np.ndarray:
+    """Polygons (as read: no repair needed) covering less than :data:`NO_AREA_M2`."""
+    rows = np.flatnonzero(ok & ~repaired)
+    area = true_area_m2(geoms[rows])
+    flat = np.zeros(len(geoms), dtype=bool)
+    flat[rows[area < NO_AREA_M2]] = True
+    covered = dict(zip(rows.tolist(), area.tolist(), strict=True))
+    report.add(
+        flat,
+        "no-area",
+        lambda i: (
+            "the polygon has no area (fewer than 3 distinct vertices?)"
+            if covered[i] == 0
+            else f"the polygon covers {covered[i]:.2g} m², less than {NO_AREA_M2:g} m²: its "
+            "vertices lie (nearly) on a line? No minefield is that small"
+        ),
+    )
+    return flat
 
 
 def _check_geometry(
@@ -540,6 +736,14 @@ def _check_geometry(
         "the geometry cannot be decoded (a ring with too few points, or text that is not "
         "WKT / not numbers)",
     )
+    too_deep = note == "too-deep"
+    report.add(
+        too_deep,
+        "geometry-too-deep",
+        "the geometry nests collections more than 32 levels deep; no real map does that "
+        "(a crafted file?): it was not decoded",
+    )
+    unreadable |= too_deep
     missing = ~unreadable & (pd.isna(geoms) | shapely.is_empty(geoms))
     report.add(missing, "missing-geometry", "the feature has no geometry")
     present = ~missing & ~unreadable
@@ -547,6 +751,13 @@ def _check_geometry(
         present & (note == "unclosed"),
         "ring-not-closed",
         "a ring was not closed (last vertex ≠ first); it was closed",
+        WARNING,
+    )
+    report.add(
+        present & (note == "curved"),
+        "curved-geometry",
+        "the geometry holds arcs (a curved polygon, as ArcGIS writes them); they were made "
+        "of straight segments of at most 1° of arc (the chord within 0.004 % of the radius)",
         WARNING,
     )
 
@@ -572,10 +783,9 @@ def _check_geometry(
         # Checked once: removing repeated points (below) does not change validity.
         invalid = ok & ~shapely.is_valid(np.where(ok, geoms, None))
         ok &= ~_check_rings(geoms, ok, invalid, report, segments)
-        ok &= ~_repair_invalid(geoms, ok, invalid, report)
-        flat = ok & ~(shapely.area(np.where(ok, geoms, None)) > 0)
-        report.add(flat, "no-area", "the polygon has no area (fewer than 3 distinct vertices?)")
+        repaired, flat = _repair_invalid(geoms, ok, invalid, report)
         ok &= ~flat
+        ok &= ~_check_no_area(geoms, ok, repaired, report)
     return gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs), ok
 
 
@@ -673,7 +883,7 @@ def _check_duplicates(geoms, ok, report, share: float, sources: np.ndarray | Non
         reported.add(int(later))
         other = report.label(first)
         if sources is not None and _differ(sources[first], sources[later]):
-            other = f"{other} (source {sources[first]!s})"
+            other = f"{other} (source {escape(sources[first])})"
         report.add_one(later, "duplicate-record", duplicate_message(other, r))
 
 
@@ -751,19 +961,160 @@ def _check_outside_hazards(geoms, ok, hazards: gpd.GeoDataFrame, report) -> None
 # --- attributes -------------------------------------------------------------------
 
 
-def _check_ids(frame: pd.DataFrame, kind: str, report: _Report) -> None:
+def _check_text(frame: pd.DataFrame, report: _Report) -> None:
+    """Text that held a NUL character (the reader says which columns): an error."""
+    if TEXT_NOTE not in frame.columns:
+        return
+    note = frame[TEXT_NOTE].to_numpy(dtype=object)
+    report.add(
+        pd.notna(note),
+        "nul-character",
+        lambda i: (
+            f"the text of {note[i]} holds a NUL character (\\x00), which text may not "
+            "hold: readers cut the value there; fix the value in the file"
+        ),
+    )
+
+
+def _check_ids(frame: pd.DataFrame, kind: str, report: _Report, same: _Copies) -> None:
     column = s.ID_COLUMN[kind]
     ids = frame[column]
     missing = ids.isna() | (ids.astype("string").str.strip() == "")
     report.add(missing, "missing-id", f"{column} is empty")
     if kind == "districts":
         return
-    duplicated = ~missing & ids.duplicated(keep=False)
-    report.add(
-        duplicated,
-        "duplicate-id",
-        lambda i: f"{column} {ids.iloc[i]!s} occurs {int((ids == ids.iloc[i]).sum())} times",
+    where = _where(frame)
+    for later, first in same.copy_of.items():
+        report.add_one(
+            later,
+            COPY_RULE,
+            f"the same {_ONE[kind]} as {column} {escape(ids.iloc[first])} in {where[first]}: "
+            "an exact copy (same geometry and attributes), counted once",
+            WARNING,
+        )
+    for row, (rows, differ) in same.conflicts.items():
+        report.add_one(
+            row,
+            "duplicate-id",
+            f"{column} {escape(ids.iloc[row])} occurs {len(rows)} times ("
+            + ", ".join(where[r] for r in rows)
+            + (f") and they differ in {', '.join(differ)}" if differ else ") in one file")
+            + f": keep one, or give the other another {column}",
+        )
+
+
+_ONE = {"hazards": "record", "releases": "release", "items": "item", "districts": "district"}
+
+
+def _where(frame: pd.DataFrame) -> list[str]:
+    """Each row's file and row number (``a.shp row 3``), or its row number alone."""
+    if s.SOURCE_FILE in frame.columns and s.SOURCE_ROW in frame.columns:
+        return [
+            f"{f} row {r}" for f, r in zip(frame[s.SOURCE_FILE], frame[s.SOURCE_ROW], strict=True)
+        ]
+    return [f"row {i + 1}" for i in range(len(frame))]
+
+
+@dataclasses.dataclass
+class _Copies:
+    """Features sharing an id: ``copy_of`` (exact copies -> the first), and the conflicts.
+
+    Copies come from different files (with no ``source_file`` column, every
+    feature is taken to come from one file, which cannot hold an id twice).
+
+    ``conflicts`` maps each feature of an id whose features differ to all the
+    rows of that id and what differs between them.
+    """
+
+    copy_of: dict[int, int]
+    conflicts: dict[int, tuple[list[int], list[str]]]
+
+
+def _find_copies(frame: pd.DataFrame, kind: str, geoms: np.ndarray, ok: np.ndarray) -> _Copies:
+    """Which features sharing an id are exact copies of the first, and which differ.
+
+    Copies have the same geometry (within :data:`SAME_GEOMETRY_M`) and the same
+    attributes once normalised (ids and text trimmed, numbers as numbers, dates as
+    days, enumerated values in their canonical spelling); a column that one of
+    the two files does not have at all is not compared. An id is one feature only
+    if every feature of it is a copy of the first, each from another file.
+    """
+    none = _Copies({}, {})
+    column = s.ID_COLUMN[kind]
+    if kind == "districts" or column not in frame.columns:
+        return none
+    ids = frame[column].astype("string").str.strip()
+    duplicated = ids.notna() & (ids != "") & ids.duplicated(keep=False)
+    if not duplicated.any():
+        return none
+    rows = np.flatnonzero(duplicated.to_numpy())
+    groups = pd.Series(rows).groupby(ids.iloc[rows].to_numpy(), sort=False).apply(list)
+    first = np.concatenate([[g[0]] * (len(g) - 1) for g in groups])
+    later = np.concatenate([g[1:] for g in groups])
+    differ = {int(r): [] for r in later}
+    files = (
+        frame[s.SOURCE_FILE].to_numpy(dtype=object)
+        if s.SOURCE_FILE in frame.columns
+        else np.zeros(len(frame), dtype=object)
     )
+    for name in (*s.REQUIRED[kind], *s.OPTIONAL[kind]):
+        if name == column or name not in frame.columns:
+            continue
+        values = _comparable(frame[name], kind, name)
+        given = pd.Series(values.notna().to_numpy()).groupby(files).transform("any").to_numpy()
+        a, b = values.iloc[first].to_numpy(dtype=object), values.iloc[later].to_numpy(dtype=object)
+        gap_a, gap_b = pd.isna(a), pd.isna(b)
+        equal = (gap_a & gap_b) | (
+            ~gap_a & ~gap_b & (np.where(gap_a, None, a) == np.where(gap_b, None, b))
+        )
+        compared = given[first] & given[later]
+        for r in later[compared & ~equal]:
+            differ[int(r)].append(name)
+    same_shape = _same_geometry(geoms[first], geoms[later]) & ok[first] & ok[later]
+    for r in later[~same_shape]:
+        differ[int(r)].append("geometry")
+    out = _Copies({}, {})
+    for group in groups:
+        what = list(dict.fromkeys(d for r in group[1:] for d in differ[int(r)]))
+        # One file holding an id twice is an error in that file, copies or not.
+        if what or len(set(files[group])) < len(group):
+            for r in group:
+                out.conflicts[int(r)] = ([int(x) for x in group], what)
+        else:
+            out.copy_of.update({int(r): int(group[0]) for r in group[1:]})
+    return out
+
+
+def _comparable(values: pd.Series, kind: str, column: str) -> pd.Series:
+    """A column's values as they compare: days, numbers, canonical or trimmed text."""
+    if column in s.DATE_COLUMNS[kind]:
+        days = _parse_dates(values)
+        return days.astype(object).where(days.notna(), values)
+    if column in s.ENUM_COLUMNS[kind]:
+        canonical = _normalise_enum(values, column)
+        return canonical.astype(object).where(canonical.notna(), values)
+    text = values.astype("string").str.strip().mask(lambda v: v == "")
+    numbers = pd.to_numeric(text, errors="coerce")
+    return numbers.astype(object).where(numbers.notna(), text.astype(object))
+
+
+def _same_geometry(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs of lon/lat polygons whose boundaries lie within :data:`SAME_GEOMETRY_M` on average."""
+    same = np.zeros(len(a), dtype=bool)
+    present = np.flatnonzero(~pd.isna(a) & ~pd.isna(b))
+    if not len(present):
+        return same
+    both = np.r_[a[present], b[present]]
+    crs = geodesy.equal_area_crs(shapely.total_bounds(both))
+    local = geodesy.project(both, s.CANONICAL_CRS, crs)
+    x, y = local[: len(present)], local[len(present) :]
+    apart = shapely.area(overlay.polygonal(shapely.symmetric_difference(x, y)))
+    length = np.maximum(shapely.length(x), shapely.length(y))
+    points = shapely.get_type_id(x) == shapely.GeometryType.POINT
+    apart[points] = shapely.distance(x[points], y[points])
+    length[points] = 1.0
+    same[present] = apart <= SAME_GEOMETRY_M * length
+    return same
 
 
 #: No single record or release holds more devices than this; larger counts are typos
@@ -771,12 +1122,14 @@ def _check_ids(frame: pd.DataFrame, kind: str, report: _Report) -> None:
 MAX_COUNT = 10_000_000
 
 
-def _check_counts(frame: pd.DataFrame, kind: str, report: _Report) -> None:
+def _check_counts(
+    frame: pd.DataFrame, kind: str, report: _Report, settings: ReadSettings = _PLAIN
+) -> None:
     for column in s.COUNT_COLUMNS[kind]:
         if column not in frame.columns:
             continue
         raw = frame[column]
-        numbers = pd.to_numeric(raw, errors="coerce")
+        numbers = settings.to_numbers(raw)
         required = column in s.REQUIRED[kind]
         absent = raw.isna() | (raw.astype("string").str.strip() == "")
         if required:
@@ -785,29 +1138,33 @@ def _check_counts(frame: pd.DataFrame, kind: str, report: _Report) -> None:
         report.add(
             bad,
             "bad-count",
-            lambda i, c=column, r=raw: f"{c} must be a whole number ≥ 0, not {_show(r.iloc[i])}",
+            lambda i, c=column, r=raw: f"{c} must be a whole number ≥ 0, not {show(r.iloc[i])}",
         )
         huge = ~absent & ~bad & (numbers > MAX_COUNT)
         report.add(
             huge,
             "bad-count",
             lambda i, c=column, r=raw: (
-                f"{c} {_show(r.iloc[i])} is implausibly large "
+                f"{c} {show(r.iloc[i])} is implausibly large "
                 f"(more than {MAX_COUNT:,} on one feature)"
             ),
         )
 
 
-def _show(value) -> str:
-    """A value as a user wrote it: text quoted, numbers plain (no numpy reprs)."""
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, np.generic):
-        value = value.item()
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date) -> None:
+def _check_dates(
+    frame: pd.DataFrame,
+    kind: str,
+    report: _Report,
+    today: dt.date,
+    settings: ReadSettings = _PLAIN,
+) -> None:
+    order = settings.date_order
+    written = ".".join({"D": "DD", "M": "MM", "Y": "YYYY"}[c] for c in order or "")
+    use = (
+        "use YYYY-MM-DD"
+        if order is None
+        else f"use YYYY-MM-DD or {written}, as the profile's date_order = {order!r} says"
+    )
     for column in s.DATE_COLUMNS[kind]:
         if column not in frame.columns:
             continue
@@ -815,13 +1172,13 @@ def _check_dates(frame: pd.DataFrame, kind: str, report: _Report, today: dt.date
         absent = raw.isna()
         if not pd.api.types.is_datetime64_any_dtype(raw):
             absent |= raw.astype("string").str.strip() == ""
-        parsed = _parse_dates(raw)
+        parsed = _parse_dates(raw, settings)
         if column in s.REQUIRED[kind]:
             report.add(absent, "missing-date", f"{column} is empty")
         report.add(
             ~absent & parsed.isna(),
             "bad-date",
-            lambda i, c=column, r=raw: f"{c} {r.iloc[i]!r} is not a date (use YYYY-MM-DD)",
+            lambda i, c=column, r=raw: f"{c} {show(r.iloc[i])} is not a date ({use})",
         )
         future = parsed.notna() & (parsed > pd.Timestamp(today))
         report.add(
@@ -839,12 +1196,14 @@ _UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2}
 _FULL_DATE = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{8})(?:$|[T ])"
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
+def _parse_dates(values: pd.Series, settings: ReadSettings = _PLAIN) -> pd.Series:
     """Calendar days: the day as written where it was, whatever its UTC offset.
 
     "2022-07-18T02:00:00+04:00" is 18 July (in UTC it is still the 17th); offsets
     are dropped rather than converted, so values with different offsets (or none)
-    can sit in one column.
+    can sit in one column. With a profile's ``date_order``, days written with
+    separators in that order (``22.02.2024`` for DMY) are read too
+    (:meth:`minemap.profile.ReadSettings.parse_dates`).
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
@@ -853,8 +1212,10 @@ def _parse_dates(values: pd.Series) -> pd.Series:
     else:
         text = values.astype("string").str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
         # A whole day, not "2022-07" or "2022": a month or a year is not a release date.
-        text = text.where(text.str.match(_FULL_DATE))
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        iso = text.where(text.str.match(_FULL_DATE))
+        parsed = pd.to_datetime(iso, errors="coerce", format="ISO8601")
+        if settings.date_order is not None:
+            parsed = parsed.fillna(settings.parse_dates(text).astype(parsed.dtype))
     return parsed.dt.normalize()
 
 
@@ -866,42 +1227,65 @@ def _check_enums(frame: pd.DataFrame, kind: str, report: _Report) -> None:
         absent = raw.isna() | (raw.astype("string").str.strip() == "")
         if column in s.REQUIRED[kind]:
             report.add(absent, "missing-value", f"{column} is empty")
-        value = _normalise_enum(raw, allowed)
+        value = _normalise_enum(raw, column)
         report.add(
             ~absent & ~value.isin(allowed),
             "unknown-value",
-            lambda i, c=column, r=raw, a=allowed: f"{c} {r.iloc[i]!r} is not one of {', '.join(a)}",
+            lambda i, c=column, r=raw, a=allowed, k=kind: (
+                f"{c} {show(r.iloc[i])} is not one of {', '.join(a)}, nor a word minemap "
+                f"knows for one; {_profile_line(k, c, r.iloc[i], a[0])}"
+            ),
         )
 
 
-def _normalise_enum(values: pd.Series, allowed) -> pd.Series:
-    text = values.astype("string").str.strip()
-    lookup = {a.lower(): a for a in allowed}
-    lookup.update({a.lower().replace("_", " "): a for a in allowed})
-    return text.str.lower().map(lookup)
+def _profile_line(kind: str, column: str, value, example: str) -> str:
+    """How to say in a profile what a value means: the line to add, when it is short."""
+    text = str(value).strip()
+    if len(text) > MAX_SHOWN:
+        return f"say what it means in a profile's [{kind}.values.{column}] table"
+    return (
+        f"say what it means in a profile: [{kind}.values.{column}] "
+        f"{toml_string(text)} = {toml_string(example)}"
+    )
+
+
+def _normalise_enum(values: pd.Series, column: str) -> pd.Series:
+    """Minemap's value for each entry (any case, English, Azerbaijani, Russian), else NA."""
+    from minemap import vocabulary
+
+    return vocabulary.normalise_values(values, column)
 
 
 def _district_names(
-    frame: pd.DataFrame, kind: str, report: _Report, districts: gpd.GeoDataFrame | None
+    frame: pd.DataFrame,
+    kind: str,
+    report: _Report,
+    districts: gpd.GeoDataFrame | None,
+    gazetteer=None,
 ) -> pd.Series:
     """Canonical district names, checking unknown ones.
 
-    A districts layer may come from anywhere (another country's boundaries must
-    work), so its unknown names are kept, with a warning only when one looks like
-    a typo of a known name. A hazard's district must be a known name or one of
-    the districts layer's: anything else is an error listing the closest names.
+    Names are looked up in the gazetteer (``gazetteer``, or the active one: the
+    built-in names and a ``--gazetteer`` file's), then in the districts layer's
+    own name columns (:meth:`minemap.gazetteer.Gazetteer.from_layer`). A districts
+    layer may come from anywhere (another country's boundaries must work), so its
+    unknown names are kept, with a warning only when one looks like a typo of a
+    known name. A hazard's district must be a known
+    name or one of the districts layer's: anything else is an error listing the
+    closest names.
     """
+    from minemap import gazetteer as gz
+
+    known = gazetteer if gazetteer is not None else gz.active()
+    layer = (
+        gz.Gazetteer.from_layer(districts, known=known) if districts is not None else gz.Gazetteer()
+    )
     raw = frame[s.DISTRICT]
     names = raw.astype("string").str.strip().tolist()
-    layer_names: dict[str, str] = {}
-    if districts is not None and s.DISTRICT in districts.columns:
-        for name in districts[s.DISTRICT].dropna().astype(str):
-            layer_names[s.fold_name(name)] = s.canonical_district(name) or name
     out = []
-    keys = {
-        name: s.canonical_district(name) or layer_names.get(s.fold_name(name))
-        for name in dict.fromkeys(n for n in names if isinstance(n, str) and n)
-    }
+    keys = {}
+    for name in dict.fromkeys(n for n in names if isinstance(n, str) and n):
+        keys[name] = known.canonical(name) or layer.canonical(name)
     for i, name in enumerate(names):
         if not isinstance(name, str) or not name:
             out.append(None)
@@ -912,24 +1296,25 @@ def _district_names(
             continue
         out.append(name)
         if kind == "districts":
-            close = s.closest_districts(name)
+            close = known.closest(name)
             close = [c for c in close if _similar(name, c) >= 0.8]
             if close:
                 report.add_one(
                     i,
                     "unknown-district",
-                    f"district {name!r} is not a name minemap knows; did you mean "
+                    f"district {show(name)} is not a name minemap knows; did you mean "
                     f"{' or '.join(close)}? Kept as written",
                     WARNING,
                 )
             continue
-        close = s.closest_districts(name, extra=tuple(layer_names.values()))
+        close = known.closest(name, extra=layer.keys)
         hint = f"; closest known: {', '.join(close)}" if close else ""
         report.add_one(
             i,
             "unknown-district",
-            f"district {name!r} is not a known district name{hint} "
-            "(use one of them, or give a districts layer that has it)",
+            f"district {show(name)} is not a known district name{hint} "
+            "(use one of them, give a districts layer that has it, or add it to a "
+            "gazetteer: --gazetteer FILE)",
         )
     return pd.Series(out, index=frame.index, dtype="string")
 
@@ -951,6 +1336,8 @@ def check_layer(
     source_crs=None,
     max_segment_m: float | None = MAX_SEGMENT_M,
     overlap_share: float = OVERLAP_SHARE,
+    settings: ReadSettings | None = None,
+    gazetteer=None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem], np.ndarray]:
     """Check every feature of a layer whose columns are already canonical.
 
@@ -978,6 +1365,12 @@ def check_layer(
         release; ``None`` turns the check off.
     overlap_share
         Two hazards overlapping by more than this share of the larger are errors.
+    settings
+        How the source writes values (a profile's :class:`~minemap.profile.ReadSettings`):
+        ``unknown`` tokens are empty, ``decimal`` and ``date_order`` say how
+        counts and dates written as text are read.
+    gazetteer
+        The district names known (default: :func:`minemap.gazetteer.active`).
 
     Returns
     -------
@@ -996,6 +1389,7 @@ def check_layer(
     if kind not in s.LAYER_KINDS:
         raise ValueError(f"kind must be one of {', '.join(s.LAYER_KINDS)}, not {kind!r}")
     today = today or dt.date.today()
+    settings = settings or _PLAIN
     frame = frame.copy()
     if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
         source_crs = frame.crs if source_crs is None else source_crs
@@ -1003,6 +1397,10 @@ def check_layer(
     id_col = s.ID_COLUMN[kind]
     if id_col in frame.columns:
         frame[id_col] = frame[id_col].astype("string").str.strip()
+    for column in (*s.REQUIRED[kind], *s.OPTIONAL[kind]):
+        if column in frame.columns:
+            # Cells that say "not known" are empty (a profile's unknown = [...]).
+            frame[column] = settings.blank_unknown(frame[column])
     report = _Report(frame, kind, source)
     missing = [c for c in s.REQUIRED[kind] if c not in frame.columns]
     if missing and not len(frame):
@@ -1012,8 +1410,10 @@ def check_layer(
             frame[column] = pd.Series([], dtype=object)
         missing = []
     if missing:
-        bookkeeping = (frame.geometry.name, GEOMETRY_NOTE, s.SOURCE_FILE, s.SOURCE_ROW)
-        shown = [c for c in frame.columns if c not in bookkeeping]
+        bookkeeping = (frame.geometry.name, GEOMETRY_NOTE, TEXT_NOTE, s.SOURCE_FILE, s.SOURCE_ROW)
+        shown = [escape(c) for c in frame.columns if c not in bookkeeping]
+        if len(shown) > 30:
+            shown = [*shown[:30], f"... ({len(shown) - 30} more)"]
         report.problems.append(
             Problem(
                 source,
@@ -1028,41 +1428,47 @@ def check_layer(
             )
         )
         report.rejected[:] = True
-        return frame.drop(columns=GEOMETRY_NOTE, errors="ignore"), report.problems, report.rejected
+        dropped = frame.drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
+        return dropped, report.problems, report.rejected
 
     geometry, ok = _check_geometry(
         frame, kind, report, source_crs=source_crs, max_segment_m=max_segment_m
     )
-    frame = frame.set_geometry(geometry).drop(columns=GEOMETRY_NOTE, errors="ignore")
+    _check_text(frame, report)
+    frame = frame.set_geometry(geometry).drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
     geoms = geometry.to_numpy(dtype=object)
     if districts is not None and kind != "districts":
         ok &= ~_check_swapped(geoms, ok, districts, report)
+    same = _find_copies(frame, kind, geoms, ok)
+    copy = np.zeros(len(frame), dtype=bool)
+    copy[list(same.copy_of)] = True
     if kind == "hazards":
         sources = (
             frame[s.SOURCE].astype("string").str.strip().to_numpy(dtype=object)
             if s.SOURCE in frame.columns
             else None
         )
-        _check_duplicates(geoms, ok & ~report.rejected, report, overlap_share, sources)
+        # A copy of a record is not a second record on the same ground.
+        _check_duplicates(geoms, ok & ~report.rejected & ~copy, report, overlap_share, sources)
     if kind == "releases" and hazards is not None:
         _check_outside_hazards(geoms, ok, hazards, report)
-    _check_ids(frame, kind, report)
-    _check_counts(frame, kind, report)
-    _check_dates(frame, kind, report, today)
+    _check_ids(frame, kind, report, same)
+    _check_counts(frame, kind, report, settings)
+    _check_dates(frame, kind, report, today, settings)
     _check_enums(frame, kind, report)
     if s.DISTRICT in frame.columns:
-        frame[s.DISTRICT] = _district_names(frame, kind, report, districts)
+        frame[s.DISTRICT] = _district_names(frame, kind, report, districts, gazetteer)
 
     for column in s.COUNT_COLUMNS[kind]:
         if column in frame.columns:
-            numbers = pd.to_numeric(frame[column], errors="coerce")
+            numbers = settings.to_numbers(frame[column])
             whole = numbers.where((numbers >= 0) & (numbers % 1 == 0) & (numbers <= MAX_COUNT))
             frame[column] = whole.round().astype("Int64")
     for column in s.DATE_COLUMNS[kind]:
         if column in frame.columns:
-            frame[column] = _parse_dates(frame[column])
-    for column, allowed in s.ENUM_COLUMNS[kind].items():
+            frame[column] = _parse_dates(frame[column], settings)
+    for column in s.ENUM_COLUMNS[kind]:
         if column in frame.columns:
-            normalised = _normalise_enum(frame[column], allowed)
-            frame[column] = normalised.where(normalised.notna(), frame[column])
+            normalised = _normalise_enum(frame[column], column)
+            frame[column] = frame[column].where(normalised.isna(), normalised)
     return frame, report.problems, report.rejected

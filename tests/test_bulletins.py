@@ -78,22 +78,97 @@ def test_real_square_metres_converted(real):
     ]
 
 
-def test_real_ambiguous_week_is_flagged_not_guessed(real):
+def test_real_ambiguous_week_is_read_by_its_neighbours_and_says_so(real):
+    """'453,900' with no convention given: 453,900 ha or 453.9 ha. The weeks around it
+    released 46-126 ha a day; 453.9 ha is 65 ha a day, 453,900 ha 64,843: it is 453.9,
+    and the row says how it was read."""
     row = _row(real, "2023-08-14", "2023-08-20")
+    assert row[s.AREA_HA] == pytest.approx(453.9)
+    assert "neighbouring bulletins" in row["area_reading"]
+    assert not row["area_ambiguous"]
+    assert row["problem"] == ""
+    # The counts of the same row are kept.
+    assert (row[s.MINES_AP], row[s.MINES_AT], row[s.UXO]) == (234, 103, 53)
+
+
+def test_an_ambiguous_figure_with_nothing_to_settle_it_is_flagged_not_guessed():
+    table = read_reports(_csv('period_start,period_end,area_ha\n2023-08-14,2023-08-20,"453,900"\n'))
+    row = table.iloc[0]
     assert np.isnan(row[s.AREA_HA])
+    assert row["area_ambiguous"]
     assert "ambiguous" in row["problem"]
     assert "453900" in row["problem"]
     assert "453.9" in row["problem"]
-    # The counts of the same row are kept.
-    assert (row[s.MINES_AP], row[s.MINES_AT], row[s.UXO]) == (234, 103, 53)
+
+
+#: Four weeks of 500-1,000 ha, as the English-language press prints them.
+WEEKS = (
+    "period_start,period_end,hectares_as_printed,source_outlet,source_url\n"
+    "2023-03-06,2023-03-12,754,Trend,https://en.trend.az/a\n"
+    '2023-03-13,2023-03-19,"1,126",Trend,https://en.trend.az/b\n'
+    "2023-03-20,2023-03-26,616.3,Trend,https://en.trend.az/c\n"
+    "2023-04-03,2023-04-09,487.7,Trend,https://en.trend.az/d\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("outlet", "url", "language"),
+    [
+        ("El País (Spanish)", "https://elpais.com/x", "es"),
+        ("Europa Press", "https://www.europapress.es/es/x", "es"),
+        ("Report.az (Azerbaijani)", "https://report.az/x", "az"),
+        ("Sputnik", "https://ru.sputnik.az/x", "ru"),
+    ],
+)
+def test_a_dot_and_three_digits_is_read_by_the_source_language(outlet, url, language):
+    """Issue 12: '1.157' from a Spanish-language outlet is 1,157 ha, not 1.157 ha, even when
+    the other sources are English (--decimal .): the row's own language comes first."""
+    text = WEEKS + f"2023-03-27,2023-04-02,1.157,{outlet},{url}\n"
+    for decimal in (None, "."):
+        row = read_reports(_csv(text), decimal=decimal).iloc[-1]
+        assert row[s.AREA_HA] == 1157, decimal
+        assert row["language"] == language
+        assert "decimal comma" in row["area_reading"]
+        assert row["problem"] == ""
+
+
+def test_a_language_column_names_the_convention():
+    text = "period_start,period_end,area_ha,language\n2023-03-27,2023-04-02,1.157,es-ES\n"
+    row = read_reports(_csv(text)).iloc[0]
+    assert row[s.AREA_HA] == 1157
+    assert row["language"] == "es"
+
+
+def test_without_a_language_the_neighbouring_weeks_settle_it():
+    text = WEEKS + "2023-03-27,2023-04-02,1.157,Agencia EFE,https://efe.com/x\n"
+    row = read_reports(_csv(text)).iloc[-1]
+    assert row[s.AREA_HA] == 1157
+    assert "neighbouring bulletins" in row["area_reading"]
+
+
+def test_a_convention_the_neighbours_contradict_is_flagged_not_read_silently():
+    """--decimal . says '1.157' is 1.157 ha; for a week among weeks of 500-1,000 ha that is
+    a thousandth of its neighbours, and 1,157 ha would fit: flagged, left out."""
+    text = WEEKS + "2023-03-27,2023-04-02,1.157,Agencia EFE,https://efe.com/x\n"
+    row = read_reports(_csv(text), decimal=".").iloc[-1]
+    assert np.isnan(row[s.AREA_HA])
+    assert row["area_ambiguous"]
+    assert "1157" in row["problem"]
+    assert "neighbouring" in row["problem"]
+    # The English weeks themselves are read as printed.
+    table = read_reports(_csv(text), decimal=".")
+    assert table[s.AREA_HA].iloc[:4].tolist() == [754, 1126, 616.3, 487.7]
 
 
 def test_real_implausible_week_with_english_convention(real):
     table = read_reports(REPORTS, decimal=".")
     row = _row(table, "2023-08-14", "2023-08-20")
     assert np.isnan(row[s.AREA_HA])
+    assert row["area_ambiguous"]
     assert "implausible" in row["problem"]
     assert "7-day week" in row["problem"]
+    # The other reading is offered, not taken.
+    assert "453.9 ha would fit the neighbouring bulletins" in row["problem"]
     # The English convention reads the rest as the collector did.
     assert _row(table, "2023-03-13", "2023-03-25")[s.AREA_HA] == 1126
     assert _row(table, "2022-12-01", "2022-12-30")[s.AREA_HA] == pytest.approx(2263.07)
@@ -125,9 +200,21 @@ def test_real_missing_dates_and_blank_counts(real):
     assert no_area["problem"] == ""
 
 
-def test_real_problems_are_exactly_the_two_known(real):
+def test_real_problems_are_exactly_the_one_known(real):
+    """The undated week; '453,900' is read by its neighbours (and says so)."""
     flagged = real[real["problem"] != ""]
-    assert len(flagged) == 2
+    assert len(flagged) == 1
+    assert "no dates" in flagged.iloc[0]["problem"]
+    assert real["area_ambiguous"].sum() == 0
+    # Each figure that could be read two ways says how it was read: by its source's
+    # language (Trend's English site, en.trend.az), or by the neighbouring weeks.
+    readings = real.set_index(s.PERIOD_END)["area_reading"].dropna()
+    assert len(readings) == 4
+    for end in ("2023-03-25", "2022-12-31", "2023-03-06"):
+        assert "English-language" in readings[pd.Timestamp(end)], end
+        assert "thousands separator" in readings[pd.Timestamp(end)], end
+    assert "neighbouring bulletins" in readings[pd.Timestamp("2023-08-20")]
+    assert real.set_index(s.PERIOD_END).loc[pd.Timestamp("2023-03-25"), "language"] == "en"
 
 
 # --- the number parser ----------------------------------------------------------------

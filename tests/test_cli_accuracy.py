@@ -115,5 +115,25 @@ def test_html_option_writes_an_offline_map_with_the_layer(runner, tmp_path, item
     assert result.exit_code == 0, result.output
     text = page.read_text(encoding="utf-8")
     assert "minemap-accuracy" in text
+    # The devices found are on the map.
+    assert "minemap-device" in text
+    assert "device found outside its record" in text
     assert "<script src=" not in text
     assert "<img src=x" not in text
+
+
+def test_records_without_a_shift_estimate_have_empty_cells_and_a_note(runner, tmp_path, items):
+    """Three devices per record say nothing about a shift: empty, not 0, and why."""
+    out = tmp_path / "acc.csv"
+    result = runner.invoke(
+        main, ["accuracy", "--hazards", HAZARDS, "--items", str(items), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, keep_default_na=False)
+    for column in (s.OFFSET_M, s.OFFSET_BEARING_DEG, s.OFFSET_UNCERTAINTY_M):
+        assert (table[column] == "").all(), column
+    assert table[s.OFFSET_NOTE].str.startswith("too few devices").all()
+    by_source = pd.read_csv(tmp_path / "acc_by_source.csv", keep_default_na=False)
+    assert (by_source[s.RECORDS_WITH_OFFSET] == 0).all()
+    assert (by_source[s.OFFSET_M] == "").all()
+    assert "shift est." in result.stdout

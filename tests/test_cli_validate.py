@@ -286,3 +286,34 @@ def test_reading_options_reach_every_command_that_reads_layers(runner):
         help_text = runner.invoke(main, [command, "--help"]).output
         for option in ("--layer", "--crs", "--map"):
             assert option in help_text, (command, option)
+
+
+def test_validate_districts_honours_the_map_option_and_says_when_it_cannot_use_the_file(
+    runner, tmp_path
+):
+    hz = gpd.read_file(HAZARDS)
+    hz[s.DISTRICT] = "Atlantis"
+    ds = gpd.read_file(DISTRICTS).rename(columns={s.DISTRICT: "RAYON_AD"})
+    ds.loc[0, "RAYON_AD"] = "Atlantis"
+    hz_path, ds_path = tmp_path / "hz.geojson", tmp_path / "rayonlar.geojson"
+    hz.to_file(hz_path)
+    ds.to_file(ds_path)
+    mapped = runner.invoke(
+        main,
+        [
+            "validate",
+            "--districts",
+            str(ds_path),
+            "--map",
+            "districts:district=RAYON_AD",
+            str(hz_path),
+        ],
+    )
+    assert mapped.exit_code == 0, mapped.output
+    assert "unknown-district" not in mapped.stdout  # the districts' names are known
+    # Without the mapping the file cannot serve: said, not silently dropped.
+    unmapped = runner.invoke(main, ["validate", "--districts", str(ds_path), str(hz_path)])
+    assert unmapped.exit_code == 1
+    said = [line for line in unmapped.stderr.splitlines() if str(ds_path) in line]
+    assert any("cannot be used as districts" in line for line in said), unmapped.stderr
+    assert any("--map districts:district=COLUMN" in line for line in said), unmapped.stderr

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import minemap as mm
 from minemap import schema as s
 from minemap.errors import SchemaError, ValidationError
-from tests.common import box, districts, hazards, releases
+from tests.common import UTM38N, box, districts, hazards, releases
 
 HA = 10_000.0
 REL = 1e-7  # fixtures pass through longitude/latitude into minemap's own projection
@@ -67,7 +67,7 @@ def test_ground_outside_every_district_is_unassigned_not_dropped():
 
 def test_table_has_exact_leading_columns_and_a_row_per_district():
     ds = districts(["A", "B", "C"], [box(0, 0, 10, 10), box(10, 0, 20, 10), box(20, 0, 30, 10)])
-    table = mm.by_district(hazards(box(1, 1, 2, 2)), releases(), ds)
+    table = mm.by_district(hazards(box(1, 1, 3, 3)), releases(), ds)  # over validate.NO_AREA_M2
     assert tuple(table.columns[:6]) == s.TABLE_COLUMNS
     assert list(table[s.DISTRICT]) == ["A", "B", "C", s.UNASSIGNED]
 
@@ -238,3 +238,97 @@ def test_as_of_is_monotone(scene, a, b):
     assert (
         t2[s.REMAINING_MINES_EST].to_numpy() <= t1[s.REMAINING_MINES_EST].to_numpy() + 1e-9
     ).all()
+
+
+# --- strips cut along the hazards' own vertices, drawn in UTM -------------------
+
+
+@st.composite
+def strip_scenes(draw):
+    """Hazards and the strips released across them, as drawn in UTM 38N near Aghdam.
+
+    Each hazard is a star-shaped polygon of 4-9 vertices; one may be split into two
+    records along a line (a shared edge); strips are cut across each record along
+    its own vertices, neighbouring strips sharing an edge or overlapping by up to
+    2 m, and a random subset of them is released. Two districts meet across the
+    records.
+    """
+    from tests.common import star, strips
+
+    metres = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+    cx = 620_000 + draw(st.integers(-40, 40)) * 1_000 + draw(metres) * 1_000
+    cy = 4_430_000 + draw(st.integers(-30, 30)) * 1_000 + draw(metres) * 1_000
+    records = []
+    for k in range(draw(st.integers(1, 2))):
+        n = draw(st.integers(4, 9))
+        angles = draw(st.lists(st.floats(0, 2 * np.pi), min_size=n, max_size=n, unique=True))
+        radii = draw(st.lists(st.floats(150, 1_500), min_size=n, max_size=n))
+        shape = star(cx + 600 * k, cy + 300 * k, angles, radii)
+        if not shape.is_valid or shape.area < 1_000:
+            continue
+        if draw(st.booleans()):  # one minefield mapped as two records sharing an edge
+            records.extend(strips(shape, draw(st.floats(0, np.pi)), [0.5], [0.0, 0.0]))
+        else:
+            records.append(shape)
+    if not records:
+        records.append(star(cx, cy, [0, 1.5, 3, 4.5], [400, 400, 400, 400]))
+    released = []
+    for record in records:
+        cuts = draw(st.lists(st.floats(0.05, 0.95), min_size=1, max_size=5))
+        overlaps = [
+            draw(st.sampled_from([0.0, 0.0, draw(st.floats(0.0, 2.0))]))
+            for _ in range(len(cuts) + 1)
+        ]
+        cut = strips(record, draw(st.floats(0, np.pi)), cuts, overlaps)
+        released.extend(strip for strip in cut if draw(st.booleans()))
+    split_x = cx + draw(st.floats(-800, 800))
+    far = 50_000
+    hz = hazards(*records, ap=[30] * len(records)).set_crs(UTM38N, allow_override=True)
+    rel = releases(*released).set_crs(UTM38N, allow_override=True)
+    ds = districts(
+        ["W", "E"],
+        [box(cx - far, cy - far, split_x, cy + far), box(split_x, cy - far, cx + far, cy + far)],
+    ).set_crs(UTM38N, allow_override=True)
+    return hz, rel, ds
+
+
+@fast
+@given(strip_scenes())
+def test_strips_cut_along_hazard_vertices_leave_valid_polygons_and_conserve_area(scene):
+    import shapely
+
+    from minemap import geodesy
+
+    hz, rel, ds = scene
+    rem = mm.remaining(hz, rel, ds)
+    geoms = rem.geometry.to_numpy()
+    assert shapely.is_valid(geoms).all(), shapely.is_valid_reason(geoms).tolist()
+    assert np.isin(shapely.get_type_id(geoms), [3, 6]).all()  # Polygon / MultiPolygon only
+    # What is written is what is counted: the polygons' areas are the figures.
+    crs = geodesy.equal_area_crs(hz.to_crs(s.CANONICAL_CRS).total_bounds)
+    written = geodesy.area_ha(geodesy.project(geoms, s.CANONICAL_CRS, crs))
+    mapped = rem[s.MAPPED_AREA_HA].to_numpy()
+    np.testing.assert_allclose(written, rem[s.REMAINING_AREA_HA], rtol=0, atol=1e-9 * mapped.max())
+    # Conservation per record and per district, in plain and counted-once figures.
+    released, left = rem[s.RELEASED_AREA_HA].to_numpy(), rem[s.REMAINING_AREA_HA].to_numpy()
+    np.testing.assert_allclose(mapped, released + left, rtol=1e-9, atol=1e-12)
+    net = [rem[c].to_numpy() for c in (s.NET_MAPPED_AREA_HA, s.NET_RELEASED_AREA_HA)]
+    np.testing.assert_allclose(
+        net[0], net[1] + rem[s.NET_REMAINING_AREA_HA].to_numpy(), rtol=1e-9, atol=1e-12
+    )
+    table = mm.by_district(rem, districts=ds)
+    mapped, released, left = (
+        table[c].to_numpy() for c in (s.MAPPED_AREA_HA, s.RELEASED_AREA_HA, s.REMAINING_AREA_HA)
+    )
+    np.testing.assert_allclose(mapped, released + left, rtol=1e-9, atol=1e-12)
+
+
+def test_a_record_on_less_than_a_square_metre_is_refused():
+    from tests.common import UTM38N
+
+    line = [(620_000.0, 4_430_000.0), (620_100.0, 4_430_050.0), (620_300.0, 4_430_150.0)]
+    import shapely
+
+    hz = hazards(shapely.Polygon(line), ap=[30]).set_crs(UTM38N, allow_override=True)
+    with pytest.raises(ValidationError, match="less than 1 m²"):
+        mm.remaining(hz, releases())

@@ -22,6 +22,7 @@ from minemap.errors import (
     SchemaError,
     ValidationError,
 )
+from tests.common import shapefile_and_kml, weekly_releases
 
 FORMATS = Path(__file__).parent / "data" / "formats"
 SQUARE = shapely.box(46.90, 39.98, 46.91, 39.99)
@@ -118,13 +119,15 @@ def test_projected_input_is_brought_to_wgs84(tmp_path):
     assert read.geometry.iloc[0].equals_exact(SQUARE, tolerance=1e-7)
 
 
-ROUND_TRIP = [".gpkg", ".geojson", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".parquet", ".csv"]
+ROUND_TRIP = [
+    *(".gpkg", ".geojson", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".parquet", ".csv", ".xlsx")
+]
 
 
 @pytest.mark.parametrize("suffix", ROUND_TRIP)
 def test_round_trip(tmp_path, suffix):
     path = mm.write_layer(_releases(), tmp_path / f"r{suffix}")
-    crs = "EPSG:4326" if suffix == ".csv" else None  # a WKT CSV has no CRS of its own
+    crs = "EPSG:4326" if suffix in (".csv", ".xlsx") else None  # WKT cells have no CRS
     back = mm.read_releases(path, crs=crs)
     assert back[s.RELEASE_ID].tolist() == ["R1", "R2"]
     assert back[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist() == ["2021-05-10", "2022-07-18"]
@@ -160,9 +163,13 @@ def test_points_round_trip_through_csv_as_longitude_latitude(tmp_path):
     assert back.geometry.iloc[0].equals(shapely.Point(46.905, 39.985))
 
 
-def test_unknown_output_format_is_refused(tmp_path):
+@pytest.mark.parametrize("name", ["r.docx", "r.ods", "r.xls", "r"])
+def test_unknown_output_format_is_refused(tmp_path, name):
     with pytest.raises(SchemaError, match="unknown output format"):
-        mm.write_layer(_releases(), tmp_path / "r.xlsx")
+        mm.write_layer(_releases(), tmp_path / name)
+    with pytest.raises(SchemaError, match="not a table format minemap writes"):
+        mio.write_table(pd.DataFrame({"a": [1]}), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_what_a_format_cannot_hold_is_an_error_naming_the_file(tmp_path):
@@ -193,6 +200,49 @@ def test_zipped_shapefile_in_cp1251_reads_cyrillic_names():
     frame = mm.read_districts(FORMATS / "districts_cp1251.zip")
     assert frame[s.DISTRICT].tolist() == ["Aghdam", "Fuzuli", "Shusha", "Tartar"]
     assert frame[s.ISO_3166_2].tolist() == ["AZ-AGM", "AZ-FUZ", "AZ-SUS", "AZ-TAR"]
+
+
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+def test_kml_holds_multi_part_and_holed_polygons_valid_and_whole(tmp_path, suffix):
+    holed = SQUARE.difference(SQUARE.centroid.buffer(0.002))
+    flat = shapely.Polygon([(46.95, 39.98), (46.96, 39.98), (46.95, 39.98)])
+    sliver = shapely.Polygon([(46.97, 39.98), (46.98, 39.98), (46.97, 39.98 + 1e-13)])
+    frame = gpd.GeoDataFrame(
+        {"hazard_id": ["parts", "holed", "holed-parts", "flat-part", "flat"]},
+        geometry=[
+            shapely.MultiPolygon([SQUARE, OTHER]),
+            holed,
+            shapely.MultiPolygon([holed, OTHER]),
+            shapely.MultiPolygon([OTHER, flat]),
+            flat,
+        ],
+        crs="EPSG:4326",
+    )
+    frame.loc[len(frame)] = ["sliver", shapely.MultiPolygon([SQUARE, sliver])]
+    path = mm.write_layer(frame, tmp_path / f"h{suffix}")
+    if suffix == ".kmz":
+        with zipfile.ZipFile(path) as archive:
+            text = "".join(archive.read(name).decode() for name in archive.namelist())
+    else:
+        text = path.read_text()
+    assert text.count("<innerBoundaryIs>") == 2
+    back = _read_back(path)
+    assert back["hazard_id"].tolist() == frame["hazard_id"].tolist()
+    geoms = back.geometry.to_numpy()
+    assert pd.isna(geoms).tolist() == [False] * 4 + [True, False]
+    written = geoms[[0, 1, 2, 3, 5]]
+    assert shapely.is_valid(written).all(), shapely.is_valid_reason(written)
+    assert [shapely.get_num_geometries(g) for g in written] == [2, 1, 2, 1, 2]
+    assert [shapely.get_num_interior_rings(shapely.get_geometry(g, 0)) for g in written] == [
+        0,
+        1,
+        1,
+        0,
+        0,
+    ]
+    wanted = [SQUARE.area + OTHER.area, holed.area, holed.area + OTHER.area, OTHER.area]
+    wanted.append(SQUARE.area + sliver.area)  # tiny, but an area: KML holds it
+    assert shapely.area(written) == pytest.approx(wanted, rel=1e-9)
 
 
 def test_kml_from_gdal_loses_its_extra_columns_and_gets_its_id_back():
@@ -480,3 +530,142 @@ def test_readers_do_not_change_their_context_layers(tmp_path):
 def test_a_bad_crs_argument_is_a_schema_error(tmp_path):
     with pytest.raises(SchemaError, match="'EPSG:99999' is not a coordinate reference system"):
         mm.read_hazards(FORMATS / "hazards_wkt.csv", crs="EPSG:99999")
+
+
+@pytest.mark.parametrize("suffix", ROUND_TRIP)
+def test_every_geometry_written_is_valid_and_polygonal(tmp_path, suffix):
+    bow_tie = shapely.Polygon([(46.90, 39.98), (46.91, 39.99), (46.91, 39.98), (46.90, 39.99)])
+    collection = shapely.GeometryCollection(
+        [OTHER, shapely.LineString([(46.95, 39.98), (46.96, 39.99)])]
+    )
+    frame = gpd.GeoDataFrame(
+        {"hazard_id": ["bow-tie", "collection", "released", "square"]},
+        geometry=[bow_tie, collection, shapely.Polygon(), SQUARE],
+        crs="EPSG:4326",
+    )
+    back = _read_back(mm.write_layer(frame, tmp_path / f"h{suffix}"))
+    assert back["hazard_id"].tolist() == frame["hazard_id"].tolist()
+    geoms = back.geometry.to_numpy()
+    # A fully released record has no polygon: no geometry, not an empty one.
+    assert pd.isna(geoms).tolist() == [False, False, True, False]
+    written = geoms[[0, 1, 3]]
+    assert shapely.is_valid(written).all(), shapely.is_valid_reason(written)
+    assert set(shapely.get_type_id(written)) <= {3, 6}  # Polygon, MultiPolygon
+    # Repairing keeps the ground: the bow-tie's two triangles, the collection's square.
+    assert shapely.area(written[0]) == pytest.approx(shapely.area(bow_tie.buffer(0)) * 2)
+    assert shapely.area(written[1]) == pytest.approx(OTHER.area, rel=1e-9)
+    assert shapely.area(written[2]) == pytest.approx(SQUARE.area, rel=1e-9)
+
+
+def _read_back(path: Path) -> gpd.GeoDataFrame:
+    """A written layer as another program reads it (GDAL feature by feature, pandas)."""
+    if path.suffix in (".csv", ".xlsx"):
+        table = (
+            pd.read_csv(path, keep_default_na=False)
+            if path.suffix == ".csv"
+            else pd.read_excel(path, engine="calamine", keep_default_na=False)
+        )
+        wkt = table.pop("wkt").to_numpy(dtype=object)
+        wkt[wkt == ""] = None
+        return gpd.GeoDataFrame(table, geometry=shapely.from_wkt(wkt), crs=4326)
+    if path.suffix == ".parquet":
+        return gpd.read_parquet(path)
+    target = f"/vsizip/{path}" if path.suffix == ".zip" else str(path)
+    return pyogrio.read_dataframe(target, use_arrow=False)
+
+
+# --- the same release in two files ------------------------------------------------
+
+
+def test_the_same_release_in_a_shapefile_and_a_kml_is_one_release(tmp_path):
+    shp, kml = shapefile_and_kml(tmp_path)
+    # What GDAL did to them: the Shapefile's rings run the other way round.
+    ring = pyogrio.read_dataframe(shp).geometry.iloc[0].exterior
+    assert ring.is_ccw != weekly_releases().geometry.iloc[0].exterior.is_ccw
+    loaded = mio.load_layers([shp, kml], "releases")
+    assert loaded.errors == []
+    assert loaded.kept[s.RELEASE_ID].tolist() == ["R-2024-001", "R-2024-002", "R-2024-003"]
+    assert len(loaded.rejected) == 0
+    assert len(loaded.copies) == 3
+    assert loaded.read == len(loaded.kept) + len(loaded.rejected) + len(loaded.copies)
+    copies = [p for p in loaded.warnings if p.rule == "duplicate-copy"]
+    assert len(copies) == 3
+    assert all(p.file == str(kml) and str(shp) in p.message for p in copies)
+    assert "3 exact copies counted once" in loaded.summary()
+
+
+def test_the_same_id_with_other_content_is_an_error_on_both_and_says_what_was_set_aside(
+    tmp_path,
+):
+    changed = weekly_releases()
+    changed.loc[1, "released_on"] = "2024-03-12"  # R-2024-002: another day in the KML
+    shp, kml = shapefile_and_kml(tmp_path, changed)
+    loaded = mio.load_layers([shp, kml], "releases")
+    errors = [(p.file, p.feature, p.rule) for p in loaded.errors]
+    assert errors == [
+        (str(shp), "release_id R-2024-002", "duplicate-id"),
+        (str(kml), "release_id R-2024-002", "duplicate-id"),
+    ]
+    assert "released_on" in loaded.errors[0].message  # what differs
+    assert len(loaded.copies) == 2  # the other two releases are copies
+    assert len(loaded.rejected) == 2
+    area = mm.geodesy.geodesic_area_ha(weekly_releases().geometry.to_numpy()[[1]])[0] * 2
+    assert f"rejected 2 ({area:,.2f} ha set aside)" in loaded.summary()
+
+
+def test_the_same_hazard_in_two_files_is_one_record_not_a_duplicate_record(tmp_path):
+    record = {"hazard_id": "AGM-9", "AP": 12, "AT": "0", "status": "Open"}
+    a = _geojson(tmp_path / "a.geojson", [_feature(record)])
+    b = _geojson(tmp_path / "b.geojson", [_feature({**record, "AT": 0, "status": "open "})])
+    loaded = mio.load_layers([a, b], "hazards")
+    assert [(p.file, p.rule) for p in loaded.problems] == [(str(b), "duplicate-copy")]
+    assert len(loaded.kept) == len(loaded.copies) == 1
+    # Twice the mines would be a different record: an error on both.
+    c = _geojson(tmp_path / "c.geojson", [_feature({**record, "AP": 24})])
+    loaded = mio.load_layers([a, c], "hazards")
+    assert {(p.file, p.rule) for p in loaded.errors} >= {
+        (str(a), "duplicate-id"),
+        (str(c), "duplicate-id"),
+    }
+    assert any("differ in mines_ap" in p.message for p in loaded.errors)
+
+
+def test_copies_with_empty_values_are_still_copies(tmp_path):
+    frame = weekly_releases()
+    frame.loc[0, "organisation"] = None
+    frame["items_ap"] = frame["items_ap"].astype(float)
+    frame.loc[1, "items_ap"] = None
+    shp, kml = shapefile_and_kml(tmp_path, frame=frame)
+    loaded = mio.load_layers([shp, kml], "releases")
+    assert (len(loaded.kept), len(loaded.copies), len(loaded.rejected)) == (3, 3, 0)
+
+
+def test_one_file_holding_an_id_twice_is_an_error_even_as_an_exact_copy(tmp_path):
+    record = {"hazard_id": "AGM-9", "AP": 12, "AT": 0}
+    path = _geojson(tmp_path / "a.geojson", [_feature(record), _feature(record)])
+    loaded = mio.load_layers([path], "hazards")
+    found = [p for p in loaded.errors if p.rule == "duplicate-id"]
+    assert len(found) == 2
+    assert all("in one file" in p.message for p in found)
+    assert loaded.read == len(loaded.kept) + len(loaded.rejected)
+
+
+def test_copies_survive_coordinates_rounded_to_six_decimals(tmp_path):
+    # Google Earth and many exporters keep 6 decimals (about 10 cm): still the same release.
+    rounded = weekly_releases()
+    rounded["geometry"] = shapely.transform(rounded.geometry.to_numpy(), lambda xy: xy.round(6))
+    shp, kml = shapefile_and_kml(tmp_path, rounded)
+    loaded = mio.load_layers([shp, kml], "releases")
+    assert (len(loaded.kept), len(loaded.copies)) == (3, 3)
+    # A corner moved by 5 m is another survey of it: not a copy.
+    moved = weekly_releases()
+    corners = list(moved.geometry.iloc[2].exterior.coords)
+    corners[1] = (corners[1][0] + 0.00006, corners[1][1])
+    corners[-1] = corners[0]
+    moved.loc[2, "geometry"] = shapely.Polygon(corners)
+    other = tmp_path / "moved"
+    other.mkdir()
+    shp, kml = shapefile_and_kml(other, moved)
+    loaded = mio.load_layers([shp, kml], "releases")
+    assert [p.feature for p in loaded.errors] == ["release_id R-2024-003"] * 2
+    assert "differ in geometry" in loaded.errors[0].message

@@ -242,3 +242,83 @@ def test_flat_parts_are_dropped_and_nothing_else():
     # Nothing flat: the very array comes back.
     clean = np.array([square, line], dtype=object)
     assert overlay.without_flat_parts(clean) is clean
+
+
+# --- geometry fit to be written --------------------------------------------------
+
+
+def test_valid_polygonal_repairs_only_what_needs_it_and_keeps_the_ground():
+    square = box(0, 0, 1, 1)
+    bow_tie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    collection = shapely.GeometryCollection([box(5, 5, 6, 6), shapely.LineString([(7, 7), (8, 8)])])
+    flat = shapely.Polygon([(3, 0), (4, 0), (3, 1e-12)])
+    given = [square, bow_tie, collection, shapely.LineString([(0, 0), (1, 1)]), None]
+    given.append(shapely.MultiPolygon([box(10, 0, 11, 1), flat]))
+    out = overlay.valid_polygonal(given, min_area=1e-9)
+    assert out[0] is square  # valid: the same object
+    assert shapely.is_valid(out[:4]).all()
+    assert [g.geom_type for g in out[:4]] == ["Polygon", "MultiPolygon", "Polygon", "Polygon"]
+    assert out[1].area == pytest.approx(2.0)  # both triangles of the bow-tie
+    assert out[2].equals(box(5, 5, 6, 6))
+    assert out[3].is_empty
+    assert out[4] is None
+    assert out[5].area == pytest.approx(1.0)
+    assert len(out[5].geoms) == 1
+
+
+def _spiked(angle: float) -> shapely.Polygon:
+    """A 10 m square with a spike 390 m long and 0.1-0.5 mm wide, in metres near Aghdam.
+
+    Like what a strip cut along a hazard's vertices in UTM leaves of the hazard:
+    one side of the spike is one long edge, the other has vertices along it.
+    """
+    ring = [(0, 0), (10, 0), (10, 5), (400, 5.0005), (300, 5.0007), (100, 5.0009), (10, 5.001)]
+    spiked = shapely.Polygon([*ring, (10, 10), (0, 10)])
+    return shapely.affinity.translate(shapely.affinity.rotate(spiked, angle, (0, 0)), 0, 30_000)
+
+
+@pytest.mark.parametrize("angle", [150, 180, 240])
+def test_node_near_vertices_keeps_a_spike_valid_in_longitude_latitude(angle):
+    from minemap import geodesy
+
+    crs = geodesy.equal_area_crs((46.5, 39.5, 47.5, 40.5))
+    spiked = _spiked(angle)
+    assert spiked.is_valid
+    assert not geodesy.project([spiked], crs, "EPSG:4326")[0].is_valid  # the defect
+    noded = overlay.node_near_vertices([spiked], 1e-6)[0]
+    assert len(noded.exterior.coords) == len(spiked.exterior.coords) + 2  # two feet
+    assert noded.area == pytest.approx(spiked.area, rel=1e-11)
+    assert shapely.hausdorff_distance(noded, spiked) < 1e-9  # the same shape
+    assert geodesy.project([noded], crs, "EPSG:4326")[0].is_valid
+
+
+def test_node_near_vertices_leaves_other_geometries_as_they_are():
+    square, hole = (
+        box(0, 0, 100, 100),
+        shapely.Polygon(box(0, 0, 100, 100).exterior, [box(10, 10, 20, 20).exterior.coords]),
+    )
+    given = [square, hole, EMPTY, None, shapely.Point(0, 0)]
+    out = overlay.node_near_vertices(given, 1e-6)
+    assert all(a is b for a, b in zip(out, given, strict=True))
+
+
+def test_node_near_vertices_works_on_holes_and_parts_of_multipolygons():
+    # A hole whose corner is 0.1 mm from the shell's long edge.
+    shell = [(0, 0), (1000, 0), (1000, 1000), (0, 1000)]
+    hole = [(400, 0.0001), (500, 50), (300, 50)]
+    poly = shapely.Polygon(shell, [hole])
+    multi = shapely.MultiPolygon([box(-10, -10, -5, -5), poly])
+    out = overlay.node_near_vertices([poly, multi], 1e-6)
+    assert out[0].geom_type == "Polygon"
+    assert out[1].geom_type == "MultiPolygon"
+    assert len(out[0].exterior.coords) == 6  # the foot of the hole's corner, on the shell
+    assert len(out[1].geoms[1].exterior.coords) == 6
+    assert out[0].area == pytest.approx(poly.area, rel=1e-12)
+
+
+def test_without_thin_parts_removes_spikes_and_keeps_the_rest():
+    spiked = _spiked(0)
+    out = overlay.without_thin_parts([spiked, box(0, 0, 100, 100)], 1e-2)
+    assert out[0].area == pytest.approx(100.0, rel=1e-9)
+    assert out[0].bounds[2] == pytest.approx(10.0)
+    assert out[1].area == pytest.approx(10_000.0, rel=1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 from pathlib import Path
 
 import geopandas as gpd
@@ -242,6 +243,87 @@ def test_reports_side_by_side(layers):
     assert compared[s.DIFFERENCE_HA].tolist() == pytest.approx([-2.0, -94.5])
 
 
+def test_comparison_leaves_periods_the_polygons_do_not_cover_empty(layers):
+    """Issue 12: comparison.csv said 0 ha of polygons (difference -41,915 ha) for a year the
+    polygons do not cover. The layers' releases run from 3 to 21 January 2022."""
+    rel, hz, ds = layers
+    reports = pd.DataFrame(
+        {
+            s.PERIOD_START: pd.to_datetime(["2021-01-01", "2022-01-03", "2022-01-17", None]),
+            s.PERIOD_END: pd.to_datetime(["2021-12-31", "2022-01-09", "2022-01-30", "2022-01-09"]),
+            s.AREA_HA: [41915.0, 3.0, 10.0, 4.0],
+        }
+    )
+    compared = compare_reports(rel, reports)
+    assert len(compared) == 4  # every bulletin is listed, compared or not
+    year, week, partial, undated = (compared.iloc[i] for i in range(4))
+    assert np.isnan(year[s.RELEASED_HA])
+    assert np.isnan(year[s.DIFFERENCE_HA])
+    assert year["note"] == "no polygons for this period"
+    assert year[s.BULLETIN_AREA_HA] == 41915.0
+    assert week[s.RELEASED_HA] == pytest.approx(1.0 + 1.5)
+    assert week[s.DIFFERENCE_HA] == pytest.approx(-0.5)
+    assert pd.isna(week["note"])
+    assert np.isnan(partial[s.DIFFERENCE_HA])
+    assert "cover only part of this period" in partial["note"]
+    assert "2022-01-03 to 2022-01-21" in partial["note"]
+    assert np.isnan(undated[s.DIFFERENCE_HA])
+    assert "no start date" in undated["note"]
+    # An as-of day says how far the polygons are complete.
+    later = compare_reports(rel, reports, as_of="2022-01-31")
+    assert later.iloc[2][s.RELEASED_HA] == pytest.approx(1.0)  # R5; R4 repeats R1's ground
+    # The progress table's weekly difference is as empty for a week the polygons cover only
+    # in part (to Friday 21 January), though the bulletin's figure is shown.
+    week = pd.DataFrame(
+        {
+            s.PERIOD_START: pd.to_datetime(["2022-01-17"]),
+            s.PERIOD_END: pd.to_datetime(["2022-01-23"]),
+            s.AREA_HA: [7.0],
+        }
+    )
+    table = progress(rel, hz, ds, reports=week)
+    assert _cell(table, "2022-01-17", column=s.BULLETIN_AREA_HA) == 7.0
+    assert np.isnan(_cell(table, "2022-01-17", column=s.DIFFERENCE_HA))
+    assert _cell(progress(rel, hz, ds, reports=week, as_of="2022-01-23"), "2022-01-17",
+                 column=s.DIFFERENCE_HA) == pytest.approx(1.0 - 7.0)  # fmt: skip
+
+
+def test_comparison_says_which_districts_each_side_covers(layers):
+    rel, _, ds = layers
+    reports = pd.DataFrame(
+        {
+            s.PERIOD_START: pd.to_datetime(["2022-01-03", "2022-01-10"]),
+            s.PERIOD_END: pd.to_datetime(["2022-01-09", "2022-01-16"]),
+            s.AREA_HA: [3.0, 2.0],
+            s.DISTRICT: pd.array(["A", "A;C"], dtype="string"),
+        }
+    )
+    compared = compare_reports(rel, reports, districts=ds)
+    assert compared["bulletin_districts"].tolist() == ["A", "A;C"]
+    # Week 1 released ground in A only; week 2 in B only.
+    assert compared["polygon_districts"].tolist() == ["A", "B"]
+    assert "polygons in districts the bulletin does not list: B" in compared.iloc[1]["note"]
+    assert "bulletin districts with no released polygons: A, C" in compared.iloc[1]["note"]
+    # Without a districts layer, the side's districts are not known, and it says so.
+    blind = compare_reports(rel, reports)
+    assert blind["polygon_districts"].isna().all()
+
+
+def test_comparison_leaves_out_a_bulletin_area_that_was_not_read(layers):
+    rel, _, _ = layers
+    reports = read_reports(
+        io.StringIO('period_start,period_end,area_ha,uxo\n2022-01-03,2022-01-09,"1.157",4\n')
+    )
+    assert reports.loc[0, "area_ambiguous"]
+    row = compare_reports(rel, reports).iloc[0]
+    assert np.isnan(row[s.BULLETIN_AREA_HA])
+    assert np.isnan(row[s.DIFFERENCE_HA])
+    assert row[s.RELEASED_HA] == pytest.approx(2.5)
+    assert row["note"] == "bulletin area left out (see problem)"
+    assert "ambiguous" in row[s.PROBLEM]
+    assert row[s.UXO] == 4
+
+
 def test_undated_release_is_an_error(layers):
     rel, hz, ds = layers
     rel = rel.copy()
@@ -346,7 +428,12 @@ def test_sample_weeks_track_real_bulletins(sample):
     """The sample's weekly totals against ANAMA's published weeks: same order of magnitude."""
     rel, _, _ = sample
     compared = compare_reports(rel, read_reports(REPORTS, decimal="."))
-    weeks = compared.dropna(subset=[s.BULLETIN_AREA_HA])
+    assert len(compared) == len(pd.read_csv(REPORTS))  # every bulletin, compared or not
+    # The two undated figures, the rejected "453,900" and the month that gives no area say
+    # why they are not compared.
+    assert compared[s.DIFFERENCE_HA].isna().sum() == 4
+    assert compared.loc[compared[s.DIFFERENCE_HA].isna(), s.NOTE].notna().all()
+    weeks = compared.dropna(subset=[s.BULLETIN_AREA_HA, s.RELEASED_HA])
     print(weeks[[s.PERIOD_START, s.PERIOD_END, s.BULLETIN_AREA_HA, s.RELEASED_HA]].to_string())
     assert len(weeks) >= 10
     ratio = weeks[s.RELEASED_HA] / weeks[s.BULLETIN_AREA_HA]

@@ -778,3 +778,21 @@ def test_public_grid_counts_shared_land_once(scene):
     exact = geodesy.geodesic_area_ha(remaining.geometry.to_numpy()).sum()
     assert grid[s.REMAINING_AREA_HA].sum() == pytest.approx(0.5 * exact, rel=1e-6)
     assert s.NET_REMAINING_AREA_HA not in scene["remaining"].columns  # input untouched
+
+
+def test_display_geometry_stays_valid_once_rounded():
+    from minemap.render.features import display_geometries
+
+    # Polygons a few metres across, as cut pieces and slivers can be: rounded to the
+    # page's 5 decimals (about 1 m), their rings crossed themselves.
+    rng = np.random.default_rng(0)
+    corner = np.array([46.9, 39.98])
+    given = [
+        shapely.make_valid(shapely.Polygon(corner + rng.uniform(0, 6e-5, (6, 2))))
+        for _ in range(300)
+    ]
+    texts = display_geometries(np.array(given, dtype=object))
+    shown = shapely.from_geojson(texts[pd.notna(texts)])
+    assert len(shown) > 100
+    assert shapely.is_valid(shown).all()
+    assert np.isin(shapely.get_type_id(shown), [3, 6]).all()

@@ -1086,3 +1086,57 @@ def test_the_old_module_name_still_works_and_warns():
     for name in old.__all__:
         assert getattr(old, name) is getattr(store, name)
     assert old.add_file is store.add_file
+
+
+def test_rejected_geometry_is_stored_valid_with_the_geometry_as_read(tmp_path, workspace):
+    path = hazards_file(tmp_path / "h.geojson", ["H-1", "H-2"], ap=[10, -5])
+    frame = gpd.read_file(path)
+    x0, y0, x1, y1 = frame.geometry.iloc[1].bounds
+    bow_tie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    frame.loc[1, "geometry"] = bow_tie  # rejected for its count, its geometry as read
+    frame.to_file(path)
+    store.add_file(workspace, "hazards", path)
+    if not is_pg(workspace):  # what GDAL reads of the rejects layer is valid
+        gdal = pyogrio.read_dataframe(workspace, layer=store.REJECTS_TABLE)
+        assert shapely.is_valid(gdal.geometry.to_numpy()).all()
+    rejects = store.read_rejects(workspace)
+    assert len(rejects) == 1
+    assert shapely.is_valid(rejects.geometry.to_numpy()).all()
+    as_read = rejects[s.GEOMETRY_AS_READ].iloc[0]
+    assert shapely.normalize(shapely.from_wkt(as_read)).equals_exact(
+        shapely.normalize(bow_tie), 1e-9
+    )
+
+
+def test_a_sources_profile_is_stored_found_and_reused(tmp_path, workspace):
+    """The profile of an import is kept whole in the log; the next import from the same
+    source reuses it (and says which); another source's import does not."""
+    from minemap import profile
+
+    anama = profile.parse_profile('date_order = "DMY"\nunknown = ["naməlum"]', name="anama.toml")
+    first = hazards_file(tmp_path / "w1.geojson", ["H-1", "H-2"])
+    store.add_file(workspace, "hazards", first, source="ANAMA", profile=anama, max_segment_m=8000)
+    assert store.source_profile(workspace, "ANAMA")[1] == 1
+    assert store.source_profile(workspace, "HALO") is None
+    assert store.source_profile(workspace, " ") is None
+    second = hazards_file(tmp_path / "w2.geojson", ["H-1", "H-2"], ap=[12, 10])
+    done = store.add_file(workspace, "hazards", second, source="ANAMA", reuse_profile=True)
+    found, import_id = done.reused_profile
+    assert (found.name, found.text, import_id) == ("anama.toml", anama.text, 1)
+    assert done.superseded == 1
+    other = store.add_file(
+        workspace,
+        "hazards",
+        hazards_file(tmp_path / "h.geojson", ["K-9"]),
+        source="HALO",
+        reuse_profile=True,
+    )
+    assert other.reused_profile is None
+    options = [json.loads(o) for o in store.read_imports(workspace)[s.READ_OPTIONS]]
+    assert [o.get("profile", {}).get("name") for o in options] == ["anama.toml"] * 2 + [None]
+    assert options[0]["profile"]["text"] == anama.text
+    assert options[0]["max_segment_m"] == 8000
+    assert "max_segment_m" not in options[1]  # the default is left out
+    again = store.add_file(workspace, "hazards", second, source="ANAMA", reuse_profile=True)
+    assert again.already
+    assert again.reused_profile[1] == 2  # the last import from the source that had one

@@ -36,7 +36,8 @@ def main() -> None:
     xy = xy[shapely.contains_xy(field, xy[:, 0], xy[:, 1])][:70]
     strays = np.array([[-60.0, 330.0], [520.0, -40.0]])
     xy = np.vstack([xy, strays])
-    t = estimate_offset(xy, record)
+    fit = estimate_offset(xy, record)
+    t = fit.shift
     inside = shapely.contains_xy(record, xy[:, 0], xy[:, 1])
     hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(xy[:-2])), 10)
 
@@ -46,20 +47,20 @@ def main() -> None:
     ax.fill(*hull.exterior.xy, color="#2b83ba", alpha=0.12, label="found area (buffered hull)")
     _outline(ax, shapely.affinity.translate(record, *t), color="#6a1b9a", lw=1.3, ls="--")
     ax.plot([], [], color="#6a1b9a", ls="--", label="record moved by the estimated shift")
-    for p in xy[~inside]:
-        q = shapely.get_coordinates(shapely.shortest_line(shapely.Point(p), record))[1]
-        ax.plot([q[0], p[0]], [q[1], p[1]], color="#888", lw=0.7)
-    ax.plot([], [], color="#888", lw=0.7, label="edge-to-device vectors (outside)")
     ax.scatter(*xy[inside].T, s=16, c="#1a9641", zorder=3, label="device inside (hit)")
     ax.scatter(*xy[~inside].T, s=16, c="#d7191c", marker="x", zorder=3, label="device outside")
     c = np.array(record.centroid.coords[0])
+    circle = shapely.Point(c + t).buffer(fit.uncertainty_m)
+    ax.fill(*circle.exterior.xy, color="#6a1b9a", alpha=0.15, lw=0)
+    ax.plot([], [], color="#6a1b9a", alpha=0.3, lw=6, label="uncertainty (shifts that fit as well)")
     ax.annotate(
         "", xy=c + t, xytext=c, arrowprops={"arrowstyle": "-|>", "color": "#6a1b9a", "lw": 2.5}
     )
     bearing = np.degrees(np.arctan2(t[0], t[1])) % 360
     ax.text(
         *(c + t / 2 + [-10, 18]),
-        f"offset_m = {np.hypot(*t):.0f} m\noffset_bearing_deg = {bearing:.0f}°",
+        f"offset_m = {np.hypot(*t):.0f} m\noffset_bearing_deg = {bearing:.0f}°\n"
+        f"offset_uncertainty_m = {fit.uncertainty_m:.0f} m",
         color="#6a1b9a",
         fontsize=9,
         ha="right",
@@ -77,7 +78,7 @@ def main() -> None:
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     fig.tight_layout()
     fig.savefig(HERE / "accuracy-measures.png")
-    print(f"offset {t}, hit rate {hit_rate:.2f}, iou {iou:.2f}")
+    print(f"offset {t} ± {fit.uncertainty_m:.1f} m, hit rate {hit_rate:.2f}, iou {iou:.2f}")
 
 
 if __name__ == "__main__":

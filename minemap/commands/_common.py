@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 import math
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,11 +16,14 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from minemap import contamination, outputs
+from minemap import contamination, gazetteer, outputs
 from minemap import io as mio
 from minemap import schema as s
 from minemap import workspace as store
+from minemap._text import escape_controls
 from minemap.errors import MinemapError, WorkspaceError
+from minemap.profile import Profile, ProfileError, read_profile
+from minemap.validate import MAX_SEGMENT_M, RULES
 
 log = logging.getLogger("minemap")
 
@@ -56,6 +61,53 @@ class OneOrMore(click.Option):
 
 
 EXISTING = click.Path(exists=False, dir_okay=False, path_type=Path)
+
+#: What each kind of output option writes, by extension. A name with any other
+#: extension is refused before any work (exit 2): nothing is ever written in a
+#: format its name does not say.
+LAYER_OUTPUTS = mio.WRITE_FORMATS
+TABLE_OUTPUTS = mio.TABLE_FORMATS
+#: Rejected features may mix geometry types (polygons, points, none): not a Shapefile,
+#: which holds one geometry type.
+REJECTS_OUTPUTS = tuple(f for f in mio.WRITE_FORMATS if f not in (".shp", ".zip"))
+MAP_OUTPUTS = (".html", ".htm")
+RASTER_OUTPUTS = (".tif", ".tiff")
+_FORMAT_HINTS = {
+    ".shp": "a Shapefile holds one geometry type, and rejected features may mix them "
+    "(polygons, points, none)",
+    ".zip": "a zipped Shapefile holds one geometry type, and rejected features may mix them "
+    "(polygons, points, none)",
+    ".ods": "minemap reads .ods but writes spreadsheets as .xlsx",
+    ".xls": "write .xlsx",
+}
+
+
+class OutputFile(click.Path):
+    """An output file whose extension must name a format minemap writes for it.
+
+    Checked when the command line is parsed: a wrong extension is a usage error
+    (exit 2) before anything is read or computed.
+    """
+
+    def __init__(self, formats, what: str) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+        self.formats = tuple(formats)
+        self.what = what
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        suffix = Path(path).suffix.lower()
+        if suffix not in self.formats:
+            said = repr(suffix) if suffix else "a name without an extension"
+            hint = _FORMAT_HINTS.get(suffix)
+            self.fail(
+                f"{path}: {said} is not a format minemap writes {self.what} in"
+                + (f" ({hint})" if hint else "")
+                + f"; use {', '.join(self.formats)}",
+                param,
+                ctx,
+            )
+        return path
 
 
 class FiniteFloat(click.FloatRange):
@@ -102,6 +154,35 @@ def _remember_map(ctx, param, value):
     """``--map``: checked at once, so a malformed pair is a usage error."""
     parse_map(value)
     return _remember("map")(ctx, param, value)
+
+
+def _remember_profile(ctx, param, value):
+    """``--profile``: read and checked at once, so a bad profile is a usage error (exit 2)."""
+    profile = None
+    if value is not None:
+        try:
+            profile = read_profile(value)
+        except ProfileError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return _remember("profile")(ctx, param, profile)
+
+
+def _remember_gazetteer(ctx, param, value):
+    """``--gazetteer``: read at once, and its names known while the command runs."""
+    found = None
+    if value is not None:
+        try:
+            found = gazetteer.read_gazetteer(value)
+        except MinemapError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+        ctx.with_resource(gazetteer.using(found))
+    return _remember("gazetteer")(ctx, param, found)
+
+
+def current_profile() -> Profile | None:
+    """The ``--profile`` given to the running command (``None`` without one)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get("minemap.profile") if ctx is not None else None
 
 
 def _split_kind(text: str) -> tuple[str | None, str]:
@@ -153,8 +234,67 @@ def layer_for(kind: str, layers) -> str | None:
     return chosen
 
 
+def _remember_segment_km(ctx, param, value):
+    """``--max-segment-km`` (hidden, the earlier spelling): kept in metres."""
+    if value is not None:
+        ctx.meta["minemap.max_segment_km"] = value * 1000
+    return value
+
+
+def max_segment_m() -> float:
+    """The longest segment allowed in hazards and releases, in metres (``--max-segment``)."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    metres, km = meta.get("minemap.max_segment"), meta.get("minemap.max_segment_km")
+    if metres is not None and km is not None and metres != km:
+        raise click.UsageError("give --max-segment METRES (or --max-segment-km), not both")
+    chosen = metres if metres is not None else km
+    return MAX_SEGMENT_M if chosen is None else chosen
+
+
 def read_options(func):
-    """``--layer``, ``--crs`` and ``--map``: how to read the input files."""
+    """``--layer``, ``--crs``, ``--map``, ``--profile``, ``--gazetteer`` and ``--max-segment``."""
+    func = click.option(
+        "--max-segment-km",
+        "max_segment_km",
+        type=FiniteFloat(min=0, min_open=True),
+        hidden=True,
+        expose_value=False,
+        callback=_remember_segment_km,
+        help="--max-segment in kilometres (the earlier spelling).",
+    )(func)
+    func = click.option(
+        "--max-segment",
+        "max_segment",
+        type=FiniteFloat(min=0, min_open=True),
+        metavar="METRES",
+        expose_value=False,
+        callback=_remember("max_segment"),
+        help=f"Longest distance between consecutive vertices of a hazard or a release "
+        f"(default {MAX_SEGMENT_M:,.0f}); a longer one is taken for a mistyped coordinate. "
+        "Districts and context layers are not checked.",
+    )(func)
+    func = click.option(
+        "--gazetteer",
+        "gazetteer_file",
+        metavar="FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_gazetteer,
+        help="More district names: a CSV with district,name columns (one spelling a row) "
+        "or a TOML of district = [names]. Added to those minemap knows.",
+    )(func)
+    func = click.option(
+        "--profile",
+        "profile_file",
+        metavar="PROFILE.toml",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_profile,
+        help="An import profile: how this source's files map to minemap's columns and "
+        "values, their encoding, CRS, date order (see docs/import.md). --map and --crs win "
+        "over it. Draft one with `minemap profile draft`.",
+    )(func)
     func = click.option(
         "--map",
         "column_map",
@@ -297,12 +437,7 @@ def layer_options(require_releases: bool = True):
 
         func = workspace_options(checked)
         func = read_options(func)
-        func = click.option(
-            "--rejects",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write rejected features here (.gpkg, .geojson or .csv, with a 'problem' "
-            "column) and go on; without it, any rejected feature stops the run.",
-        )(func)
+        func = rejects_option(func)
         func = click.option(
             "--as-of",
             "as_of",
@@ -330,6 +465,16 @@ def layer_options(require_releases: bool = True):
     return decorate
 
 
+def rejects_option(func):
+    """``--rejects FILE``: where rejected features go (the run goes on)."""
+    return click.option(
+        "--rejects",
+        type=OutputFile(REJECTS_OUTPUTS, "rejected features"),
+        help="Write rejected features here (.gpkg, .geojson, .csv, .xlsx..., with a "
+        "'problem' column) and go on; without it, any rejected feature stops the run.",
+    )(func)
+
+
 def overwrite_option(func):
     return click.option(
         "--overwrite", is_flag=True, help="Replace output files that already exist."
@@ -341,6 +486,49 @@ class _EchoHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         click.echo(self.format(record), err=True)
+
+
+#: Where the libraries' own warnings and log records go: minemap's log, at INFO
+#: level, so they show with -v and never otherwise.
+library_log = logging.getLogger("minemap.library")
+
+
+class _LibraryHandler(logging.Handler):
+    """Other libraries' log records (pyogrio's GDAL messages, rasterio...) into minemap's log.
+
+    Python prints a record no handler takes (``logging.lastResort``) whatever -q
+    says; this one takes them all and passes them on at INFO level.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "minemap" or record.name.startswith("minemap."):
+            return
+        library_log.info("%s: %s", record.name, record.getMessage())
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` while a command runs: a library's warning is logged, not printed."""
+    library_log.info("%s: %s (%s:%s)", category.__name__, message, Path(filename).name, lineno)
+
+
+@contextlib.contextmanager
+def library_messages_logged():
+    """Route warnings and other libraries' log records into minemap's log (shown with -v).
+
+    The one place the command line decides what reaches the terminal: with it,
+    no library warning (GDAL through pyogrio, pandas, shapely...) is printed as
+    is, and none is lost either: ``-v`` shows them.
+    """
+    handler = _LibraryHandler()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _log_warning
+            yield
+    finally:
+        root.removeHandler(handler)
 
 
 def verbosity(func):
@@ -365,8 +553,10 @@ def verbosity(func):
         logger.setLevel(min(level, saved) if saved else level)
         ctx = click.get_current_context()
         ctx.meta["minemap.quiet"] = quiet
+        ctx.meta["minemap.verbose"] = verbose
         try:
-            return func(*args, **kwargs)
+            with library_messages_logged():
+                return func(*args, **kwargs)
         except MinemapError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
@@ -400,12 +590,8 @@ def note(message: str) -> None:
 # --- helpers --------------------------------------------------------------------
 
 
-#: Warnings of one rule logged one by one before they are summed up.
-_WARNINGS_SHOWN = 5
-
-
 def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
-    """Read files of one kind with the ``--layer``/``--crs``/``--map`` options given.
+    """Read files of one kind with the ``--layer``/``--crs``/``--map``/``--profile`` given.
 
     Warnings are logged (the first few of each rule, then a count).
     """
@@ -419,27 +605,54 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
         crs=meta.get("minemap.crs"),
         districts=districts,
         hazards=hazards,
+        max_segment_m=max_segment_m(),
+        profile=meta.get("minemap.profile"),
     )
     log_problems(loaded)
     return loaded
 
 
+def verbose() -> int:
+    """How many ``-v`` were given (0 outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return int(ctx.meta.get("minemap.verbose") or 0) if ctx is not None else 0
+
+
+def warning_lines(problems, *, every: bool = False, hint: str = "-v lists each one") -> list[str]:
+    """Warnings as lines to print: one per rule, or (``every``) one per warning.
+
+    A rule with one warning gives that warning; a rule with more gives one line
+    with their count, the rule's description, the first few features and
+    ``hint`` (where to see them all). A sample's 2,162 releases outside every
+    recorded hazard are one line, not a wall.
+    """
+    if every:
+        return [str(p) for p in problems]
+    by_rule: dict[str, list] = {}
+    for problem in problems:
+        by_rule.setdefault(problem.rule, []).append(problem)
+    lines = []
+    for rule, found in by_rule.items():
+        if len(found) == 1:
+            lines.append(str(found[0]))
+            continue
+        files = list(dict.fromkeys(p.file for p in found))
+        where = ", ".join(files[:3]) + (
+            f" and {len(files) - 3} more files" if len(files) > 3 else ""
+        )
+        named = [p.feature for p in found if p.feature]
+        example = f" (e.g. {', '.join(named[:3])})" if named else ""
+        what = RULES[rule][1] if rule in RULES else found[0].message
+        count = f"{len(found):,} features"
+        lines.append(f"{where}: {count}: {found[0].severity}: {rule}: {what}{example}; {hint}")
+    return lines
+
+
 def log_problems(loaded: mio.Loaded) -> None:
-    """Log a layer's warnings: the first few of each rule, then a count."""
-    kind = loaded.kind
-    by_rule: dict[str, int] = {}
-    for problem in loaded.warnings:
-        by_rule[problem.rule] = by_rule.get(problem.rule, 0) + 1
-        if by_rule[problem.rule] <= _WARNINGS_SHOWN:
-            log.warning("%s", problem)
-    for rule, count in by_rule.items():
-        if count > _WARNINGS_SHOWN:
-            log.warning(
-                "%s: %d more %r warning(s); `minemap validate` lists them all",
-                kind,
-                count - _WARNINGS_SHOWN,
-                rule,
-            )
+    """Log a layer's warnings: one line per rule (every one with ``-v``)."""
+    hint = "-v lists each one, as does `minemap validate --json`"
+    for line in warning_lines(loaded.warnings, every=verbose() > 0, hint=hint):
+        log.warning("%s", line)
 
 
 def load_all(
@@ -463,11 +676,10 @@ def load_all(
     those in ``required`` must hold records there. Returns the kept features
     by kind (``None`` where no file and no record).
     """
-    if rejects is not None and Path(rejects).suffix.lower() not in mio.WRITE_FORMATS:
+    if rejects is not None and Path(rejects).suffix.lower() not in REJECTS_OUTPUTS:
         # Say so before reading anything, not after all the checks.
-        raise click.BadParameter(
-            f"{rejects}: unknown format; use one of {', '.join(sorted(mio.WRITE_FORMATS))}",
-            param_hint="--rejects",
+        OutputFile(REJECTS_OUTPUTS, "rejected features").convert(
+            rejects, None, click.get_current_context(silent=True)
         )
     layers = {"districts": load([districts], "districts") if districts else None}
     files = {"hazards": hazards, "releases": releases, "districts": districts, "items": items}
@@ -569,35 +781,55 @@ def no_releases() -> gpd.GeoDataFrame:
     )
 
 
+def _free_name(name: str, taken) -> str:
+    """``name``, or ``name_2``, ``name_3``... whichever no column has yet."""
+    taken = {str(c).lower() for c in taken}
+    candidate, n = name, 2
+    while candidate.lower() in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
 def write_rejects(loaded, path: Path, overwrite: bool) -> None:
-    """Write every rejected feature, with its layer and ``problem``, to one file."""
+    """Write every rejected feature, with its layer and ``problem``, to one file.
+
+    Any format of :data:`REJECTS_OUTPUTS` holds them whatever they are (a
+    GeoPackage's own ``fid``/``geom`` columns step aside for data columns of
+    those names). A data column that has the name of one this report adds
+    (``layer``; ``wkt`` in a table) is kept under the name with ``_2``.
+    """
+    as_table = path.suffix.lower() in TABLE_OUTPUTS
     frames = []
     for item in loaded:
         frame = item.rejected.copy()
+        if s.LAYER in frame.columns:
+            frame = frame.rename(columns={s.LAYER: _free_name(s.LAYER, frame.columns)})
         frame.insert(0, s.LAYER, item.kind)
         frames.append(frame)
     # Only layers with rejects bring their columns (an empty frame would add its own).
     frames = [f for f in frames if len(f)] or frames[:1]
     rejected = pd.concat(frames, ignore_index=True)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else s.GEOMETRY
-    as_csv = path.suffix.lower() == ".csv"
     for column in rejected.columns:
         # Rejected values are as read: a column may mix numbers and text ("x", -5), which
-        # the layer formats cannot hold (a CSV can: its numbers stay numbers).
-        if column != geometry and rejected[column].dtype == object and not as_csv:
+        # the layer formats cannot hold (a table can: its numbers stay numbers).
+        if column != geometry and rejected[column].dtype == object and not as_table:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
+    rejected = mio.with_valid_geometry(rejected)
     geoms = rejected.geometry.to_numpy()
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
-    if path.suffix.lower() in (".fgb", ".shp", ".zip") and 0 < with_z.sum() < pd.notna(geoms).sum():
-        # Rejected features keep their geometry as read, heights too; these formats cannot
+    if path.suffix.lower() == ".fgb" and 0 < with_z.sum() < pd.notna(geoms).sum():
+        # Rejected features keep their geometry as read, heights too; FlatGeobuf cannot
         # mix 2D and 3D features in one file.
         rejected = rejected.set_geometry(
             gpd.GeoSeries(shapely.force_2d(geoms), index=rejected.index, crs=rejected.crs)
         )
-    if as_csv:
+    if as_table:
         table = pd.DataFrame(rejected.drop(columns=geometry))
+        if "wkt" in table.columns:
+            table = table.rename(columns={"wkt": _free_name("wkt", table.columns)})
         table["wkt"] = rejected.geometry.to_wkt()
         mio.write_table(table, path, overwrite=overwrite, rounded=False)  # values as read
     else:
@@ -630,7 +862,8 @@ def format_table(table: pd.DataFrame) -> str:
     ]
     rows = [
         [
-            str(r[s.DISTRICT]),
+            # Escaped here too (the command line escapes all it prints), so columns align.
+            escape_controls(str(r[s.DISTRICT]), keep_newlines=False),
             f"{r[s.MAPPED_AREA_HA]:,.1f}",
             f"{r[s.RELEASED_AREA_HA]:,.1f}",
             f"{r[s.REMAINING_AREA_HA]:,.1f}",
@@ -653,6 +886,7 @@ def format_table(table: pd.DataFrame) -> str:
 def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] = ()) -> str:
     """Rows of text as an aligned table under a rule; columns numbered in ``right`` align right."""
     right = set(right)
+    rows = [[escape_controls(str(c), keep_newlines=False) for c in row] for row in rows]
     widths = [max(len(x) for x in col) for col in zip(heads, *rows, strict=False)]
 
     def line(cells):

@@ -9,13 +9,17 @@ import click
 from minemap import io as mio
 from minemap.commands._common import (
     EXISTING,
+    MAP_OUTPUTS,
+    TABLE_OUTPUTS,
     FiniteFloat,
     OneOrMore,
+    OutputFile,
     check_outputs,
     load_all,
     note,
     overwrite_option,
     read_options,
+    rejects_option,
     require_inputs,
     verbosity,
     workspace_options,
@@ -91,27 +95,25 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
     type=click.IntRange(min=1),
     default=3,
     show_default=True,
-    help="Devices a record needs for offset_m and iou.",
+    help="Devices a record needs for iou and for a shift estimate (which needs at least 8; "
+    "see docs/accuracy.md).",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(TABLE_OUTPUTS, "a table"),
     required=True,
-    help="Per-record CSV; OUT_by_district.csv and OUT_by_source.csv are written beside it.",
+    help="Per-record table (.csv or .xlsx); OUT_by_district and OUT_by_source, in the same "
+    "format, are written beside it.",
 )
 @click.option(
     "--html",
     "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(MAP_OUTPUTS, "a map"),
     help="Also write an offline HTML map with the accuracy layer (records by hit rate, "
     "arrows for shifts).",
 )
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write rejected features here and go on.",
-)
+@rejects_option
 @workspace_options
 @read_options
 @overwrite_option
@@ -152,12 +154,15 @@ def accuracy(
     mio.write_table(districts_table, by_district, overwrite=overwrite)
     mio.write_table(sources_table, by_source, overwrite=overwrite)
     if map_path is not None:
-        _write_map(hz, rel, table, map_path, overwrite)
+        from minemap.accuracy import assigned_devices
+
+        devices = assigned_devices(hz, it, rel, tolerance_m=tolerance_m, search_m=search_m)
+        _write_map(hz, rel, table, devices, map_path, overwrite)
     note(f"accuracy: {len(table)} record(s) written to {output}")
     click.echo(_format(sources_table))
 
 
-def _write_map(hazards, releases, table, path: Path, overwrite: bool) -> None:
+def _write_map(hazards, releases, table, devices, path: Path, overwrite: bool) -> None:
     import geopandas as gpd
     import pandas as pd
 
@@ -178,7 +183,7 @@ def _write_map(hazards, releases, table, path: Path, overwrite: bool) -> None:
         hazards=hazards,
         releases=releases if len(releases) else None,
         title="Map accuracy",
-        extra_layers=[accuracy_layer(hazards, table)],
+        extra_layers=[accuracy_layer(hazards, table, devices=devices)],
     )
     write_map(m, path, overwrite=overwrite)
 
@@ -187,12 +192,15 @@ def _format(table) -> str:
     from minemap import schema as s
 
     key = table.columns[0]
-    lines = [f"{'source':<40} {'records':>7} {'devices':>7} {'hit rate':>8} {'offset m':>8}"]
+    head = f"{'source':<40} {'records':>7} {'devices':>7} {'hit rate':>8} "
+    lines = [head + f"{'shift est.':>10} {'offset m':>8}"]
     for _, r in table.iterrows():
         hit = "" if r[s.HIT_RATE] != r[s.HIT_RATE] else f"{r[s.HIT_RATE]:.0%}"
+        # The median over the records with an estimate; empty when none has one.
         off = "" if r[s.OFFSET_M] != r[s.OFFSET_M] else f"{r[s.OFFSET_M]:.0f}"
         lines.append(
-            f"{str(r[key])[:40]:<40} {r[s.RECORDS]:>7} {r[s.DEVICES_NEAR]:>7} {hit:>8} {off:>8}"
+            f"{str(r[key])[:40]:<40} {r[s.RECORDS]:>7} {r[s.DEVICES_NEAR]:>7} {hit:>8} "
+            f"{r[s.RECORDS_WITH_OFFSET]:>10} {off:>8}"
         )
     return "\n".join(lines)
 

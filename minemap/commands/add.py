@@ -13,6 +13,8 @@ from minemap.commands._common import (
     layer_for,
     log_problems,
     mapping_for,
+    max_segment_m,
+    note,
     parse_map,
     read_options,
     shown,
@@ -56,6 +58,9 @@ def add(kind: str, workspace, file: Path, source, imported_at) -> None:
     right way. WORKSPACE is a .gpkg file or postgresql://USER@HOST[:PORT]/DB; there, a
     submitter adds under its own sources, and its import counts once a manager accepts
     it (minemap review).
+
+    A --profile is stored with the import; a later file from the same --source is
+    read with it again unless another --profile is given.
     """
     meta = click.get_current_context().meta
     done = store.add_file(
@@ -67,7 +72,16 @@ def add(kind: str, workspace, file: Path, source, imported_at) -> None:
         mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
         crs=meta.get("minemap.crs"),
         imported_at=imported_at,
+        max_segment_m=max_segment_m(),
+        profile=meta.get("minemap.profile"),
+        reuse_profile=True,
     )
+    if done.reused_profile is not None:
+        profile, import_id = done.reused_profile
+        note(
+            f"{file}: read with the profile {profile.name} of source {source!r} "
+            f"(stored with import #{import_id}); give --profile to use another"
+        )
     if done.loaded is not None:
         log_problems(done.loaded)
         click.echo(done.loaded.summary(), err=True)
@@ -76,8 +90,8 @@ def add(kind: str, workspace, file: Path, source, imported_at) -> None:
             click.echo(f"  {problem}", err=True)
         if len(errors) > _REJECTS_SHOWN:
             click.echo(f"  ... and {len(errors) - _REJECTS_SHOWN} more", err=True)
-        for note in done.notes:
-            click.echo(f"WARNING: {file}: {note}", err=True)
+        for warning in done.notes:
+            click.echo(f"WARNING: {file}: {warning}", err=True)
     click.echo(done.summary())
     if done.wholly_rejected:
         # Logged with its rejects, but not imported: the same file can be added again.
@@ -85,7 +99,7 @@ def add(kind: str, workspace, file: Path, source, imported_at) -> None:
             f"every feature of {file} was rejected, so nothing was added (the rejects are kept "
             f"with their reasons: `minemap log {shown(workspace)} --rejects --import "
             f"{done.import_id}`); fix the file, or add it again the right way (--source, --map, "
-            "--layer, --crs)"
+            "--layer, --crs, --profile)"
         )
 
 

@@ -11,16 +11,38 @@ import pandas as pd
 from minemap import io as mio
 from minemap import schema as s
 from minemap import workspace as store
-from minemap.commands._common import WORKSPACE, note, shown, text_table, verbosity
+from minemap.commands._common import (
+    TABLE_OUTPUTS,
+    WORKSPACE,
+    OutputFile,
+    check_outputs,
+    note,
+    overwrite_option,
+    shown,
+    text_table,
+    verbosity,
+)
 
 
 def _text(value) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
+def _profile_of(options: str) -> dict | None:
+    """The profile an import was read with (``name``, ``sha256``, ``text``), if any."""
+    try:
+        found = json.loads(options).get(store.PROFILE)
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def format_log(log: pd.DataFrame, *, status: bool = False) -> str:
     """The import log as an aligned table (the full SHA-256 last); ``status`` adds each
-    import's review status (a PostgreSQL workspace) before it."""
+    import's review status (a PostgreSQL workspace) before it.
+
+    A ``profile`` column names the import profile each file was read with, when any was.
+    """
     heads = [
         "#",
         "imported (UTC)",
@@ -50,6 +72,11 @@ def format_log(log: pd.DataFrame, *, status: bool = False) -> str:
     ]
     if status:
         heads.insert(-1, "status")
+    profiles = [(_profile_of(options) or {}).get("name") for options in log[s.READ_OPTIONS]]
+    if any(profiles):
+        heads.insert(-1, "profile")
+        for row, name in zip(rows, profiles, strict=True):
+            row.insert(-1, Path(str(name)).name if name else "")
     return text_table(heads, rows, right={0, 5, 6, 7, 8, 9, 10})
 
 
@@ -90,16 +117,51 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     "import_id",
     metavar="N",
     type=click.IntRange(min=1),
-    help="With --rejects: only those of import #N.",
+    help="With --rejects: only those of import #N. With --profile: the profile of import #N.",
 )
+@click.option(
+    "--profile",
+    "show_profile",
+    is_flag=True,
+    help="Print the import profile import #N (--import N) was read with, as stored.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=OutputFile(TABLE_OUTPUTS, "a table"),
+    help="Write the list (the imports, or with --rejects the rejected features and their "
+    "geometry as WKT) to this .csv or .xlsx file instead of printing it.",
+)
+@overwrite_option
 @verbosity
-def log(workspace, as_json: bool, show_rejects: bool, check: bool, import_id) -> None:
+def log(
+    workspace,
+    as_json: bool,
+    show_rejects: bool,
+    check: bool,
+    import_id,
+    show_profile,
+    output: Path | None,
+    overwrite: bool,
+) -> None:
     """List every import of a workspace: when (UTC), which file, its SHA-256, from whom,
-    how many features were read, kept and rejected, and what changed; on PostgreSQL, each
-    import's status (accepted, pending, rejected), who made it and who reviewed it when.
+    how many features were read, kept and rejected, what changed, and the import
+    profile it was read with (--import N --profile prints that profile); on PostgreSQL,
+    each import's status (accepted, pending, rejected), who made it and who reviewed it
+    when.
     """
+    if show_profile:
+        if check or show_rejects:
+            raise click.UsageError("--profile goes with --import N (without --check or --rejects)")
+        _print_profile(workspace, import_id, as_json)
+        return
     if import_id is not None and not show_rejects:
-        raise click.UsageError("--import N goes with --rejects")
+        raise click.UsageError("--import N goes with --rejects or --profile")
+    if output is not None and (as_json or check or show_profile):
+        raise click.UsageError(
+            "-o/--output writes the list as a table: not with --json, --check or --profile"
+        )
+    check_outputs([output], overwrite)
     if check:
         if show_rejects or as_json:
             raise click.UsageError("--check goes alone (without --rejects or --json)")
@@ -127,6 +189,12 @@ def log(workspace, as_json: bool, show_rejects: bool, check: bool, import_id) ->
         return
     if show_rejects:
         rejects = store.read_rejects(workspace, import_id=import_id)
+        if output is not None:
+            table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
+            table["wkt"] = rejects.geometry.to_wkt()
+            mio.write_table(table, output, overwrite=overwrite, rounded=False)  # as read
+            note(f"{len(rejects)} rejected feature(s) in {shown(workspace)} written to {output}")
+            return
         if as_json:
             table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
             table["wkt"] = rejects.geometry.to_wkt()
@@ -136,6 +204,10 @@ def log(workspace, as_json: bool, show_rejects: bool, check: bool, import_id) ->
         note(f"{len(rejects)} rejected feature(s) in {shown(workspace)}")
         return
     imports = store.read_imports(workspace)
+    if output is not None:
+        mio.write_table(imports, output, overwrite=overwrite)
+        note(f"{len(imports)} import(s) in {shown(workspace)} written to {output}")
+        return
     if as_json:
         stamps = {
             c: [None if pd.isna(v) else f"{v:%Y-%m-%dT%H:%M:%S.%fZ}" for v in imports[c]]
@@ -155,6 +227,35 @@ def log(workspace, as_json: bool, show_rejects: bool, check: bool, import_id) ->
         f"{len(imports)} import(s) in {shown(workspace)} "
         f"(workspace schema version {store.schema_version(workspace)})"
     )
+
+
+def _control(c: str) -> bool:
+    return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0
+
+
+def _print_profile(workspace, import_id, as_json: bool) -> None:
+    if import_id is None:
+        raise click.UsageError("--profile needs --import N: which import's profile to print")
+    imports = store.read_imports(workspace)
+    row = imports[imports[s.IMPORT_ID] == import_id]
+    if not len(row):
+        raise click.UsageError(
+            f"{shown(workspace)} has no import #{import_id} (it has {len(imports)} import(s))"
+        )
+    found = _profile_of(row[s.READ_OPTIONS].iloc[0])
+    if found is None:
+        raise click.ClickException(f"import #{import_id} was read without a profile")
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+    else:
+        # As stored: a workspace may come from elsewhere, so no control character reaches
+        # the terminal.
+        text = str(found.get("text", ""))
+        click.echo(
+            "".join(c if c in "\n\t" or not _control(c) else f"\\x{ord(c):02x}" for c in text),
+            nl=False,
+        )
+    note(f"profile {found.get('name')} of import #{import_id} (SHA-256 {found.get('sha256')})")
 
 
 command = log

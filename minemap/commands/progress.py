@@ -17,6 +17,7 @@ from minemap.commands._common import (
     note,
     overwrite_option,
     read_options,
+    rejects_option,
     require_inputs,
     verbosity,
     workspace_options,
@@ -25,27 +26,40 @@ from minemap.commands._common import (
 PROGRESS_CSV = "progress.csv"
 FORECAST_CSV = "forecast.csv"
 COMPARISON_CSV = "comparison.csv"
+#: The tables' formats (``--table-format``): their files' extension.
+TABLE_FORMATS = ("csv", "xlsx")
 
 
-def output_paths(folder: Path, reports: bool) -> list[Path]:
+def table_paths(folder: Path, reports: bool, table_format: str = "csv") -> list[Path]:
+    """progress, forecast (and comparison) tables in ``folder``, in ``table_format``."""
+    names = [PROGRESS_CSV, FORECAST_CSV, *([COMPARISON_CSV] if reports else [])]
+    return [folder / Path(n).with_suffix(f".{table_format}") for n in names]
+
+
+def output_paths(folder: Path, reports: bool, table_format: str = "csv") -> list[Path]:
     """Every file the command writes into ``folder``."""
     from minemap.charts import chart_paths
 
-    names = [PROGRESS_CSV, FORECAST_CSV, *([COMPARISON_CSV] if reports else [])]
-    return [folder / n for n in names] + chart_paths(folder)
+    return table_paths(folder, reports, table_format) + chart_paths(folder)
 
 
 def format_forecast(table: pd.DataFrame) -> str:
-    """The forecast table as aligned text."""
-    heads = ["district", "remaining ha", "ha/week", "earliest", "central", "latest"]
+    """The forecast table as aligned text (an empty date reads "-"; the note says why)."""
+    from minemap.forecast import NOTE
+
+    def day(value) -> str:
+        return "-" if pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+
+    heads = ["district", "remaining ha", "ha/week", "earliest", "central", "latest", "note"]
     rows = [
         [
             str(r[s.DISTRICT]),
             "" if pd.isna(r[s.REMAINING_HA]) else f"{r[s.REMAINING_HA]:,.1f}",
             "" if pd.isna(r[s.RATE_HA_PER_WEEK]) else f"{r[s.RATE_HA_PER_WEEK]:,.1f}",
-            str(r[s.COMPLETION_EARLIEST]),
-            str(r[s.COMPLETION_CENTRAL]),
-            str(r[s.COMPLETION_LATEST]),
+            day(r[s.COMPLETION_EARLIEST]),
+            day(r[s.COMPLETION_CENTRAL]),
+            day(r[s.COMPLETION_LATEST]),
+            "" if pd.isna(r.get(NOTE)) else str(r[NOTE]),
         ]
         for _, r in table.iterrows()
     ]
@@ -53,9 +67,10 @@ def format_forecast(table: pd.DataFrame) -> str:
 
     def line(cells):
         first = cells[0].ljust(widths[0])
-        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+        middle = [c.rjust(w) for c, w in zip(cells[1:-1], widths[1:-1], strict=True)]
+        return "  ".join([first, *middle, cells[-1]]).rstrip()
 
-    return "\n".join([line(heads), "  ".join("-" * w for w in widths), *map(line, rows)])
+    return "\n".join([line(heads), "  ".join("-" * w for w in widths[:-1]), *map(line, rows)])
 
 
 @click.command("progress")
@@ -112,10 +127,14 @@ def format_forecast(table: pd.DataFrame) -> str:
     help="Folder for progress.csv, forecast.csv, comparison.csv and the charts (SVG, PNG).",
 )
 @click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write rejected features here and go on.",
+    "--table-format",
+    "table_format",
+    type=click.Choice(TABLE_FORMATS),
+    default="csv",
+    show_default=True,
+    help="Write the tables as .csv or as .xlsx workbooks (progress.xlsx, forecast.xlsx...).",
 )
+@rejects_option
 @workspace_options
 @read_options
 @overwrite_option
@@ -130,6 +149,7 @@ def progress(
     as_of,
     period,
     output,
+    table_format,
     rejects,
     overwrite,
 ):
@@ -137,8 +157,9 @@ def progress(
 
     Writes progress.csv (per period, district and method), forecast.csv (per
     district: remaining, rate and a completion range, see docs/progress.md)
-    and burn-down, released-area and items charts as SVG and PNG. Prints the
-    forecast table.
+    and burn-down, released-area and items charts as SVG and PNG (with
+    --table-format xlsx, the tables as .xlsx workbooks). Prints the forecast
+    table.
     """
     from minemap.bulletins import read_reports
     from minemap.charts import write_charts
@@ -147,13 +168,21 @@ def progress(
     from minemap.progress import progress as measure
 
     require_inputs(releases=releases)
-    check_outputs([*output_paths(output, reports is not None), rejects], overwrite)
+    check_outputs([*output_paths(output, reports is not None, table_format), rejects], overwrite)
     bulletins = None
     if reports is not None:
         bulletins = read_reports(reports, decimal=decimal)
-        flagged = bulletins[bulletins["problem"] != ""]
-        for index, problem in flagged["problem"].items():
+        flagged = bulletins[bulletins[s.PROBLEM] != ""]
+        for index, problem in flagged[s.PROBLEM].items():
             click.echo(f"{reports}: row {index + 2}: {problem}", err=True)
+        # A figure settled by its neighbours rather than its source is worth a look.
+        guessed = bulletins["area_reading"].fillna("").str.contains("neighbouring bulletins")
+        for index, row in bulletins[guessed].iterrows():
+            click.echo(
+                f"{reports}: row {index + 2}: area {row['area_as_printed']!r} read as "
+                f"{row[s.AREA_HA]:g} ha: {row['area_reading']}",
+                err=True,
+            )
         note(
             f"reports: read {len(bulletins)}, with a problem {len(flagged)} "
             "(their unreadable figures are left empty)"
@@ -175,12 +204,13 @@ def progress(
     )
     outlook = forecast(weekly)
     output.mkdir(parents=True, exist_ok=True)
-    mio.write_table(table, output / PROGRESS_CSV, overwrite=overwrite)
-    mio.write_table(outlook, output / FORECAST_CSV, overwrite=overwrite)
+    paths = table_paths(output, bulletins is not None, table_format)
+    mio.write_table(table, paths[0], overwrite=overwrite)
+    mio.write_table(outlook, paths[1], overwrite=overwrite)
     if bulletins is not None:
-        comparison = compare_reports(rel, bulletins, as_of=as_of)
-        mio.write_table(comparison, output / COMPARISON_CSV, overwrite=overwrite)
-    write_charts(table, output, overwrite=overwrite)
+        comparison = compare_reports(rel, bulletins, districts=ds, as_of=as_of)
+        mio.write_table(comparison, paths[2], overwrite=overwrite)
+    write_charts(table, output, overwrite=overwrite, forecast=outlook)
     note(
         f"progress: {table[s.PERIOD].nunique()} {period}(s) to {table.attrs.get('as_of')} "
         f"written to {output}"

@@ -7,95 +7,84 @@ import sys
 from pathlib import Path
 
 import click
-import pandas as pd
 
 from minemap import io as mio
 from minemap import schema as s
+from minemap._text import escape
 from minemap.commands._common import (
-    FiniteFloat,
     layer_for,
     mapping_for,
+    max_segment_m,
     parse_map,
     quiet,
     read_options,
+    verbose,
     verbosity,
+    warning_lines,
 )
 from minemap.errors import InputFileError, MinemapError
+from minemap.guess import guess_layer_kind
 from minemap.validate import ERROR, Problem
 
 #: Rule name for a file that cannot be read at all.
 UNREADABLE = "unreadable-file"
+#: Rule name for a ``--districts`` file that cannot serve as context.
+UNUSABLE_CONTEXT = "unusable-context"
 
 # Kinds are checked in this order so that each gives the next its context.
 _ORDER = ("districts", "hazards", "releases", "items")
 
 
-def _enum_matches(columns: pd.DataFrame, kind: str) -> int:
-    """How many of the kind's enumerated columns hold only values of that kind."""
-    matches = 0
-    for column, allowed in s.ENUM_COLUMNS[kind].items():
-        if column not in columns.columns:
-            continue
-        values = columns[column].dropna().astype(str).str.strip().str.lower()
-        known = {a.lower() for a in allowed} | {a.lower().replace("_", " ") for a in allowed}
-        values = values[values != ""]
-        if len(values) and values.isin(known).all():
-            matches += 1
-    return matches
-
-
-def _guess(raw, kind: str | None, maps) -> str | None:
-    """The layer kind a file holds, from its columns (after aliases) and geometry.
-
-    Each kind is scored by: does the geometry type fit, how many of its required
-    columns are there, how many of its enumerated columns hold only its values
-    (``method`` cleared/reduced/cancelled against ``classification`` SHA/CHA, both
-    of which a ``type`` column may be), and how many optional columns match.
-    """
-    if kind is not None:
-        return kind
-    present = raw.geometry.dropna()
-    geometry_types = set(present[~present.is_empty].geom_type)
-    best, best_score = None, None
-    for order, candidate in enumerate(s.LAYER_KINDS):
-        try:
-            columns = mio.normalise_columns(raw, candidate, mapping_for(candidate, maps))
-        except MinemapError:
-            continue
-        required = sum(c in columns.columns for c in s.REQUIRED[candidate])
-        if not required:
-            continue
-        fits = not geometry_types or bool(geometry_types & set(s.GEOMETRY_TYPES[candidate]))
-        optional = sum(c in columns.columns for c in s.OPTIONAL[candidate])
-        score = (fits, required, _enum_matches(columns, candidate), optional, -order)
-        if best_score is None or score > best_score:
-            best, best_score = candidate, score
-    return best
-
-
-def _read(path: Path, kind: str | None, crs, layers, maps) -> list[tuple[str, object]]:
+def _read(path: Path, kind: str | None, crs, layers, maps, profile=None) -> list:
     """The layers of one file to check, with their kinds: ``[(kind, frame), ...]``.
 
     A multi-layer file (GeoPackage) without ``--layer`` has each of its layers
     named like a kind (``hazards``, ``releases``...) checked as that kind.
+    Without ``--kind``, the kind is guessed (:func:`minemap.guess.guess_layer_kind`)
+    and the guess said on stderr, with its reason.
     """
+
+    def read(layer, as_kind):
+        # --crs wins; else the profile's, for the kind when it is known.
+        chosen_crs = crs if profile is None else profile.crs(as_kind or "", crs)
+        encoding = None if profile is None else profile.settings(as_kind or "").encoding
+        return mio.read_file(path, layer=layer, crs=chosen_crs, kind=as_kind, encoding=encoding)
+
     chosen = layer_for(kind or "", layers)
     if chosen is None and mio._suffix(path) not in (".kml", ".kmz"):
         names = mio.layer_names(path)
         named = [n for n in names if n in s.LAYER_KINDS and kind in (None, n)]
         if len(names) > 1 and named:
-            return [(n, mio.read_file(path, layer=n, crs=crs, kind=n)) for n in named]
-    raw = mio.read_file(path, layer=chosen, crs=crs, kind=kind)
-    layer_kind = _guess(raw, kind, maps)
-    if layer_kind is None:
-        columns = ", ".join(str(c) for c in raw.columns if c != raw.geometry.name)
+            return [(n, read(n, n)) for n in named]
+    raw = read(chosen, kind)
+    if kind is not None:
+        return [(kind, raw)]
+    guess = guess_layer_kind(
+        raw, mio._suffix(path), mapping=lambda k: mapping_for(k, maps), profile=profile
+    )
+    if guess.kind is None:
+        names = [escape(c) for c in raw.columns if c != raw.geometry.name]
+        columns = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
         raise InputFileError(
             path,
-            "cannot tell what layer this is ("
+            f"cannot tell what kind of layer {path} is: give --kind "
+            "hazards|releases|items|districts ("
+            + guess.reason
+            + "; "
             + (f"columns: {columns}" if columns else "no features and no columns")
-            + "); pass --kind hazards|releases|items|districts, or --map",
+            + ")",
         )
-    return [(layer_kind, raw)]
+    if not quiet():
+        click.echo(
+            f"{path}: guessed {guess.kind} ({guess.reason}); give --kind to say otherwise",
+            err=True,
+        )
+    if profile is not None and (
+        profile.crs(guess.kind, crs) != profile.crs("", crs)
+        or profile.settings(guess.kind).encoding != profile.settings("").encoding
+    ):
+        raw = read(chosen, guess.kind)  # the profile reads this kind's files otherwise
+    return [(guess.kind, raw)]
 
 
 @click.command()
@@ -110,17 +99,10 @@ def _read(path: Path, kind: str | None, crs, layers, maps) -> list[tuple[str, ob
     type=click.Path(dir_okay=False, path_type=Path),
     help="District polygons: context for the lat/lon-swap check and hazards' district names.",
 )
-@click.option(
-    "--max-segment-km",
-    type=FiniteFloat(min=0, min_open=True),
-    default=5.0,
-    show_default=True,
-    help="Longest allowed distance between consecutive vertices of a hazard or release.",
-)
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 @read_options
 @verbosity
-def validate(files, kind, districts, max_segment_km, as_json):
+def validate(files, kind, districts, as_json):
     """Check map layers and print every problem (file, feature, rule, message).
 
     Several files of one kind are checked together (ids must be unique across
@@ -131,6 +113,7 @@ def validate(files, kind, districts, max_segment_km, as_json):
     meta = click.get_current_context().meta
     maps = parse_map(meta.get("minemap.map"))
     crs, layers = meta.get("minemap.crs"), meta.get("minemap.layer")
+    profile = meta.get("minemap.profile")
     problems: list[Problem] = []
 
     def unreadable(path, exc) -> None:
@@ -140,7 +123,7 @@ def validate(files, kind, districts, max_segment_km, as_json):
     groups: dict[str, list] = {k: [] for k in _ORDER}
     for path in files:
         try:
-            read = _read(path, kind, crs, layers, maps)
+            read = _read(path, kind, crs, layers, maps, profile)
         except MinemapError as exc:
             unreadable(path, exc)
             continue
@@ -149,12 +132,8 @@ def validate(files, kind, districts, max_segment_km, as_json):
 
     context: dict[str, object] = {"districts": None, "hazards": None}
     if districts is not None:
-        try:
-            context["districts"] = mio.load_layers(
-                [districts], "districts", layer=layer_for("districts", layers), crs=crs
-            ).kept
-        except MinemapError as exc:
-            unreadable(districts, exc)
+        checked = any(Path(f).resolve() == districts.resolve() for f in files)
+        context["districts"] = _districts_context(districts, maps, problems, report=not checked)
     for layer_kind in _ORDER:
         raws = groups[layer_kind]
         if not raws:
@@ -166,7 +145,8 @@ def validate(files, kind, districts, max_segment_km, as_json):
                 mapping=mapping_for(layer_kind, maps),
                 districts=context["districts"] if layer_kind != "districts" else None,
                 hazards=context["hazards"] if layer_kind == "releases" else None,
-                max_segment_m=max_segment_km * 1000,
+                max_segment_m=max_segment_m(),
+                profile=profile,
             )
         except MinemapError as exc:
             for path, _ in raws:
@@ -180,11 +160,64 @@ def validate(files, kind, districts, max_segment_km, as_json):
     if as_json:
         click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
     else:
+        # Every error on its own line (each is to be fixed); warnings one line per rule
+        # unless -v: --json always lists them all.
+        said = (UNREADABLE, UNUSABLE_CONTEXT)  # on stderr already
         for problem in problems:
-            if problem.rule != UNREADABLE:
+            if problem.severity == ERROR and problem.rule not in said:
                 click.echo(str(problem))
+        warned = [p for p in problems if p.severity != ERROR]
+        for line in warning_lines(warned, every=verbose() > 0, hint="-v or --json lists each one"):
+            click.echo(line)
     if any(p.severity == ERROR for p in problems):
         sys.exit(1)
+
+
+def _districts_context(path: Path, maps, problems: list[Problem], *, report: bool):
+    """The ``--districts`` file read as districts (``--layer``, ``--crs``, ``--map``,
+    ``--profile``), or None.
+
+    A file that cannot serve (unreadable, or not one district kept: a name column
+    that is not mapped...) is an error that says so, rather than checks silently
+    run without their context. Its own problems are reported too, unless the file
+    is also among those validated (then they are reported once, from there).
+    """
+    meta = click.get_current_context().meta
+    try:
+        loaded = mio.load_layers(
+            [path],
+            "districts",
+            layer=layer_for("districts", meta.get("minemap.layer")),
+            crs=meta.get("minemap.crs"),
+            mapping=mapping_for("districts", maps),
+            profile=meta.get("minemap.profile"),
+        )
+    except MinemapError as exc:
+        message = f"cannot be used as districts ({exc}); checked without them"
+        click.echo(f"Error: {path}: {message}", err=True)
+        problems.append(Problem(str(path), None, "", UNUSABLE_CONTEXT, ERROR, message))
+        return None
+    if report:
+        problems.extend(loaded.problems)
+        if not quiet():
+            click.echo(
+                f"{path}: districts (context), {loaded.summary().split(': ', 1)[1]}", err=True
+            )
+    if len(loaded.kept):
+        return loaded.kept
+    missing = any(p.rule == "missing-column" for p in loaded.errors)
+    reason = (
+        f"it has no {s.DISTRICT} column; name its column with --map districts:district=COLUMN"
+        if missing
+        else f"all its {loaded.read} feature(s) are rejected"
+    )
+    message = (
+        f"cannot be used as districts: {reason}. The lat/lon-swap check and the district names "
+        "were checked without them"
+    )
+    click.echo(f"Error: {path}: {message}", err=True)
+    problems.append(Problem(str(path), None, "", UNUSABLE_CONTEXT, ERROR, message))
+    return None
 
 
 def _summarise(raws, kind: str, loaded: mio.Loaded) -> None:

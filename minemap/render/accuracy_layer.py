@@ -1,4 +1,4 @@
-"""Map layer of record accuracy: records coloured by hit rate, arrows for shifts.
+"""Map layer of record accuracy: records by hit rate, arrows for shifts, devices found.
 
 :func:`accuracy_layer` returns a folium ``Layer`` for
 ``render_map(..., extra_layers=[...])`` (or ``layer.add_to(m)`` on any
@@ -40,6 +40,9 @@ HIT_RATE_CLASSES = (
 )
 _NO_DEVICES = ("#9e9e9e", "no device found near")
 _ARROW = "#6a1b9a"
+#: Devices found: inside their record (a hit), or outside it (or near no record).
+_DEVICE_INSIDE = ("#00441b", "device found inside its record")
+_DEVICE_OUTSIDE = ("#b2182b", "device found outside its record")
 
 # Self-contained: draws polygons and arrows and builds tooltips with textContent only.
 _JS = """
@@ -83,6 +86,19 @@ _JS = """
       l.addTo(group);
     });
   });
+  var kinds = [
+    {cls: "minemap-device minemap-device-outside", colour: data.outside},
+    {cls: "minemap-device minemap-device-inside", colour: data.inside}
+  ];
+  data.devices.forEach(function (d) {
+    var kind = kinds[d[2]];
+    var marker = L.circleMarker([d[0], d[1]], {radius: 3, weight: 1, color: kind.colour,
+                                               fillColor: kind.colour, fillOpacity: 0.9,
+                                               className: kind.cls});
+    marker.bindTooltip(function () { return tip(data.tips[d[3]]); },
+                       {sticky: true, className: "minemap-tooltip"});
+    marker.addTo(group);
+  });
   if (show) { group.addTo(map); }
 })
 """
@@ -120,10 +136,16 @@ def _tip(row: pd.Series) -> dict:
             else f"{row[s.OFFSET_M]:.0f} m"
             + (
                 ""
+                if pd.isna(row.get(s.OFFSET_UNCERTAINTY_M))
+                else f" ± {row[s.OFFSET_UNCERTAINTY_M]:.0f} m"
+            )
+            + (
+                ""
                 if pd.isna(row[s.OFFSET_BEARING_DEG])
                 else f" towards {row[s.OFFSET_BEARING_DEG]:.0f}°"
             ),
         ],
+        ["No shift estimate", "" if pd.isna(row.get(s.OFFSET_NOTE)) else str(row[s.OFFSET_NOTE])],
         ["Hit rate after shift", _percent(row.get(s.HIT_RATE_SHIFTED))],
         ["IoU with found area", _number(row.get(s.IOU), digits=2)],
     ]
@@ -134,11 +156,12 @@ def accuracy_layer(
     hazards: gpd.GeoDataFrame,
     table: pd.DataFrame,
     *,
-    name: str = "Map accuracy (hit rate, shifts)",
+    devices: gpd.GeoDataFrame | None = None,
+    name: str = "Map accuracy (hit rate, shifts, devices)",
     min_shift_m: float = 10.0,
     show: bool = True,
 ) -> MapLayer:
-    """A map layer of records coloured by hit rate, with an arrow for each shift.
+    """A map layer of records coloured by hit rate, an arrow for each shift, the devices.
 
     Parameters
     ----------
@@ -146,6 +169,11 @@ def accuracy_layer(
         The submitted records (``hazard_id``, polygons).
     table
         The per-record frame of :func:`minemap.accuracy.accuracy`.
+    devices
+        The devices found, as :func:`minemap.accuracy.assigned_devices` gives
+        them (points with ``inside``, ``hazard_id``, ``item_type`` and
+        ``item_id``): each drawn as a dot, dark green inside its record, red
+        outside it, with a tooltip.
     name
         Layer name in the layer control (escaped).
     min_shift_m
@@ -169,6 +197,7 @@ def accuracy_layer(
     index: dict[str, int] = {}
     features = []
     shown = shapely.simplify(merged.geometry.to_numpy(dtype=object), 2e-5, preserve_topology=True)
+    shown = shapely.set_precision(shown, 1e-6)  # GEOS keeps polygons valid; rounding alone did not
     shown = shapely.transform(shown, lambda xy: np.round(xy, 6))
     for geom, (_, row) in zip(shown, merged.iterrows(), strict=True):
         if geom is None or shapely.is_empty(geom):
@@ -183,6 +212,7 @@ def accuracy_layer(
             f'"properties":{script_json({"s": index[key], "t": _tip(row)})}}}'
         )
     arrows = _arrows(merged, min_shift_m)
+    points, tips = _devices(devices)
     data = (
         '{"records":{"type":"FeatureCollection","features":['
         + ",".join(features)
@@ -192,13 +222,65 @@ def accuracy_layer(
         + script_json(arrows)
         + ',"arrow":'
         + script_json(_ARROW)
+        + ',"devices":'
+        + script_json(points)
+        + ',"tips":'
+        + script_json(tips)
+        + ',"inside":'
+        + script_json(_DEVICE_INSIDE[0])
+        + ',"outside":'
+        + script_json(_DEVICE_OUTSIDE[0])
         + "}"
     )
     element = _AccuracyLayer(data, name=name, show=show)
+    element.device_count = len(points)
     legend = [(label, _style(bound)[0]) for bound, _, label in HIT_RATE_CLASSES]
     legend.append((_NO_DEVICES[1], _style(np.nan)[0]))
     legend.append(("shift (arrow)", {"color": _ARROW, "weight": 2.5, "fill": False}))
+    if points:
+        for colour, label in (_DEVICE_INSIDE, _DEVICE_OUTSIDE):
+            legend.append((label, {"color": colour, "fillColor": colour, "fillOpacity": 0.9,
+                                   "weight": 1, "radius": 3}))  # fmt: skip
     return MapLayer(name=name, element=element, legend=legend, show=show)
+
+
+def _devices(devices: gpd.GeoDataFrame | None) -> tuple[list, list]:
+    """``[[lat, lon, inside, tip], ...]`` and the distinct tooltips they point to."""
+    if devices is None or len(devices) == 0:
+        return [], []
+    frame = devices.to_crs(s.CANONICAL_CRS)
+    xy = shapely.get_coordinates(frame.geometry.to_numpy(dtype=object))
+    inside = (
+        frame["inside"].fillna(False).astype(bool).to_numpy()
+        if "inside" in frame
+        else np.zeros(len(frame), dtype=bool)
+    )
+
+    def text(column: str) -> list[str]:
+        if column not in frame:
+            return [""] * len(frame)
+        return ["" if pd.isna(v) else str(v) for v in frame[column]]
+
+    ids, kinds, records = text(s.ITEM_ID), text(s.ITEM_TYPE), text(s.HAZARD_ID)
+    tips, index, points = [], {}, []
+    for i in range(len(frame)):
+        where = (
+            f"{'inside' if inside[i] else 'outside'} {records[i]}"
+            if records[i]
+            else "near no record"
+        )
+        tip = {
+            "h": ids[i] or "device",
+            "r": [r for r in (["Type", kinds[i]], ["Found", where]) if r[1]],
+        }
+        key = script_json(tip)
+        if key not in index:
+            index[key] = len(tips)
+            tips.append(tip)
+        points.append(
+            [round(float(xy[i, 1]), 6), round(float(xy[i, 0]), 6), int(inside[i]), index[key]]
+        )
+    return points, tips
 
 
 def _arrows(records: gpd.GeoDataFrame, min_shift_m: float) -> list[dict]:
@@ -247,6 +329,8 @@ class _AccuracyLayer(Layer):
         self.name_is_html = True
         self._name = "MinemapAccuracy"
         self.data = data
+        #: How many devices the layer draws.
+        self.device_count = 0
 
     def render(self, **kwargs) -> None:
         var = self.get_name()

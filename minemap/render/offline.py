@@ -5,7 +5,10 @@ Bootstrap, Font Awesome...), so with no internet the page is blank.
 :class:`OfflineMap` loads nothing: it inlines the copy of Leaflet vendored in
 ``minemap/render/vendor/leaflet`` into ``<script>`` and ``<style>`` elements and
 turns the stylesheet's image URLs into ``data:`` URIs. GeoJSON layers, tooltips
-and the layer control need neither jQuery nor Bootstrap.
+and the layer control need neither jQuery nor Bootstrap. minemap's own script
+and stylesheet (``minemap/render/static/minemap.js`` and ``minemap.css``, the
+map's controls and layers) are read and inlined the same way
+(:func:`minemap_js`, :func:`minemap_css`).
 
 Two folium/branca pitfalls are avoided here on purpose:
 
@@ -34,6 +37,8 @@ __all__ = [
     "css_with_data_uris",
     "leaflet_css",
     "leaflet_js",
+    "minemap_css",
+    "minemap_js",
     "script_json",
 ]
 
@@ -41,6 +46,7 @@ __all__ = [
 LEAFLET_VERSION = "1.9.4"
 
 _VENDOR = "vendor/leaflet"
+_STATIC = "static"
 _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
 # url(images/layers.png), url('images/x.png'): relative file references only;
 # IE's "url(#default#VML)" and data: URIs are left alone.
@@ -94,6 +100,22 @@ def css_with_data_uris(css: str, read_bytes) -> str:
     return _CSS_URL.sub(_inline, css)
 
 
+def _script_text(code: str, name: str) -> str:
+    """Script text ready to sit inside a ``<script>`` element, or an error naming the file."""
+    code = _SOURCE_MAP.sub("", code)
+    if _SCRIPT_UNSAFE.search(code):  # pragma: no cover - guards a future edit of the file
+        raise RuntimeError(f"{name} contains '</script' or '<!--'; cannot inline it")
+    return code
+
+
+def _style_text(css: str, name: str, read_bytes) -> str:
+    """Stylesheet text with its images inlined, ready to sit inside a ``<style>`` element."""
+    css = css_with_data_uris(css, read_bytes)
+    if "</style" in css.lower():  # pragma: no cover - guards a future edit of the file
+        raise RuntimeError(f"{name} contains '</style'; cannot inline it")
+    return css
+
+
 @functools.lru_cache(maxsize=1)
 def leaflet_js() -> str:
     """Vendored ``leaflet.js``, ready to sit inside a ``<script>`` element.
@@ -104,10 +126,7 @@ def leaflet_js() -> str:
         The minified library without its source-map comment (which would make
         developer tools fetch a file that is not there).
     """
-    code = _SOURCE_MAP.sub("", _vendor_file("leaflet.js").read_text(encoding="utf-8"))
-    if _SCRIPT_UNSAFE.search(code):  # pragma: no cover - guards a future vendored update
-        raise RuntimeError("vendored leaflet.js contains '</script' or '<!--'; cannot inline it")
-    return code
+    return _script_text(_vendor_file("leaflet.js").read_text(encoding="utf-8"), "leaflet.js")
 
 
 @functools.lru_cache(maxsize=1)
@@ -120,10 +139,40 @@ def leaflet_css() -> str:
         Stylesheet text that references no file.
     """
     css = _vendor_file("leaflet.css").read_text(encoding="utf-8")
-    css = css_with_data_uris(css, lambda name: _vendor_file(name).read_bytes())
-    if "</style" in css.lower():  # pragma: no cover - guards a future vendored update
-        raise RuntimeError("vendored leaflet.css contains '</style'; cannot inline it")
-    return css
+    return _style_text(css, "leaflet.css", lambda name: _vendor_file(name).read_bytes())
+
+
+def _static_file(name: str):
+    return resources.files("minemap.render").joinpath(f"{_STATIC}/{name}")
+
+
+@functools.lru_cache(maxsize=1)
+def minemap_js() -> str:
+    """minemap's own map script (``static/minemap.js``), ready for a ``<script>`` element.
+
+    It defines the global ``minemap`` (layers, tooltips, legend, title box,
+    full screen, measure, search, time slider) and reads the page's data with
+    the keys of :mod:`minemap.render.protocol`.
+
+    Returns
+    -------
+    str
+        The script, as shipped in the package.
+    """
+    return _script_text(_static_file("minemap.js").read_text(encoding="utf-8"), "minemap.js")
+
+
+@functools.lru_cache(maxsize=1)
+def minemap_css() -> str:
+    """minemap's own map stylesheet (``static/minemap.css``), ready for a ``<style>`` element.
+
+    Returns
+    -------
+    str
+        Stylesheet text that references no file.
+    """
+    css = _static_file("minemap.css").read_text(encoding="utf-8")
+    return _style_text(css, "minemap.css", lambda name: _static_file(name).read_bytes())
 
 
 def script_json(value: object) -> str:

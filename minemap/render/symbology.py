@@ -194,7 +194,7 @@ def class_breaks(values, classes: int = DISTRICT_CLASSES) -> list[float]:
     Examples
     --------
     >>> class_breaks([10, 200, 3000, 45000, 0], classes=4)
-    [110.0, 1600.0, 24000.0, 45000.0]
+    [150.0, 1600.0, 14000.0, 45000.0]
     """
     arr = pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").to_numpy(dtype=float)
     arr = arr[np.isfinite(arr) & (arr > 0)]

@@ -56,6 +56,8 @@ import pandas as pd
 
 from minemap import schema as s
 from minemap.errors import InputFileError, WorkspaceError
+from minemap.profile import Profile
+from minemap.validate import MAX_SEGMENT_M
 from minemap.workspace import imports, readers, sqlite
 from minemap.workspace.gpkg import APPLICATION_ID, GPKG_VERSION
 from minemap.workspace.model import (
@@ -65,6 +67,7 @@ from minemap.workspace.model import (
     IMPORTS_TABLE,
     META_TABLE,
     PENDING,
+    PROFILE,
     REJECTED,
     REJECTS_TABLE,
     ROW_CHECKSUM,
@@ -75,6 +78,7 @@ from minemap.workspace.model import (
     file_sha256,
     history_table,
     parse_known_on,
+    stored_profile,
 )
 from minemap.workspace.sqlite import BUSY_TIMEOUT_S, MIGRATIONS, SCHEMA_VERSION
 
@@ -89,6 +93,7 @@ __all__ = [
     "META_TABLE",
     "MIGRATIONS",
     "PENDING",
+    "PROFILE",
     "REJECTED",
     "REJECTS_TABLE",
     "ROW_CHECKSUM",
@@ -113,6 +118,7 @@ __all__ = [
     "revoke",
     "schema_version",
     "shown_location",
+    "source_profile",
     "verify_workspace",
 ]
 
@@ -214,6 +220,9 @@ def add_file(
     crs=None,
     imported_at=None,
     today: dt.date | None = None,
+    max_segment_m: float = MAX_SEGMENT_M,
+    profile: Profile | None = None,
+    reuse_profile: bool = False,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -241,12 +250,22 @@ def add_file(
         A submitter on a PostgreSQL workspace adds under its own sources only.
     layer, mapping, crs
         How to read the file, as in :func:`minemap.io.load_layers`.
+    profile
+        An import profile (:func:`minemap.profile.read_profile`), stored whole in
+        the import log (``read_options``); :func:`source_profile` finds it again.
+    reuse_profile
+        Without ``profile``: read the file with the profile the last import from
+        the same ``source`` was read with, if any (``Import.reused_profile`` says
+        which). Looked up in the import's own transaction.
     imported_at
         Record the import as made at this moment (UTC) instead of now, to build
         a workspace from an archive of earlier files, oldest first. It may not
         be earlier than the last import, nor in the future.
     today
         Dates after this day are errors (default: today).
+    max_segment_m
+        The longest segment allowed in hazards and releases (metres): part of
+        the reading options when it is not the default.
 
     Returns
     -------
@@ -297,6 +316,9 @@ def add_file(
             crs=crs,
             imported_at=imported_at,
             today=today,
+            max_segment_m=max_segment_m,
+            profile=profile,
+            reuse_profile=reuse_profile,
         )
 
 
@@ -387,6 +409,29 @@ def read_history(workspace, kind: str) -> gpd.GeoDataFrame:
     check_kind(kind)
     with _reading(workspace) as session:
         return readers.history(session, kind)
+
+
+def source_profile(workspace, source: str | None) -> tuple[Profile, int] | None:
+    """The profile the last import from ``source`` was read with, and that import's number.
+
+    ``None`` when no import from that source had one (or no source is given).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from minemap import datasets, profile
+    >>> ws = create_workspace(pathlib.Path(tempfile.mkdtemp()) / "ws.gpkg")
+    >>> p = profile.parse_profile('date_order = "DMY"', name="anama.toml")
+    >>> _ = add_file(ws, "hazards", datasets.get_path("hazards"), source="ANAMA", profile=p)
+    >>> found, import_id = source_profile(ws, "ANAMA")
+    >>> found.name, found.settings("hazards").date_order, import_id
+    ('anama.toml', 'DMY', 1)
+    """
+    source = (source or "").strip()
+    if not source:
+        return None
+    with _reading(workspace) as session:
+        return stored_profile(session.log(), source)
 
 
 def read_imports(workspace) -> pd.DataFrame:

@@ -36,7 +36,8 @@ from minemap import io as mio
 from minemap import schema as s
 from minemap import validate
 from minemap.errors import WorkspaceError
-from minemap.validate import ERROR, Problem
+from minemap.profile import Profile
+from minemap.validate import ERROR, MAX_SEGMENT_M, Problem
 from minemap.workspace import model, readers
 from minemap.workspace.model import ACCEPTED, PENDING, REJECTED, Import
 
@@ -53,13 +54,20 @@ def add(
     crs,
     imported_at,
     today: dt.date | None,
+    max_segment_m: float = MAX_SEGMENT_M,
+    profile: Profile | None = None,
+    reuse_profile: bool = False,
 ) -> Import:
     """One import into the workspace of ``session`` (see :func:`minemap.workspace.add_file`)."""
-    options = model.read_options(layer, mapping, crs)
     log = session.log()
+    # The stored profile is looked up in the import's own transaction (the log just read).
+    reused = model.stored_profile(log, source) if profile is None and reuse_profile else None
+    if reused is not None:
+        profile = reused[0]
+    options = model.read_options(layer, mapping, crs, profile, max_segment_m)
     earlier = _earlier(log, digest, kind, options)
     if earlier is not None:
-        return Import.from_record(earlier, already=True)
+        return Import.from_record(earlier, already=True, reused_profile=reused)
     stamp = import_moment(log, session.location, imported_at)
     if session.reviews:
         session.may_add(source)
@@ -77,6 +85,8 @@ def add(
         districts=_or_none(context.get("districts")),
         hazards=_or_none(context.get("hazards")),
         today=today,
+        max_segment_m=max_segment_m,
+        profile=profile,
     )
     mine = held[kind]
     now = readers.current(mine, state)
@@ -113,7 +123,7 @@ def add(
     write_rejects(session, kind, loaded.rejected, import_id, source)
     notes = plan.notes
     session.after_import(kind, import_id, stamp, loaded.kept, loaded.rejected)
-    return Import.from_record(record, loaded=loaded, notes=tuple(notes))
+    return Import.from_record(record, loaded=loaded, notes=tuple(notes), reused_profile=reused)
 
 
 def _earlier(log: pd.DataFrame, digest: str, kind: str, options: str) -> dict | None:
@@ -209,7 +219,7 @@ def _set_aside(
     ]
     remaining = kept[~clash].reset_index(drop=True)
     remaining.attrs = dict(kept.attrs)
-    return mio.Loaded(kind, remaining, rejected, problems, loaded.read)
+    return mio.Loaded(kind, remaining, rejected, problems, loaded.read, loaded.copies)
 
 
 def reject_copies_of_current(
@@ -373,6 +383,8 @@ def write_rejects(
     if not len(rejected):
         return
     id_col = s.ID_COLUMN[kind]
+    if isinstance(rejected, gpd.GeoDataFrame):  # what GeoPackage readers may read: valid
+        rejected = mio.with_valid_geometry(rejected)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else None
     skip = {geometry, mio.SOURCE_FILE, mio.SOURCE_ROW, mio.PROBLEM}
     attributes = [c for c in rejected.columns if c not in skip]

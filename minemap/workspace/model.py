@@ -27,6 +27,8 @@ import shapely
 from minemap import io as mio
 from minemap import schema as s
 from minemap.errors import InputFileError
+from minemap.profile import Profile, parse_profile
+from minemap.validate import MAX_SEGMENT_M
 
 META_TABLE = "minemap_meta"
 IMPORTS_TABLE = "minemap_imports"
@@ -155,6 +157,9 @@ class Import:
     loaded: mio.Loaded | None = dataclasses.field(default=None, repr=False, compare=False)
     notes: tuple[str, ...] = ()
     status: str = ACCEPTED
+    #: With ``reuse_profile``: the stored profile the file was read with, and the import
+    #: it was stored with (``None`` when none was reused).
+    reused_profile: tuple[Profile, int] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def wholly_rejected(self) -> bool:
@@ -426,13 +431,43 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def read_options(layer, mapping, crs) -> str:
-    """How a file was read, as canonical JSON (part of what makes an import the same)."""
-    return json.dumps(
-        {
-            "layer": layer,
-            "mapping": dict(sorted((mapping or {}).items())),
-            "crs": None if crs is None else str(crs),
-        },
-        sort_keys=True,
-    )
+#: The key of the import log's ``read_options`` that holds the profile a file was read with.
+PROFILE = "profile"
+
+
+def read_options(
+    layer, mapping, crs, profile: Profile | None = None, max_segment_m: float = MAX_SEGMENT_M
+) -> str:
+    """How a file was read, as canonical JSON (part of what makes an import the same).
+
+    With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
+    the log says how the file was read, and a later import from the source reuses it.
+    A longest segment other than the default is kept too (``"max_segment_m"``).
+    """
+    options = {
+        "layer": layer,
+        "mapping": dict(sorted((mapping or {}).items())),
+        "crs": None if crs is None else str(crs),
+    }
+    if profile is not None:
+        options[PROFILE] = profile.as_dict()
+    if max_segment_m != MAX_SEGMENT_M:  # the default is left out: earlier logs stay the same
+        options["max_segment_m"] = max_segment_m
+    return json.dumps(options, sort_keys=True)
+
+
+def stored_profile(log: pd.DataFrame, source: str) -> tuple[Profile, int] | None:
+    """The profile the last import from ``source`` in ``log`` was read with, and that
+    import's number (``None`` when none had one)."""
+    if not source or not len(log):
+        return None
+    mine = log[log[s.SOURCE] == source].sort_values(s.IMPORT_ID, ascending=False)
+    for import_id, options in zip(mine[s.IMPORT_ID], mine[s.READ_OPTIONS], strict=True):
+        try:
+            stored = json.loads(options).get(PROFILE)
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if isinstance(stored, dict) and isinstance(stored.get("text"), str):
+            name = str(stored.get("name") or f"the profile of import #{import_id}")
+            return parse_profile(stored["text"], name=name), int(import_id)
+    return None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from minemap import io as mio
+from minemap import outputs
 from minemap import schema as s
 from minemap.errors import OutputExistsError, WorkspaceBusyError, WorkspaceError
 from minemap.workspace import gpkg, integrity, model, readers
@@ -82,6 +82,8 @@ def create_workspace(path: Path, *, overwrite: bool = False) -> Path:
             with contextlib.closing(sqlite3.connect(tmp, isolation_level=None)) as con:
                 schema.create_schema(con, SCHEMA_VERSION)
         except sqlite3.Error as exc:
+            if outputs.disk_problem(exc, path.parent) is not None:
+                raise  # said as for every output: "not written: the disk is full ..."
             raise sqlite_problem(path, exc, doing="cannot be created") from None
         finally:
             for suffix in ("-wal", "-shm", "-journal"):
@@ -253,10 +255,7 @@ def sqlite_problem(path: Path, exc: sqlite3.Error, *, doing: str | None = None) 
 def _disk_full(path: Path) -> bool:
     """Whether the disk of ``path`` has (next to) no room left: SQLite reports a full disk
     as an I/O error where it extends its shared-memory file."""
-    try:
-        return shutil.disk_usage(path.resolve().parent).free < 64 * 1024
-    except OSError:
-        return False
+    return outputs.disk_problem(OSError(), path.resolve().parent) is not None
 
 
 def check_workspace(con: sqlite3.Connection, path: Path) -> int:

@@ -58,6 +58,8 @@ def make_bad() -> None:
     )
     (BAD / "garbage.gpkg").write_bytes(bytes((i * 37 + 11) % 256 for i in range(2048)))
     (BAD / "hazards.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(200)))
+    with zipfile.ZipFile(BAD / "hazards.docx", "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
     with zipfile.ZipFile(BAD / "no_shapefile.zip", "w") as archive:
         archive.writestr("readme.txt", "the shapefile was forgotten")
         archive.writestr("hazards.xls", "not a map")
@@ -142,6 +144,26 @@ def make_bad() -> None:
     _geojson(
         "bad_release.geojson",
         [_feature({"release_id": "R-1", "released_on": "31/02/2022", "method": "demined"}, SQUARE)],
+    )
+
+    # Hostile files (SECURITY.md): each must be refused, or its feature rejected.
+    (BAD / "vrt_named_geojson.geojson").write_text(
+        '<OGRVRTDataSource><OGRVRTLayer name="hazards">'
+        "<SrcDataSource>CSV:/etc/passwd</SrcDataSource>"
+        "</OGRVRTLayer></OGRVRTDataSource>\n"
+    )
+    layer = {
+        "type": "FeatureCollection",
+        # Port 9 (discard) on this machine: nothing to learn even if it were fetched.
+        "crs": {"type": "link", "properties": {"href": "http://127.0.0.1:9/crs.wkt"}},
+        "features": [_hazard("H-1")],
+    }
+    (BAD / "link_crs.geojson").write_text(json.dumps(layer) + "\n", encoding="utf-8")
+    _shapefile_zip(frame, BAD / "big_cpg.zip", "utf-8", cpg_text="UTF-8" + " " * 2043)
+    _geojson("nul_in_id.geojson", [_hazard("H-\x001"), _hazard("H-2", OTHER)])
+    deep = "GEOMETRYCOLLECTION (" * 40 + SQUARE.wkt + ")" * 40
+    (BAD / "deep_collection.csv").write_text(
+        f'hazard_id,AP,AT,wkt\nH-1,1,0,"{deep}"\nH-2,1,0,"{OTHER.wkt}"\n'
     )
 
 
