@@ -665,6 +665,30 @@ def test_a_server_stopped_at_any_moment_leaves_the_state_before_or_after(correct
         server.remove()
 
 
+# --- what minemap never stores ------------------------------------------------------------
+
+
+def test_a_geometry_nested_too_deep_is_damage_never_a_crash(pg_url):
+    """Rejects keep their geometry as WKB (bytea): a row changed by plain SQL may nest a
+    collection 50,000 levels deep. GEOS, whose WKB reader recurses, never sees it; the
+    workspace is called damaged, naming the row, as the file readers reject it."""
+    store.create_workspace(pg_url)
+    store.add_file(pg_url, "hazards", RELEASES, source="handover")  # every feature rejected
+    (fid,) = sql(pg_url, "SELECT min(fid) FROM minemap.minemap_rejects")[0]
+    sql(
+        pg_url,
+        "UPDATE minemap.minemap_rejects SET wkb = %s WHERE fid = %s",
+        (damage._nested_wkb(50_000), fid),
+    )
+    result = damage._minemap_process("log", pg_url, "--rejects")
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.stderr[-2000:]
+    assert "is damaged" in errors[0]
+    assert f"row {fid} of minemap_rejects" in errors[0]
+    assert "nested more than 32 levels deep" in errors[0]
+
+
 # --- copy between the kinds ---------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ import struct
 import numpy as np
 import shapely
 
+from minemap import _screen
 from minemap.workspace.model import SRS_ID
 
 #: ``PRAGMA application_id`` of a GeoPackage ("GPKG") and its ``user_version`` (1.2).
@@ -146,6 +147,11 @@ def decode_geometries(blobs: list, expected: str | None) -> tuple[np.ndarray, di
     ok &= ~elsewhere
     wkb = np.full(len(at), None, dtype=object)
     wkb[ok] = [present[k][size[k] :] for k in np.flatnonzero(ok)]
+    # GEOS reads WKB recursively: what nests too deep would crash it, so it never sees it.
+    deep = ok & _screen.wkb_too_deep(wkb)
+    bad[deep] = f"its geometry nests more than {_screen.MAX_NESTING} levels deep"
+    ok &= ~deep
+    wkb[deep] = None
     decoded = shapely.from_wkb(wkb, on_invalid="ignore")
     broken = ok & shapely.is_missing(decoded)
     bad[broken] = "its geometry cannot be decoded (damaged WKB)"

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from minemap import _screen
 from minemap import io as mio
 from minemap import schema as s
 from minemap.errors import OutputExistsError, WorkspaceDamagedError, WorkspaceError
@@ -282,6 +283,16 @@ class Session:
         """Decode WKB with shapely; a geometry that does not decode, or is not of the layer's
         type, is damage (the database would not have taken it from minemap)."""
         wkb = np.array([None if b is None else bytes(b) for b in blobs], dtype=object)
+        # GEOS reads WKB recursively: what nests too deep would crash it, so it never sees it.
+        deep = _screen.wkb_too_deep(wkb)
+        if deep.any():
+            at = int(np.flatnonzero(deep)[0])
+            raise WorkspaceDamagedError(
+                self.location,
+                f"is damaged: row {fids[at]} of {table} has a geometry nested more than "
+                f"{_screen.MAX_NESTING} levels deep (minemap never stores one); restore the "
+                "database from its last backup",
+            )
         geoms = shapely.from_wkb(wkb, on_invalid="ignore")
         broken = (wkb != None) & shapely.is_missing(geoms)  # noqa: E711
         if expected is not None:
