@@ -17,6 +17,7 @@ from minemap.commands._common import (
     note,
     parse_map,
     read_options,
+    reading,
     shown,
     verbosity,
 )
@@ -75,6 +76,7 @@ def add(kind: str, workspace, file: Path, source, imported_at) -> None:
         max_segment_m=max_segment_m(),
         profile=meta.get("minemap.profile"),
         reuse_profile=True,
+        reading=reading(),
     )
     if done.reused_profile is not None:
         profile, import_id = done.reused_profile

@@ -60,6 +60,7 @@ from minemap.profile import Profile
 from minemap.validate import MAX_SEGMENT_M
 from minemap.workspace import imports, readers, sqlite
 from minemap.workspace.gpkg import APPLICATION_ID, GPKG_VERSION
+from minemap.workspace.imports import POINT_LATITUDE, POINT_LONGITUDE
 from minemap.workspace.model import (
     ACCEPTED,
     FID,
@@ -93,6 +94,8 @@ __all__ = [
     "META_TABLE",
     "MIGRATIONS",
     "PENDING",
+    "POINT_LATITUDE",
+    "POINT_LONGITUDE",
     "PROFILE",
     "REJECTED",
     "REJECTS_TABLE",
@@ -223,6 +226,7 @@ def add_file(
     max_segment_m: float = MAX_SEGMENT_M,
     profile: Profile | None = None,
     reuse_profile: bool = False,
+    reading: Mapping | None = None,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -257,6 +261,9 @@ def add_file(
         Without ``profile``: read the file with the profile the last import from
         the same ``source`` was read with, if any (``Import.reused_profile`` says
         which). Looked up in the import's own transaction.
+    reading
+        ``date_order``, ``decimal``, ``unknown``, ``encoding``: how the file
+        writes dates, numbers and text, as in :func:`minemap.io.load_layers`.
     imported_at
         Record the import as made at this moment (UTC) instead of now, to build
         a workspace from an archive of earlier files, oldest first. It may not
@@ -319,6 +326,7 @@ def add_file(
             max_segment_m=max_segment_m,
             profile=profile,
             reuse_profile=reuse_profile,
+            reading=reading,
         )
 
 

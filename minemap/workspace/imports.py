@@ -31,6 +31,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from minemap import io as mio
 from minemap import schema as s
@@ -57,6 +58,7 @@ def add(
     max_segment_m: float = MAX_SEGMENT_M,
     profile: Profile | None = None,
     reuse_profile: bool = False,
+    reading: Mapping | None = None,
 ) -> Import:
     """One import into the workspace of ``session`` (see :func:`minemap.workspace.add_file`)."""
     log = session.log()
@@ -64,7 +66,8 @@ def add(
     reused = model.stored_profile(log, source) if profile is None and reuse_profile else None
     if reused is not None:
         profile = reused[0]
-    options = model.read_options(layer, mapping, crs, profile, max_segment_m)
+    reading = dict(reading or {})
+    options = model.read_options(layer, mapping, crs, profile, max_segment_m, reading)
     earlier = _earlier(log, digest, kind, options)
     if earlier is not None:
         return Import.from_record(earlier, already=True, reused_profile=reused)
@@ -87,6 +90,7 @@ def add(
         today=today,
         max_segment_m=max_segment_m,
         profile=profile,
+        **reading,
     )
     mine = held[kind]
     now = readers.current(mine, state)
@@ -94,7 +98,8 @@ def add(
     if kind == "hazards":
         loaded = reject_copies_of_current(mine, now, loaded, source, path)
     import_id = session.next_import_id()
-    plan = plan_versions(session, mine, now, loaded.kept, source)
+    kept = points_as_columns(loaded.kept) if kind == "releases" else loaded.kept
+    plan = plan_versions(session, mine, now, kept, source)
     from minemap import __version__
 
     status = PENDING if session.reviews and not session.may_review() else ACCEPTED
@@ -258,6 +263,29 @@ def reject_copies_of_current(
     )
 
 
+#: Where a release given as an area says the work was: its point, kept as two columns
+#: (the releases' geometry column holds polygons).
+POINT_LONGITUDE, POINT_LATITUDE = "point_longitude", "point_latitude"
+
+
+def points_as_columns(kept: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Releases given as an area with a point: the point in two columns, no geometry.
+
+    Such a release has no polygon (``area_ha`` and ``hazard_id`` say what it
+    released); its point, where the team worked, is kept beside it.
+    """
+    geoms = kept.geometry.to_numpy(dtype=object)
+    points = ~pd.isna(geoms) & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    if not points.any():
+        return kept
+    kept = kept.copy()
+    kept[POINT_LONGITUDE] = np.where(points, shapely.get_x(np.where(points, geoms, None)), np.nan)
+    kept[POINT_LATITUDE] = np.where(points, shapely.get_y(np.where(points, geoms, None)), np.nan)
+    return kept.set_geometry(
+        gpd.GeoSeries(np.where(points, None, geoms), index=kept.index, crs=kept.crs)
+    )
+
+
 def ensure_columns(session, kind: str, frame: gpd.GeoDataFrame) -> tuple[dict[str, str], list]:
     """Map the frame's columns to the history table's, adding the new ones.
 
@@ -276,6 +304,11 @@ def ensure_columns(session, kind: str, frame: gpd.GeoDataFrame) -> tuple[dict[st
             continue
         name = str(column)
         if name in canonical:
+            if name not in columns:
+                # A column minemap came to know after the workspace was made (area_ha).
+                session.add_column(kind, name, canonical[name])
+                columns[name] = canonical[name]
+                by_lower[name.lower()] = name
             mapping[column] = name
             continue
         wanted = model.sql_type(frame[column])

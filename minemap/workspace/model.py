@@ -101,7 +101,7 @@ def canonical_columns(kind: str) -> dict[str, str]:
             columns[column] = INTEGER
         elif column in s.DATE_COLUMNS[kind]:
             columns[column] = DATE
-        elif column == s.DEPTH_CM:
+        elif column in (s.DEPTH_CM, s.AREA_HA):
             columns[column] = REAL
         else:
             columns[column] = TEXT
@@ -436,13 +436,19 @@ PROFILE = "profile"
 
 
 def read_options(
-    layer, mapping, crs, profile: Profile | None = None, max_segment_m: float = MAX_SEGMENT_M
+    layer,
+    mapping,
+    crs,
+    profile: Profile | None = None,
+    max_segment_m: float = MAX_SEGMENT_M,
+    reading=None,
 ) -> str:
     """How a file was read, as canonical JSON (part of what makes an import the same).
 
     With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
     the log says how the file was read, and a later import from the source reuses it.
     A longest segment other than the default is kept too (``"max_segment_m"``).
+    ``reading`` (``--date-order``, ``--decimal``, ``--encoding``) is kept where given.
     """
     options = {
         "layer": layer,
@@ -453,6 +459,9 @@ def read_options(
         options[PROFILE] = profile.as_dict()
     if max_segment_m != MAX_SEGMENT_M:  # the default is left out: earlier logs stay the same
         options["max_segment_m"] = max_segment_m
+    for key, value in (reading or {}).items():
+        if value is not None and value != ():
+            options[key] = list(value) if isinstance(value, tuple) else value
     return json.dumps(options, sort_keys=True)
 
 
