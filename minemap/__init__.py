@@ -28,6 +28,7 @@ from minemap.errors import (
     WorkspaceBusyError,
     WorkspaceDamagedError,
     WorkspaceError,
+    WorkspacePermissionError,
 )
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
@@ -35,7 +36,7 @@ from minemap.priorities import priorities
 from minemap.profile import ProfileError, read_profile
 from minemap.progress import progress
 from minemap.records import read_record, traverse
-from minemap.store import read_workspace
+from minemap.workspace import read_workspace
 
 
 def __getattr__(name: str):
@@ -62,6 +63,7 @@ __all__ = [
     "WorkspaceBusyError",
     "WorkspaceDamagedError",
     "WorkspaceError",
+    "WorkspacePermissionError",
     "__version__",
     "accuracy",
     "by_district",
