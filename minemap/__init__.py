@@ -17,7 +17,7 @@ from __future__ import annotations
 # the function; `from minemap.progress import ...` still reaches the module.
 from minemap.accuracy import accuracy
 from minemap.bulletins import read_reports
-from minemap.contamination import by_district, remaining
+from minemap.contamination import by_district, remaining, remaining_over_time
 from minemap.errors import (
     InputFileError,
     MinemapError,
@@ -79,6 +79,7 @@ __all__ = [
     "read_reports",
     "read_workspace",
     "remaining",
+    "remaining_over_time",
     "render_map",
     "traverse",
     "write_layer",

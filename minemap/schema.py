@@ -86,6 +86,8 @@ NET_RELEASED_AREA_ONLY_HA = "net_released_area_only_ha"
 HAZARDS_UNKNOWN_MINES = "hazards_unknown_mines"
 HAZARDS = "hazards"
 SHARE_RELEASED = "share_released"
+#: The day a figure holds on (``remaining_over_time``).
+AS_OF = "as_of"
 RELEASED_AREA_BY_METHOD_HA = {m: f"released_{m}_ha" for m in ("cancelled", "reduced", "cleared")}
 
 #: The per-district table begins with exactly these columns, in this order.
