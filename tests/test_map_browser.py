@@ -70,13 +70,22 @@ def opened(browser, map_file):
     page.on("dialog", _dialog)
     page.goto(map_file.as_uri())
     page.wait_for_selector(_PATHS, state="attached")
-    page.wait_for_timeout(200)
+    _drawn(page)
     yield page, seen
     context.close()
 
 
 def _count(page, selector: str = _PATHS) -> int:
     return page.locator(selector).count()
+
+
+_TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+def _drawn(page) -> None:
+    """Wait until the page has loaded, run its scripts and drawn a frame after that."""
+    page.wait_for_load_state("load")
+    page.evaluate(_TWO_FRAMES)
 
 
 _FIND_SPOT = """el => {
@@ -248,7 +257,7 @@ def _slide(page, month: int) -> str:
         "(el, m) => { el.value = String(m); el.dispatchEvent(new Event('input')); }", month
     )
     # the slider redraws on the next animation frame
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.evaluate(_TWO_FRAMES)
     return page.locator(".minemap-timeline-out").inner_text()
 
 
@@ -392,9 +401,11 @@ def test_demo_measure_distance_and_area(demo):
     page, seen = demo
     page.locator(".minemap-measure button").click()
     size = page.viewport_size
-    for dx, dy in ((0, 0), (200, 0), (200, 150)):
+    drawn = "n => document.querySelectorAll('path[stroke=\"#0044AA\"]').length === n"
+    for k, (dx, dy) in enumerate(((0, 0), (200, 0), (200, 150)), start=1):
         page.mouse.click(size["width"] / 2 - 300 + dx, size["height"] / 2 + dy)
-        page.wait_for_timeout(350)  # apart enough not to be a double click (a zoom)
+        # Each click is a point before the next one: its marker, the line, the polygon.
+        page.wait_for_function(drawn, arg=k + (k > 1) + (k > 2))
     out = page.locator(".minemap-measure-out").inner_text()
     assert "Distance" in out
     assert " km" in out
@@ -668,7 +679,11 @@ def test_tiles_add_a_base_layer_under_the_districts(browser, tmp_path, shots):
     path = write_map(render_scene(make_scene(), tiles=url), tmp_path / "tiles.html")
     context, page, seen = _open_recorded(browser, path.as_uri())
     page.wait_for_selector("path.minemap-district", state="attached")
-    page.wait_for_timeout(300)
+    # An image is complete once its request has ended (here: recorded and aborted).
+    page.wait_for_function(
+        "() => { const t = document.querySelectorAll('.leaflet-tile-pane img');"
+        " return t.length > 0 && [...t].every(i => i.complete); }"
+    )
     page.screenshot(path=str(shots / "tiles.png"))
     assert seen["outside"], "no tile was asked for"
     assert all(u.startswith("https://tile.example.org/") for u in seen["outside"])
