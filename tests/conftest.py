@@ -116,4 +116,12 @@ def demo_outputs(tmp_path_factory) -> dict[str, Path]:
     return {"map": folder / "demo" / "map.html", "report": report}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """The tests of the demo's outputs run on one xdist worker, which writes them once."""
+    for item in items:
+        if "demo_outputs" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("demo"))
+
+
 # --- end of demo outputs --------------------------------------------------------

@@ -261,13 +261,11 @@ def _slide(page, month: int) -> str:
     return page.locator(".minemap-timeline-out").inner_text()
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_map_size_is_small_enough_to_email(demo_outputs):
     size = demo_outputs["map"].stat().st_size
     assert size < 3.6e6, size  # 3.2 MB today (docs/map.md)
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_map_offline_no_errors(demo, shots):
     page, seen = demo
     assert seen["outside"] == []
@@ -293,7 +291,6 @@ def test_demo_map_offline_no_errors(demo, shots):
     assert (shots / "demo-map.png").stat().st_size > 10_000
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_legend_lists_every_symbol(demo):
     page, _seen = demo
     text = page.locator(".minemap-legend").inner_text()
@@ -313,7 +310,6 @@ def test_demo_legend_lists_every_symbol(demo):
     assert page.locator(".minemap-legend svg.minemap-swatch").count() >= 12
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_layer_control_toggles_each_layer(demo):
     page, seen = demo
     control = page.locator(".leaflet-control-layers-overlays")
@@ -329,7 +325,6 @@ def test_demo_layer_control_toggles_each_layer(demo):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_time_slider_changes_what_is_drawn(demo, shots):
     page, seen = demo
     last = int(page.locator(".minemap-timeline-range").get_attribute("max"))
@@ -363,7 +358,6 @@ def test_demo_time_slider_changes_what_is_drawn(demo, shots):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_tooltip_and_popup(demo):
     page, seen = demo
     text = _hover_path(page, page.locator("path.minemap-hazard").nth(_roomy(page)))
@@ -373,7 +367,6 @@ def test_demo_tooltip_and_popup(demo):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_search_finds_a_hazard_and_a_district(demo):
     page, seen = demo
     box = page.locator(".minemap-search-input")
@@ -396,7 +389,6 @@ def test_demo_search_finds_a_hazard_and_a_district(demo):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_measure_distance_and_area(demo):
     page, seen = demo
     page.locator(".minemap-measure button").click()
@@ -416,7 +408,6 @@ def test_demo_measure_distance_and_area(demo):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_fullscreen(demo):
     page, seen = demo
     page.locator(".minemap-fullscreen button").click()
@@ -576,7 +567,6 @@ def test_every_tooltip_and_popup_of_every_layer_is_text(evil_page, shots):
     assert seen["outside"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_tooltip_has_every_figure_a_manager_asks_for(demo, demo_outputs):
     """Id, district, mines recorded, areas mapped/released/remaining, dates, source map,
     and the figures are those of the written table (full geometry, not the drawing)."""
