@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import warnings
 from pathlib import Path
 
@@ -18,6 +19,16 @@ from minemap import schema as s
 #: Aghdam, PROJ's inverse LAEA moves vertices by a fraction of a millimetre, about 1e-5 of
 #: the area of a 25 m square; at the equator it is exact to 1e-9, which exact tests need.)
 LAEA = "+proj=laea +lat_0=0 +lon_0=0 +ellps=WGS84 +units=m +no_defs"
+
+#: With MINEMAP_SLOW=1 (CI: the tests marked slow run too) the property tests run
+#: their full number of examples; a default run a quarter of them (at least 10).
+SLOW = os.environ.get("MINEMAP_SLOW") == "1"
+
+
+def examples(n: int) -> int:
+    """``max_examples`` for a property test: ``n`` with MINEMAP_SLOW=1, else ``n // 4``
+    (at least 10)."""
+    return n if SLOW else max(10, n // 4)
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:

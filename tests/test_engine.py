@@ -18,7 +18,7 @@ from minemap import datasets, engine
 from minemap import schema as s
 from minemap.cli import main
 from tests import test_contamination
-from tests.common import box, districts, hazards, releases
+from tests.common import box, districts, examples, hazards, releases
 
 RTOL = 1e-9
 
@@ -118,7 +118,7 @@ def overlapping_scenes(draw):
     return hazards(*hz), releases(*rel), ds, draw(st.integers(1, len(hz)))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(overlapping_scenes())
 def test_chunking_never_changes_the_figures(scene):
     hz, rel, ds, size = scene

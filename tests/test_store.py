@@ -35,6 +35,7 @@ from minemap.errors import (
     WorkspaceBusyError,
     WorkspaceError,
 )
+from tests.common import examples
 
 DATA = Path(__file__).parent / "data"
 ITEMS = Path(__file__).parent.parent / "data" / "items.geojson"
@@ -1007,7 +1008,7 @@ _records = st.dictionaries(
 _imports = st.lists(st.tuples(st.sampled_from(["A", "B", ""]), _records), min_size=1, max_size=4)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_imports)
 def test_any_sequence_of_imports_keeps_the_last_version_of_each_record(imports):
     """Current = the last accepted version of each record; read = kept + rejected; known-on
