@@ -174,7 +174,6 @@ def test_dask_by_scheduler_address(sample, unchunked, dask_client):
     assert_same(out, unchunked)
 
 
-@pytest.mark.slow
 def test_dask_without_a_scheduler_starts_and_stops_a_local_cluster():
     pytest.importorskip("distributed")
     # In a fresh process: this module's client would otherwise be found and used.
