@@ -131,9 +131,9 @@ def _hover_path(page, path) -> str:
     # closed tooltip out for 200 ms, wait until the last one is gone.
     parking = page.locator(".minemap-title").bounding_box()
     page.mouse.move(parking["x"] + 5, parking["y"] + 5)
-    page.wait_for_function("() => !document.querySelector('.leaflet-tooltip')", timeout=3000)
+    page.wait_for_function("() => !document.querySelector('.leaflet-tooltip')")
     page.mouse.move(x, y)  # one step: no other feature is crossed on the way
-    tooltip.last.wait_for(state="visible", timeout=3000)
+    tooltip.last.wait_for(state="visible")
     return tooltip.last.inner_text()
 
 
@@ -375,7 +375,7 @@ def test_demo_search_finds_a_hazard_and_a_district(demo):
     box.fill("AGM-0002")
     box.press("Enter")
     popup = page.locator(".leaflet-popup-content")
-    popup.wait_for(state="visible", timeout=3000)
+    popup.wait_for(state="visible")
     assert "Hazard AGM-0002" in popup.inner_text()
     box.fill("Shusha")
     box.press("Enter")
@@ -582,7 +582,7 @@ def test_demo_tooltip_has_every_figure_a_manager_asks_for(demo, demo_outputs):
     box.fill(str(row["hazard_id"]))
     box.press("Enter")
     popup = page.locator(".leaflet-popup-content")
-    popup.wait_for(state="visible", timeout=3000)
+    popup.wait_for(state="visible")
     text = popup.inner_text()
     assert text.startswith(f"Hazard {row['hazard_id']}")
     for label, value in (

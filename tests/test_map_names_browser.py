@@ -132,7 +132,6 @@ def test_search_finds_prototype_names(opened):
             "h => Array.from(document.querySelectorAll('.leaflet-popup-content'))"
             ".some(p => p.textContent.startsWith(h))",
             arg=head,
-            timeout=3000,
         )
         assert page.locator(".minemap-search-out").inner_text() == ""
     # A name that is not there, but is a member of every JavaScript object.
