@@ -120,7 +120,7 @@ def demo_outputs(tmp_path_factory) -> dict[str, Path]:
 def pytest_collection_modifyitems(config, items):
     """The tests of the demo's outputs run on one xdist worker, which writes them once."""
     for item in items:
-        if "demo_outputs" in item.fixturenames:
+        if "demo_outputs" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("demo"))
 
 
