@@ -374,7 +374,7 @@ def test_demo_search_finds_a_hazard_and_a_district(demo):
     assert options.count() > 1000
     box.fill("AGM-0002")
     box.press("Enter")
-    popup = page.locator(".leaflet-popup-content")
+    popup = page.locator(".leaflet-popup-content").filter(has_text="Hazard AGM-0002")
     popup.wait_for(state="visible")
     assert "Hazard AGM-0002" in popup.inner_text()
     box.fill("Shusha")
@@ -581,7 +581,8 @@ def test_demo_tooltip_has_every_figure_a_manager_asks_for(demo, demo_outputs):
     box = page.locator(".minemap-search-input")
     box.fill(str(row["hazard_id"]))
     box.press("Enter")
-    popup = page.locator(".leaflet-popup-content")
+    # The popup of an earlier search fades out for a moment beside the new one.
+    popup = page.locator(".leaflet-popup-content").filter(has_text=f"Hazard {row['hazard_id']}")
     popup.wait_for(state="visible")
     text = popup.inner_text()
     assert text.startswith(f"Hazard {row['hazard_id']}")
