@@ -55,5 +55,5 @@ selection=(-m "not slow")
 if [ "${MINEMAP_SLOW:-}" = 1 ]; then
     selection=()
 fi
-.venv/bin/python -m pytest -n "${MINEMAP_TEST_WORKERS:-auto}" --dist loadgroup --nbmake ${selection[@]+"${selection[@]}"} \
+.venv/bin/python -m pytest -n "${MINEMAP_TEST_WORKERS:-auto}" --nbmake ${selection[@]+"${selection[@]}"} \
     tests notebooks "$@"

@@ -35,7 +35,7 @@ from minemap.errors import (
     WorkspaceBusyError,
     WorkspaceError,
 )
-from tests.common import examples
+from tests.common import examples, made_once
 
 DATA = Path(__file__).parent / "data"
 ITEMS = Path(__file__).parent.parent / "data" / "items.geojson"
@@ -805,9 +805,12 @@ def sizeable(tmp_path_factory):
     5,000: a transaction of several megabytes that spills into the WAL before
     it commits. ``old`` and ``new`` are the whole states before and after it;
     ``ticks``, ``wal_tick`` and ``commit_tick`` are from a whole run of the import
-    in a child process (:data:`_IMPORT`).
+    in a child process (:data:`_IMPORT`). Made once per run (shared by the xdist workers).
     """
-    folder = tmp_path_factory.mktemp("sizeable")
+    return made_once(tmp_path_factory, "sizeable", _make_sizeable)
+
+
+def _make_sizeable(folder: Path) -> dict:
     n = 10_000
     i = np.arange(n)
     x, y = 46.80 + (i % 100) * 0.002, 39.90 + (i // 100) * 0.002
@@ -913,11 +916,6 @@ def _kill_many_times(sizeable, tmp_path, kills: int, seed: int) -> list[tuple[in
     return outcomes
 
 
-# The tests on the sizeable workspace run on one xdist worker (it is made once there).
-_SIZEABLE = pytest.mark.xdist_group("sizeable")
-
-
-@_SIZEABLE
 def test_an_import_killed_at_any_moment_leaves_the_old_state_or_the_new(sizeable, tmp_path):
     outcomes = _kill_many_times(sizeable, tmp_path, kills=4, seed=8)
     assert (1, "old", False) in outcomes  # killed before it wrote anything
@@ -925,7 +923,6 @@ def test_an_import_killed_at_any_moment_leaves_the_old_state_or_the_new(sizeable
     assert any(o == "new" for _, o, _ in outcomes)  # killed after its COMMIT
 
 
-@_SIZEABLE
 @pytest.mark.slow
 def test_an_import_killed_many_more_times(sizeable, tmp_path):
     outcomes = _kill_many_times(sizeable, tmp_path, kills=40, seed=1960)
@@ -971,7 +968,6 @@ def _race(workspace: Path, jobs, timeout: float) -> list[str]:
     return outputs
 
 
-@_SIZEABLE
 def test_concurrent_writers_one_waits_or_is_told_busy(sizeable, tmp_path):
     jobs = [("hazards", sizeable["v2"]), ("districts", DATA / "small_districts.geojson")]
     # Writers that do not wait: whoever comes second is told the workspace is busy.
