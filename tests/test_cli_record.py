@@ -160,9 +160,11 @@ def test_unreadable_and_usage(runner, tmp_path):
     result = runner.invoke(main, ["record", str(copy)])
     assert result.exit_code == 1
     assert "unknown record format '.xml'" in result.stderr
+    # An output name minemap does not write is refused before any work: a usage error.
     result = runner.invoke(main, ["record", JSON, "-o", str(tmp_path / "out.xyz")])
-    assert result.exit_code == 1
-    assert "unknown output format" in result.stderr
+    assert result.exit_code == 2
+    assert "'.xyz' is not a format minemap writes" in result.stderr
+    assert not (tmp_path / "out.xyz").exists()
     result = runner.invoke(main, ["record", JSON, "--max-misclosure", "-1"])
     assert result.exit_code == 2
     result = runner.invoke(main, ["record", "--help"])
