@@ -4,7 +4,8 @@
 # Creates .venv, installs minemap with its test extras, installs Chromium with
 # apt-get where it can (for the browser tests), runs ruff, ESLint on the map's
 # script (where npm is installed: `npm ci` from package-lock.json, once) and then
-# pytest (unit, property, CLI, browser and notebook tests).
+# pytest (unit, property, CLI, browser and notebook tests) on every core; the
+# tests marked slow only with MINEMAP_SLOW=1 (as CI runs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh
@@ -46,4 +47,13 @@ else
     node_modules/.bin/eslint --max-warnings=0 .
 fi
 
-.venv/bin/python -m pytest --nbmake tests notebooks "$@"
+# pytest on every core (pytest-xdist; MINEMAP_TEST_WORKERS=N to choose, 0 for one
+# process). The tests marked `slow` (the longer SIGKILL and Dask matrices, mypy, the
+# wheel build...) are left out unless MINEMAP_SLOW=1 (CI); every contract keeps a
+# test that runs by default.
+selection=(-m "not slow")
+if [ "${MINEMAP_SLOW:-}" = 1 ]; then
+    selection=()
+fi
+.venv/bin/python -m pytest -n "${MINEMAP_TEST_WORKERS:-auto}" --nbmake ${selection[@]+"${selection[@]}"} \
+    tests notebooks "$@"

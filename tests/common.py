@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import os
+import pickle
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +22,47 @@ from minemap import schema as s
 #: Aghdam, PROJ's inverse LAEA moves vertices by a fraction of a millimetre, about 1e-5 of
 #: the area of a 25 m square; at the equator it is exact to 1e-9, which exact tests need.)
 LAEA = "+proj=laea +lat_0=0 +lon_0=0 +ellps=WGS84 +units=m +no_defs"
+
+#: With MINEMAP_SLOW=1 (CI: the tests marked slow run too) the property tests run
+#: their full number of examples; a default run a quarter of them (at least 10).
+SLOW = os.environ.get("MINEMAP_SLOW") == "1"
+
+
+def examples(n: int) -> int:
+    """``max_examples`` for a property test: ``n`` with MINEMAP_SLOW=1, else ``n // 4``
+    (at least 10)."""
+    return n if SLOW else max(10, n // 4)
+
+
+T = TypeVar("T")
+
+
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], T]) -> T:
+    """``make(folder)`` run once per test run, its result shared by every xdist worker.
+
+    Without xdist (or without ``fcntl``) each process makes its own, in a folder of
+    its own. Under xdist the first worker to come makes it in a folder shared by
+    the run's workers and pickles the result beside it; the others wait on a lock
+    (``flock``) while it does, then read that result.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        worker = None
+    if worker is None:
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent  # the run's, above each worker's
+    done = shared / f"{name}.pickle"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        folder = shared / name
+        folder.mkdir()
+        made = make(folder)
+        done.write_bytes(pickle.dumps(made))
+        return made
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-# --- browser fixtures (owned by minemap.render's tests) ------------------------
-# Headless Chromium through playwright, for tests marked ``browser``. Set
-# MINEMAP_CHROMIUM to a browser executable to choose one, and
-# MINEMAP_REQUIRE_BROWSER=1 to make a missing browser fail instead of skip.
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.common import made_once
+
+# --- browser fixtures (owned by minemap.render's tests) ------------------------
+# Headless Chromium through playwright, for tests marked ``browser``. Set
+# MINEMAP_CHROMIUM to a browser executable to choose one, and
+# MINEMAP_REQUIRE_BROWSER=1 to make a missing browser fail instead of skip.
 
 #: Flags that keep Chromium quiet and offline-friendly in containers.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -87,13 +90,17 @@ def shots() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_outputs(tmp_path_factory) -> dict[str, Path]:
-    """``{"map": demo map.html, "report": report.html}`` from ``minemap demo``/``report``."""
+    """``{"map": demo map.html, "report": report.html}`` from ``minemap demo``/``report``
+    (written once per run, shared by the xdist workers)."""
+    return made_once(tmp_path_factory, "demo", _write_demo_outputs)
+
+
+def _write_demo_outputs(folder: Path) -> dict[str, Path]:
     from click.testing import CliRunner
 
     from minemap import datasets
     from minemap.cli import main
 
-    folder = tmp_path_factory.mktemp("demo")
     runner = CliRunner()
     result = runner.invoke(main, ["demo", "-o", str(folder / "demo")])
     assert result.exit_code == 0, result.output

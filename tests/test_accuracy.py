@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import minemap as mm
 from minemap import schema as s
 from minemap.accuracy import accuracy, assigned_devices, estimate_offset, rollup
-from tests.common import LAEA, box, hazards, releases
+from tests.common import LAEA, box, examples, hazards, releases
 
 ROOT = Path(__file__).parent.parent
 
@@ -173,7 +173,7 @@ def test_known_shift_comes_back_where_the_devices_cover_the_record(
     _check_recovered(estimate_offset(xy, record, ground, max_shift_m=300), truth)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     shape=st.sampled_from(sorted(SHAPES)),
     distance=st.floats(10, 200),
@@ -384,7 +384,6 @@ def _make_items():
     return module
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("with_releases", [False, True])
 def test_sample_shifts_are_within_their_uncertainty_and_unknowns_stay_empty(with_releases):
     it = mm.read_items(ROOT / "data" / "items.geojson")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import minemap as mm
 from minemap import schema as s
 from minemap.errors import ValidationError
-from tests.common import LAEA, box, districts, hazards, releases
+from tests.common import LAEA, box, districts, examples, hazards, releases
 
 REL = 1e-7
 
@@ -165,7 +165,7 @@ def scenes(draw):
     return hazards(*hz, ap=[50] * len(hz)), rel, ds, draw(st.one_of(st.none(), day))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenes())
 def test_conservation_with_area_only_and_polygon_releases_mixed(scene):
     hz, rel, ds, as_of = scene
@@ -236,7 +236,7 @@ def test_progress_counts_area_only_releases_on_their_days():
         )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenes())
 def test_progress_agrees_with_remaining_with_area_only_releases(scene):
     from minemap.progress import progress

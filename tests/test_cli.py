@@ -224,7 +224,6 @@ def test_bad_usage_exits_two(runner):
     assert runner.invoke(main, ["remaining", *_inputs("--as-of", "May 2021")]).exit_code == 2
 
 
-@pytest.mark.slow
 def test_demo_writes_its_three_files(runner, tmp_path):
     result = runner.invoke(main, ["demo", "-o", str(tmp_path), "-q"])
     assert result.exit_code == 0, result.output
@@ -421,7 +420,6 @@ def test_validate_lists_errors_and_sums_up_warnings_by_rule(runner, tmp_path):
     assert len([p for p in listed if p["rule"] == "outside-hazards"]) == 12
 
 
-@pytest.mark.slow
 def test_the_demo_prints_no_wall_of_warnings(runner, tmp_path):
     result = runner.invoke(main, ["demo", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output

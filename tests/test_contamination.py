@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import minemap as mm
 from minemap import schema as s
 from minemap.errors import SchemaError, ValidationError
-from tests.common import UTM38N, box, districts, hazards, releases
+from tests.common import UTM38N, box, districts, examples, hazards, releases
 
 HA = 10_000.0
 REL = 1e-7  # fixtures pass through longitude/latitude into minemap's own projection
@@ -189,7 +189,9 @@ def scenes(draw):
     )
 
 
-fast = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+fast = settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @fast

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import minemap as mm
 from minemap import schema as s
 from minemap.density import NODATA, density, read_density, spread, write_density, zonal_sums
-from tests.common import LAEA, box, districts, hazards, releases
+from tests.common import LAEA, box, districts, examples, hazards, releases
 
 ROOT = Path(__file__).parent.parent
 
@@ -36,8 +36,7 @@ rects = st.builds(
 )
 
 
-@pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     hz=st.lists(rects, min_size=1, max_size=6),
     rel=st.lists(rects, max_size=4),
@@ -138,7 +137,6 @@ def test_zonal_sums_match_the_by_district_table_on_aligned_districts():
         )
 
 
-@pytest.mark.slow
 def test_sample_zonal_sums_are_close_to_the_table(tmp_path):
     from minemap import datasets
 

@@ -18,7 +18,7 @@ from minemap import datasets, engine
 from minemap import schema as s
 from minemap.cli import main
 from tests import test_contamination
-from tests.common import box, districts, hazards, releases
+from tests.common import box, districts, examples, hazards, releases
 
 RTOL = 1e-9
 
@@ -127,7 +127,7 @@ def overlapping_scenes(draw):
     return hazards(*hz), releases(*rel), ds, draw(st.integers(1, len(hz)))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(overlapping_scenes())
 def test_chunking_never_changes_the_figures(scene):
     hz, rel, ds, size = scene
@@ -183,7 +183,6 @@ def test_dask_by_scheduler_address(sample, unchunked, dask_client):
     assert_same(out, unchunked)
 
 
-@pytest.mark.slow
 def test_dask_without_a_scheduler_starts_and_stops_a_local_cluster():
     pytest.importorskip("distributed")
     # In a fresh process: this module's client would otherwise be found and used.

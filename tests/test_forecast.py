@@ -269,7 +269,6 @@ def test_the_total_never_finishes_before_a_part(districts):
             assert row["note"], district
 
 
-@pytest.mark.slow
 def test_the_sample_total_is_not_before_its_districts():
     """Issue 12: on the sample the all row finished in 2029 while districts were still being
     cleared in 2043 or had no estimate."""

@@ -20,9 +20,10 @@ from minemap import records
 from minemap import schema as s
 from minemap.bulletins import read_reports
 from minemap.errors import MinemapError
+from tests.common import examples
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("MINEMAP_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("MINEMAP_FUZZ_EXAMPLES", examples(60))),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -78,7 +78,6 @@ def test_search_finds_a_district_by_any_name(browser, map_file, typed, district)
         "(d) => document.querySelector('.leaflet-popup-content')"
         " && document.querySelector('.leaflet-popup-content').textContent.startsWith(d)",
         arg=district,
-        timeout=3000,
     )
     assert errors == []
     context.close()
@@ -119,6 +118,5 @@ def test_an_own_id_comes_before_another_name_of_a_district(browser, tmp_path):
     page.wait_for_function(
         "() => document.querySelector('.leaflet-popup-content')"
         " && document.querySelector('.leaflet-popup-content').textContent.startsWith('Hazard')",
-        timeout=3000,
     )
     context.close()

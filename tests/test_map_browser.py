@@ -70,13 +70,22 @@ def opened(browser, map_file):
     page.on("dialog", _dialog)
     page.goto(map_file.as_uri())
     page.wait_for_selector(_PATHS, state="attached")
-    page.wait_for_timeout(200)
+    _drawn(page)
     yield page, seen
     context.close()
 
 
 def _count(page, selector: str = _PATHS) -> int:
     return page.locator(selector).count()
+
+
+_TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+def _drawn(page) -> None:
+    """Wait until the page has loaded, run its scripts and drawn a frame after that."""
+    page.wait_for_load_state("load")
+    page.evaluate(_TWO_FRAMES)
 
 
 _FIND_SPOT = """el => {
@@ -122,9 +131,9 @@ def _hover_path(page, path) -> str:
     # closed tooltip out for 200 ms, wait until the last one is gone.
     parking = page.locator(".minemap-title").bounding_box()
     page.mouse.move(parking["x"] + 5, parking["y"] + 5)
-    page.wait_for_function("() => !document.querySelector('.leaflet-tooltip')", timeout=3000)
+    page.wait_for_function("() => !document.querySelector('.leaflet-tooltip')")
     page.mouse.move(x, y)  # one step: no other feature is crossed on the way
-    tooltip.last.wait_for(state="visible", timeout=3000)
+    tooltip.last.wait_for(state="visible")
     return tooltip.last.inner_text()
 
 
@@ -248,17 +257,15 @@ def _slide(page, month: int) -> str:
         "(el, m) => { el.value = String(m); el.dispatchEvent(new Event('input')); }", month
     )
     # the slider redraws on the next animation frame
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.evaluate(_TWO_FRAMES)
     return page.locator(".minemap-timeline-out").inner_text()
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_map_size_is_small_enough_to_email(demo_outputs):
     size = demo_outputs["map"].stat().st_size
     assert size < 3.6e6, size  # 3.2 MB today (docs/map.md)
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_map_offline_no_errors(demo, shots):
     page, seen = demo
     assert seen["outside"] == []
@@ -284,7 +291,6 @@ def test_demo_map_offline_no_errors(demo, shots):
     assert (shots / "demo-map.png").stat().st_size > 10_000
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_legend_lists_every_symbol(demo):
     page, _seen = demo
     text = page.locator(".minemap-legend").inner_text()
@@ -304,7 +310,6 @@ def test_demo_legend_lists_every_symbol(demo):
     assert page.locator(".minemap-legend svg.minemap-swatch").count() >= 12
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_layer_control_toggles_each_layer(demo):
     page, seen = demo
     control = page.locator(".leaflet-control-layers-overlays")
@@ -320,7 +325,6 @@ def test_demo_layer_control_toggles_each_layer(demo):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_time_slider_changes_what_is_drawn(demo, shots):
     page, seen = demo
     last = int(page.locator(".minemap-timeline-range").get_attribute("max"))
@@ -354,7 +358,6 @@ def test_demo_time_slider_changes_what_is_drawn(demo, shots):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_tooltip_and_popup(demo):
     page, seen = demo
     text = _hover_path(page, page.locator("path.minemap-hazard").nth(_roomy(page)))
@@ -364,7 +367,6 @@ def test_demo_tooltip_and_popup(demo):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_search_finds_a_hazard_and_a_district(demo):
     page, seen = demo
     box = page.locator(".minemap-search-input")
@@ -372,8 +374,8 @@ def test_demo_search_finds_a_hazard_and_a_district(demo):
     assert options.count() > 1000
     box.fill("AGM-0002")
     box.press("Enter")
-    popup = page.locator(".leaflet-popup-content")
-    popup.wait_for(state="visible", timeout=3000)
+    popup = page.locator(".leaflet-popup-content").filter(has_text="Hazard AGM-0002")
+    popup.wait_for(state="visible")
     assert "Hazard AGM-0002" in popup.inner_text()
     box.fill("Shusha")
     box.press("Enter")
@@ -387,14 +389,15 @@ def test_demo_search_finds_a_hazard_and_a_district(demo):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_measure_distance_and_area(demo):
     page, seen = demo
     page.locator(".minemap-measure button").click()
     size = page.viewport_size
-    for dx, dy in ((0, 0), (200, 0), (200, 150)):
+    drawn = "n => document.querySelectorAll('path[stroke=\"#0044AA\"]').length === n"
+    for k, (dx, dy) in enumerate(((0, 0), (200, 0), (200, 150)), start=1):
         page.mouse.click(size["width"] / 2 - 300 + dx, size["height"] / 2 + dy)
-        page.wait_for_timeout(350)  # apart enough not to be a double click (a zoom)
+        # Each click is a point before the next one: its marker, the line, the polygon.
+        page.wait_for_function(drawn, arg=k + (k > 1) + (k > 2))
     out = page.locator(".minemap-measure-out").inner_text()
     assert "Distance" in out
     assert " km" in out
@@ -405,7 +408,6 @@ def test_demo_measure_distance_and_area(demo):
     assert seen["errors"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_fullscreen(demo):
     page, seen = demo
     page.locator(".minemap-fullscreen button").click()
@@ -565,7 +567,6 @@ def test_every_tooltip_and_popup_of_every_layer_is_text(evil_page, shots):
     assert seen["outside"] == []
 
 
-@pytest.mark.slow  # the sample demo is written once per session (about 6 s)
 def test_demo_tooltip_has_every_figure_a_manager_asks_for(demo, demo_outputs):
     """Id, district, mines recorded, areas mapped/released/remaining, dates, source map,
     and the figures are those of the written table (full geometry, not the drawing)."""
@@ -580,8 +581,9 @@ def test_demo_tooltip_has_every_figure_a_manager_asks_for(demo, demo_outputs):
     box = page.locator(".minemap-search-input")
     box.fill(str(row["hazard_id"]))
     box.press("Enter")
-    popup = page.locator(".leaflet-popup-content")
-    popup.wait_for(state="visible", timeout=3000)
+    # The popup of an earlier search fades out for a moment beside the new one.
+    popup = page.locator(".leaflet-popup-content").filter(has_text=f"Hazard {row['hazard_id']}")
+    popup.wait_for(state="visible")
     text = popup.inner_text()
     assert text.startswith(f"Hazard {row['hazard_id']}")
     for label, value in (
@@ -668,7 +670,11 @@ def test_tiles_add_a_base_layer_under_the_districts(browser, tmp_path, shots):
     path = write_map(render_scene(make_scene(), tiles=url), tmp_path / "tiles.html")
     context, page, seen = _open_recorded(browser, path.as_uri())
     page.wait_for_selector("path.minemap-district", state="attached")
-    page.wait_for_timeout(300)
+    # An image is complete once its request has ended (here: recorded and aborted).
+    page.wait_for_function(
+        "() => { const t = document.querySelectorAll('.leaflet-tile-pane img');"
+        " return t.length > 0 && [...t].every(i => i.complete); }"
+    )
     page.screenshot(path=str(shots / "tiles.png"))
     assert seen["outside"], "no tile was asked for"
     assert all(u.startswith("https://tile.example.org/") for u in seen["outside"])

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from minemap import schema as s
 from minemap.cli import main
-from tests.test_map_browser import _count, _open_recorded, _slide
+from tests.test_map_browser import _count, _drawn, _open_recorded, _slide
 
 pytestmark = pytest.mark.browser
 
@@ -84,8 +84,7 @@ def opened(browser, proto_map):
     path, with_districts = proto_map
     context, page, seen = _open_recorded(browser, path.as_uri())
     # Not a wait for a shape: on a broken page there is none, and the test says why.
-    page.wait_for_load_state("load")
-    page.wait_for_timeout(300)
+    _drawn(page)
     yield page, seen, with_districts
     context.close()
 
@@ -133,7 +132,6 @@ def test_search_finds_prototype_names(opened):
             "h => Array.from(document.querySelectorAll('.leaflet-popup-content'))"
             ".some(p => p.textContent.startsWith(h))",
             arg=head,
-            timeout=3000,
         )
         assert page.locator(".minemap-search-out").inner_text() == ""
     # A name that is not there, but is a member of every JavaScript object.

@@ -308,7 +308,6 @@ def test_districts_without_attribution_say_how_to_give_one(runner, tmp_path):
     assert "geoBoundaries" not in out.read_text(encoding="utf-8")
 
 
-@pytest.mark.slow  # the sample demo is written once per session
 def test_demo_credits_geoboundaries(demo_outputs):
     for name in ("map", "report"):
         page = demo_outputs[name].read_text(encoding="utf-8")

@@ -101,7 +101,6 @@ def test_a_context_layer_without_crs_is_refused():
         priorities(hz, releases(), settlements=village.set_crs(None, allow_override=True))
 
 
-@pytest.mark.slow
 def test_sample_ranking_has_a_score_for_every_remaining_record():
     from minemap import datasets
 

@@ -15,6 +15,7 @@ from minemap import profile as mp
 from minemap import schema as s
 from minemap.cli import main
 from minemap.profile import ProfileError, ReadSettings, parse_profile
+from tests.common import examples
 
 HAZARDS = str(Path(__file__).parent / "data" / "small_hazards.geojson")
 
@@ -293,7 +294,7 @@ def test_hostile_profiles_are_profile_errors(text):
 
 
 @given(st.text(max_size=300))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_any_text_is_a_profile_or_a_profile_error(text):
     error = _error_of(text)
     assert error is None or error.problem
@@ -327,7 +328,7 @@ VALUES = st.one_of(
         max_leaves=12,
     )
 )
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_any_toml_structure_is_a_profile_or_an_error_with_a_line(data):
     text = _dump(data)
     error = _error_of(text)

@@ -19,7 +19,7 @@ from minemap import schema as s
 from minemap.bulletins import read_reports
 from minemap.errors import ValidationError
 from minemap.progress import compare_reports, period_start, progress
-from tests.common import LAEA, box, districts, hazards, releases
+from tests.common import LAEA, box, districts, examples, hazards, releases
 
 REPORTS = Path(__file__).parent / "data" / "anama_reports.csv"
 
@@ -354,8 +354,7 @@ _rect = st.tuples(st.integers(0, 18), st.integers(0, 8), st.integers(1, 6), st.i
 )
 
 
-@pytest.mark.slow
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     hz=st.lists(_rect, min_size=1, max_size=4),
     rel=st.lists(
@@ -405,7 +404,6 @@ def sample():
     return datasets.releases(), datasets.hazards(), datasets.districts()
 
 
-@pytest.mark.slow
 def test_sample_matches_by_district(sample):
     rel, hz, ds = sample
     as_of = "2023-06-30"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_map_browser import _open_recorded
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 
 _A4_POINTS = (595, 842)
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from minemap.cli import main
 from tests.test_cli import DISTRICTS, HAZARDS, RELEASES
-from tests.test_map_browser import _open_recorded
+from tests.test_map_browser import _TWO_FRAMES, _open_recorded
 
 #: A4 in PDF points, and the report's printable area (A4 less its @page margins,
 #: 14 mm top and bottom, 12 mm left and right) in CSS pixels.
@@ -188,6 +188,16 @@ def test_report_pdf_is_an_a4_pdf_with_the_headline_figures(printed, shots):
         assert control_text not in text, control_text
 
 
+_RECORDS_INSIDE = """() => {
+    const shapes = document.querySelectorAll("path.minemap-hazard, path.minemap-release");
+    return shapes.length > 0 && [...shapes].every(e => {
+        const r = e.getBoundingClientRect();
+        return r.left >= -0.5 && r.top >= -0.5 && r.right <= window.innerWidth + 0.5
+            && r.bottom <= window.innerHeight + 0.5;
+    });
+}"""
+
+
 def _print_view(browser, path, shots, name):
     """The report laid out for print on the A4 page's printable area, as Chromium prints it."""
     context, page, seen = _open_recorded(browser, path.as_uri())
@@ -196,8 +206,11 @@ def _print_view(browser, path, shots, name):
     # Printed from the browser: the page had been opened on a screen first.
     page.set_viewport_size({"width": A4_CONTENT_PX[0], "height": A4_CONTENT_PX[1]})
     page.emulate_media(media="print")
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    page.wait_for_timeout(300)
+    # The map refits to its printed frame on an animation frame after the change: wait
+    # for its records to be drawn inside the frame (the test then checks each of them).
+    inner = page.locator(".map iframe").element_handle().content_frame()
+    inner.evaluate(_TWO_FRAMES)
+    inner.wait_for_function(_RECORDS_INSIDE)
     page.screenshot(path=str(shots / name), full_page=True)
     return context, page, frame, seen
 

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from minemap import _screen
 from minemap import io as mio
 from minemap.errors import InputFileError
+from tests.common import examples
 
 DATA = Path(__file__).parent / "data"
 SQUARE = "POLYGON ((46.85 39.95, 46.86 39.95, 46.86 39.96, 46.85 39.96, 46.85 39.95))"
@@ -283,7 +284,7 @@ def _nested(draw):
 
 
 @given(_nested(), st.sampled_from(["wkb-le", "wkb-be", "wkb-iso-z", "wkt"]))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 def test_measured_depth_matches_the_geometry(case, encoding):
     geometry, depth = case
     if encoding == "wkt":

@@ -19,9 +19,10 @@ from minemap import io as mio
 from minemap import spreadsheet
 from minemap.errors import MinemapError
 from tests import sheets
+from tests.common import examples
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("MINEMAP_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("MINEMAP_FUZZ_EXAMPLES", examples(60))),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -39,6 +39,7 @@ from minemap.errors import (
 )
 from minemap.workspace import imports as import_rules
 from minemap.workspace import sqlite as gpkg_backend
+from tests.common import examples, made_once
 from tests.workspaces import dump, is_pg
 
 DATA = Path(__file__).parent / "data"
@@ -802,12 +803,51 @@ def test_the_examples_in_the_docstrings_run():
 
 # --- killed at any moment: the old state or the new one -------------------------------
 
+# The import runs in a child process that stops at a chosen point and says so; the test
+# then SIGKILLs it. The points ("ticks") are SQLite's progress handler, called every
+# 2,000 virtual-machine instructions of every statement on every connection the import
+# opens, and one more just after its COMMIT has returned: a kill at tick k is a kill at
+# the same place in the import on any machine, however loaded. A run without a pause
+# (pause 0) reports how many ticks the import took, the tick at which its transaction
+# first reached the WAL and the tick after its COMMIT, from which the kills are chosen.
 _IMPORT = """
-import sys
+import os, sqlite3, sys, threading
 from minemap import workspace as store
+
+target, source, pause = sys.argv[1], sys.argv[2], int(sys.argv[3])
+wal = target + "-wal"
+ticks, wal_tick, commit_tick = 0, 0, 0
+
+def tick():
+    global ticks, wal_tick
+    ticks += 1
+    if not wal_tick and os.path.exists(wal) and os.path.getsize(wal) > 0:
+        wal_tick = ticks
+    if ticks == pause:
+        print("paused", flush=True)
+        threading.Event().wait()  # until the test kills us
+    return 0
+
+connect = sqlite3.connect
+
+def connecting(*args, factory=sqlite3.Connection, **kwargs):
+    class Ticking(factory):
+        def execute(self, sql, *more):
+            global commit_tick
+            cursor = super().execute(sql, *more)
+            if sql.strip().upper() == "COMMIT":
+                commit_tick = ticks + 1
+                tick()
+            return cursor
+
+    con = connect(*args, factory=Ticking, **kwargs)
+    con.set_progress_handler(tick, 2000)
+    return con
+
+sqlite3.connect = connecting
 print("ready", flush=True)
-store.add_file(sys.argv[1], "hazards", sys.argv[2], source="survey", imported_at="2024-02-01")
-print("done", flush=True)
+store.add_file(target, "hazards", source, source="survey", imported_at="2024-02-01")
+print("done", ticks, wal_tick, commit_tick, flush=True)
 """
 
 
@@ -817,9 +857,14 @@ def sizeable(tmp_path_factory):
 
     The import of the corrected file writes 5,000 new versions and supersedes
     5,000: a transaction of several megabytes that spills into the WAL before
-    it commits. ``old`` and ``new`` are the whole states before and after it.
+    it commits. ``old`` and ``new`` are the whole states before and after it;
+    ``ticks``, ``wal_tick`` and ``commit_tick`` are from a whole run of the import
+    in a child process (:data:`_IMPORT`). Made once per run (shared by the xdist workers).
     """
-    folder = tmp_path_factory.mktemp("sizeable")
+    return made_once(tmp_path_factory, "sizeable", _make_sizeable)
+
+
+def _make_sizeable(folder: Path) -> dict:
     n = 10_000
     i = np.arange(n)
     x, y = 46.80 + (i % 100) * 0.002, 39.90 + (i // 100) * 0.002
@@ -839,47 +884,47 @@ def sizeable(tmp_path_factory):
         new, "hazards", folder / "v2.gpkg", source="survey", imported_at="2024-02-01"
     )
     assert (done.new, done.superseded, done.unchanged) == (0, n // 2, n // 2)
-    return {
+    sizeable = {
         "folder": folder,
         "old": old,
         "v2": folder / "v2.gpkg",
         "before": dump(old),
         "after": dump(new),
     }
+    whole = _run_import(sizeable, folder / "whole.gpkg")
+    assert whole["finished"]
+    assert _check_after_kill(sizeable, folder / "whole.gpkg", whole, gdal=True) == "new"
+    # The transaction spills into the WAL well before its COMMIT.
+    assert 0 < whole["wal_tick"] < whole["commit_tick"] - 10
+    return sizeable | whole
 
 
-def _run_import(sizeable, target: Path, *, kill_after=None, when_writing=None) -> dict:
-    """Run the import in a subprocess and SIGKILL it: ``kill_after`` seconds after it is
-    ready, or ``when_writing`` seconds after its transaction first reaches the WAL."""
+def _run_import(sizeable, target: Path, pause: int = 0) -> dict:
+    """Run the import in a subprocess; SIGKILL it when it pauses at tick ``pause``."""
     shutil.copy(sizeable["old"], target)
     child = subprocess.Popen(
-        [sys.executable, "-c", _IMPORT, str(target), str(sizeable["v2"])],
+        [sys.executable, "-c", _IMPORT, str(target), str(sizeable["v2"]), str(pause)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
-    with child:
-        assert child.stdout.readline().strip() == "ready"
-        started = time.monotonic()
-        if when_writing is not None:
-            wal = Path(f"{target}-wal")
-            while child.poll() is None and time.monotonic() - started < 60:
-                if wal.exists() and wal.stat().st_size > 0:
-                    break
-                time.sleep(0.001)
-            time.sleep(when_writing)
-        elif kill_after is not None:
-            time.sleep(kill_after)
-        if kill_after is not None or when_writing is not None:
-            child.send_signal(signal.SIGKILL)
-        child.wait(120)
-        finished = child.stdout.read().strip() == "done"
     wal = Path(f"{target}-wal")
-    return {
-        "finished": finished,
-        "seconds": time.monotonic() - started,
-        "wal": wal.exists() and wal.stat().st_size > 0,
-    }
+    run = {"finished": False}
+    with child:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        said = child.stdout.readline().split()
+        if said == ["paused"]:
+            # What the WAL holds at the kill: the killed transaction's pages, or nothing.
+            run["wal"] = wal.exists() and wal.stat().st_size > 0
+            child.send_signal(signal.SIGKILL)
+            child.wait(120)
+        else:
+            assert child.wait(120) == 0, child.stderr.read()
+            assert said[0] == "done", said
+            run["finished"] = True
+            run["wal"] = False
+            run["ticks"], run["wal_tick"], run["commit_tick"] = map(int, said[1:])
+    return run
 
 
 def _check_after_kill(sizeable, target: Path, run: dict, gdal: bool) -> str:
@@ -896,38 +941,46 @@ def _check_after_kill(sizeable, target: Path, run: dict, gdal: bool) -> str:
     return outcome
 
 
-def _kill_many_times(sizeable, tmp_path, kills: int, seed: int) -> list[tuple[str, bool]]:
+def _kill_many_times(sizeable, tmp_path, kills: int, seed: int) -> list[tuple[int, str, bool]]:
+    """Kill the import ``kills`` times: half anywhere in the run (spread evenly), half
+    while its transaction is being written (between its first page in the WAL and its
+    COMMIT); at its first tick, just after its COMMIT and at its last tick always.
+    ``(tick, outcome, wal)`` per kill."""
     random = np.random.default_rng(seed)
-    calibration = _run_import(sizeable, tmp_path / "whole.gpkg")
-    assert _check_after_kill(sizeable, tmp_path / "whole.gpkg", calibration, gdal=True) == "new"
-    span = calibration["seconds"] * 1.3
+    ticks, wal_tick, commit_tick = (sizeable[k] for k in ("ticks", "wal_tick", "commit_tick"))
+    half = kills // 2
+    anywhere = [1 + int((k + random.random()) / half * (ticks - 1)) for k in range(half)]
+    writing = [
+        wal_tick + int((k + random.random()) / (kills - half) * (commit_tick - wal_tick))
+        for k in range(kills - half)
+    ]
+    pauses = sorted({1, commit_tick, ticks, *anywhere, *writing})
     outcomes = []
-    for k in range(kills):
+    for k, pause in enumerate(pauses):
         target = tmp_path / f"killed-{k}.gpkg"
-        if k % 2 == 0:  # anywhere in the run, spread evenly
-            run = _run_import(
-                sizeable, target, kill_after=(k / kills + random.random() / kills) * span
-            )
-        else:  # while the transaction is being written
-            run = _run_import(sizeable, target, when_writing=random.random() * 0.1)
+        run = _run_import(sizeable, target, pause)
+        assert not run["finished"], pause  # every pause is inside the run
         outcome = _check_after_kill(sizeable, target, run, gdal=k % 6 == 1)
-        outcomes.append((outcome, run["wal"] and outcome == "old"))
+        outcomes.append((pause, outcome, run["wal"]))
         for leftover in tmp_path.glob(f"killed-{k}.gpkg*"):
             leftover.unlink()
+    # Killed before its COMMIT: the old state; killed after it: the new one.
+    for pause, outcome, _ in outcomes:
+        assert outcome == ("old" if pause < commit_tick else "new"), (pause, commit_tick)
     return outcomes
 
 
 def test_an_import_killed_at_any_moment_leaves_the_old_state_or_the_new(sizeable, tmp_path):
-    outcomes = _kill_many_times(sizeable, tmp_path, kills=20, seed=8)
-    assert len(outcomes) == 20
-    assert ("old", False) in outcomes  # killed before it wrote anything
-    assert any(mid_write for _, mid_write in outcomes)  # killed with half a transaction written
+    outcomes = _kill_many_times(sizeable, tmp_path, kills=4, seed=8)
+    assert (1, "old", False) in outcomes  # killed before it wrote anything
+    assert any(o == "old" and wal for _, o, wal in outcomes)  # half a transaction written
+    assert any(o == "new" for _, o, _ in outcomes)  # killed after its COMMIT
 
 
 @pytest.mark.slow
 def test_an_import_killed_many_more_times(sizeable, tmp_path):
     outcomes = _kill_many_times(sizeable, tmp_path, kills=40, seed=1960)
-    assert {o for o, _ in outcomes} == {"old", "new"}
+    assert {o for _, o, _ in outcomes} == {"old", "new"}
 
 
 # --- two writers in two processes -----------------------------------------------------
@@ -1010,7 +1063,7 @@ _EXAMPLES = iter(range(10**6))
 
 @pytest.mark.parametrize("backend", ["gpkg", "postgis"])
 @settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
