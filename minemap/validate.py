@@ -4,8 +4,8 @@ Each check looks at the whole layer and reports every failing feature, so a
 user fixes a file in one pass. Repairs (closing a ring, dropping repeated
 points or Z/M values, ``make_valid``) are warnings and the repaired feature is
 kept; anything else is an error and the feature is rejected. The rules follow
-GICHD's checks for IMSMA data (DESIGN §5); :data:`RULES` lists them, and
-``docs/import.md`` explains each.
+GICHD's checks for IMSMA data (the error model: ``docs/design.md#errors``);
+:data:`RULES` lists them, and ``docs/import.md`` explains each.
 
 Some checks need another layer as context: the lat/lon-swap check and the
 hazards' district names look at a districts layer, the "release outside every
