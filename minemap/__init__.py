@@ -20,9 +20,14 @@ from minemap.bulletins import read_reports
 from minemap.contamination import by_district, remaining
 from minemap.errors import (
     InputFileError,
+    MGRSError,
     MinemapError,
+    MisclosureError,
     OutputExistsError,
     OutputFileError,
+    PrintUnavailableError,
+    ProfileError,
+    RecordError,
     SchemaError,
     ValidationError,
     WorkspaceBusyError,
@@ -32,7 +37,7 @@ from minemap.errors import (
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
 from minemap.priorities import priorities
-from minemap.profile import ProfileError, read_profile
+from minemap.profile import read_profile
 from minemap.progress import progress
 from minemap.records import read_record, traverse
 from minemap.store import read_workspace
@@ -53,10 +58,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "InputFileError",
+    "MGRSError",
     "MinemapError",
+    "MisclosureError",
     "OutputExistsError",
     "OutputFileError",
+    "PrintUnavailableError",
     "ProfileError",
+    "RecordError",
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
