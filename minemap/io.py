@@ -41,6 +41,7 @@ import shapely
 
 from minemap import _gdal, _screen, geodesy, outputs, overlay, vocabulary
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap._text import escape, escape_controls, show
 from minemap.errors import (
     InputFileError,
@@ -296,7 +297,7 @@ def read_file(
         if crs is None:
             raise InputFileError(
                 path,
-                "has no coordinate reference system; pass --crs (crs=...) with the one its "
+                f"has no coordinate reference system; pass {argument('crs')} with the one its "
                 "coordinates are in (e.g. EPSG:4326 for longitude/latitude, EPSG:32638 for "
                 "UTM 38N), or save it with one",
             )
@@ -643,7 +644,7 @@ def _read_ogr(
         raise InputFileError(
             path,
             f"has {len(layers)} layers ({', '.join(escape(n) for n in layers[:20])}); "
-            "choose one with --layer (layer=...)",
+            f"choose one with {argument('layer')}",
         )
     if encoding is not None and not target.lower().endswith(".shp"):
         encoding = None  # only Shapefiles (their .dbf) hold text in a code page
@@ -921,12 +922,12 @@ def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
         raise InputFileError(
             path,
             "has no geometry: no WKT column (wkt, geometry) and no coordinate columns "
-            "(longitude/latitude, lon/lat, or x/y with --crs)",
+            f"(longitude/latitude, lon/lat, or x/y with {argument('crs')})",
         )
     if given_crs is None and crs is None:
         raise InputFileError(
             path,
-            "a CSV has no coordinate reference system: pass --crs (crs=...) with the one its "
+            f"a CSV has no coordinate reference system: pass {argument('crs')} with the one its "
             "coordinates are in (EPSG:4326 for longitude/latitude), or name the columns "
             "longitude and latitude",
         )

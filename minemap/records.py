@@ -50,6 +50,7 @@ import shapely
 from minemap import geodesy
 from minemap import mgrs as _mgrs
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap._text import show
 from minemap.errors import InputFileError, MisclosureError, RecordError
 
@@ -868,7 +869,8 @@ def traverse(
         if max_misclosure_m is not None and misclosure > max_misclosure_m:
             advice = (
                 f"{message} (more than {max_misclosure_m:g} m); check the bearings, "
-                "distances and north reference, or raise the limit (--max-misclosure)"
+                "distances and north reference, or raise the limit "
+                f"({argument('max_misclosure_m')})"
             )
             raise MisclosureError(record.path, [advice])
         if misclosure > warn_misclosure_m:

@@ -26,6 +26,7 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap._text import MAX_SHOWN, escape, show
 from minemap.profile import ReadSettings, toml_string
 
@@ -795,8 +796,8 @@ def duplicate_message(other: str, share: float) -> str:
     """What ``duplicate-record`` says of a record sharing ``share`` of its ground with ``other``."""
     return (
         f"overlaps {other} on {share:.0%} of the larger one's area: the same record twice, "
-        "or the same minefield in two maps? Its mines would count twice; keep one of them "
-        "(or set this one aside with --rejects FILE)"
+        "or the same minefield in two maps? Its mines would count twice; keep one of them; "
+        "this one is set aside with the rejected features until then"
     )
 
 
@@ -1213,7 +1214,7 @@ def _district_names(
             "unknown-district",
             f"district {show(name)} is not a known district name{hint} "
             "(use one of them, give a districts layer that has it, or add it to a "
-            "gazetteer: --gazetteer FILE)",
+            f"gazetteer: {argument('gazetteer')})",
         )
     return pd.Series(out, index=frame.index, dtype="string")
 
@@ -1323,7 +1324,7 @@ def check_layer(
                 f"no column {', '.join(missing)} for a {kind} layer ("
                 + (f"columns: {', '.join(map(str, shown))}" if shown else "it has no columns")
                 + "); rename it or map it explicitly "
-                f"(--map {missing[0]}=COLUMN, or mapping={{{missing[0]!r}: 'COLUMN'}})",
+                f"({argument('mapping', {missing[0]: 'COLUMN'})})",
             )
         )
         report.rejected[:] = True

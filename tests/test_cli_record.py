@@ -107,6 +107,7 @@ def test_misclosure_options(runner, tmp_path):
     )
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {record}: record SQ-1: the closing point E misses")
+    assert "or raise the limit (--max-misclosure)" in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "b.gpkg").exists()
     result = runner.invoke(
