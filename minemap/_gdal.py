@@ -24,6 +24,10 @@ sets GDAL up as follows, for the whole process:
   URL (:func:`refused_requests`), through GDAL's ``CPLHTTPSetFetchCallback``:
   GDAL has no setting that turns that client off. PROJ's network access (grid
   downloads) is off too, in GDAL's PROJ and in pyproj's.
+- **FlatGeobuf is read through GDAL's generic Arrow reader**
+  (``OGR_FLATGEOBUF_STREAM_BASE_IMPL``): the driver's own one (GDAL 3.12) turns a
+  feature without geometry (what minemap writes for a fully released record)
+  into a damaged geometry column, which crashed Python when read.
 - **GeoPackage SQL stays inside the file**: views and triggers may not call
   GDAL's SQL functions (``ALLOW_OGR_SQL_FUNCTIONS_FROM_TRIGGER_AND_VIEW``),
   ``gdal_get_pixel_value`` may not open other files
@@ -62,6 +66,7 @@ __all__ = [
     "SETTINGS",
     "configure",
     "refused_requests",
+    "thread_options",
 ]
 
 #: The GDAL vector drivers that may open each extension minemap reads with GDAL.
@@ -93,10 +98,15 @@ SETTINGS: dict[str, str] = {
     "OGR_SQLITE_ALLOW_EXTERNAL_ACCESS": "NO",
     # No SQLite extension is loaded into a GeoPackage's connection.
     "OGR_SQLITE_LOAD_EXTENSIONS": "",
+    # FlatGeobuf through GDAL's generic Arrow reader: the driver's own (GDAL 3.12) gives a
+    # feature without geometry neither a null nor an offset, and hands over a geometry
+    # column whose offsets run past its data (reading it aborts or crashes Python).
+    "OGR_FLATGEOBUF_STREAM_BASE_IMPL": "YES",
 }
 
 _lock = threading.Lock()
 _configured = False
+_lib: ctypes.CDLL | None = None
 _local = threading.local()
 # The callback object must live as long as GDAL may call it: for the whole process.
 _callback = None
@@ -138,13 +148,46 @@ def configure() -> None:
     with _lock:
         if _configured:
             return
+        global _lib
         lib = _libgdal()
         pyogrio.set_gdal_config_options(SETTINGS)
         _keep_only(lib, KEPT_DRIVERS)
         _refuse_http(lib)
         lib.OSRSetPROJEnableNetwork(0)
         pyproj.network.set_network_enabled(active=False)
+        lib.CPLGetThreadLocalConfigOption.restype = ctypes.c_char_p
+        lib.CPLGetThreadLocalConfigOption.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        lib.CPLSetThreadLocalConfigOption.restype = None
+        lib.CPLSetThreadLocalConfigOption.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        _lib = lib
         _configured = True
+
+
+@contextlib.contextmanager
+def thread_options(options: dict[str, str]) -> Iterator[None]:
+    """GDAL configuration options for this thread only, during the block.
+
+    GDAL reads a thread's own options before the process's, so a read in this
+    thread sees these while other threads keep :data:`SETTINGS`.
+
+    Examples
+    --------
+    >>> with thread_options({"MINEMAP_EXAMPLE": "inside"}):
+    ...     pyogrio.get_gdal_config_option("MINEMAP_EXAMPLE")
+    'inside'
+    >>> pyogrio.get_gdal_config_option("MINEMAP_EXAMPLE") is None
+    True
+    """
+    configure()
+    assert _lib is not None
+    before = {name: _lib.CPLGetThreadLocalConfigOption(name.encode(), None) for name in options}
+    try:
+        for name, value in options.items():
+            _lib.CPLSetThreadLocalConfigOption(name.encode(), value.encode())
+        yield
+    finally:
+        for name, value in before.items():
+            _lib.CPLSetThreadLocalConfigOption(name.encode(), value)
 
 
 @contextlib.contextmanager

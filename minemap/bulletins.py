@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from minemap import schema as s
+from minemap._text import show
 from minemap.errors import InputFileError, SchemaError
 
 __all__ = [
@@ -173,7 +174,7 @@ def _digits(text: str, decimal: str | None) -> tuple[float | None, tuple[float, 
             re.fullmatch(r"\d{1,3}", groups[0])
             and all(re.fullmatch(r"\d{3}", g) for g in groups[1:])
         ):
-            return None, (), f"digit groups {text!r} are not thousands groups"
+            return None, (), f"digit groups {show(text)} are not thousands groups"
         body = "".join(groups) + (("." + tail[1:]) if tail else "")
         return float(body), (), ""
     dots, commas = body.count("."), body.count(",")
@@ -183,7 +184,7 @@ def _digits(text: str, decimal: str | None) -> tuple[float | None, tuple[float, 
         sep = "," if dec == "." else "."
         whole, _, frac = body.rpartition(dec)
         if dec in whole or not frac.isdigit() or not _grouped(whole, sep):
-            return None, (), f"{text!r} mixes separators in a way no convention writes"
+            return None, (), f"{show(text)} mixes separators in a way no convention writes"
         return float(whole.replace(sep, "") + "." + frac), (), ""
     if not dots and not commas:
         return float(body), (), ""
@@ -191,11 +192,11 @@ def _digits(text: str, decimal: str | None) -> tuple[float | None, tuple[float, 
     parts = body.split(mark)
     if len(parts) > 2:
         if not _grouped(body, mark):
-            return None, (), f"{text!r} has separators that are not thousands groups"
+            return None, (), f"{show(text)} has separators that are not thousands groups"
         return float(body.replace(mark, "")), (), ""
     whole, frac = parts
     if not whole.isdigit() or not frac.isdigit():
-        return None, (), f"{text!r} is not a number"
+        return None, (), f"{show(text)} is not a number"
     if len(frac) != 3 or len(whole) > 3:
         # Not three digits after the mark (or more than three before it): a
         # thousands separator cannot stand there, so the mark is decimal.
@@ -212,7 +213,7 @@ def _digits(text: str, decimal: str | None) -> tuple[float | None, tuple[float, 
         None,
         (as_thousands, as_decimal),
         (
-            f"{text!r} is ambiguous: {mark!r} may group thousands ({as_thousands:g}) or "
+            f"{show(text)} is ambiguous: {show(mark)} may group thousands ({as_thousands:g}) or "
             f"mark decimals ({as_decimal:g}); say which with decimal='.' or decimal=','"
         ),
     )
@@ -261,7 +262,7 @@ def parse_number(text: object, *, unit: str = "ha", decimal: str | None = None) 
     "'453,900' is ambiguous"
     """
     if decimal not in (None, ".", ","):
-        raise ValueError(f"decimal must be '.', ',' or None, not {decimal!r}")
+        raise ValueError(f"decimal must be '.', ',' or None, not {show(decimal)}")
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ParsedNumber(None)
     if isinstance(text, int | float | np.integer | np.floating) and not isinstance(text, bool):
@@ -290,7 +291,7 @@ def parse_number(text: object, *, unit: str = "ha", decimal: str | None = None) 
         return ParsedNumber(
             None,
             first.qualifier,
-            f"{raw!r} gives two figures that disagree: {first.value:g} and {second.value:g}",
+            f"{show(raw)} gives two figures that disagree: {first.value:g} and {second.value:g}",
         )
     return _check_count(first, unit)
 
@@ -304,7 +305,7 @@ def _read_one(text: str, unit: str, decimal: str | None) -> ParsedNumber:
     rest, qualifier = _strip_qualifier(text.strip())
     match = _NUMBER.search(rest)
     if match is None or rest[: match.start()].strip(" +"):
-        return ParsedNumber(None, qualifier, f"{text!r} is not a number")
+        return ParsedNumber(None, qualifier, f"{show(text)} is not a number")
     number = match.group(0).rstrip(f".,{_SPACES}")
     after = rest[match.start() + len(number) :].strip().lower()
     factor = 1.0
@@ -314,9 +315,9 @@ def _read_one(text: str, unit: str, decimal: str | None) -> ParsedNumber:
                 factor = to_ha
                 break
         else:
-            return ParsedNumber(None, qualifier, f"{text!r} has an unknown unit {after!r}")
+            return ParsedNumber(None, qualifier, f"{show(text)} has an unknown unit {show(after)}")
     elif unit != "ha" and after:
-        return ParsedNumber(None, qualifier, f"{text!r} is not a plain count")
+        return ParsedNumber(None, qualifier, f"{show(text)} is not a plain count")
     value, candidates, problem = _digits(number, decimal)
     if value is None:
         return ParsedNumber(None, qualifier, problem, tuple(c * factor for c in candidates))
@@ -415,7 +416,7 @@ def _mark_reading(text: str, value: float, candidates: tuple[float, ...], why: s
     """How a dot-or-comma figure was read, e.g. "'.' read as a thousands separator: ..."."""
     mark = "." if "." in text else ","
     role = "a thousands separator" if value == max(candidates) else "the decimal mark"
-    return f"{mark!r} read as {role}: {why}"
+    return f"{show(mark)} read as {role}: {why}"
 
 
 def _first_reading(text, cleaned_text, language, decimal, span, kind, max_ha_per_day) -> _Area:
@@ -438,7 +439,7 @@ def _first_reading(text, cleaned_text, language, decimal, span, kind, max_ha_per
                 f"the source is {_LANGUAGE_NAMES_ADJ.get(language[0], language[0])}-language "
                 f"({language[2]}: {style})"
                 if language
-                else f"decimal {mark!r} given for the sources ({style})"
+                else f"decimal {show(mark)} given for the sources ({style})"
             )
             area.reading = _mark_reading(str(raw), parsed.value, blind.candidates, why)
         else:
@@ -462,13 +463,13 @@ def _first_reading(text, cleaned_text, language, decimal, span, kind, max_ha_per
     disagree = area.value is not None and cleaned.value is not None
     if has_text and disagree and not _agree(area.value, cleaned.value):
         area.problem = (
-            f"area as printed {text!r} ({area.value:g} ha) disagrees with the cleaned "
+            f"area as printed {show(text)} ({area.value:g} ha) disagrees with the cleaned "
             f"figure {cleaned.value:g} ha"
         )
         area.value, area.settled, area.by_convention = None, False, False
     if area.value is not None and span is not None and area.value > max_ha_per_day * span:
         area.problem = (
-            f"area {area.text!r} read as {area.value:,.0f} ha is implausible for a "
+            f"area {show(area.text)} read as {area.value:,.0f} ha is implausible for a "
             f"{span:.0f}-day {kind} (more than {max_ha_per_day:,.0f} ha a day)"
         )
         if area.candidates or (isinstance(raw, str) and ("," in raw or "." in raw)):
@@ -533,7 +534,7 @@ def _settle_by_neighbours(areas: list[_Area], spans, ends, max_ha_per_day: float
             others = [c for c in fitting if c != area.value]
             if not fits(area.value, i, median) and others:
                 area.problem = (
-                    f"area {area.text!r} read as {area.value:g} ha ({area.reading}) is "
+                    f"area {show(area.text)} read as {area.value:g} ha ({area.reading}) is "
                     f"{area.value / spans[i]:,.2f} ha a day, against a median "
                     f"{median:,.0f} ha a day in the neighbouring bulletins; {others[0]:g} ha "
                     "would fit them: check the source's convention"
@@ -686,9 +687,9 @@ def read_reports(
     ends, bad_end = _dates(column(s.PERIOD_END))
     problems: list[list[str]] = [[] for _ in range(len(frame))]
     for i in np.flatnonzero(bad_start.to_numpy()):
-        problems[i].append(f"period_start {column(s.PERIOD_START).iloc[i]!r} is not a date")
+        problems[i].append(f"period_start {show(column(s.PERIOD_START).iloc[i])} is not a date")
     for i in np.flatnonzero(bad_end.to_numpy()):
-        problems[i].append(f"period_end {column(s.PERIOD_END).iloc[i]!r} is not a date")
+        problems[i].append(f"period_end {show(column(s.PERIOD_END).iloc[i])} is not a date")
 
     out = pd.DataFrame(index=range(len(frame)))
     out[s.PERIOD_START] = starts.to_numpy()

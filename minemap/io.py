@@ -39,10 +39,12 @@ import pyogrio.errors
 import pyproj
 import shapely
 
-from minemap import _gdal, _screen, geodesy, outputs, overlay, vocabulary
+from minemap import _gdal, _screen, curves, geodesy, outputs, overlay, spreadsheet, vocabulary
 from minemap import schema as s
 from minemap._arguments import argument
 from minemap._text import escape, escape_controls, show
+from minemap.cells import features as cell_features
+from minemap.cells import ids_as_written
 from minemap.errors import (
     InputFileError,
     OutputFileError,
@@ -67,6 +69,7 @@ _gdal.configure()
 
 __all__ = [
     "READ_FORMATS",
+    "TABLE_FORMATS",
     "WRITE_FORMATS",
     "Loaded",
     "layer_names",
@@ -99,11 +102,14 @@ DRIVERS = {
 _PARQUET = (".parquet", ".geoparquet")
 _CSV = (".csv", ".tsv", ".txt")
 _ZIP = (".zip",)
+_SHEETS = spreadsheet.SUFFIXES
 #: Extensions minemap reads; a file with another extension is refused (GDAL is never
 #: asked to guess a format from the content: see minemap._gdal).
-READ_FORMATS = (*_gdal.READ_DRIVERS, *_PARQUET, *_CSV, *_ZIP)
+READ_FORMATS = (*_gdal.READ_DRIVERS, *_PARQUET, *_CSV, *_ZIP, *_SHEETS)
 #: Extensions :func:`write_layer` writes.
-WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip")
+WRITE_FORMATS = (*DRIVERS, *_PARQUET, ".csv", ".zip", ".xlsx")
+#: Extensions :func:`write_table` writes.
+TABLE_FORMATS = (".csv", ".xlsx")
 
 #: Name of the column that says why a feature was rejected.
 PROBLEM = "problem"
@@ -124,13 +130,7 @@ KML_EXTRA_COLUMNS = (
     "drawOrder",
     "icon",
 )
-# Column names that hold WKT in a CSV, and those that hold coordinates. Only the
-# longitude/latitude names say the CRS (WGS84); x/y and easting/northing need --crs.
-_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "wkt_geom", "shape", "geometry_wkt")
-_LON_NAMES = ("longitude", "lon", "long", "lng")
-_LAT_NAMES = ("latitude", "lat")
-_X_NAMES = ("x", "easting", "east")
-_Y_NAMES = ("y", "northing", "north")
+#: The geometry column of a CSV (or spreadsheet) minemap writes.
 _CSV_WKT = "wkt"
 
 
@@ -285,6 +285,8 @@ def read_file(
                 frame = _read_parquet(path)
             elif suffix in _CSV:
                 frame = _read_csv(path, crs, encoding)
+            elif suffix in _SHEETS:
+                frame = _read_sheet(path, layer, crs)
             else:
                 frame = _read_ogr(path, layer, kind, encoding)
     except InputFileError:
@@ -581,7 +583,9 @@ def _list_layers(path: Path, target: str) -> list[str]:
 
 
 def layer_names(path) -> list[str]:
-    """The layers of a multi-layer file (GeoPackage, KML...); ``[]`` for CSV and Parquet.
+    """The layers of a multi-layer file (GeoPackage, KML, a spreadsheet's sheets...).
+
+    ``[]`` for CSV and Parquet.
 
     Raises :class:`~minemap.errors.InputFileError` when the file cannot be opened.
     """
@@ -590,6 +594,8 @@ def layer_names(path) -> list[str]:
         return []
     if _suffix(path) not in READ_FORMATS:
         raise InputFileError(path, _not_a_format(path))
+    if _suffix(path) in _SHEETS:
+        return spreadsheet.sheet_names(path)
     target, _ = _gdal_target(path)
     return _list_layers(path, target)
 
@@ -670,11 +676,28 @@ def _read_ogr_layer(
     if meta.get("geometry_type") is None or geometry not in table.column_names:
         raise InputFileError(path, "has no geometry column; is it a map layer?")
     attributes = table.drop_columns([geometry])
+    # Nothing may touch a column before it is checked whole: a driver that hands over
+    # offsets past the end of the data (GDAL 3.12's FlatGeobuf reader did, for features
+    # without geometry) makes pyarrow read out of bounds, which aborts the process.
+    try:
+        table.column(geometry).validate(full=True)
+    except pa.ArrowInvalid:
+        raise InputFileError(
+            path,
+            f"its geometries came back damaged from GDAL's {suffix} reader; save it "
+            "again as a GeoPackage (.gpkg) and read that",
+        ) from None
     try:
         # GDAL hands text over as declared (a .cpg saying UTF-8 over CP1251 bytes passes
         # through): check it here, or it fails later, far from the file.
         attributes.validate(full=True)
-    except pa.ArrowInvalid:
+    except pa.ArrowInvalid as exc:
+        if "utf8" not in str(exc).lower():
+            raise InputFileError(
+                path,
+                f"its attributes came back damaged from GDAL's {suffix} reader; save it "
+                "again as a GeoPackage (.gpkg) and read that",
+            ) from None
         declared = meta.get("encoding") or "UTF-8"
         raise InputFileError(
             path,
@@ -688,7 +711,13 @@ def _read_ogr_layer(
     for row, columns in cut.items():
         cells.setdefault(row, []).extend(c for c in columns if c not in cells.get(row, []))
     attributes = attributes.to_pandas()
-    geoms, note = _decode_wkb(table[geometry])
+    wkb, curved = table[geometry], None
+    try:
+        geoms, note = _decode_wkb(wkb)
+    except NotImplementedError:  # curves (ArcGIS's arcs), which GEOS cannot hold
+        wkb, curved = curves.linearised(target, layer, wkb.to_numpy(zero_copy_only=False))
+        geoms, note = _decode_wkb(wkb)
+    note = _curved_note(note, curved)
     frame = gpd.GeoDataFrame(attributes, geometry=geoms, crs=meta.get("crs"))
     return _with_notes(frame, note, cells)
 
@@ -713,6 +742,8 @@ def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
     if suffix == ".gpkg" and member is None:
         names = [layer] if layer is not None else _list_layers(path, target)[:1]
         return _screen.gpkg_nul_cells(path, names[0]) if names else {}
+    if suffix == ".fgb":
+        return _fgb_nul_cells(path, target, layer)
     if suffix == ".shp":
         dbf = _dbf_of(path, target)
         if dbf is None:
@@ -725,6 +756,23 @@ def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
                 return _screen.dbf_nul_cells(m)
         return _screen.dbf_nul_cells(dbf)
     return {}
+
+
+def _fgb_nul_cells(path: Path, target: str, layer: str | None):
+    """FlatGeobuf text holding a NUL, read by the driver's own Arrow reader.
+
+    minemap reads FlatGeobuf through GDAL's generic Arrow reader (see
+    :mod:`minemap._gdal`), whose text ends at a NUL; the driver's own reader keeps
+    the whole value, and is safe once the geometries are left out.
+    """
+    kwargs = {"layer": layer} if layer is not None else {}
+    with _gdal.thread_options({"OGR_FLATGEOBUF_STREAM_BASE_IMPL": "NO"}):
+        _, table = pyogrio.read_arrow(target, read_geometry=False, **kwargs)
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return f"its attributes came back damaged from GDAL's {_suffix(path)} reader"
+    return _screen.nul_cells(table)
 
 
 def _dbf_of(path: Path, target: str) -> Path | bytes | None:
@@ -752,6 +800,15 @@ def _with_notes(frame: gpd.GeoDataFrame, geometry_note, cells) -> gpd.GeoDataFra
                 note[row] = ", ".join(escape(c) for c in columns)
         frame[TEXT_NOTE] = note
     return frame
+
+
+def _curved_note(note: np.ndarray | None, curved: np.ndarray | None) -> np.ndarray | None:
+    """The geometry notes, with ``curved`` where arcs were stroked (and nothing else noted)."""
+    if curved is None or not curved.any():
+        return note
+    note = np.full(len(curved), None, dtype=object) if note is None else note
+    note[curved & pd.isna(note)] = curves.CURVED
+    return note
 
 
 def _has_cpg(path: Path, target: str) -> bool:
@@ -879,68 +936,35 @@ def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
     )
     if any("\x00" in str(c) for c in table.columns):
         raise InputFileError(path, "a column name holds a NUL character; names may not")
-    cells: dict[int, list[str]] = {}
-    if "\x00" in text:
-        for column in table.columns:
-            hits = table[column].str.contains("\x00", regex=False, na=False).to_numpy()
-            for row in np.flatnonzero(hits):
-                cells.setdefault(int(row), []).append(str(column))
-    lower = {str(c).strip().lower(): c for c in table.columns}
+    frame = cell_features(table, path, crs)
+    return _with_notes(frame, None, _nul_cells(table) if "\x00" in text else {})
 
-    def find(names):
-        return next((lower[n] for n in names if n in lower), None)
 
-    wkt = find(_WKT_NAMES)
-    lon, lat = find(_LON_NAMES), find(_LAT_NAMES)
-    x, y = find(_X_NAMES), find(_Y_NAMES)
-    note = np.full(len(table), None, dtype=object)
-    if wkt is not None:
-        values = table[wkt].to_numpy(dtype=object)
-        # GEOS's WKT reader is recursive: text nested too deep never reaches it.
-        deep = _screen.wkt_too_deep(values)
-        values = np.where(deep, None, values)
-        geoms = shapely.from_wkt(values, on_invalid="ignore")
-        failed = pd.notna(values) & pd.isna(geoms)
-        if failed.any():
-            geoms[failed] = shapely.from_wkt(values[failed], on_invalid="fix")
-            note[failed & pd.notna(geoms)] = "unclosed"
-            note[failed & pd.isna(geoms)] = "unreadable"
-        note[deep] = "too-deep"
-        used, given_crs = [wkt], None
-    elif (lon is not None and lat is not None) or (x is not None and y is not None):
-        cx, cy = (lon, lat) if lon is not None and lat is not None else (x, y)
-        xs = pd.to_numeric(table[cx].str.replace(",", ".", regex=False), errors="coerce")
-        ys = pd.to_numeric(table[cy].str.replace(",", ".", regex=False), errors="coerce")
-        geoms = shapely.points(xs.to_numpy(), ys.to_numpy())
-        blank = table[cx].isna() & table[cy].isna()
-        unreadable = (xs.isna() | ys.isna()).to_numpy() & ~blank.to_numpy()
-        geoms[(xs.isna() | ys.isna()).to_numpy()] = None
-        note[unreadable] = "unreadable"
-        used = [cx, cy]
-        given_crs = s.CANONICAL_CRS if cx == lon else None
-    else:
-        raise InputFileError(
-            path,
-            "has no geometry: no WKT column (wkt, geometry) and no coordinate columns "
-            f"(longitude/latitude, lon/lat, or x/y with {argument('crs')})",
-        )
-    if given_crs is None and crs is None:
-        raise InputFileError(
-            path,
-            f"a CSV has no coordinate reference system: pass {argument('crs')} with the one its "
-            "coordinates are in (EPSG:4326 for longitude/latitude), or name the columns "
-            "longitude and latitude",
-        )
-    if (
-        given_crs is not None
-        and crs is not None
-        and not pyproj.CRS.from_user_input(crs).is_geographic
-    ):
-        # Longitude/latitude columns are degrees: a projected --crs (meant for the other
-        # inputs, in metres) does not apply to them; a geographic one names their datum.
-        crs = None
-    frame = gpd.GeoDataFrame(table.drop(columns=used), geometry=geoms, crs=crs or given_crs)
-    return _with_notes(frame, note if pd.notna(note).any() else None, cells)
+def _nul_cells(table: pd.DataFrame) -> dict[int, list[str]]:
+    """``{row: [column, ...]}`` of the text cells that hold a NUL character."""
+    found: dict[int, list[str]] = {}
+    for column in table.columns:
+        values = table[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        hits = values.map(lambda v: isinstance(v, str) and "\x00" in v, na_action="ignore")
+        for row in np.flatnonzero(hits.fillna(False).to_numpy(dtype=bool)):
+            found.setdefault(int(row), []).append(str(column))
+    return found
+
+
+def _read_sheet(path: Path, sheet: str | None, crs) -> gpd.GeoDataFrame:
+    """One sheet of an .xlsx or .ods file: its cells as typed, its geometry as a CSV's."""
+    table = spreadsheet.read_cells(path, sheet)
+    info = table.attrs.get(spreadsheet.SHEET_ATTR)
+    if not len(table.columns):
+        raise InputFileError(path, f"sheet {show(info['sheet'])} is empty")
+    if any("\x00" in str(c) for c in table.columns):
+        raise InputFileError(path, "a column name holds a NUL character; names may not")
+    frame = cell_features(table, path, crs, what="a spreadsheet")
+    frame = _with_notes(frame, None, _nul_cells(table))
+    frame.attrs[spreadsheet.SHEET_ATTR] = info
+    return frame
 
 
 # --- loading and checking layers --------------------------------------------------
@@ -1129,6 +1153,8 @@ def _load_frames(
             raise SchemaError(f"{path}: {exc}") from None
         if profile is not None:
             frame = profile.apply(frame, kind, mapped=explicit)
+        frame = spreadsheet.excel_dates(frame, kind)  # day numbers in date columns
+        frame = ids_as_written(frame, kind)  # 101, not 101.0
         source_crs = frame.crs.to_wkt() if frame.crs is not None else None
         if frame.crs is not None and not frame.crs.equals(s.CANONICAL_CRS):
             with warnings.catch_warnings():
@@ -1284,8 +1310,9 @@ def valid_geometries(geometries) -> np.ndarray:
     lines, points and parts of no area left out); a geometry with nothing left,
     or an empty one, becomes no geometry (a fully released record has no
     polygon; an empty one is refused by some formats and misread by others).
-    Other geometries (points, lines) are kept if valid, and dropped otherwise.
-    Valid geometries come back as the same objects.
+    Other geometries (points, lines) are kept if valid, and dropped otherwise, as
+    are geometries with a coordinate that is not a finite number (or too large to
+    measure). Valid geometries come back as the same objects.
 
     Examples
     --------
@@ -1297,6 +1324,17 @@ def valid_geometries(geometries) -> np.ndarray:
     geoms = np.asarray(geometries, dtype=object)
     out = geoms.copy()
     types = shapely.get_type_id(geoms)
+    # Coordinates that are not finite numbers (a rejected feature from a damaged file):
+    # GEOS cannot repair them (it raises), no format should hold them. Their length (all
+    # vertices) is not finite then; nor is that of coordinates beyond about 1e154, whose
+    # squares overflow: no map has those either.
+    with np.errstate(all="ignore"):  # shapely's ufuncs warn on NaN and overflow
+        unfit = (types >= 0) & ~(
+            np.isfinite(shapely.length(geoms)) & np.isfinite(shapely.bounds(geoms)).all(axis=1)
+        )
+    unfit &= ~shapely.is_empty(geoms)
+    out[unfit] = None
+    types = np.where(unfit, -1, types)
     areal = np.isin(types, _AREAL)
     out[areal] = overlay.valid_polygonal(geoms[areal])
     other = np.flatnonzero(~areal & (types >= 0))
@@ -1337,12 +1375,14 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
     """Write a layer atomically, in the format its extension names.
 
     ``.gpkg``, ``.geojson``/``.json``, ``.shp``, ``.zip`` (a zipped Shapefile),
-    ``.fgb`` (FlatGeobuf), ``.kml``/``.kmz``, ``.parquet`` (GeoParquet) and
+    ``.fgb`` (FlatGeobuf), ``.kml``/``.kmz``, ``.parquet`` (GeoParquet),
     ``.csv`` (a ``wkt`` column, or ``longitude``/``latitude`` for points, in
-    EPSG:4326, no text cell starting a spreadsheet formula). Dates are written
-    as YYYY-MM-DD. Every geometry written is valid and of its declared kind (see
-    :func:`valid_geometries`). The file is read back before it takes its name,
-    and an existing one (any part of a Shapefile) needs ``overwrite``; see
+    EPSG:4326, no text cell starting a spreadsheet formula) and ``.xlsx`` (the
+    same table as a workbook, see :func:`minemap.spreadsheet.write_xlsx`).
+    Dates are written as YYYY-MM-DD (as dates in ``.xlsx``). Every geometry
+    written is valid and of its declared kind (see :func:`valid_geometries`).
+    The file is read back before it takes its name, and an existing one (any
+    part of a Shapefile) needs ``overwrite``; see
     :func:`minemap.outputs.atomic_output`.
     """
     path = Path(path)
@@ -1351,8 +1391,15 @@ def write_layer(frame: gpd.GeoDataFrame, path, *, overwrite: bool = False) -> Pa
         raise SchemaError(
             f"{path}: unknown output format; use one of {', '.join(sorted(WRITE_FORMATS))}"
         )
+    valid = valid_geometries(frame.geometry.to_numpy(dtype=object))
+    if suffix == ".xlsx":  # a workbook holds dates as dates: not made text first
+        table = _csv_table(
+            frame.set_geometry(gpd.GeoSeries(valid, index=frame.index, crs=frame.crs))
+        )
+        table.attrs = {}
+        return spreadsheet.write_xlsx(table, path, overwrite=overwrite, rounded=False)
     frame = writable(frame)
-    frame = frame.set_geometry(valid_geometries(frame.geometry.to_numpy(dtype=object)))
+    frame = frame.set_geometry(valid)
     try:
         return _write(frame, path, suffix, overwrite)
     except (
@@ -1399,25 +1446,7 @@ def _check_parquet(path: Path, count: int) -> None:
         raise ValueError(f"{rows} rows read back, {count} written")
 
 
-def _kml_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """KML cannot hold an empty polygon, nor a ring with fewer than 3 distinct points.
-
-    Parts of no area are left out; a feature with nothing left (a fully released
-    record's remaining ground, a rejected ring) becomes a placemark without
-    geometry, its attributes kept.
-    """
-    original = frame.geometry.to_numpy(dtype=object)
-    geoms = overlay.without_flat_parts(original)
-    emptied = np.isin(shapely.get_type_id(geoms), [3, 6]) & shapely.is_empty(geoms)
-    if not emptied.any() and geoms is original:
-        return frame
-    geoms = np.where(emptied, None, geoms)
-    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
-
-
 def _write(frame: gpd.GeoDataFrame, path: Path, suffix: str, overwrite: bool) -> Path:
-    if suffix in (".kml", ".kmz"):
-        frame = _kml_geometries(frame)
     if suffix == ".zip":
         return _write_zipped_shapefile(frame, path, overwrite)
     count = len(frame)
@@ -1447,6 +1476,8 @@ def _write_ogr(frame: gpd.GeoDataFrame, tmp: Path, suffix: str) -> None:
             return
         # FlatGeobuf's spatial index reorders features: keep the user's order.
         options = {"SPATIAL_INDEX": "NO"} if suffix == ".fgb" else {}
+        if suffix == ".gpkg":
+            options.update(_gpkg_names(frame))
         pyogrio.write_dataframe(
             frame,
             tmp,
@@ -1455,6 +1486,25 @@ def _write_ogr(frame: gpd.GeoDataFrame, tmp: Path, suffix: str) -> None:
             layer_options=options,
             use_arrow=True,  # a quarter faster than writing feature by feature
         )
+
+
+def _gpkg_names(frame: gpd.GeoDataFrame) -> dict[str, str]:
+    """GeoPackage layer options that keep the data's own columns named as they are.
+
+    GDAL names a GeoPackage's feature id column ``fid`` and its geometry column
+    ``geom``: a data column of either name (an attribute ``fid`` from a QGIS
+    export, text) would clash, and the file could not be written. The
+    GeoPackage's own columns then take other names; the data's keep theirs.
+    """
+    taken = {str(c).lower() for c in frame.columns if c != frame.geometry.name}
+    options = {}
+    for option, name in (("FID", "fid"), ("GEOMETRY_NAME", "geom")):
+        if name in taken:
+            candidate, n = f"gpkg_{name}", 2
+            while candidate in taken:
+                candidate, n = f"gpkg_{name}_{n}", n + 1
+            options[option] = candidate
+    return options
 
 
 def _csv_table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -1501,16 +1551,27 @@ def write_table(
     rounded: bool = True,
     float_format: str | None = None,
 ) -> Path:
-    """Write a table to CSV atomically, safe to open in a spreadsheet.
+    """Write a table atomically as CSV or ``.xlsx`` (its extension says), safe in a spreadsheet.
 
     Figures are rounded to what they mean (:func:`minemap.outputs.round_figures`:
     hectares to 0.01, mine estimates to 0.1, counts whole; other decimals to 6
     places) unless ``rounded=False`` (values as read, e.g. the rejects). No text
-    cell starts a spreadsheet formula (:func:`minemap.outputs.spreadsheet_safe`).
-    The file is read back before it takes its name (see
-    :func:`minemap.outputs.atomic_output`).
+    cell starts a spreadsheet formula (:func:`minemap.outputs.spreadsheet_safe`;
+    in ``.xlsx``, text is text with Excel's quote prefix: see
+    :func:`minemap.spreadsheet.write_xlsx`). The file is read back before it
+    takes its name (see :func:`minemap.outputs.atomic_output`). Any other
+    extension is a :class:`~minemap.errors.SchemaError`: nothing is written in
+    a format its name does not say.
     """
     path = Path(path)
+    suffix = _suffix(path)
+    if suffix == ".xlsx":
+        return spreadsheet.write_xlsx(table, path, overwrite=overwrite, rounded=rounded)
+    if suffix != ".csv":
+        raise SchemaError(
+            f"{path}: {suffix or 'no extension'} is not a table format minemap writes; use "
+            f"one of {', '.join(TABLE_FORMATS)}"
+        )
     if rounded:
         table = outputs.round_figures(table, others=6)
     table = outputs.spreadsheet_safe(table)

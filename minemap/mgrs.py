@@ -28,6 +28,7 @@ import re
 
 import pyproj
 
+from minemap._text import show
 from minemap.errors import MGRSError
 
 __all__ = [
@@ -78,12 +79,12 @@ def _check_zone(zone: object, hemisphere: object) -> tuple[int, str]:
     try:
         number = int(zone)  # type: ignore[call-overload]
     except (TypeError, ValueError):
-        raise MGRSError(f"UTM zone {zone!r} is not a number from 1 to 60") from None
+        raise MGRSError(f"UTM zone {show(zone)} is not a number from 1 to 60") from None
     if (number != zone and str(number) != str(zone).strip()) or not 1 <= number <= 60:
-        raise MGRSError(f"UTM zone {zone!r} is not a whole number from 1 to 60")
+        raise MGRSError(f"UTM zone {show(zone)} is not a whole number from 1 to 60")
     letter = str(hemisphere).strip().upper()[:1]
     if letter not in ("N", "S"):
-        raise MGRSError(f"UTM hemisphere {hemisphere!r} is neither N (north) nor S (south)")
+        raise MGRSError(f"UTM hemisphere {show(hemisphere)} is neither N (north) nor S (south)")
     return number, letter
 
 
@@ -170,7 +171,7 @@ def utm_to_mgrs(
     """
     zone, hemisphere = _check_zone(zone, hemisphere)
     if precision not in range(6):
-        raise MGRSError(f"MGRS precision {precision!r} must be 0 to 5 digits per axis")
+        raise MGRSError(f"MGRS precision {show(precision)} must be 0 to 5 digits per axis")
     # Projections differ in the last micrometre: 499999.99999999 at a central meridian
     # is 500,000 m, whose square is the next one.
     easting, northing = round(float(easting), 6), round(float(northing), 6)
@@ -198,26 +199,26 @@ def parse_mgrs(text: str) -> tuple[int, str, str, str, str]:
     Spaces and case do not matter: ``38t nk 12345 67890`` reads like ``38TNK1234567890``.
     """
     if not isinstance(text, str):
-        raise MGRSError(f"MGRS reference {text!r} is not text")
+        raise MGRSError(f"MGRS reference {show(text)} is not text")
     compact = "".join(text.split()).upper()
     match = _PATTERN.match(compact)
     if match is None:
         raise MGRSError(
-            f"MGRS reference {text!r} is malformed; write zone, band, 100 km square and an even "
-            "number of digits, e.g. 38TNK1234567890 (bands C-X and letters without I or O)"
+            f"MGRS reference {show(text)} is malformed; write zone, band, 100 km square and an "
+            "even number of digits, e.g. 38TNK1234567890 (bands C-X and letters without I or O)"
         )
     zone_text, band, col, row, digits = match.groups()
     zone = int(zone_text)
     if not 1 <= zone <= 60:
-        raise MGRSError(f"MGRS reference {text!r}: zone {zone} is not from 1 to 60")
+        raise MGRSError(f"MGRS reference {show(text)}: zone {zone} is not from 1 to 60")
     if len(digits) % 2 or len(digits) > 10:
         raise MGRSError(
-            f"MGRS reference {text!r}: {len(digits)} digit(s); give an even number, at most 10 "
+            f"MGRS reference {show(text)}: {len(digits)} digit(s); give an even number, at most 10 "
             "(easting then northing, e.g. 1234567890 to 1 m)"
         )
     if col not in _COLUMN_SETS[(zone - 1) % 3]:
         raise MGRSError(
-            f"MGRS reference {text!r}: column letter {col} is not used in zone {zone} "
+            f"MGRS reference {show(text)}: column letter {col} is not used in zone {zone} "
             f"(its columns are {_COLUMN_SETS[(zone - 1) % 3]})"
         )
     return zone, band, col, row, digits
@@ -260,7 +261,7 @@ def mgrs_to_utm(text: str) -> tuple[int, str, float, float]:
     # A 100 km square reaches at most about 1° beyond its band (square corners at zone edges).
     if best is None or best[0] > 1.0:
         raise MGRSError(
-            f"MGRS reference {text!r}: square {col}{row} does not lie in latitude band {band} "
+            f"MGRS reference {show(text)}: square {col}{row} does not lie in latitude band {band} "
             f"of zone {zone}"
         )
     return zone, hemisphere, float(easting), float(best[1])

@@ -74,6 +74,7 @@ __all__ = [
     "refuse_existing",
     "round_figures",
     "spreadsheet_safe",
+    "starts_formula",
     "write_bytes",
     "write_text",
 ]
@@ -837,9 +838,20 @@ def _check_size(path: Path, size: int) -> None:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+def starts_formula(value) -> bool:
+    """Whether a spreadsheet would take this text for a formula (:data:`FORMULA_STARTS`).
+
+    Spaces before the sign count too: LibreOffice's "trim spaces" import option
+    drops them.
+
+    >>> starts_formula("=1+1"), starts_formula("  -2"), starts_formula("A-1"), starts_formula(-1)
+    (True, True, False, False)
+    """
+    return isinstance(value, str) and value.lstrip(" \u00a0").startswith(FORMULA_STARTS)
+
+
 def _safe_text(value):
-    # Spaces before the sign too: LibreOffice's "trim spaces" import option drops them.
-    if isinstance(value, str) and value.lstrip(" \u00a0").startswith(FORMULA_STARTS):
+    if starts_formula(value):
         return "'" + value
     return value
 

@@ -51,7 +51,7 @@ from minemap import geodesy
 from minemap import mgrs as _mgrs
 from minemap import schema as s
 from minemap._arguments import argument
-from minemap._text import show
+from minemap._text import escape, show
 from minemap.errors import InputFileError, MisclosureError, RecordError
 
 __all__ = [
@@ -74,6 +74,13 @@ __all__ = [
 ]
 
 log = logging.getLogger("minemap")
+
+
+def _names(values, *, quote: bool = True, limit: int = 10) -> str:
+    """Names or ids from a file for a message: each quoted short (or escaped), at most ``limit``."""
+    shown = [show(v) if quote else escape(v) for v in values[:limit]]
+    more = f" and {len(values) - limit:,} more" if len(values) > limit else ""
+    return ", ".join(shown) + more
 
 
 def _examples_folder() -> Path:
@@ -315,7 +322,7 @@ def _parse_csv(text: str, path: Path) -> dict:
             path,
             [
                 (
-                    f"line {first + 1}: unknown column(s) {', '.join(map(repr, unknown))}; "
+                    f"line {first + 1}: unknown column(s) {_names(unknown)}; "
                     f"the point columns are {', '.join(_POINT_FIELDS)}"
                 )
             ],
@@ -441,8 +448,7 @@ def _build(data: dict, path: Path) -> Record:
     unknown = sorted(k for k in data if k not in _RECORD_FIELDS and k != "_where")
     if unknown:
         problems.append(
-            f"unknown record field(s) {', '.join(map(repr, unknown))}; "
-            f"the fields are {', '.join(_RECORD_FIELDS)}"
+            f"unknown record field(s) {_names(unknown)}; the fields are {', '.join(_RECORD_FIELDS)}"
         )
     record_id = _text(data.get(RECORD_ID))
     if record_id is None:
@@ -551,13 +557,14 @@ def _build_mines(raw, problems: list[str]) -> list[MineCount]:
             problems.append(f"{what} must be an object with type, category and count")
             continue
         kind = _text(item.get(TYPE)) or "unknown"
+        what = f"{what} ({escape(kind)})"
         category = (_text(item.get(CATEGORY)) or "").upper()
         if category not in MINE_CATEGORIES:
             shown = show(item.get(CATEGORY))
-            problems.append(f"{what} ({kind}): category {shown} must be AP or AT")
-        count = _count(item.get(COUNT), f"{what} ({kind}): count", problems)
+            problems.append(f"{what}: category {shown} must be AP or AT")
+        count = _count(item.get(COUNT), f"{what}: count", problems)
         if count is None and _blank(item.get(COUNT)):
-            problems.append(f"{what} ({kind}): count is missing")
+            problems.append(f"{what}: count is missing")
         if category in MINE_CATEGORIES and count is not None:
             out.append(MineCount(kind, category, count))
     return out
@@ -583,12 +590,12 @@ def _build_points(
     for i, item in enumerate(raw):
         where = wheres[i] if i < len(wheres) else f"points[{i}]"
         pid = _text(item.get(ID))
-        label = f"point {pid} ({where})" if pid else f"point at {where}"
+        label = f"point {escape(pid)} ({where})" if pid else f"point at {where}"
         own: list[str] = []
         unknown = sorted(k for k in item if k not in _POINT_FIELDS)
         if unknown:
             own.append(
-                f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                f"unknown field(s) {_names(unknown)}; "
                 f"the point fields are {', '.join(_POINT_FIELDS)}"
             )
         if pid is None:
@@ -748,8 +755,8 @@ def _coordinates(item: dict, own: list[str]):
 def _check_structure(points: list[RecordPoint], problems: list[str]) -> None:
     perimeter = [p for p in points if p.role == "perimeter"]
     problems.extend(
-        f"point {p.id} ({p.where}): closes is only for the last perimeter point "
-        f"(the last is {perimeter[-1].id})"
+        f"point {escape(p.id)} ({p.where}): closes is only for the last perimeter point "
+        f"(the last is {escape(perimeter[-1].id)})"
         for p in perimeter[:-1]
         if p.closes
     )
@@ -772,7 +779,8 @@ def _check_structure(points: list[RecordPoint], problems: list[str]) -> None:
             given = [p.id for p in members if getattr(p, field) is not None]
             if len(given) > 1:
                 problems.append(
-                    f"row {show(row)}: {field} is given on points {', '.join(given)}; give it once"
+                    f"row {show(row)}: {field} is given on points {_names(given, quote=False)}; "
+                    "give it once"
                 )
 
 
@@ -863,8 +871,8 @@ def traverse(
         misclosure = float(misclosure)
         perimeter_pts = perimeter_pts[:-1]
         message = (
-            f"record {record.record_id}: the closing point {last.id} misses "
-            f"the first point {first.id} by {misclosure:.2f} m"
+            f"record {escape(record.record_id)}: the closing point {escape(last.id)} misses "
+            f"the first point {escape(first.id)} by {misclosure:.2f} m"
         )
         if max_misclosure_m is not None and misclosure > max_misclosure_m:
             advice = (
@@ -882,10 +890,10 @@ def traverse(
             record.path,
             [
                 (
-                    f"record {record.record_id}: the perimeter "
-                    f"({', '.join(p.id for p in perimeter_pts)}) is not a valid polygon: "
-                    f"{shapely.is_valid_reason(polygon)}; check the order of the perimeter points "
-                    "and their bearings"
+                    f"record {escape(record.record_id)}: the perimeter "
+                    f"({_names([p.id for p in perimeter_pts], quote=False)}) is not a valid "
+                    f"polygon: {shapely.is_valid_reason(polygon)}; check the order of the "
+                    "perimeter points and their bearings"
                 )
             ],
         )

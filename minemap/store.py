@@ -77,7 +77,7 @@ from minemap.errors import (
     WorkspaceError,
 )
 from minemap.profile import Profile, parse_profile
-from minemap.validate import ERROR, Problem
+from minemap.validate import ERROR, MAX_SEGMENT_M, Problem
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -1066,11 +1066,14 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _read_options(layer, mapping, crs, profile: Profile | None = None) -> str:
+def _read_options(
+    layer, mapping, crs, profile: Profile | None = None, max_segment_m: float = MAX_SEGMENT_M
+) -> str:
     """How a file was read, as canonical JSON (part of what makes an import the same).
 
     With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
     the log says how the file was read, and a later import from the source reuses it.
+    A longest segment other than the default is kept too (``"max_segment_m"``).
     """
     options = {
         "layer": layer,
@@ -1079,6 +1082,8 @@ def _read_options(layer, mapping, crs, profile: Profile | None = None) -> str:
     }
     if profile is not None:
         options[PROFILE] = profile.as_dict()
+    if max_segment_m != MAX_SEGMENT_M:  # the default is left out: earlier logs stay the same
+        options["max_segment_m"] = max_segment_m
     return json.dumps(options, sort_keys=True)
 
 
@@ -1137,6 +1142,7 @@ def add_file(
     crs=None,
     imported_at=None,
     today: dt.date | None = None,
+    max_segment_m: float = MAX_SEGMENT_M,
     profile: Profile | None = None,
     reuse_profile: bool = False,
 ) -> Import:
@@ -1177,6 +1183,9 @@ def add_file(
         be earlier than the last import, nor in the future.
     today
         Dates after this day are errors (default: today).
+    max_segment_m
+        The longest segment allowed in hazards and releases (metres): part of
+        the reading options when it is not the default.
 
     Returns
     -------
@@ -1215,7 +1224,7 @@ def add_file(
         )
         if reused is not None:
             profile = reused[0]
-        options = _read_options(layer, mapping, crs, profile)
+        options = _read_options(layer, mapping, crs, profile, max_segment_m)
         earlier = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.SHA256} = ? AND {s.KIND} = ? "
             f"AND {s.READ_OPTIONS} = ? AND {_COUNTED}",
@@ -1236,6 +1245,7 @@ def add_file(
             districts=_or_none(context.get("districts")),
             hazards=_or_none(context.get("hazards")),
             today=today,
+            max_segment_m=max_segment_m,
             profile=profile,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)

@@ -92,9 +92,23 @@ RULES = {
     ),
     "missing-geometry": (ERROR, "the feature has no geometry or an empty one"),
     "ring-not-closed": (WARNING, "a ring's last vertex differs from its first; it is closed"),
+    "curved-geometry": (
+        WARNING,
+        "arcs (an ArcGIS curve) were made of straight segments of at most 1° of arc",
+    ),
     "z-dropped": (WARNING, "Z (height) or M (measure) values are dropped"),
     "geometry-type": (ERROR, "the geometry type is wrong for the layer"),
-    "coordinates-out-of-range": (ERROR, "longitude beyond ±180 or latitude beyond ±90"),
+    "coordinates-out-of-range": (
+        ERROR,
+        (
+            "longitude beyond ±180 or latitude beyond ±90, or a coordinate that is not a "
+            "finite number (infinite, NaN)"
+        ),
+    ),
+    "coordinates-clamped": (
+        WARNING,
+        "a coordinate within 1e-9° beyond ±180 / ±90 (rounding) was moved onto the edge",
+    ),
     "lat-lon-swapped": (ERROR, "x and y look exchanged (swapped, they fall in the districts)"),
     "outside-crs-area": (ERROR, "the feature lies far outside the area of use of its CRS"),
     "too-few-vertices": (ERROR, "a ring has fewer than 3 distinct vertices"),
@@ -237,29 +251,109 @@ def _in_range(bounds: np.ndarray) -> np.ndarray:
         )
 
 
+#: How far beyond ±180° / ±90° a coordinate is taken for rounding (a reprojection gives
+#: 180.00000000000006) and moved onto the edge, with a warning.
+RANGE_TOLERANCE = 1e-9
+
+
+def _clamp_to_range(geoms, ok, report) -> None:
+    """Move coordinates a hair (:data:`RANGE_TOLERANCE`) beyond the globe's edges onto them."""
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return
+    with np.errstate(all="ignore"):  # shapely's ufuncs warn on NaN
+        bounds = shapely.bounds(geoms[rows])
+        x, y = np.abs(bounds[:, [0, 2]]), np.abs(bounds[:, [1, 3]])
+        beyond = (x > 180).any(axis=1) | (y > 90).any(axis=1)
+        near = (x <= 180 + RANGE_TOLERANCE).all(axis=1) & (y <= 90 + RANGE_TOLERANCE).all(axis=1)
+    hit = rows[beyond & near]
+    if not len(hit):
+        return
+
+    def clip(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(
+            [np.clip(coords[:, 0], -180.0, 180.0), np.clip(coords[:, 1], -90.0, 90.0)]
+        )
+
+    furthest = {}
+    for i, b in zip(hit, bounds[beyond & near], strict=True):
+        xs = [v for v in b[[0, 2]] if abs(v) > 180]
+        ys = [v for v in b[[1, 3]] if abs(v) > 90]
+        furthest[i] = f"longitude {xs[0]!r}" if xs else f"latitude {ys[0]!r}"
+    geoms[hit] = shapely.transform(geoms[hit], clip)
+    mask = np.zeros(len(geoms), dtype=bool)
+    mask[hit] = True
+    report.add(
+        mask,
+        "coordinates-clamped",
+        lambda i: (
+            f"{furthest[i]} lies less than {RANGE_TOLERANCE:g}° beyond the edge of the globe "
+            "(rounding, e.g. of a reprojection): moved onto the edge"
+        ),
+        WARNING,
+    )
+
+
+def _nan_inside(geoms: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Geometries within the globe's bounds that hold a NaN (or infinite) coordinate.
+
+    GEOS leaves NaN out of a geometry's bounds; its length (a perimeter: every
+    vertex, holes too) is NaN then. Within ±180/±90 a length cannot overflow, so
+    only those are measured.
+    """
+    found = np.zeros(len(geoms), dtype=bool)
+    rows = np.flatnonzero(_in_range(bounds))
+    with np.errstate(all="ignore"):  # shapely's ufuncs warn on NaN
+        found[rows] = ~np.isfinite(shapely.length(geoms[rows]))
+    return found
+
+
+def _bounds_text(bounds: np.ndarray) -> str:
+    """Bounds for a message: 6 decimals, huge and non-finite values as they are."""
+    # Python's round() neither overflows nor warns (numpy's multiplies by 10**6 first).
+    return str([round(float(v), 6) for v in bounds])
+
+
 def _check_range(geoms, ok, report) -> np.ndarray:
-    """Coordinates on the globe; a swap that would put them there is named as such."""
+    """Coordinates on the globe; a swap that would put them there is named as such.
+
+    Coordinates within :data:`RANGE_TOLERANCE` of the globe's edge are first
+    moved onto it (a warning), in ``geoms``. Huge, infinite and NaN coordinates
+    (a damaged file, or one in another unit) are out of range too, and are said
+    to be.
+    """
+    _clamp_to_range(geoms, ok, report)
     bounds = np.full((len(geoms), 4), np.nan)
-    bounds[ok] = shapely.bounds(geoms[ok])
-    outside = ok & ~_in_range(bounds)
+    with np.errstate(all="ignore"):
+        bounds[ok] = shapely.bounds(geoms[ok])
+    finite = np.isfinite(bounds).all(axis=1) & ~_nan_inside(geoms, bounds)
+    outside = ok & ~(_in_range(bounds) & finite)
     if not outside.any():
         return outside
     swapped_bounds = bounds[:, [1, 0, 3, 2]]
-    swap = outside & _in_range(swapped_bounds)
+    swap = outside & finite & _in_range(swapped_bounds)
     report.add(
         swap,
         "lat-lon-swapped",
         lambda i: (
-            f"latitude and longitude look swapped (bounds {np.round(bounds[i], 6).tolist()} "
+            f"latitude and longitude look swapped (bounds {_bounds_text(bounds[i])} "
             "are off the globe, exchanged they are not); write x = longitude, y = latitude"
         ),
     )
     report.add(
-        outside & ~swap,
+        outside & ~swap & finite,
         "coordinates-out-of-range",
         lambda i: (
             "coordinates lie outside longitude ±180 / latitude ±90 "
-            f"(bounds {np.round(bounds[i], 6).tolist()}); is the CRS right?"
+            f"(bounds {_bounds_text(bounds[i])}); is the CRS right?"
+        ),
+    )
+    report.add(
+        outside & ~finite,
+        "coordinates-out-of-range",
+        lambda i: (
+            "coordinates are not all finite numbers (infinite or NaN; bounds "
+            f"{_bounds_text(bounds[i])}): is the file damaged, or is the CRS right?"
         ),
     )
     return outside
@@ -658,6 +752,13 @@ def _check_geometry(
         present & (note == "unclosed"),
         "ring-not-closed",
         "a ring was not closed (last vertex ≠ first); it was closed",
+        WARNING,
+    )
+    report.add(
+        present & (note == "curved"),
+        "curved-geometry",
+        "the geometry holds arcs (a curved polygon, as ArcGIS writes them); they were made "
+        "of straight segments of at most 1° of arc (the chord within 0.004 % of the radius)",
         WARNING,
     )
 

@@ -119,13 +119,15 @@ def test_projected_input_is_brought_to_wgs84(tmp_path):
     assert read.geometry.iloc[0].equals_exact(SQUARE, tolerance=1e-7)
 
 
-ROUND_TRIP = [".gpkg", ".geojson", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".parquet", ".csv"]
+ROUND_TRIP = [
+    *(".gpkg", ".geojson", ".shp", ".zip", ".fgb", ".kml", ".kmz", ".parquet", ".csv", ".xlsx")
+]
 
 
 @pytest.mark.parametrize("suffix", ROUND_TRIP)
 def test_round_trip(tmp_path, suffix):
     path = mm.write_layer(_releases(), tmp_path / f"r{suffix}")
-    crs = "EPSG:4326" if suffix == ".csv" else None  # a WKT CSV has no CRS of its own
+    crs = "EPSG:4326" if suffix in (".csv", ".xlsx") else None  # WKT cells have no CRS
     back = mm.read_releases(path, crs=crs)
     assert back[s.RELEASE_ID].tolist() == ["R1", "R2"]
     assert back[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist() == ["2021-05-10", "2022-07-18"]
@@ -161,9 +163,13 @@ def test_points_round_trip_through_csv_as_longitude_latitude(tmp_path):
     assert back.geometry.iloc[0].equals(shapely.Point(46.905, 39.985))
 
 
-def test_unknown_output_format_is_refused(tmp_path):
+@pytest.mark.parametrize("name", ["r.docx", "r.ods", "r.xls", "r"])
+def test_unknown_output_format_is_refused(tmp_path, name):
     with pytest.raises(SchemaError, match="unknown output format"):
-        mm.write_layer(_releases(), tmp_path / "r.xlsx")
+        mm.write_layer(_releases(), tmp_path / name)
+    with pytest.raises(SchemaError, match="not a table format minemap writes"):
+        mio.write_table(pd.DataFrame({"a": [1]}), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_what_a_format_cannot_hold_is_an_error_naming_the_file(tmp_path):
@@ -194,6 +200,49 @@ def test_zipped_shapefile_in_cp1251_reads_cyrillic_names():
     frame = mm.read_districts(FORMATS / "districts_cp1251.zip")
     assert frame[s.DISTRICT].tolist() == ["Aghdam", "Fuzuli", "Shusha", "Tartar"]
     assert frame[s.ISO_3166_2].tolist() == ["AZ-AGM", "AZ-FUZ", "AZ-SUS", "AZ-TAR"]
+
+
+@pytest.mark.parametrize("suffix", [".kml", ".kmz"])
+def test_kml_holds_multi_part_and_holed_polygons_valid_and_whole(tmp_path, suffix):
+    holed = SQUARE.difference(SQUARE.centroid.buffer(0.002))
+    flat = shapely.Polygon([(46.95, 39.98), (46.96, 39.98), (46.95, 39.98)])
+    sliver = shapely.Polygon([(46.97, 39.98), (46.98, 39.98), (46.97, 39.98 + 1e-13)])
+    frame = gpd.GeoDataFrame(
+        {"hazard_id": ["parts", "holed", "holed-parts", "flat-part", "flat"]},
+        geometry=[
+            shapely.MultiPolygon([SQUARE, OTHER]),
+            holed,
+            shapely.MultiPolygon([holed, OTHER]),
+            shapely.MultiPolygon([OTHER, flat]),
+            flat,
+        ],
+        crs="EPSG:4326",
+    )
+    frame.loc[len(frame)] = ["sliver", shapely.MultiPolygon([SQUARE, sliver])]
+    path = mm.write_layer(frame, tmp_path / f"h{suffix}")
+    if suffix == ".kmz":
+        with zipfile.ZipFile(path) as archive:
+            text = "".join(archive.read(name).decode() for name in archive.namelist())
+    else:
+        text = path.read_text()
+    assert text.count("<innerBoundaryIs>") == 2
+    back = _read_back(path)
+    assert back["hazard_id"].tolist() == frame["hazard_id"].tolist()
+    geoms = back.geometry.to_numpy()
+    assert pd.isna(geoms).tolist() == [False] * 4 + [True, False]
+    written = geoms[[0, 1, 2, 3, 5]]
+    assert shapely.is_valid(written).all(), shapely.is_valid_reason(written)
+    assert [shapely.get_num_geometries(g) for g in written] == [2, 1, 2, 1, 2]
+    assert [shapely.get_num_interior_rings(shapely.get_geometry(g, 0)) for g in written] == [
+        0,
+        1,
+        1,
+        0,
+        0,
+    ]
+    wanted = [SQUARE.area + OTHER.area, holed.area, holed.area + OTHER.area, OTHER.area]
+    wanted.append(SQUARE.area + sliver.area)  # tiny, but an area: KML holds it
+    assert shapely.area(written) == pytest.approx(wanted, rel=1e-9)
 
 
 def test_kml_from_gdal_loses_its_extra_columns_and_gets_its_id_back():
@@ -513,8 +562,12 @@ def test_every_geometry_written_is_valid_and_polygonal(tmp_path, suffix):
 
 def _read_back(path: Path) -> gpd.GeoDataFrame:
     """A written layer as another program reads it (GDAL feature by feature, pandas)."""
-    if path.suffix == ".csv":
-        table = pd.read_csv(path, keep_default_na=False)
+    if path.suffix in (".csv", ".xlsx"):
+        table = (
+            pd.read_csv(path, keep_default_na=False)
+            if path.suffix == ".csv"
+            else pd.read_excel(path, engine="calamine", keep_default_na=False)
+        )
         wkt = table.pop("wkt").to_numpy(dtype=object)
         wkt[wkt == ""] = None
         return gpd.GeoDataFrame(table, geometry=shapely.from_wkt(wkt), crs=4326)

@@ -262,3 +262,108 @@ def test_a_progress_bar_still_redraws_its_line(hostile):
     )
     assert result.exit_code == 0, result.output
     assert "\\r" not in result.stderr
+
+
+# --- bulletins, minefield records and MGRS quote values the same way --------------------
+
+#: A value from a hostile file: a terminal escape, a right-to-left override, and length.
+HOSTILE = PWNED + "\u202e" + "9" * 10_000
+
+
+def _assert_short_and_escaped(message: str) -> None:
+    assert not _raw_controls(message), message[:200]
+    assert "9" * (MAX_SHOWN + 1) not in message
+    assert len(message) < 600, len(message)
+    assert "\\x1b]0;pwned\\x07" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        HOSTILE,  # not a number
+        "1,23,4" + HOSTILE,  # digit groups that are not thousands groups
+        "12 " + HOSTILE + " (5)",  # a figure in parentheses beside one that is not
+        "12 furlongs" + HOSTILE,  # an unknown unit
+    ],
+)
+def test_bulletin_figures_are_quoted_short_and_escaped(text):
+    from minemap.bulletins import parse_number
+
+    problem = parse_number(text).problem
+    assert problem
+    _assert_short_and_escaped(problem)
+
+
+def test_bulletin_dates_are_quoted_short_and_escaped(tmp_path):
+    from minemap.bulletins import read_reports
+
+    path = tmp_path / "bulletins.csv"
+    pd.DataFrame(
+        {
+            "period_type": ["week"],
+            "period_start": [HOSTILE],
+            "period_end": ["x" + HOSTILE],
+            "ap_mines": [1],
+            "hectares_cleared": [2.5],
+        }
+    ).to_csv(path, index=False)
+    (problem,) = read_reports(path, today="2026-01-01")["problem"]
+    assert "period_start" in problem
+    assert "period_end" in problem
+    assert not _raw_controls(problem)
+    assert len(problem) < 1000
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.parse_mgrs(HOSTILE),
+        lambda m: m.parse_mgrs("38TNK" + HOSTILE),
+        lambda m: m.utm_to_latlon(HOSTILE, "N", 500000, 4400000),
+        lambda m: m.utm_to_latlon("38" + HOSTILE, "N", 500000, 4400000),
+        lambda m: m.utm_to_latlon(38, HOSTILE, 500000, 4400000),
+    ],
+)
+def test_mgrs_errors_quote_short_and_escaped(call):
+    from minemap import mgrs
+
+    with pytest.raises(mgrs.MGRSError) as caught:
+        call(mgrs)
+    _assert_short_and_escaped(str(caught.value))
+
+
+def test_minefield_record_messages_quote_short_and_escaped(tmp_path):
+    from minemap.errors import MinemapError
+    from minemap.records import read_record
+
+    record = {
+        "record_id": "AGD-1",
+        HOSTILE: 1,
+        "mines": [{"type": HOSTILE, "category": "XX", "count": 1}],
+        "points": [
+            {"id": HOSTILE, "role": "reference", "lat": 40.0, "lon": 46.9, HOSTILE: 2},
+            {"id": "TP1", "role": "perimeter", "mgrs": "38TNK" + HOSTILE},
+        ],
+    }
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    with pytest.raises(MinemapError) as caught:
+        read_record(path)
+    message = str(caught.value)
+    assert not _raw_controls(message)
+    assert "9" * (MAX_SHOWN + 1) not in message
+    assert "unknown record field(s)" in message
+    assert "unknown field(s)" in message
+    assert "MGRS reference" in message
+    assert len(message) < 3000
+
+
+def test_minefield_record_columns_quote_short_and_escaped(tmp_path):
+    from minemap.errors import MinemapError
+    from minemap.records import read_record
+
+    path = tmp_path / "record.csv"
+    path.write_text(f"# record_id: AGD-1\nid,role,{HOSTILE}\nRP1,reference,1\n")
+    with pytest.raises(MinemapError) as caught:
+        read_record(path)
+    _assert_short_and_escaped(str(caught.value))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import struct
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -14,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minemap import gazetteer
+from minemap import io as mio
 from minemap import schema as s
 from minemap.validate import ERROR, GEOMETRY_NOTE, RULES, WARNING, check_layer, guess_kind
 
@@ -139,6 +143,58 @@ def test_coordinates_outside_the_globe_are_errors():
     frame = _layer({"district": ["X"]}, [shapely.box(4690, 3998, 4691, 3999)])
     _, problems, _ = check_layer(frame, "districts")
     assert _rules(problems) == [("district X", "coordinates-out-of-range", ERROR)]
+
+
+with warnings.catch_warnings():  # shapely warns about NaN and infinite coordinates
+    warnings.simplefilter("ignore", RuntimeWarning)
+    HUGE_AND_NON_FINITE = shapely.from_wkt(
+        [
+            "POLYGON ((46.90 39.98, 1e305 39.98, 1e305 39.99, 46.90 39.98))",  # round() overflowed
+            "POLYGON ((-1.7e308 39.98, 46.91 1.7e308, 46.91 39.99, -1.7e308 39.98))",
+            "POLYGON ((46.90 39.98, inf 39.98, 46.91 39.99, 46.90 39.98))",
+            "POLYGON ((46.90 39.98, 46.91 nan, 46.91 39.99, 46.90 39.98))",
+            "POLYGON ((46.90 -inf, 46.91 39.98, 46.91 39.99, 46.90 -inf))",
+        ]
+    ).tolist()
+
+
+def test_huge_and_non_finite_coordinates_are_out_of_range_errors():
+    # Warnings are errors in the tests (as they are on a user's terminal: noise).
+    n = len(HUGE_AND_NON_FINITE)
+    frame = _layer({"district": [f"D{i}" for i in range(n + 1)]}, [*HUGE_AND_NON_FINITE, SQUARE])
+    _, problems, rejected = check_layer(frame, "districts")
+    assert rejected.tolist() == [True] * n + [False]
+    assert [p.rule for p in problems] == ["coordinates-out-of-range"] * n
+    assert "1e+305" in problems[0].message
+    assert "inf" in problems[2].message
+    assert "nan" not in problems[2].message
+    for problem in problems:
+        assert "is the CRS right?" in problem.message
+
+
+def test_huge_and_non_finite_coordinates_in_a_shapefile_are_rejected(tmp_path):
+    # GDAL writes no infinite or NaN coordinate: they are put into the .shp afterwards.
+    marks = {12345.5: np.inf, 23456.5: np.nan, 34567.5: -np.inf}
+    geoms = [shapely.box(46.90, 39.98, 1e305, 39.99), shapely.box(-1.7e308, 39.98, 46.91, 39.99)]
+    geoms += [shapely.Polygon([(46.90, 39.98), (mark, 39.98), (46.91, 39.99)]) for mark in marks]
+    names = [f"D{i}" for i in range(len(geoms) + 1)]
+    _layer({"district": names}, [*geoms, SQUARE]).to_file(tmp_path / "d.shp", engine="pyogrio")
+    shp = tmp_path / "d.shp"
+    raw = shp.read_bytes()
+    for mark, value in marks.items():
+        raw = raw.replace(struct.pack("<d", mark), struct.pack("<d", value))
+    shp.write_bytes(raw)
+    loaded = mio.load_layers([shp], "districts")
+    assert loaded.read == len(names)
+    assert loaded.kept[s.DISTRICT].tolist() == [names[-1]]
+    assert loaded.rejected[s.DISTRICT].tolist() == names[:-1]
+    assert all(p.startswith("coordinates-out-of-range") for p in loaded.rejected["problem"])
+    # The summary measures what was set aside; the rejects report keeps them as read.
+    assert "rejected 5" in loaded.summary()
+    rejects = mio.write_layer(mio.with_valid_geometry(loaded.rejected), tmp_path / "r.gpkg")
+    back = mio.read_file(rejects)
+    assert back.geometry.isna().all()
+    assert back[s.GEOMETRY_AS_READ].str.contains("Infinity|NaN|e\\+30", regex=True).all()
 
 
 def test_district_spellings_become_keys():

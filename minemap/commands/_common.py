@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 import math
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from minemap import schema as s
 from minemap._text import escape_controls
 from minemap.errors import MinemapError, WorkspaceError
 from minemap.profile import Profile, ProfileError, read_profile
-from minemap.validate import RULES
+from minemap.validate import MAX_SEGMENT_M, RULES
 
 log = logging.getLogger("minemap")
 
@@ -58,6 +60,53 @@ class OneOrMore(click.Option):
 
 
 EXISTING = click.Path(exists=False, dir_okay=False, path_type=Path)
+
+#: What each kind of output option writes, by extension. A name with any other
+#: extension is refused before any work (exit 2): nothing is ever written in a
+#: format its name does not say.
+LAYER_OUTPUTS = mio.WRITE_FORMATS
+TABLE_OUTPUTS = mio.TABLE_FORMATS
+#: Rejected features may mix geometry types (polygons, points, none): not a Shapefile,
+#: which holds one geometry type.
+REJECTS_OUTPUTS = tuple(f for f in mio.WRITE_FORMATS if f not in (".shp", ".zip"))
+MAP_OUTPUTS = (".html", ".htm")
+RASTER_OUTPUTS = (".tif", ".tiff")
+_FORMAT_HINTS = {
+    ".shp": "a Shapefile holds one geometry type, and rejected features may mix them "
+    "(polygons, points, none)",
+    ".zip": "a zipped Shapefile holds one geometry type, and rejected features may mix them "
+    "(polygons, points, none)",
+    ".ods": "minemap reads .ods but writes spreadsheets as .xlsx",
+    ".xls": "write .xlsx",
+}
+
+
+class OutputFile(click.Path):
+    """An output file whose extension must name a format minemap writes for it.
+
+    Checked when the command line is parsed: a wrong extension is a usage error
+    (exit 2) before anything is read or computed.
+    """
+
+    def __init__(self, formats, what: str) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+        self.formats = tuple(formats)
+        self.what = what
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        suffix = Path(path).suffix.lower()
+        if suffix not in self.formats:
+            said = repr(suffix) if suffix else "a name without an extension"
+            hint = _FORMAT_HINTS.get(suffix)
+            self.fail(
+                f"{path}: {said} is not a format minemap writes {self.what} in"
+                + (f" ({hint})" if hint else "")
+                + f"; use {', '.join(self.formats)}",
+                param,
+                ctx,
+            )
+        return path
 
 
 class FiniteFloat(click.FloatRange):
@@ -184,8 +233,46 @@ def layer_for(kind: str, layers) -> str | None:
     return chosen
 
 
+def _remember_segment_km(ctx, param, value):
+    """``--max-segment-km`` (hidden, the earlier spelling): kept in metres."""
+    if value is not None:
+        ctx.meta["minemap.max_segment_km"] = value * 1000
+    return value
+
+
+def max_segment_m() -> float:
+    """The longest segment allowed in hazards and releases, in metres (``--max-segment``)."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    metres, km = meta.get("minemap.max_segment"), meta.get("minemap.max_segment_km")
+    if metres is not None and km is not None and metres != km:
+        raise click.UsageError("give --max-segment METRES (or --max-segment-km), not both")
+    chosen = metres if metres is not None else km
+    return MAX_SEGMENT_M if chosen is None else chosen
+
+
 def read_options(func):
-    """``--layer``, ``--crs``, ``--map``, ``--profile`` and ``--gazetteer``: how to read inputs."""
+    """``--layer``, ``--crs``, ``--map``, ``--profile``, ``--gazetteer`` and ``--max-segment``."""
+    func = click.option(
+        "--max-segment-km",
+        "max_segment_km",
+        type=FiniteFloat(min=0, min_open=True),
+        hidden=True,
+        expose_value=False,
+        callback=_remember_segment_km,
+        help="--max-segment in kilometres (the earlier spelling).",
+    )(func)
+    func = click.option(
+        "--max-segment",
+        "max_segment",
+        type=FiniteFloat(min=0, min_open=True),
+        metavar="METRES",
+        expose_value=False,
+        callback=_remember("max_segment"),
+        help=f"Longest distance between consecutive vertices of a hazard or a release "
+        f"(default {MAX_SEGMENT_M:,.0f}); a longer one is taken for a mistyped coordinate. "
+        "Districts and context layers are not checked.",
+    )(func)
     func = click.option(
         "--gazetteer",
         "gazetteer_file",
@@ -311,12 +398,7 @@ def layer_options(require_releases: bool = True):
 
         func = workspace_options(checked)
         func = read_options(func)
-        func = click.option(
-            "--rejects",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write rejected features here (.gpkg, .geojson or .csv, with a 'problem' "
-            "column) and go on; without it, any rejected feature stops the run.",
-        )(func)
+        func = rejects_option(func)
         func = click.option(
             "--as-of",
             "as_of",
@@ -344,6 +426,16 @@ def layer_options(require_releases: bool = True):
     return decorate
 
 
+def rejects_option(func):
+    """``--rejects FILE``: where rejected features go (the run goes on)."""
+    return click.option(
+        "--rejects",
+        type=OutputFile(REJECTS_OUTPUTS, "rejected features"),
+        help="Write rejected features here (.gpkg, .geojson, .csv, .xlsx..., with a "
+        "'problem' column) and go on; without it, any rejected feature stops the run.",
+    )(func)
+
+
 def overwrite_option(func):
     return click.option(
         "--overwrite", is_flag=True, help="Replace output files that already exist."
@@ -355,6 +447,49 @@ class _EchoHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         click.echo(self.format(record), err=True)
+
+
+#: Where the libraries' own warnings and log records go: minemap's log, at INFO
+#: level, so they show with -v and never otherwise.
+library_log = logging.getLogger("minemap.library")
+
+
+class _LibraryHandler(logging.Handler):
+    """Other libraries' log records (pyogrio's GDAL messages, rasterio...) into minemap's log.
+
+    Python prints a record no handler takes (``logging.lastResort``) whatever -q
+    says; this one takes them all and passes them on at INFO level.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "minemap" or record.name.startswith("minemap."):
+            return
+        library_log.info("%s: %s", record.name, record.getMessage())
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` while a command runs: a library's warning is logged, not printed."""
+    library_log.info("%s: %s (%s:%s)", category.__name__, message, Path(filename).name, lineno)
+
+
+@contextlib.contextmanager
+def library_messages_logged():
+    """Route warnings and other libraries' log records into minemap's log (shown with -v).
+
+    The one place the command line decides what reaches the terminal: with it,
+    no library warning (GDAL through pyogrio, pandas, shapely...) is printed as
+    is, and none is lost either: ``-v`` shows them.
+    """
+    handler = _LibraryHandler()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _log_warning
+            yield
+    finally:
+        root.removeHandler(handler)
 
 
 def verbosity(func):
@@ -381,7 +516,8 @@ def verbosity(func):
         ctx.meta["minemap.quiet"] = quiet
         ctx.meta["minemap.verbose"] = verbose
         try:
-            return func(*args, **kwargs)
+            with library_messages_logged():
+                return func(*args, **kwargs)
         except MinemapError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
@@ -430,6 +566,7 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
         crs=meta.get("minemap.crs"),
         districts=districts,
         hazards=hazards,
+        max_segment_m=max_segment_m(),
         profile=meta.get("minemap.profile"),
     )
     log_problems(loaded)
@@ -461,7 +598,9 @@ def warning_lines(problems, *, every: bool = False, hint: str = "-v lists each o
             lines.append(str(found[0]))
             continue
         files = list(dict.fromkeys(p.file for p in found))
-        where = files[0] if len(files) == 1 else f"{len(files)} files"
+        where = ", ".join(files[:3]) + (
+            f" and {len(files) - 3} more files" if len(files) > 3 else ""
+        )
         named = [p.feature for p in found if p.feature]
         example = f" (e.g. {', '.join(named[:3])})" if named else ""
         what = RULES[rule][1] if rule in RULES else found[0].message
@@ -498,11 +637,10 @@ def load_all(
     those in ``required`` must hold records there. Returns the kept features
     by kind (``None`` where no file and no record).
     """
-    if rejects is not None and Path(rejects).suffix.lower() not in mio.WRITE_FORMATS:
+    if rejects is not None and Path(rejects).suffix.lower() not in REJECTS_OUTPUTS:
         # Say so before reading anything, not after all the checks.
-        raise click.BadParameter(
-            f"{rejects}: unknown format; use one of {', '.join(sorted(mio.WRITE_FORMATS))}",
-            param_hint="--rejects",
+        OutputFile(REJECTS_OUTPUTS, "rejected features").convert(
+            rejects, None, click.get_current_context(silent=True)
         )
     layers = {"districts": load([districts], "districts") if districts else None}
     files = {"hazards": hazards, "releases": releases, "districts": districts, "items": items}
@@ -599,36 +737,55 @@ def no_releases() -> gpd.GeoDataFrame:
     )
 
 
+def _free_name(name: str, taken) -> str:
+    """``name``, or ``name_2``, ``name_3``... whichever no column has yet."""
+    taken = {str(c).lower() for c in taken}
+    candidate, n = name, 2
+    while candidate.lower() in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
 def write_rejects(loaded, path: Path, overwrite: bool) -> None:
-    """Write every rejected feature, with its layer and ``problem``, to one file."""
+    """Write every rejected feature, with its layer and ``problem``, to one file.
+
+    Any format of :data:`REJECTS_OUTPUTS` holds them whatever they are (a
+    GeoPackage's own ``fid``/``geom`` columns step aside for data columns of
+    those names). A data column that has the name of one this report adds
+    (``layer``; ``wkt`` in a table) is kept under the name with ``_2``.
+    """
+    as_table = path.suffix.lower() in TABLE_OUTPUTS
     frames = []
     for item in loaded:
         frame = item.rejected.copy()
+        if s.LAYER in frame.columns:
+            frame = frame.rename(columns={s.LAYER: _free_name(s.LAYER, frame.columns)})
         frame.insert(0, s.LAYER, item.kind)
         frames.append(frame)
     # Only layers with rejects bring their columns (an empty frame would add its own).
     frames = [f for f in frames if len(f)] or frames[:1]
     rejected = pd.concat(frames, ignore_index=True)
     geometry = rejected.geometry.name if isinstance(rejected, gpd.GeoDataFrame) else s.GEOMETRY
-    as_csv = path.suffix.lower() == ".csv"
     for column in rejected.columns:
         # Rejected values are as read: a column may mix numbers and text ("x", -5), which
-        # the layer formats cannot hold (a CSV can: its numbers stay numbers).
-        if column != geometry and rejected[column].dtype == object and not as_csv:
+        # the layer formats cannot hold (a table can: its numbers stay numbers).
+        if column != geometry and rejected[column].dtype == object and not as_table:
             values = rejected[column]
             rejected[column] = values.where(values.isna(), values.astype(str))
     rejected = gpd.GeoDataFrame(rejected, geometry=geometry, crs=s.CANONICAL_CRS)
     rejected = mio.with_valid_geometry(rejected)
     geoms = rejected.geometry.to_numpy()
     with_z = pd.notna(geoms) & shapely.has_z(geoms)
-    if path.suffix.lower() in (".fgb", ".shp", ".zip") and 0 < with_z.sum() < pd.notna(geoms).sum():
-        # Rejected features keep their geometry as read, heights too; these formats cannot
+    if path.suffix.lower() == ".fgb" and 0 < with_z.sum() < pd.notna(geoms).sum():
+        # Rejected features keep their geometry as read, heights too; FlatGeobuf cannot
         # mix 2D and 3D features in one file.
         rejected = rejected.set_geometry(
             gpd.GeoSeries(shapely.force_2d(geoms), index=rejected.index, crs=rejected.crs)
         )
-    if as_csv:
+    if as_table:
         table = pd.DataFrame(rejected.drop(columns=geometry))
+        if "wkt" in table.columns:
+            table = table.rename(columns={"wkt": _free_name("wkt", table.columns)})
         table["wkt"] = rejected.geometry.to_wkt()
         mio.write_table(table, path, overwrite=overwrite, rounded=False)  # values as read
     else:

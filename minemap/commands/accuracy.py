@@ -9,13 +9,17 @@ import click
 from minemap import io as mio
 from minemap.commands._common import (
     EXISTING,
+    MAP_OUTPUTS,
+    TABLE_OUTPUTS,
     FiniteFloat,
     OneOrMore,
+    OutputFile,
     check_outputs,
     load_all,
     note,
     overwrite_option,
     read_options,
+    rejects_option,
     require_inputs,
     verbosity,
     workspace_options,
@@ -97,22 +101,19 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(TABLE_OUTPUTS, "a table"),
     required=True,
-    help="Per-record CSV; OUT_by_district.csv and OUT_by_source.csv are written beside it.",
+    help="Per-record table (.csv or .xlsx); OUT_by_district and OUT_by_source, in the same "
+    "format, are written beside it.",
 )
 @click.option(
     "--html",
     "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(MAP_OUTPUTS, "a map"),
     help="Also write an offline HTML map with the accuracy layer (records by hit rate, "
     "arrows for shifts).",
 )
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write rejected features here and go on.",
-)
+@rejects_option
 @workspace_options
 @read_options
 @overwrite_option

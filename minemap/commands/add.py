@@ -12,6 +12,7 @@ from minemap.commands._common import (
     layer_for,
     log_problems,
     mapping_for,
+    max_segment_m,
     note,
     parse_map,
     read_options,
@@ -67,6 +68,7 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         mapping=mapping_for(kind, parse_map(meta.get("minemap.map"))) or None,
         crs=meta.get("minemap.crs"),
         imported_at=imported_at,
+        max_segment_m=max_segment_m(),
         profile=meta.get("minemap.profile"),
         reuse_profile=True,
     )

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from minemap import contamination, outputs
 from minemap import schema as s
 from minemap.commands._common import (
     EXISTING,
+    RASTER_OUTPUTS,
     FiniteFloat,
     OneOrMore,
+    OutputFile,
     check_outputs,
     no_releases,
     note,
     overwrite_option,
     read_options,
+    rejects_option,
     require_inputs,
     verbosity,
     workspace_options,
@@ -60,15 +61,11 @@ from minemap.commands.accuracy import load_with_items
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(RASTER_OUTPUTS, "a raster"),
     required=True,
     help="The GeoTIFF to write (tiled, DEFLATE, nodata -9999).",
 )
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write rejected features here and go on.",
-)
+@rejects_option
 @workspace_options
 @read_options
 @overwrite_option

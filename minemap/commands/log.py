@@ -11,7 +11,15 @@ import pandas as pd
 from minemap import io as mio
 from minemap import schema as s
 from minemap import store
-from minemap.commands._common import note, text_table, verbosity
+from minemap.commands._common import (
+    TABLE_OUTPUTS,
+    OutputFile,
+    check_outputs,
+    note,
+    overwrite_option,
+    text_table,
+    verbosity,
+)
 
 
 def _text(value) -> str:
@@ -111,9 +119,24 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     is_flag=True,
     help="Print the import profile import #N (--import N) was read with, as stored.",
 )
+@click.option(
+    "-o",
+    "--output",
+    type=OutputFile(TABLE_OUTPUTS, "a table"),
+    help="Write the list (the imports, or with --rejects the rejected features and their "
+    "geometry as WKT) to this .csv or .xlsx file instead of printing it.",
+)
+@overwrite_option
 @verbosity
 def log(
-    workspace: Path, as_json: bool, show_rejects: bool, check: bool, import_id, show_profile
+    workspace: Path,
+    as_json: bool,
+    show_rejects: bool,
+    check: bool,
+    import_id,
+    show_profile,
+    output: Path | None,
+    overwrite: bool,
 ) -> None:
     """List every import of a workspace: when (UTC), which file, its SHA-256, from whom,
     how many features were read, kept and rejected, what changed, and the import
@@ -126,6 +149,11 @@ def log(
         return
     if import_id is not None and not show_rejects:
         raise click.UsageError("--import N goes with --rejects or --profile")
+    if output is not None and (as_json or check or show_profile):
+        raise click.UsageError(
+            "-o/--output writes the list as a table: not with --json, --check or --profile"
+        )
+    check_outputs([output], overwrite)
     if check:
         if show_rejects or as_json:
             raise click.UsageError("--check goes alone (without --rejects or --json)")
@@ -138,6 +166,12 @@ def log(
         return
     if show_rejects:
         rejects = store.read_rejects(workspace, import_id=import_id)
+        if output is not None:
+            table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
+            table["wkt"] = rejects.geometry.to_wkt()
+            mio.write_table(table, output, overwrite=overwrite, rounded=False)  # as read
+            note(f"{len(rejects)} rejected feature(s) in {workspace} written to {output}")
+            return
         if as_json:
             table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
             table["wkt"] = rejects.geometry.to_wkt()
@@ -147,6 +181,10 @@ def log(
         note(f"{len(rejects)} rejected feature(s) in {workspace}")
         return
     imports = store.read_imports(workspace)
+    if output is not None:
+        mio.write_table(imports, output, overwrite=overwrite)
+        note(f"{len(imports)} import(s) in {workspace} written to {output}")
+        return
     if as_json:
         records = imports.assign(
             **{s.IMPORTED_AT: imports[s.IMPORTED_AT].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}

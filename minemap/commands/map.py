@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from minemap.commands._common import (
+    MAP_OUTPUTS,
+    OutputFile,
     check_outputs,
     layer_options,
     load_inputs,
@@ -28,7 +28,7 @@ from minemap.commands.report import (
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(MAP_OUTPUTS, "a map"),
     required=True,
     help="The HTML map to write (self-contained, works offline).",
 )

@@ -11,6 +11,8 @@ import numpy as np
 from minemap import io as mio
 from minemap.commands._common import (
     EXISTING,
+    TABLE_OUTPUTS,
+    OutputFile,
     check_outputs,
     layer_options,
     load_inputs,
@@ -92,9 +94,9 @@ def _context(path: Path | None, name: str):
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(TABLE_OUTPUTS, "a table"),
     required=True,
-    help="The ranked table (CSV) with every part of the score.",
+    help="The ranked table (.csv or .xlsx) with every part of the score.",
 )
 @click.option(
     "--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown on stdout."

@@ -10,7 +10,13 @@ import click
 from minemap import io as mio
 from minemap import outputs
 from minemap import schema as s
-from minemap.commands._common import check_outputs, note, overwrite_option, verbosity
+from minemap.commands._common import (
+    OutputFile,
+    check_outputs,
+    note,
+    overwrite_option,
+    verbosity,
+)
 from minemap.errors import InputFileError
 from minemap.profile import DraftSource, draft_profile, parse_profile
 
@@ -31,7 +37,7 @@ def profile() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile((".toml",), "an import profile"),
     help="The profile to write (.toml). Without it, the draft is printed.",
 )
 @click.option(

@@ -17,6 +17,7 @@ from minemap.commands._common import (
     note,
     overwrite_option,
     read_options,
+    rejects_option,
     require_inputs,
     verbosity,
     workspace_options,
@@ -25,14 +26,21 @@ from minemap.commands._common import (
 PROGRESS_CSV = "progress.csv"
 FORECAST_CSV = "forecast.csv"
 COMPARISON_CSV = "comparison.csv"
+#: The tables' formats (``--table-format``): their files' extension.
+TABLE_FORMATS = ("csv", "xlsx")
 
 
-def output_paths(folder: Path, reports: bool) -> list[Path]:
+def table_paths(folder: Path, reports: bool, table_format: str = "csv") -> list[Path]:
+    """progress, forecast (and comparison) tables in ``folder``, in ``table_format``."""
+    names = [PROGRESS_CSV, FORECAST_CSV, *([COMPARISON_CSV] if reports else [])]
+    return [folder / Path(n).with_suffix(f".{table_format}") for n in names]
+
+
+def output_paths(folder: Path, reports: bool, table_format: str = "csv") -> list[Path]:
     """Every file the command writes into ``folder``."""
     from minemap.charts import chart_paths
 
-    names = [PROGRESS_CSV, FORECAST_CSV, *([COMPARISON_CSV] if reports else [])]
-    return [folder / n for n in names] + chart_paths(folder)
+    return table_paths(folder, reports, table_format) + chart_paths(folder)
 
 
 def format_forecast(table: pd.DataFrame) -> str:
@@ -119,10 +127,14 @@ def format_forecast(table: pd.DataFrame) -> str:
     help="Folder for progress.csv, forecast.csv, comparison.csv and the charts (SVG, PNG).",
 )
 @click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write rejected features here and go on.",
+    "--table-format",
+    "table_format",
+    type=click.Choice(TABLE_FORMATS),
+    default="csv",
+    show_default=True,
+    help="Write the tables as .csv or as .xlsx workbooks (progress.xlsx, forecast.xlsx...).",
 )
+@rejects_option
 @workspace_options
 @read_options
 @overwrite_option
@@ -137,6 +149,7 @@ def progress(
     as_of,
     period,
     output,
+    table_format,
     rejects,
     overwrite,
 ):
@@ -144,8 +157,9 @@ def progress(
 
     Writes progress.csv (per period, district and method), forecast.csv (per
     district: remaining, rate and a completion range, see docs/progress.md)
-    and burn-down, released-area and items charts as SVG and PNG. Prints the
-    forecast table.
+    and burn-down, released-area and items charts as SVG and PNG (with
+    --table-format xlsx, the tables as .xlsx workbooks). Prints the forecast
+    table.
     """
     from minemap.bulletins import read_reports
     from minemap.charts import write_charts
@@ -154,7 +168,7 @@ def progress(
     from minemap.progress import progress as measure
 
     require_inputs(releases=releases)
-    check_outputs([*output_paths(output, reports is not None), rejects], overwrite)
+    check_outputs([*output_paths(output, reports is not None, table_format), rejects], overwrite)
     bulletins = None
     if reports is not None:
         bulletins = read_reports(reports, decimal=decimal)
@@ -190,11 +204,12 @@ def progress(
     )
     outlook = forecast(weekly)
     output.mkdir(parents=True, exist_ok=True)
-    mio.write_table(table, output / PROGRESS_CSV, overwrite=overwrite)
-    mio.write_table(outlook, output / FORECAST_CSV, overwrite=overwrite)
+    paths = table_paths(output, bulletins is not None, table_format)
+    mio.write_table(table, paths[0], overwrite=overwrite)
+    mio.write_table(outlook, paths[1], overwrite=overwrite)
     if bulletins is not None:
         comparison = compare_reports(rel, bulletins, districts=ds, as_of=as_of)
-        mio.write_table(comparison, output / COMPARISON_CSV, overwrite=overwrite)
+        mio.write_table(comparison, paths[2], overwrite=overwrite)
     write_charts(table, output, overwrite=overwrite, forecast=outlook)
     note(
         f"progress: {table[s.PERIOD].nunique()} {period}(s) to {table.attrs.get('as_of')} "

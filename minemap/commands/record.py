@@ -9,7 +9,14 @@ import click
 from minemap import io as mio
 from minemap import records
 from minemap import schema as s
-from minemap.commands._common import FiniteFloat, check_outputs, overwrite_option, verbosity
+from minemap.commands._common import (
+    LAYER_OUTPUTS,
+    FiniteFloat,
+    OutputFile,
+    check_outputs,
+    overwrite_option,
+    verbosity,
+)
 from minemap.errors import SchemaError
 
 #: Output formats: a GeoPackage takes every layer, the others the perimeter only.
@@ -22,7 +29,7 @@ _LAYERS = ("perimeter", "rows", "points")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(LAYER_OUTPUTS, "a record's layers"),
     help="Output file. .gpkg holds three layers (perimeter, rows, points); any other format "
     "(.geojson, .shp, .fgb, .parquet, .csv...) holds the perimeter only. Without it, the "
     "perimeter is printed as GeoJSON to stdout.",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from minemap.commands._common import (
+    LAYER_OUTPUTS,
+    TABLE_OUTPUTS,
+    OutputFile,
     check_outputs,
     layer_options,
     load_inputs,
@@ -22,14 +23,14 @@ from minemap.commands._engine import engine_options
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Remaining hazard polygons (.gpkg, .geojson or .shp).",
+    type=OutputFile(LAYER_OUTPUTS, "a layer"),
+    help="Remaining hazard polygons (.gpkg, .geojson, .shp, .csv, .xlsx...).",
 )
 @click.option(
     "--by-district",
     "by_district",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The per-district table as CSV.",
+    type=OutputFile(TABLE_OUTPUTS, "a table"),
+    help="The per-district table (.csv or .xlsx).",
 )
 @engine_options
 @overwrite_option

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from minemap.commands._common import (
+    OutputFile,
     check_outputs,
     layer_options,
     load_inputs,
@@ -131,7 +132,7 @@ def write_map_page(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile((".html", ".htm", ".pdf"), "a report"),
     default=Path("report.html"),
     show_default=True,
     help="The report to write: .html (one self-contained page, prints on A4) or .pdf (that "

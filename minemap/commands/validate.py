@@ -12,9 +12,9 @@ from minemap import io as mio
 from minemap import schema as s
 from minemap._text import escape
 from minemap.commands._common import (
-    FiniteFloat,
     layer_for,
     mapping_for,
+    max_segment_m,
     parse_map,
     quiet,
     read_options,
@@ -99,17 +99,10 @@ def _read(path: Path, kind: str | None, crs, layers, maps, profile=None) -> list
     type=click.Path(dir_okay=False, path_type=Path),
     help="District polygons: context for the lat/lon-swap check and hazards' district names.",
 )
-@click.option(
-    "--max-segment-km",
-    type=FiniteFloat(min=0, min_open=True),
-    default=5.0,
-    show_default=True,
-    help="Longest allowed distance between consecutive vertices of a hazard or release.",
-)
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
 @read_options
 @verbosity
-def validate(files, kind, districts, max_segment_km, as_json):
+def validate(files, kind, districts, as_json):
     """Check map layers and print every problem (file, feature, rule, message).
 
     Several files of one kind are checked together (ids must be unique across
@@ -152,7 +145,7 @@ def validate(files, kind, districts, max_segment_km, as_json):
                 mapping=mapping_for(layer_kind, maps),
                 districts=context["districts"] if layer_kind != "districts" else None,
                 hazards=context["hazards"] if layer_kind == "releases" else None,
-                max_segment_m=max_segment_km * 1000,
+                max_segment_m=max_segment_m(),
                 profile=profile,
             )
         except MinemapError as exc:

@@ -58,6 +58,8 @@ def make_bad() -> None:
     )
     (BAD / "garbage.gpkg").write_bytes(bytes((i * 37 + 11) % 256 for i in range(2048)))
     (BAD / "hazards.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(200)))
+    with zipfile.ZipFile(BAD / "hazards.docx", "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
     with zipfile.ZipFile(BAD / "no_shapefile.zip", "w") as archive:
         archive.writestr("readme.txt", "the shapefile was forgotten")
         archive.writestr("hazards.xls", "not a map")
