@@ -29,6 +29,7 @@ import click
 from minemap import __version__, commands
 from minemap._arguments import spelled_as
 from minemap._text import escape_controls
+from minemap.commands._options import GROUP_QUIET, GROUP_VERBOSE, quiet_option, verbose_option
 
 #: The option that stands for each parameter of the library a message may name as
 #: the fix (:func:`minemap._arguments.argument`).
@@ -116,11 +117,16 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="minemap")
-def main() -> None:
+@verbose_option
+@quiet_option
+def main(verbose: int, quiet: bool) -> None:
     """Mine-action information management: remaining contamination, per district, offline maps.
 
-    Start with `minemap demo -o DIR` to run the whole job on the bundled sample.
+    Start with `minemap demo --output-dir DIR` to run the whole job on the bundled sample.
+    -v/-q go before the command or after it: `minemap -q report ...`.
     """
+    meta = click.get_current_context().meta
+    meta[GROUP_VERBOSE], meta[GROUP_QUIET] = verbose, quiet
 
 
 for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

@@ -15,14 +15,11 @@ from minemap.commands._common import (
     run_job,
     verbosity,
 )
+from minemap.commands._options import output_dir_option
 
 
 @click.command()
-@click.option(
-    "-o",
-    "--output",
-    "outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+@output_dir_option(
     default=Path("minemap-demo"),
     show_default=True,
     help="Folder for the outputs.",
@@ -35,13 +32,13 @@ from minemap.commands._common import (
 )
 @overwrite_option
 @verbosity
-def demo(outdir: Path, as_of, overwrite: bool) -> None:
+def demo(output: Path, as_of, overwrite: bool) -> None:
     """Run the whole job on the bundled sample (real districts, synthetic records).
 
     Writes DIR/map.html, DIR/districts.csv and DIR/remaining.gpkg and prints the
     per-district table.
     """
-    outputs = [outdir / "map.html", outdir / "districts.csv", outdir / "remaining.gpkg"]
+    outputs = [output / "map.html", output / "districts.csv", output / "remaining.gpkg"]
     check_outputs(outputs, overwrite)
     hazards, releases, districts = load_inputs(
         [datasets.get_path("hazards")],
