@@ -15,6 +15,7 @@ from minemap import contamination
 from minemap import schema as s
 from minemap.cli import main
 from minemap.commands._common import OutputFile
+from minemap.commands._common import read_options as _read_options
 from minemap.commands._options import Option
 
 DATA = Path(__file__).parent / "data"
@@ -23,7 +24,7 @@ RELEASES = str(DATA / "small_releases.geojson")
 DISTRICTS = str(DATA / "small_districts.geojson")
 
 #: Commands that compute remaining ground (hazards minus released land).
-REMAINING_GROUND = ["remaining", "map", "report", "priorities", "density", "accuracy"]
+REMAINING_GROUND = ["remaining", "map", "report", "priorities", "density", "accuracy", "demo"]
 
 
 @pytest.fixture
@@ -227,7 +228,7 @@ def test_the_group_shows_v_and_q(runner):
 # --- --workspace and --engine wherever remaining ground is computed ----------------
 
 
-@pytest.mark.parametrize("name", [*REMAINING_GROUND, "progress"])
+@pytest.mark.parametrize("name", [*(c for c in REMAINING_GROUND if c != "demo"), "progress"])
 def test_workspace_on_every_command_that_reads_the_layers_it_counts(name):
     params = {o for p in main.commands[name].params for o in p.opts}
     assert {"--workspace", "--known-on"} <= params
@@ -302,6 +303,36 @@ def test_accuracy_map_ground_takes_the_engine(runner, tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert calls == [3]
+
+
+# --- lengths in metres ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "command"), list(_leaf_commands()))
+def test_lengths_are_given_in_metres(runner, name, command):
+    for param in command.params:
+        spelled = [*param.opts, *param.secondary_opts]
+        if any(o.endswith("-km") for o in spelled):
+            assert param.hidden, (name, spelled)  # an earlier spelling, not shown
+    text = _help(runner, *name.split())
+    assert "-km" not in text
+    assert "kilomet" not in text.lower()
+
+
+def test_max_segment_km_still_works_in_metres(runner, tmp_path):
+    from minemap.commands._common import max_segment_m
+
+    seen = []
+
+    @click.command()
+    @_read_options
+    def probe():
+        seen.append(max_segment_m())
+
+    for args in (["--max-segment", "2500"], ["--max-segment-km", "2.5"]):
+        result = CliRunner().invoke(probe, args)
+        assert result.exit_code == 0, result.output
+    assert seen == [2500.0, 2500.0]
 
 
 # --- hidden aliases ----------------------------------------------------------------

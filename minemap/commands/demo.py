@@ -15,6 +15,7 @@ from minemap.commands._common import (
     run_job,
     verbosity,
 )
+from minemap.commands._engine import engine_options
 from minemap.commands._options import output_dir_option
 
 
@@ -30,9 +31,10 @@ from minemap.commands._options import output_dir_option
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Count releases dated on or before this day (YYYY-MM-DD).",
 )
+@engine_options
 @overwrite_option
 @verbosity
-def demo(output: Path, as_of, overwrite: bool) -> None:
+def demo(output: Path, as_of, overwrite: bool, engine, scheduler, chunk_size) -> None:
     """Run the whole job on the bundled sample (real districts, synthetic records).
 
     Writes DIR/map.html, DIR/districts.csv and DIR/remaining.gpkg and prints the
@@ -55,6 +57,9 @@ def demo(output: Path, as_of, overwrite: bool) -> None:
         *outputs,
         overwrite=overwrite,
         title="minemap demo: remaining contamination (synthetic sample)",
+        engine=engine,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
     )
     note(f"wrote {', '.join(str(p) for p in outputs)}")
 
