@@ -9,6 +9,7 @@ import pandas as pd
 
 from minemap import io as mio
 from minemap import schema as s
+from minemap._text import show
 from minemap.commands._common import (
     EXISTING,
     OneOrMore,
@@ -177,7 +178,7 @@ def progress(
         guessed = bulletins["area_reading"].fillna("").str.contains("neighbouring bulletins")
         for index, row in bulletins[guessed].iterrows():
             click.echo(
-                f"{reports}: row {index + 2}: area {row['area_as_printed']!r} read as "
+                f"{reports}: row {index + 2}: area {show(row['area_as_printed'])} read as "
                 f"{row[s.AREA_HA]:g} ha: {row['area_reading']}",
                 err=True,
             )
