@@ -354,3 +354,50 @@ def test_an_old_spelling_works_but_is_not_shown():
     assert "-x" not in text
     missing = runner.invoke(command, ["--new"])
     assert missing.exit_code == 2
+
+
+# --- one definition each --------------------------------------------------------------
+
+#: Options every command spells and means the same way: each declared in one module.
+SHARED = [
+    "-o",
+    "--output",
+    "--output-dir",
+    "--rejects",
+    "--workspace",
+    "--known-on",
+    "--engine",
+    "--scheduler",
+    "--chunk-size",
+    "-v",
+    "-q",
+    "--crs",
+    "--map",
+    "--max-segment",
+    "--gazetteer",
+]
+
+
+def _declared_options():
+    """``{option: {module, ...}}`` of every ``click.option(...)`` in the command line's code."""
+    import ast
+
+    import minemap
+
+    root = Path(minemap.__file__).parent
+    found: dict[str, set[str]] = {}
+    for path in [root / "cli.py", *sorted((root / "commands").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = getattr(node, "func", None)
+            named = getattr(func, "attr", None) or getattr(func, "id", None)
+            if isinstance(node, ast.Call) and named == "option":
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and str(arg.value).startswith("-"):
+                        found.setdefault(arg.value, set()).add(path.name)
+    return found
+
+
+@pytest.mark.parametrize("option", SHARED)
+def test_each_shared_option_is_declared_once(option):
+    declared = _declared_options()
+    assert len(declared.get(option, ())) == 1, (option, declared.get(option))
