@@ -302,7 +302,7 @@ def test_remaining_polygons_are_valid_in_every_format(runner, tmp_path, suffix):
     assert area == pytest.approx(float(back[column].iloc[0]), rel=1e-6)
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".kml", ".csv"])
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".kml", ".csv"])
 def test_rejects_are_written_valid_and_keep_the_geometry_as_read(runner, tmp_path, suffix):
     frame = gpd.read_file(HAZARDS)
     x0, y0, x1, y1 = frame.geometry.iloc[0].bounds
@@ -326,6 +326,17 @@ def test_rejects_are_written_valid_and_keep_the_geometry_as_read(runner, tmp_pat
     # The file still says what was read, to fix it at the source.
     as_read = shapely.from_wkt(table[s.GEOMETRY_AS_READ].iloc[0])
     assert shapely.normalize(as_read).equals_exact(shapely.normalize(bow_tie), 1e-9)
+
+
+def test_rejects_are_not_written_as_a_shapefile(runner, tmp_path):
+    # A Shapefile holds one geometry type; rejected features may mix them: refused
+    # when the command line is read, before any work.
+    rejects = tmp_path / "rejects.shp"
+    args = ["remaining", "--hazards", HAZARDS, "--releases", RELEASES, "--rejects", str(rejects)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert "'.shp' is not a format minemap writes rejected features in" in result.stderr
+    assert not rejects.exists()
 
 
 def test_releases_in_a_shapefile_and_its_kml_are_counted_once(runner, tmp_path):

@@ -162,8 +162,8 @@ def test_unreadable_and_usage(runner, tmp_path):
     assert result.exit_code == 1
     assert "unknown record format '.xml'" in result.stderr
     result = runner.invoke(main, ["record", JSON, "-o", str(tmp_path / "out.xyz")])
-    assert result.exit_code == 1
-    assert "unknown output format" in result.stderr
+    assert result.exit_code == 2  # refused when the command line is read, before any work
+    assert "'.xyz' is not a format minemap writes" in result.stderr
     result = runner.invoke(main, ["record", JSON, "--max-misclosure", "-1"])
     assert result.exit_code == 2
     result = runner.invoke(main, ["record", "--help"])
