@@ -20,7 +20,8 @@ Definitions (``docs/accuracy.md`` has a picture):
     device near.
 *found_vs_recorded_ap*, *found_vs_recorded_at*
     AP (AT) devices inside the record (with ``tolerance_m``) ÷ AP (AT) mines
-    recorded. NaN when the record lists none of that type.
+    recorded. NaN when the record lists none of that type, or its count is
+    not known.
 *offset_m*, *offset_bearing_deg*, *offset_uncertainty_m*
     The systematic shift ``t`` of the record: where its minefield really lies.
     Devices found by searching a minefield are spread over the searched part
@@ -66,7 +67,7 @@ import pyproj
 import shapely
 import shapely.affinity
 
-from minemap import geodesy
+from minemap import contamination, geodesy
 from minemap import schema as s
 from minemap.contamination import require_columns
 from minemap.errors import SchemaError
@@ -466,6 +467,8 @@ def _counted(items, releases, crs, search_m: float, item_types):
     positions = np.flatnonzero(counted)
     searched = None
     if releases is not None:
+        # Releases given as an area have no ground to place: not searched ground.
+        releases = releases[~contamination.area_only_releases(releases)]
         methods = releases[s.METHOD].astype("string").str.strip().str.lower()
         searched = _projected(releases, crs, "releases")[
             methods.isin(_SEARCHED_METHODS).fillna(False).to_numpy(dtype=bool)
@@ -640,7 +643,10 @@ def accuracy(
             ("AP", s.MINES_AP, s.FOUND_VS_RECORDED_AP),
             ("AT", s.MINES_AT, s.FOUND_VS_RECORDED_AT),
         ):
-            recorded = hazards[recorded_col].to_numpy(dtype=float)
+            # NaN where the record's count is not known: the ratio is not known either.
+            recorded = pd.to_numeric(hazards[recorded_col], errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
+            )
             found = out[_MINE_TYPES[kind]].to_numpy(dtype=float)
             out[ratio_col] = np.where(
                 recorded > 0, found / np.where(recorded > 0, recorded, 1), np.nan
@@ -743,7 +749,7 @@ def rollup(
         ``devices_near``, ``devices_inside`` (sums), ``hit_rate`` (devices inside
         ÷ devices near, over the group: device-weighted),
         ``found_vs_recorded_ap``/``_at`` (devices inside ÷ mines recorded, over
-        the records with devices near), ``records_with_offset`` (records with a
+        the records with devices near whose count is known), ``records_with_offset`` (records with a
         shift estimate), ``offset_m``, ``offset_dx_m``, ``offset_dy_m`` (medians
         over those records only: a record without an estimate is unknown, not
         0; empty when none has one), ``records_shifted`` (records whose estimate
@@ -759,8 +765,18 @@ def rollup(
     )
     frame = table.assign(_key=keys.to_numpy(dtype=object))
     with_devices = frame[s.DEVICES_NEAR] > 0
-    frame["_rec_ap"] = np.where(with_devices, frame[s.MINES_AP], 0)
-    frame["_rec_at"] = np.where(with_devices, frame[s.MINES_AT], 0)
+    # Records whose count is not known take no part in found-vs-recorded: neither their
+    # recorded mines (not 0) nor the devices found in them.
+    for kind, mines, inside in (
+        ("ap", s.MINES_AP, s.DEVICES_INSIDE_AP),
+        ("at", s.MINES_AT, s.DEVICES_INSIDE_AT),
+    ):
+        recorded = pd.to_numeric(frame[mines], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        known = with_devices.to_numpy() & np.isfinite(recorded)
+        frame[f"_rec_{kind}"] = np.where(known, recorded, 0.0)
+        frame[f"_found_{kind}"] = np.where(known, frame[inside].to_numpy(dtype=float), 0.0)
     frame["_with"] = with_devices.astype(int)
     frame["_offset"] = frame[s.OFFSET_M].notna().astype(int)
     # Records without an estimate are unknown, not "not shifted": neither 0 nor counted.
@@ -774,6 +790,8 @@ def rollup(
             s.DEVICES_INSIDE_AT,
             "_rec_ap",
             "_rec_at",
+            "_found_ap",
+            "_found_at",
             "_with",
             "_offset",
             "_shifted",
@@ -792,8 +810,8 @@ def rollup(
             s.DEVICES_NEAR: sums[s.DEVICES_NEAR].to_numpy(),
             s.DEVICES_INSIDE: sums[s.DEVICES_INSIDE].to_numpy(),
             s.HIT_RATE: ratio(sums[s.DEVICES_INSIDE], sums[s.DEVICES_NEAR]),
-            s.FOUND_VS_RECORDED_AP: ratio(sums[s.DEVICES_INSIDE_AP], sums["_rec_ap"]),
-            s.FOUND_VS_RECORDED_AT: ratio(sums[s.DEVICES_INSIDE_AT], sums["_rec_at"]),
+            s.FOUND_VS_RECORDED_AP: ratio(sums["_found_ap"], sums["_rec_ap"]),
+            s.FOUND_VS_RECORDED_AT: ratio(sums["_found_at"], sums["_rec_at"]),
             s.RECORDS_WITH_OFFSET: sums["_offset"].to_numpy(),
             # median() skips the records without an estimate (NaN): never read as 0.
             s.OFFSET_M: grouped[s.OFFSET_M].median().to_numpy(),

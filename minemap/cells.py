@@ -137,8 +137,13 @@ def _blank(values: pd.Series) -> np.ndarray:
     """Cells holding nothing: missing, or text of spaces only."""
     missing = np.array(values.isna().to_numpy(), dtype=bool)  # a copy: pandas' may be read-only
     if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
-        text = values.map(lambda v: isinstance(v, str) and not v.strip(), na_action="ignore")
-        missing |= text.fillna(False).to_numpy(dtype=bool)
+        # Not Series.map: on a column with no value at all it gives floats, which a
+        # boolean fill would have to cast (a pandas warning, an error in time).
+        missing |= np.fromiter(
+            (isinstance(v, str) and not v.strip() for v in values.to_numpy(dtype=object)),
+            dtype=bool,
+            count=len(values),
+        )
     return missing
 
 
@@ -239,7 +244,15 @@ def _mgrs_geometries(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return geoms, note
 
 
-def features(table: pd.DataFrame, path: Path, crs, *, what: str = "a CSV") -> gpd.GeoDataFrame:
+def features(
+    table: pd.DataFrame,
+    path: Path,
+    crs,
+    *,
+    what: str = "a CSV",
+    kind: str | None = None,
+    area_list: bool = False,
+) -> gpd.GeoDataFrame:
     """Features from a table of cells (a CSV file's, or a spreadsheet's sheet).
 
     Parameters
@@ -255,6 +268,12 @@ def features(table: pd.DataFrame, path: Path, crs, *, what: str = "a CSV") -> gp
         longitude/latitude); WKT and x/y columns do.
     what
         What the file is, for messages: ``"a CSV"``, ``"a spreadsheet"``.
+    kind
+        The layer kind read, if known (for the hint of an error).
+    area_list
+        The table may be a list of releases given as areas (``hazard_id`` and
+        ``area_ha``, no polygon): without geometry columns, its rows are features
+        without geometry (in WGS84) instead of an error.
 
     Returns
     -------
@@ -281,12 +300,22 @@ def features(table: pd.DataFrame, path: Path, crs, *, what: str = "a CSV") -> gp
     elif x is not None and y is not None:
         geoms, note = _point_geometries(_numbers(table[x]), _numbers(table[y]), table[x], table[y])
         used, given_crs = [x, y], None
+    elif area_list:
+        # Releases kept as rows, with their hazard and hectares but no position.
+        geoms = np.full(len(table), None, dtype=object)
+        note = np.full(len(table), None, dtype=object)
+        used, given_crs, crs = [], s.CANONICAL_CRS, None
     else:
         raise InputFileError(
             path,
             "has no geometry: no WKT column (wkt, geometry), no coordinate columns "
             f"(longitude/latitude, lon/lat, or x/y with {argument('crs')}) and no MGRS column "
-            "(mgrs)",
+            "(mgrs)"
+            + (
+                "; a list of releases without polygons needs hazard_id and area_ha columns"
+                if kind in (None, "releases")
+                else ""
+            ),
         )
     if given_crs is None and crs is None:
         raise InputFileError(

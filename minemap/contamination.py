@@ -9,7 +9,16 @@ The semantics (``docs/design.md#semantics``), which this module implements:
 * remaining mines are an estimate: a record's mines times its remaining share
   of area (uniform density);
 * area figures count overlapping records once; mine figures are sums over
-  records.
+  records;
+* a mine count that is not known (NA) stays not known: the record's mines
+  and remaining mines are NA, sums skip them, and tables count such records
+  (``hazards_unknown_mines``);
+* releases kept as rows, with a hazard and an area but no polygon
+  (``area_ha``, "area-only"), apply after the polygon releases as of the same
+  day: each hazard's area-only releases take their hectares from the ground
+  its polygon releases left, capped at it (the excess is a warning in
+  ``attrs["warnings"]``), spread over its remaining pieces in proportion to
+  their area (:func:`apply_area_only`).
 
 Two sets of area columns come out of :func:`remaining`. ``mapped_area_ha``,
 ``released_area_ha`` and ``remaining_area_ha`` describe each record on its
@@ -21,6 +30,7 @@ those up.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import geopandas as gpd
@@ -45,7 +55,7 @@ BEND_PER_M = 1e-6
 #: narrowest first, where nothing else makes it valid in longitude/latitude.
 THIN_WIDTHS_M = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 
-__all__ = ["by_district", "remaining"]
+__all__ = ["apply_area_only", "area_only_releases", "by_district", "remaining"]
 
 _FIGURES = (
     s.MINES,
@@ -60,6 +70,18 @@ _FIGURES = (
     s.NET_RELEASED_AREA_HA,
     s.NET_REMAINING_AREA_HA,
 )
+#: Mine figures: NA where a record's count is not known (pandas' nullable Float64).
+_MINE_FIGURES = (
+    s.MINES_AP,
+    s.MINES_AT,
+    s.MINES,
+    s.REMAINING_MINES_AP_EST,
+    s.REMAINING_MINES_AT_EST,
+    s.REMAINING_MINES_EST,
+)
+#: Area-only releases smaller than their hazard's remaining ground by less than this
+#: (hectares: a square metre) are taken as equal to it, not as an excess.
+_EXCESS_HA = 1e-4
 
 
 def require_columns(frame: pd.DataFrame, columns, layer: str) -> None:
@@ -185,6 +207,142 @@ def _district_keys(districts: gpd.GeoDataFrame) -> np.ndarray:
     return keys.to_numpy(dtype=object)
 
 
+def _counts(values: pd.Series) -> np.ndarray:
+    """Mine counts as floats, NaN where not known (NA, or not a number)."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def area_only_releases(releases: pd.DataFrame) -> np.ndarray:
+    """Which releases are given as an area, not a polygon (see :func:`apply_area_only`).
+
+    A release with no polygon (no geometry, an empty one, or a point) and an
+    ``area_ha``.
+    """
+    if s.AREA_HA not in releases.columns or not len(releases):
+        return np.zeros(len(releases), dtype=bool)
+    geoms = releases.geometry.to_numpy(dtype=object)
+    present = ~pd.isna(geoms)
+    polygon = present & np.isin(
+        shapely.get_type_id(geoms),
+        [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
+    )
+    polygon &= ~shapely.is_empty(np.where(present, geoms, None))
+    area = pd.to_numeric(releases[s.AREA_HA], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    return ~polygon & np.isfinite(area)
+
+
+def _area_by_hazard(rows: pd.DataFrame, hazards: pd.DataFrame) -> pd.DataFrame:
+    """Area-only releases' hectares per hazard (position in ``hazards``): one row per hazard.
+
+    Columns ``hazard`` (position), ``area_ha`` (their sum), ``releases`` (how many).
+    A release naming no hazard is an error: its ground cannot be placed.
+    """
+    empty = pd.DataFrame({"hazard": [], s.AREA_HA: [], "releases": []})
+    if not len(rows):
+        return empty
+    require_columns(rows, (s.HAZARD_ID,), "releases")
+    ids = hazards[s.HAZARD_ID].astype("string").str.strip()
+    position = pd.Series(np.arange(len(ids)), index=ids.to_numpy(dtype=object))
+    position = position[~position.index.duplicated()]
+    named = rows[s.HAZARD_ID].astype("string").str.strip()
+    where = named.map(position)
+    if where.isna().any():
+        missing = rows.loc[where.isna().to_numpy(), s.RELEASE_ID].astype(str).tolist()[:5]
+        raise ValidationError(
+            f"releases: {int(where.isna().sum())} release(s) without a polygon name no hazard "
+            f"given (e.g. {', '.join(missing)}): their area cannot be taken from a hazard. "
+            "Check their hazard_id, or reject them first (minemap validate with the hazards)."
+        )
+    area = pd.to_numeric(rows[s.AREA_HA], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if not (area >= 0).all():
+        raise ValidationError("releases: a release without a polygon has no area_ha ≥ 0")
+    frame = pd.DataFrame({"hazard": where.to_numpy(dtype=int), s.AREA_HA: area})
+    return frame.groupby("hazard", as_index=False).agg(
+        **{s.AREA_HA: (s.AREA_HA, "sum"), "releases": (s.AREA_HA, "size")}
+    )
+
+
+@dataclasses.dataclass
+class AreaOnly:
+    """What area-only releases took from each piece: its own ground and its counted-once ground.
+
+    ``asked`` and ``taken`` are per hazard (hectares): what its area-only releases
+    said, and what its remaining ground allowed.
+    """
+
+    own: np.ndarray
+    net: np.ndarray
+    asked: np.ndarray
+    taken: np.ndarray
+
+
+def apply_area_only(
+    h_idx: np.ndarray, left: np.ndarray, net_left: np.ndarray, by_hazard: pd.DataFrame
+) -> AreaOnly:
+    """Share each hazard's area-only releases out over its remaining pieces.
+
+    The rule (``docs/import.md``, "Releases without a polygon"): as of a day, a
+    hazard's polygon releases come first; its area-only releases then take
+    ``min(their hectares, the ground the polygons left)`` (never below zero,
+    never ground a polygon released too), spread over the hazard's remaining
+    pieces (districts) in proportion to their remaining area. A piece's
+    counted-once remaining ground loses the same share of itself.
+
+    Parameters
+    ----------
+    h_idx
+        The hazard (position) of each piece.
+    left, net_left
+        Each piece's remaining ground after the polygon releases, and its
+        counted-once part (hectares).
+    by_hazard
+        Area-only hectares per hazard (``hazard``, ``area_ha``).
+
+    Returns
+    -------
+    AreaOnly
+        The hectares taken from each piece (own and counted once), and per
+        hazard what was asked and taken; ``own + remaining`` stays each piece's
+        ground, and no piece goes below zero.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> taken = apply_area_only(
+    ...     np.array([0, 0, 1]), np.array([3.0, 1.0, 2.0]), np.array([3.0, 0.5, 2.0]),
+    ...     pd.DataFrame({"hazard": [0, 1], "area_ha": [2.0, 5.0]}),
+    ... )
+    >>> taken.own.tolist(), taken.net.tolist(), taken.taken.tolist()
+    ([1.5, 0.5, 2.0], [1.5, 0.25, 2.0], [2.0, 2.0])
+    """
+    n = int(h_idx.max()) + 1 if len(h_idx) else 0
+    n = max(n, int(by_hazard["hazard"].max()) + 1 if len(by_hazard) else 0)
+    asked = np.zeros(n)
+    if len(by_hazard):
+        asked[by_hazard["hazard"].to_numpy(dtype=int)] = by_hazard[s.AREA_HA].to_numpy(float)
+    ground = np.bincount(h_idx, weights=left, minlength=n)
+    taken = np.minimum(asked, ground)
+    share = np.divide(taken, ground, out=np.zeros(n), where=ground > 0)
+    share = np.clip(share, 0.0, 1.0)
+    own = np.where(share[h_idx] >= 1.0, left, left * share[h_idx])
+    net = np.where(share[h_idx] >= 1.0, net_left, net_left * share[h_idx])
+    return AreaOnly(own, net, asked, taken)
+
+
+def _excess_warnings(taken: AreaOnly, hazards: pd.DataFrame) -> list[str]:
+    """A line per hazard whose area-only releases ask more than its remaining ground."""
+    ids = hazards[s.HAZARD_ID].astype(str).to_numpy(dtype=object)
+    return [
+        f"hazard_id {ids[h]}: releases without a polygon give {taken.asked[h]:,.2f} ha, more "
+        f"than the {taken.taken[h]:,.2f} ha its polygon releases left; "
+        f"{taken.asked[h] - taken.taken[h]:,.2f} ha not counted (released twice, or the "
+        "record is too small?)"
+        for h in np.flatnonzero(taken.asked - taken.taken > _EXCESS_HA)
+    ]
+
+
 def remaining(
     hazards: gpd.GeoDataFrame,
     releases: gpd.GeoDataFrame,
@@ -250,7 +408,10 @@ def remaining(
     engine, scheduler, chunk_size = _engine.resolve(engine, scheduler, chunk_size)
     as_of = parse_as_of(as_of)
     hazards = to_wgs84(hazards, "hazards")
-    releases = to_wgs84(released_by(releases, as_of), "releases")
+    counted = released_by(releases, as_of)
+    area_rows = area_only_releases(counted)
+    releases = to_wgs84(counted[~area_rows], "releases")
+    by_area = _area_by_hazard(counted[area_rows], hazards)
 
     steps = tqdm(total=4, desc="remaining", unit="step", disable=not progress, leave=False)
     crs = geodesy.equal_area_crs(hazards.total_bounds)
@@ -299,6 +460,11 @@ def remaining(
     same = shapely.equals_identical(net_left[changed], done.left[changed])
     net_left[changed[same]] = left[changed[same]]
     net_left_area = geodesy.area_ha(net_left)
+    # Releases given as an area take their share of what the polygons left.
+    taken = apply_area_only(h_idx, left_area, net_left_area, by_area)
+    left_area, net_left_area = left_area - taken.own, net_left_area - taken.net
+    emptied = (taken.own > 0) & ~(left_area > 0)
+    geometry[emptied] = shapely.Polygon()  # all its ground released (position unknown)
     # Released ground counted once: what the releases took from the counted-once piece.
     net_released = np.maximum(net_area - net_left_area, 0.0)
     steps.update()
@@ -309,8 +475,9 @@ def remaining(
     remaining_share = np.divide(
         left_area, piece_area, out=np.zeros_like(left_area), where=piece_area > 0
     )
-    mines_ap = hazards[s.MINES_AP].to_numpy(dtype=float)[h_idx] * share
-    mines_at = hazards[s.MINES_AT].to_numpy(dtype=float)[h_idx] * share
+    # A count not known is NaN here and NA in the result: never 0.
+    mines_ap = _counts(hazards[s.MINES_AP])[h_idx] * share
+    mines_at = _counts(hazards[s.MINES_AT])[h_idx] * share
 
     out = hazards.drop(columns=hazards.geometry.name).iloc[h_idx].reset_index(drop=True)
     if districts is not None and s.DISTRICT in out.columns:
@@ -329,6 +496,10 @@ def remaining(
     out[s.NET_MAPPED_AREA_HA] = net_area
     out[s.NET_RELEASED_AREA_HA] = net_released
     out[s.NET_REMAINING_AREA_HA] = net_left_area
+    out[s.RELEASED_AREA_ONLY_HA] = taken.own
+    out[s.NET_RELEASED_AREA_ONLY_HA] = taken.net
+    for column in _MINE_FIGURES:
+        out[column] = pd.array(out[column].to_numpy(dtype=float), dtype="Float64")
     result = gpd.GeoDataFrame(
         out,
         geometry=geometry,
@@ -336,6 +507,7 @@ def remaining(
     )
     result.attrs["as_of"] = None if as_of is None else as_of.date().isoformat()
     result.attrs["districts"] = list(_district_keys(districts)) if districts is not None else None
+    result.attrs["warnings"] = _excess_warnings(taken, hazards)
     steps.update()
     steps.close()
     return result
@@ -365,9 +537,18 @@ def by_district(
         no hazard included), then ``(unassigned)``. The columns begin with
         exactly ``district, mapped_area_ha, released_area_ha,
         remaining_area_ha, mapped_mines, remaining_mines_est``; then
-        ``hazards`` (records with ground in the district), ``share_released``,
-        ``mapped_mines_ap``, ``mapped_mines_at``, ``remaining_mines_ap_est``,
-        ``remaining_mines_at_est``. Areas count overlapping records once.
+        ``hazards`` (records with ground in the district),
+        ``hazards_unknown_mines`` (those of them whose mine count is not
+        known), ``share_released``, ``mapped_mines_ap``, ``mapped_mines_at``,
+        ``remaining_mines_ap_est``, ``remaining_mines_at_est`` and
+        ``released_area_only_ha`` (released ground from releases given as an
+        area, included in ``released_area_ha``). Areas count overlapping
+        records once. Mine figures (nullable ``Float64``) sum the records whose
+        counts are known: NA where every record of the district has a count not
+        known, never a 0 for what is not known. ``attrs["warnings"]`` holds
+        :func:`remaining`'s; ``attrs["records"]`` and
+        ``attrs["records_unknown_mines"]`` count records (one that crosses a
+        boundary counts once there, and in each district's row).
 
     Examples
     --------
@@ -399,42 +580,66 @@ def by_district(
         names = sorted(set(pieces[s.DISTRICT]) - {s.UNASSIGNED})
     rows = [*dict.fromkeys(names), s.UNASSIGNED]
 
+    pieces = pieces.copy()
+    for column in (s.RELEASED_AREA_ONLY_HA, s.NET_RELEASED_AREA_ONLY_HA):
+        if column not in pieces.columns:  # a frame from before area-only releases
+            pieces[column] = 0.0
+    mine_columns = [
+        s.MINES,
+        s.REMAINING_MINES_EST,
+        s.MINES_AP,
+        s.MINES_AT,
+        s.REMAINING_MINES_AP_EST,
+        s.REMAINING_MINES_AT_EST,
+    ]
+    for column in mine_columns:
+        pieces[column] = pd.array(_counts(pieces[column]), dtype="Float64")
     grouped = pieces.groupby(s.DISTRICT, sort=False)
-    sums = grouped[
+    areas = grouped[
         [
             s.NET_MAPPED_AREA_HA,
             s.NET_RELEASED_AREA_HA,
             s.NET_REMAINING_AREA_HA,
-            s.MINES,
-            s.REMAINING_MINES_EST,
-            s.MINES_AP,
-            s.MINES_AT,
-            s.REMAINING_MINES_AP_EST,
-            s.REMAINING_MINES_AT_EST,
+            s.NET_RELEASED_AREA_ONLY_HA,
         ]
     ].sum()
+    # Sums of the known counts; NA where a district's records all have counts not known.
+    mines = grouped[mine_columns].sum(min_count=1)
     counts = grouped[s.HAZARD_ID].nunique()
-    extra = [d for d in sums.index if d not in rows]
+    unknown_pieces = pieces[pieces[s.MINES].isna().to_numpy()]
+    unknown = unknown_pieces.groupby(s.DISTRICT, sort=False)[s.HAZARD_ID].nunique()
+    extra = [d for d in areas.index if d not in rows]
     rows = [*rows[:-1], *sorted(extra), s.UNASSIGNED]
-    sums = sums.reindex(rows, fill_value=0.0)
+    areas = areas.reindex(rows, fill_value=0.0)
+    mines = mines.reindex(rows)
+    # A district without records has no mines (0); with records whose counts are all
+    # not known, its sum is not known (NA).
+    counts = counts.reindex(rows, fill_value=0)
+    mines[counts.to_numpy() == 0] = 0.0
     table = pd.DataFrame(
         {
             s.DISTRICT: rows,
-            s.MAPPED_AREA_HA: sums[s.NET_MAPPED_AREA_HA].to_numpy(),
-            s.RELEASED_AREA_HA: sums[s.NET_RELEASED_AREA_HA].to_numpy(),
-            s.REMAINING_AREA_HA: sums[s.NET_REMAINING_AREA_HA].to_numpy(),
-            s.MAPPED_MINES: sums[s.MINES].to_numpy(),
-            s.REMAINING_MINES_EST: sums[s.REMAINING_MINES_EST].to_numpy(),
-            s.HAZARDS: counts.reindex(rows, fill_value=0).to_numpy(),
+            s.MAPPED_AREA_HA: areas[s.NET_MAPPED_AREA_HA].to_numpy(),
+            s.RELEASED_AREA_HA: areas[s.NET_RELEASED_AREA_HA].to_numpy(),
+            s.REMAINING_AREA_HA: areas[s.NET_REMAINING_AREA_HA].to_numpy(),
+            s.MAPPED_MINES: mines[s.MINES].array,
+            s.REMAINING_MINES_EST: mines[s.REMAINING_MINES_EST].array,
+            s.HAZARDS: counts.to_numpy(),
+            s.HAZARDS_UNKNOWN_MINES: unknown.reindex(rows, fill_value=0).to_numpy(dtype=int),
         }
     )
     mapped = table[s.MAPPED_AREA_HA].to_numpy()
     table[s.SHARE_RELEASED] = np.divide(
         table[s.RELEASED_AREA_HA].to_numpy(), mapped, out=np.zeros(len(table)), where=mapped > 0
     )
-    table[s.MAPPED_MINES_AP] = sums[s.MINES_AP].to_numpy()
-    table[s.MAPPED_MINES_AT] = sums[s.MINES_AT].to_numpy()
-    table[s.REMAINING_MINES_AP_EST] = sums[s.REMAINING_MINES_AP_EST].to_numpy()
-    table[s.REMAINING_MINES_AT_EST] = sums[s.REMAINING_MINES_AT_EST].to_numpy()
+    table[s.MAPPED_MINES_AP] = mines[s.MINES_AP].array
+    table[s.MAPPED_MINES_AT] = mines[s.MINES_AT].array
+    table[s.REMAINING_MINES_AP_EST] = mines[s.REMAINING_MINES_AP_EST].array
+    table[s.REMAINING_MINES_AT_EST] = mines[s.REMAINING_MINES_AT_EST].array
+    table[s.RELEASED_AREA_ONLY_HA] = areas[s.NET_RELEASED_AREA_ONLY_HA].to_numpy()
     table.attrs["as_of"] = pieces.attrs.get("as_of")
+    table.attrs["warnings"] = list(pieces.attrs.get("warnings") or [])
+    # Records, not pieces: one crossing a boundary is in two districts' counts.
+    table.attrs["records"] = int(pieces[s.HAZARD_ID].nunique())
+    table.attrs["records_unknown_mines"] = int(unknown_pieces[s.HAZARD_ID].nunique())
     return table

@@ -14,7 +14,9 @@ shapely intersections of each piece with the cells its bounds touch) and are
 normalised per piece, so band 1 adds up to ``remaining_mines_est`` (to float32
 rounding). Band 2 is band 1 per hectare of cell; band 3, when items are given,
 counts the devices found in each cell. Cells with no remaining ground (less
-than a millionth of the cell) are nodata in bands 1 and 2.
+than a millionth of the cell) are nodata in bands 1 and 2. Records whose mine
+count is not known have no estimate: their ground is left out (a cell holding
+only such ground is nodata, never 0) and counted in ``unknown_records``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class DensityGrid:
     crs: pyproj.CRS
     names: tuple[str, ...]
     total_mines_est: float
+    #: Records left out because their mine count is not known.
+    unknown_records: int = 0
 
     @property
     def cell_size_m(self) -> float:
@@ -181,7 +185,14 @@ def density(
         crs = geodesy.equal_area_crs(hazards.geometry.to_crs(s.CANONICAL_CRS).total_bounds)
     crs = pyproj.CRS(crs)
     pieces = rem.geometry.to_crs(crs).to_numpy(dtype=object)
-    values = rem[s.REMAINING_MINES_EST].to_numpy(dtype=float)
+    values = pd.to_numeric(rem[s.REMAINING_MINES_EST], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    # Ground whose mine count is not known holds no estimate: left out, so a cell with
+    # nothing else is nodata, not 0.
+    known = np.isfinite(values)
+    unknown = int(rem.loc[~known, s.HAZARD_ID].nunique()) if s.HAZARD_ID in rem else 0
+    pieces, values = pieces[known], values[known]
     hz = hazards.geometry.to_crs(crs).to_numpy(dtype=object)
     transform, width, height = _grid(shapely.total_bounds(hz), float(cell_size_m))
     if width * height > MAX_CELLS:
@@ -205,6 +216,7 @@ def density(
         crs=crs,
         names=tuple(names),
         total_mines_est=float(values.sum()),
+        unknown_records=unknown,
     )
 
 

@@ -17,12 +17,12 @@ file without ``overwrite``). ``docs/import.md`` describes it all.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import dataclasses
 import functools
 import io as _io
 import json
+import logging
 import mmap
 import os
 import warnings
@@ -63,9 +63,12 @@ from minemap.validate import (
     Problem,
     check_layer,
 )
+from minemap.values import cpg_encoding
 
 # Before any file is read: only the GDAL drivers minemap reads and writes, no network.
 _gdal.configure()
+
+log = logging.getLogger("minemap")
 
 __all__ = [
     "READ_FORMATS",
@@ -244,11 +247,15 @@ def read_file(
         The CRS of coordinates that come without one (CSV, a Shapefile without
         ``.prj``). A CSV with ``longitude``/``latitude`` columns needs none.
     kind
-        The layer kind, to choose a layer named like it.
+        The layer kind, to choose a layer named like it. A releases CSV may
+        have no geometry at all (releases given as an area: ``hazard_id`` and
+        ``area_ha``).
     encoding
-        The text encoding of a file that says none or a wrong one (a profile's
-        ``encoding``): a Shapefile without ``.cpg``, or whose ``.cpg`` does not
-        decode its text; a CSV that is not UTF-8.
+        The text encoding of a file that says none, or says one its text is not
+        in (``--encoding``, a profile's ``encoding``): a Shapefile without a
+        ``.cpg`` (or whose ``.cpg`` says UTF-8 over another code page), a CSV
+        that is not UTF-8. A ``.cpg`` naming a code page its text decodes in
+        wins. See :func:`minemap.values.cpg_encoding`.
 
     Returns
     -------
@@ -284,9 +291,9 @@ def read_file(
             if suffix in _PARQUET:
                 frame = _read_parquet(path)
             elif suffix in _CSV:
-                frame = _read_csv(path, crs, encoding)
+                frame = _read_csv(path, crs, kind=kind, encoding=encoding)
             elif suffix in _SHEETS:
-                frame = _read_sheet(path, layer, crs)
+                frame = _read_sheet(path, layer, crs, kind=kind)
             else:
                 frame = _read_ogr(path, layer, kind, encoding)
     except InputFileError:
@@ -495,8 +502,30 @@ def _check_sidecars(path: Path, target: str) -> None:
             )
 
 
-def _check_cpg(path: Path, target: str) -> None:
-    """Refuse a Shapefile whose .cpg names an encoding nobody knows (GDAL would garble it)."""
+def text_codec(encoding: str) -> str:
+    """The Python codec of an encoding a user names (``--encoding``), or a clear error.
+
+    Any name a ``.cpg`` may hold works (``cp1254``, ``1254``, ``ANSI 1254``,
+    ``windows-1251``, ``88595``, ``UTF-8``).
+
+    >>> text_codec("ANSI 1254"), text_codec("windows-1251")
+    ('cp1254', 'cp1251')
+    """
+    codec = cpg_encoding(str(encoding))
+    if codec is None:
+        raise SchemaError(
+            f"encoding {show(encoding)} is not one minemap knows; name a code page such as "
+            "cp1254 (Azerbaijani Latin), cp1251 (Cyrillic), iso8859-5 or UTF-8"
+        )
+    return codec
+
+
+def _cpg_codec(path: Path, target: str) -> str | None:
+    """The codec a Shapefile's ``.cpg`` names (None without one); an unknown name is an error.
+
+    GDAL would read text in an encoding it does not know as if it were UTF-8 (and
+    ``ANSI 1254`` is one it does not know): garbled names, or none at all.
+    """
     limit = _screen.SIDECAR_LIMITS[".cpg"]
     text = None
     for name, _, on_disk in _sidecars(path, target):
@@ -509,23 +538,17 @@ def _check_cpg(path: Path, target: str) -> None:
             with zipfile.ZipFile(path) as archive, archive.open(name) as handle:
                 text = handle.read(limit).decode("ascii", "replace")
         break
-    if text is None or not text.strip():
-        return
-    name = text.strip()
-    candidates = [name, name.replace(" ", ""), name.replace("ANSI ", "cp")]
-    if name.isdigit():
-        candidates.append(f"cp{name}")
-    for candidate in candidates:
-        try:
-            codecs.lookup(candidate)
-            return
-        except (LookupError, ValueError):
-            continue
-    raise InputFileError(
-        path,
-        f"its .cpg names an unknown encoding {show(name)}; write the real code page in it "
-        "(e.g. UTF-8, CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
-    )
+    if text is None or not text.strip().strip("\x00").strip():
+        return None
+    codec = cpg_encoding(text)
+    if codec is None:
+        raise InputFileError(
+            path,
+            f"its .cpg names an unknown encoding {show(text.strip())}; write the real code page "
+            "in it (e.g. UTF-8, 1251 for Cyrillic, 1254 for Azerbaijani Latin), or delete it "
+            "and say the encoding with --encoding",
+        )
+    return codec
 
 
 def _gdal_target(path: Path) -> tuple[str, str]:
@@ -547,7 +570,7 @@ def _gdal_target(path: Path) -> tuple[str, str]:
     suffix = _check_content(path, target)
     _check_shapefile_parts(path, target)
     _check_sidecars(path, target)
-    _check_cpg(path, target)
+    _cpg_codec(path, target)
     return target, suffix
 
 
@@ -665,13 +688,27 @@ def _read_ogr(
 def _read_ogr_layer(
     target: str, layer: str | None, path: Path, suffix: str, encoding: str | None = None
 ) -> gpd.GeoDataFrame:
-    kwargs = {"layer": layer} if layer is not None else {}
-    if encoding is not None and not _has_cpg(path, target):
-        kwargs["encoding"] = encoding  # the Shapefile says none: the profile's
+    """One layer through GDAL; a Shapefile's text in the encoding its ``.cpg`` names.
+
+    The ``.cpg`` is read here (:func:`minemap.values.cpg_encoding`), not by GDAL, which does not
+    know all the names ArcGIS writes. ``encoding`` (``--encoding``) is used for a
+    Shapefile without ``.cpg``, or whose text is not valid in the one it names.
+    """
+    kwargs: dict = {"layer": layer} if layer is not None else {}
+    given = text_codec(encoding) if encoding is not None and suffix == ".shp" else None
+    declared = _cpg_codec(path, target) if suffix == ".shp" else None
+    if declared or given:
+        kwargs["encoding"] = declared or given
     meta, table = pyogrio.read_arrow(target, **kwargs)
-    if encoding is not None and "encoding" not in kwargs and not _valid_text(table):
-        # Its .cpg says a wrong one: the profile's encoding is the source's.
-        meta, table = pyogrio.read_arrow(target, encoding=encoding, **kwargs)
+    if declared and given and given != declared and not _valid_text(table):
+        # Its .cpg says a wrong one (UTF-8 over cp1254 bytes): the encoding given.
+        log.warning(
+            "%s: its .cpg says %s, which its text is not in: read as %s (--encoding)",
+            path,
+            declared.upper(),
+            given.upper(),
+        )
+        meta, table = pyogrio.read_arrow(target, **{**kwargs, "encoding": given})
     geometry = meta.get("geometry_name") or "wkb_geometry"
     if meta.get("geometry_type") is None or geometry not in table.column_names:
         raise InputFileError(path, "has no geometry column; is it a map layer?")
@@ -698,11 +735,12 @@ def _read_ogr_layer(
                 f"its attributes came back damaged from GDAL's {suffix} reader; save it "
                 "again as a GeoPackage (.gpkg) and read that",
             ) from None
-        declared = meta.get("encoding") or "UTF-8"
+        said = str(kwargs.get("encoding") or meta.get("encoding") or "UTF-8").upper()
         raise InputFileError(
             path,
-            f"holds text that is not valid {declared}; give the file its real encoding "
-            "(a .cpg with e.g. CP1251 for Cyrillic, CP1254 for Azerbaijani Latin)",
+            f"holds text that is not valid {said}; give the file its real encoding "
+            "(a .cpg with e.g. 1251 for Cyrillic, 1254 for Azerbaijani Latin, or --encoding "
+            "cp1254)",
         ) from None
     cells = _screen.nul_cells(attributes)
     cut = _cut_at_nul(path, target, suffix, layer)
@@ -720,6 +758,15 @@ def _read_ogr_layer(
     note = _curved_note(note, curved)
     frame = gpd.GeoDataFrame(attributes, geometry=geoms, crs=meta.get("crs"))
     return _with_notes(frame, note, cells)
+
+
+def _valid_text(table: pa.Table) -> bool:
+    """Whether every text value of a table is valid UTF-8 (Arrow's own check)."""
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _cut_at_nul(path: Path, target: str, suffix: str, layer: str | None):
@@ -811,19 +858,6 @@ def _curved_note(note: np.ndarray | None, curved: np.ndarray | None) -> np.ndarr
     return note
 
 
-def _has_cpg(path: Path, target: str) -> bool:
-    """Whether a Shapefile has a ``.cpg`` saying its encoding (beside it, or in its ZIP)."""
-    return any(name.lower().endswith(".cpg") for name, _, _ in _sidecars(path, target))
-
-
-def _valid_text(table: pa.Table) -> bool:
-    try:
-        table.validate(full=True)
-    except pa.ArrowInvalid:
-        return False
-    return True
-
-
 def _decode_wkb(wkb) -> tuple[np.ndarray, np.ndarray | None]:
     """Geometries from WKB, and a note per row where decoding needed help.
 
@@ -897,18 +931,9 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | (values.astype("string").str.strip() == "")
 
 
-def _decode_as(path: Path, raw: bytes, encoding: str) -> str:
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise InputFileError(
-            path,
-            f"is neither UTF-8 nor {encoding} text (byte {exc.start}); check the profile's "
-            "encoding",
-        ) from None
-
-
-def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
+def _read_csv(
+    path: Path, crs, *, kind: str | None = None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 20:
         raise InputFileError(
@@ -916,16 +941,7 @@ def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
             "is UTF-16 text or binary data, not a UTF-8 CSV; save the CSV as UTF-8 "
             "(in Excel: CSV UTF-8)",
         )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if encoding is None:
-            raise InputFileError(
-                path,
-                f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV "
-                "UTF-8)",
-            ) from None
-        text = _decode_as(path, raw, encoding)  # not UTF-8: the profile says what it is
+    text = _csv_text(path, raw, encoding)
     if not text.strip():
         raise InputFileError(path, "the file is empty")
     header = text.splitlines()[0]
@@ -936,7 +952,7 @@ def _read_csv(path: Path, crs, encoding: str | None = None) -> gpd.GeoDataFrame:
     )
     if any("\x00" in str(c) for c in table.columns):
         raise InputFileError(path, "a column name holds a NUL character; names may not")
-    frame = cell_features(table, path, crs)
+    frame = cell_features(table, path, crs, kind=kind, area_list=_area_list(table, kind))
     return _with_notes(frame, None, _nul_cells(table) if "\x00" in text else {})
 
 
@@ -953,7 +969,7 @@ def _nul_cells(table: pd.DataFrame) -> dict[int, list[str]]:
     return found
 
 
-def _read_sheet(path: Path, sheet: str | None, crs) -> gpd.GeoDataFrame:
+def _read_sheet(path: Path, sheet: str | None, crs, *, kind: str | None = None) -> gpd.GeoDataFrame:
     """One sheet of an .xlsx or .ods file: its cells as typed, its geometry as a CSV's."""
     table = spreadsheet.read_cells(path, sheet)
     info = table.attrs.get(spreadsheet.SHEET_ATTR)
@@ -961,10 +977,47 @@ def _read_sheet(path: Path, sheet: str | None, crs) -> gpd.GeoDataFrame:
         raise InputFileError(path, f"sheet {show(info['sheet'])} is empty")
     if any("\x00" in str(c) for c in table.columns):
         raise InputFileError(path, "a column name holds a NUL character; names may not")
-    frame = cell_features(table, path, crs, what="a spreadsheet")
+    frame = cell_features(
+        table, path, crs, what="a spreadsheet", kind=kind, area_list=_area_list(table, kind)
+    )
     frame = _with_notes(frame, None, _nul_cells(table))
     frame.attrs[spreadsheet.SHEET_ATTR] = info
     return frame
+
+
+def _csv_text(path: Path, raw: bytes, encoding: str | None) -> str:
+    """A CSV's text: UTF-8 (with or without BOM), or the ``encoding`` given where it is not."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if encoding is None:
+            raise InputFileError(
+                path,
+                f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV "
+                "UTF-8), or say its encoding (--encoding cp1251, or encoding in the profile)",
+            ) from None
+    codec = text_codec(encoding)
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            path, f"is neither UTF-8 nor {encoding} text (byte {exc.start}); check its encoding"
+        ) from None
+
+
+def _area_list(table: pd.DataFrame, kind: str | None) -> bool:
+    """A table of releases given as areas (hazard and hectares), which needs no geometry.
+
+    Read as releases, any table may be one (its rows then need ``hazard_id`` and
+    ``area_ha``, under any name ``--map`` gives them); of unknown kind, one
+    whose columns name them.
+    """
+    if kind == "releases":
+        return True
+    if kind is not None:
+        return False
+    columns = normalise_columns(pd.DataFrame(columns=table.columns), "releases").columns
+    return s.AREA_HA in columns and s.HAZARD_ID in columns
 
 
 # --- loading and checking layers --------------------------------------------------
@@ -978,12 +1031,16 @@ def read_layer(
     mapping: Mapping[str, str] | None = None,
     crs=None,
     profile: Profile | None = None,
+    **reading,
 ) -> gpd.GeoDataFrame:
     """Read one file as a canonical, checked layer; raise if any feature is rejected.
 
-    Warnings (repairs) are kept in ``frame.attrs["problems"]``.
+    Warnings (repairs) are kept in ``frame.attrs["problems"]``. ``reading``:
+    ``date_order``, ``decimal``, ``unknown``, ``encoding`` (see :func:`load_layers`).
     """
-    loaded = load_layers([path], kind, layer=layer, mapping=mapping, crs=crs, profile=profile)
+    loaded = load_layers(
+        [path], kind, layer=layer, mapping=mapping, crs=crs, profile=profile, **reading
+    )
     loaded.raise_if_rejected()
     return loaded.kept
 
@@ -1074,6 +1131,10 @@ def load_layers(
     today=None,
     profile: Profile | None = None,
     gazetteer: Gazetteer | None = None,
+    date_order: str | None = None,
+    decimal: str | None = None,
+    unknown: Iterable[str] = (),
+    encoding: str | None = None,
 ) -> Loaded:
     """Read, normalise and check files of one kind; keep what passes, set aside the rest.
 
@@ -1100,13 +1161,22 @@ def load_layers(
     gazetteer
         District names known beyond the active gazetteer's (see
         :mod:`minemap.gazetteer`).
+    date_order, decimal, unknown
+        How the files write dates, numbers and "not known"
+        (``--date-order``, ``--decimal``; they win over the profile's): see
+        :func:`minemap.validate.check_layer` and :mod:`minemap.values`.
+    encoding
+        The text encoding of files that say none, or a wrong one (see
+        :func:`read_file`; ``--encoding``, over the profile's).
     """
     paths = [Path(p) for p in ([paths] if isinstance(paths, str | os.PathLike) else paths)]
     if not paths:
         raise SchemaError(f"no {kind} file given")
     if profile is not None:
         crs = profile.crs(kind, crs)
-    encoding = profile.settings(kind).encoding if profile is not None else None
+        encoding = encoding or profile.settings(kind).encoding
+    if encoding is not None:
+        text_codec(encoding)  # a name nobody knows: said before any file is read
     raws = [
         (path, read_file(path, layer=layer, crs=crs, kind=kind, encoding=encoding))
         for path in paths
@@ -1121,6 +1191,9 @@ def load_layers(
         today=today,
         profile=profile,
         gazetteer=gazetteer,
+        date_order=date_order,
+        decimal=decimal,
+        unknown=unknown,
     )
 
 
@@ -1135,6 +1208,9 @@ def _load_frames(
     today=None,
     profile: Profile | None = None,
     gazetteer: Gazetteer | None = None,
+    date_order: str | None = None,
+    decimal: str | None = None,
+    unknown: Iterable[str] = (),
 ) -> Loaded:
     """:func:`load_layers` on files already read (``minemap validate`` reads them first)."""
     explicit = dict(mapping or {})
@@ -1184,6 +1260,9 @@ def _load_frames(
         today=today,
         settings=profile.settings(kind) if profile is not None else None,
         gazetteer=gazetteer,
+        date_order=date_order,
+        decimal=decimal,
+        unknown=unknown,
     )
     copy_mask = np.zeros(len(cleaned), dtype=bool)
     copy_mask[[p.row for p in found if p.rule == COPY_RULE and p.row is not None]] = True
@@ -1226,6 +1305,7 @@ def _reader(kind: str):
         districts: gpd.GeoDataFrame | None = None,
         hazards: gpd.GeoDataFrame | None = None,
         profile: Profile | None = None,
+        **reading,
     ):
         loaded = load_layers(
             paths,
@@ -1236,6 +1316,7 @@ def _reader(kind: str):
             districts=districts,
             hazards=hazards,
             profile=profile,
+            **reading,
         )
         loaded.raise_if_rejected()
         return loaded.kept
@@ -1248,7 +1329,9 @@ def _reader(kind: str):
     the layer is brought to EPSG:4326 and every feature is checked. ``layer``
     picks a layer of a multi-layer file, ``crs`` is the CRS of files that have
     none (CSV); ``districts`` / ``hazards`` give the checks their context;
-    ``profile`` is an import profile (:func:`minemap.profile.read_profile`).
+    ``profile`` is an import profile (:func:`minemap.profile.read_profile`);
+    ``date_order``, ``decimal``, ``unknown`` and ``encoding`` say how the
+    source writes, over the profile (see :func:`load_layers`).
     Raises :class:`~minemap.errors.ValidationError` listing every problem when
     any feature would be rejected, and :class:`~minemap.errors.InputFileError`
     when a file cannot be read. Use :func:`load_layers` to keep going with the

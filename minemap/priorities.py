@@ -21,7 +21,9 @@ Each record with remaining ground gets five *parts*, each between 0 and 1
     (default 1 km) of the remaining ground (0, 0.63, 0.86, 0.95...).
 
 ``score = Σ wₖ·partₖ / Σ wₖ`` over the parts that have data (a part whose
-layer is not given is left out and the other weights keep their proportions),
+layer is not given is left out and the other weights keep their proportions;
+so is, for one record, a part that is not known: the density of a record
+whose mine count is not known, whose ``remaining_mines_est`` is empty),
 so the score is between 0 and 1. The default weights are :data:`WEIGHTS`. The
 output keeps every part and each part's contribution ``wₖ·partₖ / Σ wₖ``: the
 contributions add up to the score, so a manager sees why a record ranks where
@@ -71,9 +73,11 @@ def _nearest_distance(targets: np.ndarray, layer: np.ndarray) -> np.ndarray:
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:
-    ref = np.nanpercentile(values, 95) if len(values) else 0.0
+    """Values over their 95th percentile, capped at 1; NaN (not known) stays NaN."""
+    known = values[np.isfinite(values)]
+    ref = np.percentile(known, 95) if len(known) else 0.0
     if not ref > 0:
-        ref = np.nanmax(values) if len(values) and np.nanmax(values) > 0 else 1.0
+        ref = known.max() if len(known) and known.max() > 0 else 1.0
     return np.clip(values / ref, 0.0, 1.0)
 
 
@@ -167,7 +171,11 @@ def priorities(
     codes, uniques = pd.factorize(pd.Series(ids), sort=False)
     n = len(uniques)
     area = np.bincount(codes, weights=rem[s.REMAINING_AREA_HA].to_numpy(float), minlength=n)
-    mines = np.bincount(codes, weights=rem[s.REMAINING_MINES_EST].to_numpy(float), minlength=n)
+    # NaN where the record's mine count is not known: its density part is not known either.
+    estimates = pd.to_numeric(rem[s.REMAINING_MINES_EST], errors="coerce")
+    mines = np.bincount(
+        codes, weights=estimates.to_numpy(dtype=float, na_value=np.nan), minlength=n
+    )
     order = np.argsort(codes, kind="stable")
     cuts = np.flatnonzero(np.diff(codes[order])) + 1
     groups = np.split(order, cuts) if n else []
@@ -178,8 +186,10 @@ def priorities(
     out = pd.DataFrame({s.HAZARD_ID: uniques.to_numpy(dtype=object)})
     out[s.DISTRICT] = district.to_numpy(dtype=object)
     out[s.REMAINING_AREA_HA] = area
-    out[s.REMAINING_MINES_EST] = mines
-    out[s.MINES_PER_HA_EST] = np.divide(mines, area, out=np.zeros(n), where=area > 0)
+    out[s.REMAINING_MINES_EST] = pd.array(mines, dtype="Float64")
+    out[s.MINES_PER_HA_EST] = np.divide(
+        mines, area, out=np.where(np.isnan(mines), np.nan, 0.0), where=area > 0
+    )
     parts: dict[str, np.ndarray] = {
         "density": _scaled(out[s.MINES_PER_HA_EST].to_numpy()),
         "area": _scaled(area),
@@ -210,14 +220,21 @@ def priorities(
             f"the weights of the parts with data ({', '.join(used)}) add up to 0; give one a "
             "positive weight"
         )
+    # A record's parts that are not known (its density, when its mine count is not known)
+    # are left out of its score as a missing layer is: its other weights keep their
+    # proportions.
+    row_weight = np.zeros(n)
+    for p in used:
+        row_weight += np.where(np.isnan(parts[p]), 0.0, w[p])
+    row_weight = np.where(row_weight > 0, row_weight, total_weight)
     score = np.zeros(n)
     for p in PARTS:
         value = parts.get(p)
         out[part_column(p)] = value if value is not None else np.nan
-        contribution = w[p] * value / total_weight if value is not None else np.nan
+        contribution = w[p] * value / row_weight if value is not None else np.nan
         out[contribution_column(p)] = contribution
         if value is not None:
-            score += contribution
+            score += np.nan_to_num(contribution, nan=0.0)
     out.insert(2, s.SCORE, score)
     out = out.sort_values(s.SCORE, ascending=False, kind="stable").reset_index(drop=True)
     out.insert(0, s.RANK, np.arange(1, n + 1))

@@ -26,7 +26,6 @@ and empty cells (:mod:`minemap.validate`).
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import datetime as dt
 import hashlib
@@ -36,12 +35,12 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from minemap import schema as s
 from minemap import vocabulary
 from minemap.errors import ProfileError
+from minemap.values import cpg_encoding, read_dates, read_numbers
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -120,61 +119,34 @@ class ReadSettings:
         """Numbers from values as written (text or numbers); ``NaN`` where not a number.
 
         With ``decimal=","``, text such as ``12,5`` and ``1.234,5`` is read; with a
-        ``decimal`` either way, spaces between digit groups (``1 234``) are ignored.
-        Without one, values are read as :func:`pandas.to_numeric` reads them.
+        ``decimal`` either way, spaces between digit groups (``1 234``) are ignored
+        (:func:`minemap.values.read_numbers`). Without one, values are read as
+        :func:`pandas.to_numeric` reads them.
 
         >>> ReadSettings(decimal=",").to_numbers(pd.Series(["12,5", "1.234", "7"])).tolist()
         [12.5, 1234.0, 7.0]
         """
         if values.dtype.kind in "biuf" or self.decimal is None:
             return pd.to_numeric(values, errors="coerce")
-        text = values.astype("string").str.strip()
-        text = text.str.replace(r"(?<=\d)[\s\u00a0\u202f](?=\d{3}\b)", "", regex=True)
-        if self.decimal == ",":
-            grouped = text.str.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?").fillna(False)
-            text = text.where(~grouped.astype(bool), text.str.replace(".", "", regex=False))
-            text = text.str.replace(",", ".", regex=False)
-        return pd.to_numeric(text.astype(object), errors="coerce")
+        return read_numbers(values, decimal=self.decimal).numbers
 
     def parse_dates(self, text: pd.Series) -> pd.Series:
         """Days written with separators in :attr:`date_order` (``NaT`` elsewhere).
 
-        Two-digit years are this century up to this year, the last one before it.
-        Without a ``date_order`` nothing is read: day and month could be swapped.
+        Two-digit years are this century up to this year, the last one before it
+        (:func:`minemap.values.read_dates`, which also reads ISO days). Without a
+        ``date_order`` nothing is read here: :func:`minemap.values.read_dates`
+        says what a column settles on its own.
 
         >>> ReadSettings(date_order="DMY").parse_dates(pd.Series(["22.02.2024", "3/4/24", "x"]))
         0   2024-02-22
         1   2024-04-03
         2          NaT
-        dtype: datetime64[ns]
+        dtype: datetime64[us]
         """
-        out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
         if self.date_order is None:
-            return out
-        text = text.astype("string").str.strip()
-        if self.date_order == "YMD":
-            parts = text.str.extract(r"^(\d{4}|\d{2})[./\-\s](\d{1,2})[./\-\s](\d{1,2})$")
-            year, month, day = parts[0], parts[1], parts[2]
-        else:
-            parts = text.str.extract(r"^(\d{1,2})[./\-\s](\d{1,2})[./\-\s](\d{4}|\d{2})$")
-            first, second, year = parts[0], parts[1], parts[2]
-            day, month = (first, second) if self.date_order == "DMY" else (second, first)
-        found = year.notna().to_numpy()
-        if not found.any():
-            return out
-        y = pd.to_numeric(year[found]).astype(int).to_numpy()
-        this_year = dt.date.today().year
-        short = y < 100
-        y = np.where(short & (y <= this_year % 100), 2000 + y, np.where(short, 1900 + y, y))
-        frame = pd.DataFrame(
-            {
-                "year": y,
-                "month": pd.to_numeric(month[found]).astype(int).to_numpy(),
-                "day": pd.to_numeric(day[found]).astype(int).to_numpy(),
-            }
-        )
-        out[found] = pd.to_datetime(frame, errors="coerce").to_numpy()
-        return out
+            return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+        return read_dates(text.astype(object), date_order=self.date_order).days
 
 
 # --- the profile ---------------------------------------------------------------
@@ -411,15 +383,16 @@ class _Checker:
             out["decimal"] = value
         if "encoding" in data:
             value = self.string(table, "encoding", data["encoding"])
-            try:
-                out["encoding"] = codecs.lookup(value).name
-            except LookupError:
+            # Any name a .cpg may hold: cp1254, 1254, ANSI 1254, windows-1251, 88595...
+            codec = cpg_encoding(value)
+            if codec is None:
                 self.fail(
                     table,
                     "encoding",
                     f"encoding {value!r} is not one Python knows; use e.g. cp1254 "
                     "(Azerbaijani Latin), cp1251 (Cyrillic), utf-8",
                 )
+            out["encoding"] = codec
         if "crs" in data:
             value = data["crs"]
             if not isinstance(value, str) or not value.strip():

@@ -20,7 +20,12 @@ source:
   attribute; the district ``all`` and the method ``all`` are the totals;
 * items found come from the release counts (``items_ap``, ``items_at``,
   ``items_uxo``), or, when an items layer is given, from its points instead
-  (never both: that would count a device twice).
+  (never both: that would count a device twice);
+* releases given as an area without a polygon (``hazard_id``, ``area_ha``)
+  count as :func:`minemap.contamination.remaining` counts them as of each day
+  (after the hazard's polygon releases, capped at what they left, spread over
+  its districts by area): each change of that figure is released ground on
+  the day it happens (:func:`_area_only_parts`).
 
 Bulletins (:func:`minemap.bulletins.read_reports`) are compared, never added:
 :func:`compare_reports` puts each bulletin's figure beside the polygons' figure
@@ -38,7 +43,12 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
-from minemap.contamination import parse_as_of, require_columns, to_wgs84
+from minemap.contamination import (
+    area_only_releases,
+    parse_as_of,
+    require_columns,
+    to_wgs84,
+)
 from minemap.errors import SchemaError, ValidationError
 
 __all__ = ["PERIODS", "compare_reports", "period_start", "progress"]
@@ -122,6 +132,11 @@ class _Ground:
         if self.as_of is None:
             self.as_of = dates.max() if len(dates) else None
         keep = (dates <= self.as_of).to_numpy() if self.as_of is not None else np.ones(0, bool)
+        # Releases given as an area have no polygon: they count through their hazard.
+        by_area = area_only_releases(releases) & keep
+        self.by_area = releases[by_area]
+        self.by_area_dates = dates[by_area].to_numpy()
+        keep = keep & ~by_area
         # Stable sort by date: the earliest release keeps shared ground (counted once).
         order = np.argsort(dates.to_numpy()[keep], kind="stable")
         rel = releases[keep].iloc[order]
@@ -147,6 +162,7 @@ class _Ground:
 
         geoms = overlay.polygonal(rel.geometry.to_crs(self.crs).to_numpy(dtype=object))
         pieces = overlay.polygonal(overlay.make_disjoint(geoms))
+        pieces_all = pieces  # dated, counted once, before they are cut to the hazards
 
         # Zones that name districts: the districts layer, or else the hazards
         # (made disjoint) carrying their own district attribute.
@@ -208,6 +224,17 @@ class _Ground:
             self.mapped = {str(k): float(v) for k, v in mapped.items()}
 
         self._zones = (zone_geoms, zone_names)
+        self.main_district: dict[str, str] = {}
+        if len(self.by_area):
+            extra = (
+                _area_only_parts(self, hazards, pieces_all, hazard_parts)
+                if hazards is not None
+                else _area_only_as_given(self)
+            )
+            self.parts = pd.concat([self.parts, extra], ignore_index=True)
+            self.release_area = pd.concat(
+                [self.release_area, extra[[_DATE, _AREA]]], ignore_index=True
+            )
 
     def district_of(self, points: np.ndarray) -> np.ndarray:
         """District of each point (projected), ``(unassigned)`` outside every zone."""
@@ -222,25 +249,162 @@ class _Ground:
         return out
 
 
+def _area_only_as_given(ground: _Ground) -> pd.DataFrame:
+    """Without hazards, a release given as an area counts its hectares as given.
+
+    Nothing caps them (their hazard's ground is not known), as nothing says
+    whether a polygon release covers the same ground: every released hectare
+    counts, as without hazards it does for polygons too. District: its point's.
+    """
+    rel = ground.by_area
+    geoms = rel.geometry.to_crs(ground.crs).to_numpy(dtype=object)
+    points = ~pd.isna(geoms) & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    names = np.full(len(rel), s.UNASSIGNED if ground.has_districts else s.ALL, dtype=object)
+    names[points] = ground.district_of(geoms[points])
+    return pd.DataFrame(
+        {
+            _DATE: ground.by_area_dates,
+            s.DISTRICT: names,
+            s.METHOD: rel[s.METHOD].astype(str).to_numpy(),
+            _AREA: pd.to_numeric(rel[s.AREA_HA], errors="coerce").to_numpy(dtype=float),
+        }
+    ).astype({_DATE: "datetime64[us]"})
+
+
+def _area_only_parts(
+    ground: _Ground, hazards: gpd.GeoDataFrame, pieces: np.ndarray, hazard_parts: np.ndarray
+) -> pd.DataFrame:
+    """Released ground of the area-only releases, as dated rows like ``ground.parts``.
+
+    As of a day ``t``, hazard ``H`` (own ground ``M``, its polygon releases'
+    ``P(t)``, its area-only releases' ``A(t)``) has ``a(t) = min(A(t), M - P(t))``
+    released by area, taken in proportion from its remaining ground; in a
+    district ``z`` that is ``a(t) · n(t) / (M - P(t))``, ``n(t)`` the
+    counted-once ground of ``H`` in ``z`` the polygons left, as
+    :func:`minemap.contamination.remaining` counts. That figure changes only
+    on the days of ``H``'s releases: each change is a row on its day, under the
+    methods of the area-only releases of that day (by area), else of all of
+    them so far. It goes down only when a polygon released ground the
+    area-only reports had claimed (polygons come first): that row is negative,
+    under the polygon's methods, and with the polygon's own row it counts that
+    ground once. The district's released ground never goes down.
+    """
+    own_ids = hazards[s.HAZARD_ID].astype("string").str.strip().to_numpy(dtype=object)
+    position = {h: i for i, h in reversed(list(enumerate(own_ids)))}
+    named = ground.by_area[s.HAZARD_ID].astype("string").str.strip().to_numpy(dtype=object)
+    where = np.array([position.get(h, -1) for h in named], dtype=int)
+    if (where < 0).any():
+        missing = ground.by_area[s.RELEASE_ID].astype(str).to_numpy()[where < 0][:5]
+        raise ValidationError(
+            f"releases: {int((where < 0).sum())} release(s) without a polygon name no hazard "
+            f"given (e.g. {', '.join(missing)}); check their hazard_id"
+        )
+    area = pd.to_numeric(ground.by_area[s.AREA_HA], errors="coerce").to_numpy(dtype=float)
+    methods = ground.by_area[s.METHOD].astype(str).to_numpy(dtype=object)
+    own = overlay.polygonal(hazards.geometry.to_crs(ground.crs).to_numpy(dtype=object))
+    zone_geoms, zone_names = ground._zones
+    if zone_geoms is not None:
+        hz_of, z_of, hparts = overlay.split(hazard_parts, zone_geoms)
+        names = np.where(z_of >= 0, zone_names[np.maximum(z_of, 0)], s.UNASSIGNED)
+    else:
+        hz_of = np.arange(len(hazard_parts))
+        hparts, names = hazard_parts, np.full(len(hazard_parts), s.ALL, dtype=object)
+    rows = []
+    dates = ground.release_dates
+    piece_methods = ground.releases[s.METHOD].astype(str).to_numpy(dtype=object)
+    area_of = geodesy.area_ha(hparts)
+    for h in np.unique(where):
+        keep = np.flatnonzero(hz_of == h)
+        if len(keep):
+            ground.main_district[own_ids[h]] = names[keep[np.argmax(area_of[keep])]]
+        mine = where == h
+        m_h = float(geodesy.area_ha(own[h : h + 1])[0])
+        # Polygon releases of H's own ground (P) and of its counted-once parts (n), dated.
+        pi, _ = overlay.candidate_pairs(pieces, own[h : h + 1])
+        taken_own = geodesy.area_ha(overlay.intersection(pieces[pi], np.repeat(own[h], len(pi))))
+        pj, kj = overlay.candidate_pairs(pieces, hparts[keep])
+        taken_net = geodesy.area_ha(overlay.intersection(pieces[pj], hparts[keep][kj]))
+        net_mapped = geodesy.area_ha(hparts[keep])
+        days = np.unique(np.r_[dates[pi], dates[pj], ground.by_area_dates[mine]])
+        days = days[days >= ground.by_area_dates[mine].min()]  # nothing before the first
+        before = np.zeros(len(keep))
+        for day in days:
+            p_t = taken_own[dates[pi] <= day].sum()
+            n_t = net_mapped - np.bincount(
+                kj[dates[pj] <= day], weights=taken_net[dates[pj] <= day], minlength=len(keep)
+            )
+            said = mine & (ground.by_area_dates <= day)
+            r_t = max(m_h - p_t, 0.0)
+            a_t = min(area[said].sum(), r_t)
+            now = a_t * np.maximum(n_t, 0.0) / r_t if r_t > 0 else np.zeros(len(keep))
+            step = now - before
+            before = now
+            today = mine & (ground.by_area_dates == day)
+            by_area_methods = (
+                pd.Series(area[today if today.any() else said])
+                .groupby(methods[today if today.any() else said])
+                .sum()
+            )
+            for k in np.flatnonzero(np.abs(step) > 1e-12):
+                weights = by_area_methods
+                if step[k] < 0:
+                    # A polygon of this day released ground the area-only reports had
+                    # claimed: it is not released twice, so their share moves to it (the
+                    # polygon's own row counts it), under the polygon's methods.
+                    polygon = (kj == k) & (dates[pj] == day)
+                    if taken_net[polygon].sum() > 0:
+                        weights = (
+                            pd.Series(taken_net[polygon]).groupby(piece_methods[pj[polygon]]).sum()
+                        )
+                for method, share in (weights / weights.sum()).items():
+                    rows.append((day, names[keep[k]], method, step[k] * share))
+    return pd.DataFrame(rows, columns=[_DATE, s.DISTRICT, s.METHOD, _AREA]).astype(
+        {_DATE: "datetime64[us]", _AREA: float}
+    )
+
+
+def _counts_of(ground: _Ground, rel, dates, districts) -> pd.DataFrame:
+    """One row per release with its item counts, in the district it lies in."""
+    if districts is None:
+        points = shapely.point_on_surface(rel.geometry.to_crs(ground.crs).to_numpy(dtype=object))
+        districts = ground.district_of(points)
+    frame = pd.DataFrame(
+        {_DATE: dates, s.DISTRICT: districts, s.METHOD: rel[s.METHOD].astype(str).to_numpy()}
+    )
+    for c in _COUNTS:
+        values = rel[c] if c in rel.columns else pd.Series(0, index=rel.index)
+        frame[c] = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=float)
+    return frame
+
+
+def _area_only_districts(ground: _Ground) -> np.ndarray:
+    """District of each area-only release: its point's, else its hazard's (largest part)."""
+    rel = ground.by_area
+    out = np.full(len(rel), s.UNASSIGNED if ground.has_districts else s.ALL, dtype=object)
+    if not len(rel):
+        return out
+    geoms = rel.geometry.to_crs(ground.crs).to_numpy(dtype=object)
+    points = ~pd.isna(geoms) & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    out[points] = ground.district_of(geoms[points])
+    main = ground.main_district
+    named = rel[s.HAZARD_ID].astype("string").str.strip().to_numpy(dtype=object)
+    out[~points] = [main.get(h, out[0]) for h in named[~points]]
+    return out
+
+
 def _item_records(ground: _Ground, items: gpd.GeoDataFrame | None) -> pd.DataFrame:
     """One row per release or item: date, district, method, AP, AT and UXO counts."""
     columns = [_DATE, s.DISTRICT, s.METHOD, *_COUNTS]
     if items is None:
-        rel = ground.releases
-        if not any(c in rel.columns for c in _COUNTS) or not len(rel):
-            return pd.DataFrame(columns=columns)
-        points = shapely.point_on_surface(rel.geometry.to_crs(ground.crs).to_numpy(dtype=object))
-        frame = pd.DataFrame(
-            {
-                _DATE: ground.release_dates,
-                s.DISTRICT: ground.district_of(points),
-                s.METHOD: rel[s.METHOD].astype(str).to_numpy(),
-            }
-        )
-        for c in _COUNTS:
-            values = rel[c] if c in rel.columns else pd.Series(0, index=rel.index)
-            frame[c] = pd.to_numeric(values, errors="coerce").fillna(0).to_numpy(dtype=float)
-        return frame
+        frames = [
+            _counts_of(ground, rel, dates, districts)
+            for rel, dates, districts in (
+                (ground.releases, ground.release_dates, None),
+                (ground.by_area, ground.by_area_dates, _area_only_districts(ground)),
+            )
+            if len(rel) and any(c in rel.columns for c in _COUNTS)
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     require_columns(items, (s.ITEM_ID, s.FOUND_ON, s.ITEM_TYPE), "items")
     items = to_wgs84(items, "items")
     dates = _dates(items, s.FOUND_ON, "items", s.ITEM_ID)
@@ -248,12 +412,13 @@ def _item_records(ground: _Ground, items: gpd.GeoDataFrame | None) -> pd.DataFra
     items, dates = items[keep], dates[keep]
     points = items.geometry.to_crs(ground.crs).to_numpy(dtype=object)
     methods = np.full(len(items), None, dtype=object)
-    if s.RELEASE_ID in items.columns and len(ground.releases):
+    known = pd.concat([f for f in (ground.releases, ground.by_area) if len(f)] or [ground.releases])
+    if s.RELEASE_ID in items.columns and len(known):
         # A device found on a known release counts under that release's method.
         lookup = dict(
             zip(
-                ground.releases[s.RELEASE_ID].astype(str),
-                ground.releases[s.METHOD].astype(str),
+                known[s.RELEASE_ID].astype(str),
+                known[s.METHOD].astype(str),
                 strict=True,
             )
         )
@@ -371,7 +536,9 @@ def progress(
     counts = _totals(records, list(_COUNTS), period)
 
     # Periods run from the first release or item, even one that released no hazard ground.
-    dates = [pd.Series(d) for d in (ground.release_dates, records[_DATE]) if len(d)]
+    dates = [
+        pd.Series(d) for d in (ground.release_dates, ground.by_area_dates, records[_DATE]) if len(d)
+    ]
     methods = [*s.RELEASE_METHODS]
     extra = sorted(set(ground.parts[s.METHOD]) - set(methods))
     methods = [*methods, *extra, s.ALL]

@@ -37,6 +37,7 @@ from minemap.render._analysis import naive_dates as _naive_dates
 from minemap.render.content import TABLE_LABELS as _TABLE_LABELS
 from minemap.render.content import format_figure as _format_figure
 from minemap.render.content import known_on_text as _known_on_text
+from minemap.render.content import unknown_records
 from minemap.render.map import _write_text
 
 __all__ = [
@@ -363,13 +364,25 @@ def _sum(table: pd.DataFrame, column: str) -> float | None:
     return float(pd.to_numeric(table[column], errors="coerce").sum())
 
 
+def _known_counts(table: pd.DataFrame) -> str:
+    """`` (of N records with known counts)`` where some records' counts are not known."""
+    unknown = unknown_records(table)
+    if not unknown:
+        return ""
+    records = table.attrs.get("records")
+    if records is None:
+        return f" ({unknown:,} record(s) with counts not known left out)"
+    return f" (of {records - unknown:,} records with known counts; {unknown:,} not known)"
+
+
 def _headline(table: pd.DataFrame) -> str:
+    known = _known_counts(table)
     figures = [
         ("Mapped area", sym.format_area(_sum(table, s.MAPPED_AREA_HA))),
         ("Released area", sym.format_area(_sum(table, s.RELEASED_AREA_HA))),
         ("Remaining area", sym.format_area(_sum(table, s.REMAINING_AREA_HA))),
-        ("Mines recorded", sym.format_count(_sum(table, s.MAPPED_MINES))),
-        ("Remaining mines (est.)", sym.format_count(_sum(table, s.REMAINING_MINES_EST))),
+        ("Mines recorded" + known, sym.format_count(_sum(table, s.MAPPED_MINES))),
+        ("Remaining mines (est.)" + known, sym.format_count(_sum(table, s.REMAINING_MINES_EST))),
     ]
     cells = [
         f'<div class="figure"><div class="value">{html.escape(value or "–")}</div>'
@@ -394,6 +407,8 @@ def _district_table(table: pd.DataFrame) -> str:
         if c.startswith("share"):
             mapped, released = _sum(table, s.MAPPED_AREA_HA), _sum(table, s.RELEASED_AREA_HA)
             value = released / mapped if mapped and released is not None else None
+        elif c == s.HAZARDS_UNKNOWN_MINES:
+            value = unknown_records(table)  # each record once
         else:
             value = _sum(table, c)
         totals.append(f'<td class="num">{html.escape(_format_figure(c, value))}</td>')

@@ -41,6 +41,8 @@ ITEMS_AP = "items_ap"
 ITEMS_AT = "items_at"
 ITEMS_UXO = "items_uxo"
 ORGANISATION = "organisation"
+#: Hectares: of a release given as an area, without a polygon (and a bulletin's figure).
+AREA_HA = "area_ha"
 
 ITEM_ID = "item_id"
 FOUND_ON = "found_on"
@@ -76,6 +78,12 @@ REMAINING_MINES_EST = "remaining_mines_est"
 NET_MAPPED_AREA_HA = "net_mapped_area_ha"
 NET_RELEASED_AREA_HA = "net_released_area_ha"
 NET_REMAINING_AREA_HA = "net_remaining_area_ha"
+#: Ground released by releases given as an area, without a polygon (area-only):
+#: the record's own, and counted once.
+RELEASED_AREA_ONLY_HA = "released_area_only_ha"
+NET_RELEASED_AREA_ONLY_HA = "net_released_area_only_ha"
+#: Records (with ground in a district) whose mine count is not known.
+HAZARDS_UNKNOWN_MINES = "hazards_unknown_mines"
 HAZARDS = "hazards"
 SHARE_RELEASED = "share_released"
 RELEASED_AREA_BY_METHOD_HA = {m: f"released_{m}_ha" for m in ("cancelled", "reduced", "cleared")}
@@ -113,7 +121,7 @@ REQUIRED = {
 #: Optional columns minemap knows, carried through when present.
 OPTIONAL = {
     "hazards": (CLASSIFICATION, STATUS, DISTRICT, SOURCE, SUBMITTED_ON),
-    "releases": (ITEMS_AP, ITEMS_AT, ITEMS_UXO, HAZARD_ID, ORGANISATION),
+    "releases": (ITEMS_AP, ITEMS_AT, ITEMS_UXO, HAZARD_ID, ORGANISATION, AREA_HA),
     "items": (MODEL, RELEASE_ID, DEPTH_CM),
     "districts": (NAME_AZ, ISO_3166_2, ATTRIBUTION),
 }
@@ -207,6 +215,8 @@ COLUMN_ALIASES = {
         ITEMS_UXO: ("uxo", "uxo_found", "erw"),
         HAZARD_ID: ("hazard", "hazard_ref", "hazardid"),
         ORGANISATION: ("organization", "org", "operator", "agency", "team"),
+        # The hectares of a release kept as a row, without a polygon (area-only).
+        AREA_HA: ("hectares", "ha", "area_hectares", "released_ha", "release_area_ha"),
     },
     "items": {
         ITEM_ID: ("id", "item", "device_id", "item_ref", "ref"),
@@ -309,7 +319,6 @@ RANK = "rank"
 PERIOD_START = "period_start"
 PERIOD_END = "period_end"
 UXO = "uxo"
-AREA_HA = "area_ha"
 PERIOD = "period"
 RELEASED_HA = "released_ha"
 CUMULATIVE_RELEASED_HA = "cumulative_released_ha"
@@ -434,6 +443,7 @@ DECIMALS = {
             ITEMS_UXO,
             UXO,
             HAZARDS,
+            HAZARDS_UNKNOWN_MINES,
             RECORDS,
             RECORDS_WITH_DEVICES,
             RECORDS_SHIFTED,

@@ -682,7 +682,7 @@ def _canonical_columns(kind: str) -> dict[str, str]:
             columns[column] = _INTEGER
         elif column in s.DATE_COLUMNS[kind]:
             columns[column] = _DATE
-        elif column == s.DEPTH_CM:
+        elif column in (s.DEPTH_CM, s.AREA_HA):
             columns[column] = _REAL
         else:
             columns[column] = _TEXT
@@ -1067,13 +1067,19 @@ def file_sha256(path) -> str:
 
 
 def _read_options(
-    layer, mapping, crs, profile: Profile | None = None, max_segment_m: float = MAX_SEGMENT_M
+    layer,
+    mapping,
+    crs,
+    profile: Profile | None = None,
+    max_segment_m: float = MAX_SEGMENT_M,
+    reading=None,
 ) -> str:
     """How a file was read, as canonical JSON (part of what makes an import the same).
 
     With a profile, its file name, SHA-256 and whole text are kept (``"profile"``):
     the log says how the file was read, and a later import from the source reuses it.
     A longest segment other than the default is kept too (``"max_segment_m"``).
+    ``reading`` (``--date-order``, ``--decimal``, ``--encoding``) is kept where given.
     """
     options = {
         "layer": layer,
@@ -1084,6 +1090,9 @@ def _read_options(
         options[PROFILE] = profile.as_dict()
     if max_segment_m != MAX_SEGMENT_M:  # the default is left out: earlier logs stay the same
         options["max_segment_m"] = max_segment_m
+    for key, value in (reading or {}).items():
+        if value is not None and value != ():
+            options[key] = list(value) if isinstance(value, tuple) else value
     return json.dumps(options, sort_keys=True)
 
 
@@ -1145,6 +1154,7 @@ def add_file(
     max_segment_m: float = MAX_SEGMENT_M,
     profile: Profile | None = None,
     reuse_profile: bool = False,
+    reading: Mapping | None = None,
 ) -> Import:
     """Import one file of a layer into a workspace, in one transaction.
 
@@ -1177,6 +1187,9 @@ def add_file(
         Without ``profile``: read the file with the profile the last import from
         the same ``source`` was read with, if any (``Import.reused_profile`` says
         which). Looked up in the import's own transaction.
+    reading
+        ``date_order``, ``decimal``, ``unknown``, ``encoding``: how the file
+        writes dates, numbers and text, as in :func:`minemap.io.load_layers`.
     imported_at
         Record the import as made at this moment (UTC) instead of now, to build
         a workspace from an archive of earlier files, oldest first. It may not
@@ -1217,6 +1230,7 @@ def add_file(
     if path.exists() and workspace.exists() and path.resolve() == workspace.resolve():
         raise InputFileError(path, "is the workspace itself; add the files it is made of")
     digest = file_sha256(path)
+    reading = dict(reading or {})
     source = (source or "").strip()
     with _writing(workspace, (history_table(kind), REJECTS_TABLE)) as con:
         reused = (
@@ -1224,7 +1238,7 @@ def add_file(
         )
         if reused is not None:
             profile = reused[0]
-        options = _read_options(layer, mapping, crs, profile, max_segment_m)
+        options = _read_options(layer, mapping, crs, profile, max_segment_m, reading)
         earlier = con.execute(
             f"SELECT * FROM {IMPORTS_TABLE} WHERE {s.SHA256} = ? AND {s.KIND} = ? "
             f"AND {s.READ_OPTIONS} = ? AND {_COUNTED}",
@@ -1247,6 +1261,7 @@ def add_file(
             today=today,
             max_segment_m=max_segment_m,
             profile=profile,
+            **reading,
         )
         loaded = _reject_foreign_ids(con, kind, loaded, source, path)
         if kind == "hazards":
@@ -1465,6 +1480,12 @@ def _ensure_columns(
             continue
         name = str(column)
         if name in canonical:
+            if name not in columns:
+                # A column minemap came to know after the workspace was made (area_ha).
+                con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(name)} {canonical[name]}")
+                columns[name] = canonical[name]
+                by_lower[name.lower()] = name
+                added = True
             mapping[column] = name
             continue
         wanted = _sql_type(frame[column])
@@ -1496,6 +1517,29 @@ def _ensure_columns(
     return mapping, notes
 
 
+#: Where a release given as an area says the work was: its point, kept as two columns
+#: (the releases' geometry column holds polygons).
+POINT_LONGITUDE, POINT_LATITUDE = "point_longitude", "point_latitude"
+
+
+def _points_as_columns(kept: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Releases given as an area with a point: the point in two columns, no geometry.
+
+    Such a release has no polygon (``area_ha`` and ``hazard_id`` say what it
+    released); its point, where the team worked, is kept beside it.
+    """
+    geoms = kept.geometry.to_numpy(dtype=object)
+    points = ~pd.isna(geoms) & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    if not points.any():
+        return kept
+    kept = kept.copy()
+    kept[POINT_LONGITUDE] = np.where(points, shapely.get_x(np.where(points, geoms, None)), np.nan)
+    kept[POINT_LATITUDE] = np.where(points, shapely.get_y(np.where(points, geoms, None)), np.nan)
+    return kept.set_geometry(
+        gpd.GeoSeries(np.where(points, None, geoms), index=kept.index, crs=kept.crs)
+    )
+
+
 def _write_versions(
     con: sqlite3.Connection, kind: str, kept: gpd.GeoDataFrame, import_id: int, source: str
 ) -> tuple[int, int, int, list[str]]:
@@ -1504,6 +1548,8 @@ def _write_versions(
         return 0, 0, 0, []
     table = history_table(kind)
     id_col = s.ID_COLUMN[kind]
+    if kind == "releases":
+        kept = _points_as_columns(kept)
     mapping, notes = _ensure_columns(con, kind, kept)
     data = _data_columns(con, table)
     origin = {target: column for column, target in mapping.items()}

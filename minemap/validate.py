@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import warnings
+from collections.abc import Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -26,11 +27,12 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
+from minemap import values as _values
 from minemap._arguments import argument
 from minemap._text import MAX_SHOWN, escape, show
 from minemap.profile import ReadSettings, toml_string
 
-#: Values read as they are: ISO dates, "." decimals, nothing unknown.
+#: Values read as they are written, with nothing said about them.
 _PLAIN = ReadSettings()
 
 __all__ = [
@@ -137,10 +139,37 @@ RULES = {
         ),
     ),
     "outside-hazards": (WARNING, "a release touches no hazard"),
-    "missing-count": (ERROR, "a required count is empty"),
+    "unknown-count": (
+        WARNING,
+        (
+            "a hazard's mine count is empty or says it is not known (?): its mines are not "
+            "counted, nor its remaining mines estimated"
+        ),
+    ),
     "bad-count": (ERROR, "a count is not a whole number ≥ 0"),
+    "ambiguous-number": (
+        ERROR,
+        (
+            "a number reads two ways (1,157: a thousand or one?) and nothing says which: "
+            "decimal / --decimal"
+        ),
+    ),
+    "decimal-comma": (WARNING, "a column's numbers were read with a decimal comma (0,75)"),
     "missing-date": (ERROR, "a required date is empty"),
     "bad-date": (ERROR, "a date does not parse"),
+    "ambiguous-date": (
+        ERROR,
+        (
+            "a date reads two ways (03.04.2024: March or April?) and nothing says which: "
+            "date_order / --date-order"
+        ),
+    ),
+    "date-order": (WARNING, "a column's dates were read day-first (or month-first), as it shows"),
+    "bad-area": (ERROR, "a release without a polygon has no area in hectares above 0"),
+    "unknown-hazard": (
+        ERROR,
+        "a release without a polygon names no hazard read (its area comes from that hazard)",
+    ),
     "future-date": (ERROR, "a date is after today"),
     "missing-value": (ERROR, "a required enumerated value is empty"),
     "unknown-value": (ERROR, "an enumerated value is not one of the known ones"),
@@ -723,8 +752,16 @@ def _check_geometry(
     *,
     source_crs,
     max_segment_m: float | None,
+    area_only: np.ndarray | None = None,
 ) -> tuple[gpd.GeoSeries, np.ndarray]:
+    """The geometry checks; ``area_only`` rows (releases given as an area) need no polygon.
+
+    Such a row may have no geometry, or a point (where the work was), whose
+    coordinates are checked; the polygon checks skip it.
+    """
     geoms = frame.geometry.to_numpy(dtype=object).copy()
+    if area_only is None:
+        area_only = np.zeros(len(frame), dtype=bool)
     note = (
         frame[GEOMETRY_NOTE].to_numpy(dtype=object)
         if GEOMETRY_NOTE in frame.columns
@@ -746,7 +783,17 @@ def _check_geometry(
     )
     unreadable |= too_deep
     missing = ~unreadable & (pd.isna(geoms) | shapely.is_empty(geoms))
-    report.add(missing, "missing-geometry", "the feature has no geometry")
+    report.add(
+        missing & ~area_only,
+        "missing-geometry",
+        "the feature has no geometry"
+        + (
+            " (a release without a polygon needs hazard_id and area_ha: the hazard it "
+            "released ground of, and how many hectares)"
+            if kind == "releases"
+            else ""
+        ),
+    )
     present = ~missing & ~unreadable
     report.add(
         present & (note == "unclosed"),
@@ -769,7 +816,8 @@ def _check_geometry(
 
     allowed = s.GEOMETRY_TYPES[kind]
     kinds = _TYPE_NAMES[shapely.get_type_id(geoms)]  # -1 (missing) picks the last: ""
-    wrong = present & ~np.isin(kinds, allowed)
+    point = area_only & (kinds == "Point")
+    wrong = present & ~np.isin(kinds, allowed) & ~point
     report.add(
         wrong,
         "geometry-type",
@@ -780,6 +828,7 @@ def _check_geometry(
     ok &= ~_check_crs_area(geoms, ok, source_crs, report)
 
     if "Point" not in allowed:
+        ok_points, ok = ok & point, ok & ~point
         segments = max_segment_m if kind in ("hazards", "releases") else None
         # Checked once: removing repeated points (below) does not change validity.
         invalid = ok & ~shapely.is_valid(np.where(ok, geoms, None))
@@ -787,6 +836,7 @@ def _check_geometry(
         repaired, flat = _repair_invalid(geoms, ok, invalid, report)
         ok &= ~flat
         ok &= ~_check_no_area(geoms, ok, repaired, report)
+        ok |= ok_points
     return gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs), ok
 
 
@@ -1123,25 +1173,76 @@ def _same_geometry(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 MAX_COUNT = 10_000_000
 
 
-def _check_counts(
-    frame: pd.DataFrame, kind: str, report: _Report, settings: ReadSettings = _PLAIN
-) -> None:
+def _by_file(frame: pd.DataFrame, source: str) -> list[tuple[str, np.ndarray]]:
+    """Row positions of each file a frame was read from (a file writes in one way)."""
+    if s.SOURCE_FILE not in frame.columns or not len(frame):
+        return [(source, np.arange(len(frame)))]
+    files = frame[s.SOURCE_FILE].astype(str).to_numpy(dtype=object)
+    return [(f, np.flatnonzero(files == f)) for f in dict.fromkeys(files)]
+
+
+def _note(report: _Report, file: str, rule: str, message: str | None) -> None:
+    """A file-level warning (how a column was read), once."""
+    if message is not None:
+        report.problems.append(Problem(file, None, "", rule, WARNING, message))
+
+
+def _read_numbers(
+    frame, column, report: _Report, reading: ReadSettings, rows=None
+) -> tuple[pd.Series, np.ndarray]:
+    """A column's numbers (NaN where none) and its ambiguous values (reported), per file.
+
+    ``rows`` (a mask) limits the column to the rows that use it.
+    """
+    raw = frame[column]
+    out = pd.Series(np.nan, index=frame.index)
+    ambiguous = np.zeros(len(frame), dtype=bool)
+    for file, where in _by_file(frame, report.source):
+        if rows is not None:
+            where = where[rows[where]]
+        if not len(where):
+            continue
+        read = _values.read_numbers(raw.iloc[where], decimal=reading.decimal)
+        out.iloc[where] = read.numbers.to_numpy()
+        ambiguous[where[read.ambiguous]] = True
+        for i in where[read.ambiguous]:
+            report.add_one(i, "ambiguous-number", read.ambiguity(column, raw.iloc[i]))
+        _note(report, file, "decimal-comma", read.note(column))
+    return out, ambiguous
+
+
+def _check_counts(frame: pd.DataFrame, kind: str, report: _Report, reading: ReadSettings) -> dict:
+    """Counts read and checked; returns each count column's numbers (NA where not known).
+
+    A count that is empty or says "not known" (``?``, ``naməlum``...) is not
+    known: NA, never 0. On a hazard that is a warning (its remaining mines are
+    not estimated); elsewhere the count is simply not given.
+    """
+    counts = {}
     for column in s.COUNT_COLUMNS[kind]:
         if column not in frame.columns:
             continue
         raw = frame[column]
-        numbers = settings.to_numbers(raw)
-        required = column in s.REQUIRED[kind]
-        absent = raw.isna() | (raw.astype("string").str.strip() == "")
-        if required:
-            report.add(absent, "missing-count", f"{column} is empty")
-        bad = ~absent & (numbers.isna() | (numbers < 0) | (numbers % 1 != 0))
+        unknown = _values.unknown_mask(raw, reading.unknown)
+        numbers, ambiguous = _read_numbers(frame, column, report, reading, rows=~unknown)
+        if kind == "hazards":
+            report.add(
+                unknown,
+                "unknown-count",
+                lambda i, c=column, r=raw: (
+                    f"{c} is not known ({_as_written(r.iloc[i])}): the record's mines are not "
+                    "counted and its remaining mines not estimated (tables say how many "
+                    "records have counts not known)"
+                ),
+                WARNING,
+            )
+        bad = ~unknown & ~ambiguous & (numbers.isna() | (numbers < 0) | (numbers % 1 != 0))
         report.add(
             bad,
             "bad-count",
             lambda i, c=column, r=raw: f"{c} must be a whole number ≥ 0, not {show(r.iloc[i])}",
         )
-        huge = ~absent & ~bad & (numbers > MAX_COUNT)
+        huge = ~unknown & ~bad & (numbers > MAX_COUNT)
         report.add(
             huge,
             "bad-count",
@@ -1150,74 +1251,68 @@ def _check_counts(
                 f"(more than {MAX_COUNT:,} on one feature)"
             ),
         )
+        whole = numbers.where(~unknown & ~bad & ~huge)
+        counts[column] = whole.round().astype("Int64")
+    return counts
 
 
 def _check_dates(
-    frame: pd.DataFrame,
-    kind: str,
-    report: _Report,
-    today: dt.date,
-    settings: ReadSettings = _PLAIN,
-) -> None:
-    order = settings.date_order
-    written = ".".join({"D": "DD", "M": "MM", "Y": "YYYY"}[c] for c in order or "")
-    use = (
-        "use YYYY-MM-DD"
-        if order is None
-        else f"use YYYY-MM-DD or {written}, as the profile's date_order = {order!r} says"
-    )
+    frame: pd.DataFrame, kind: str, report: _Report, today: dt.date, reading: ReadSettings
+) -> dict:
+    """Dates read and checked, per file; returns each date column's days.
+
+    Without a date order, a file's column is read day-first (or month-first)
+    when its dates settle it, with a note; dates it leaves ambiguous are
+    errors that name ``date_order`` and ``--date-order``.
+    """
+    days_of = {}
     for column in s.DATE_COLUMNS[kind]:
         if column not in frame.columns:
             continue
         raw = frame[column]
-        absent = raw.isna()
-        if not pd.api.types.is_datetime64_any_dtype(raw):
-            absent |= raw.astype("string").str.strip() == ""
-        parsed = _parse_dates(raw, settings)
+        absent = _values.unknown_mask(raw, reading.unknown)
+        days = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
+        ambiguous = np.zeros(len(frame), dtype=bool)
+        for file, where in _by_file(frame, report.source):
+            where = where[~absent[where]]
+            if not len(where):
+                continue
+            read = _values.read_dates(raw.iloc[where], date_order=reading.date_order)
+            days.iloc[where] = read.days.to_numpy()
+            ambiguous[where[read.ambiguous]] = True
+            for i in where[read.ambiguous]:
+                report.add_one(i, "ambiguous-date", read.ambiguity(column, raw.iloc[i]))
+            _note(report, file, "date-order", read.note(column))
         if column in s.REQUIRED[kind]:
             report.add(absent, "missing-date", f"{column} is empty")
-        report.add(
-            ~absent & parsed.isna(),
-            "bad-date",
-            lambda i, c=column, r=raw: f"{c} {show(r.iloc[i])} is not a date ({use})",
+        use = (
+            "use YYYY-MM-DD"
+            if reading.date_order is None
+            else f"use YYYY-MM-DD or {_values.written_as(reading.date_order)}, the date order given"
         )
-        future = parsed.notna() & (parsed > pd.Timestamp(today))
+        report.add(
+            ~absent & ~ambiguous & days.isna().to_numpy(),
+            "bad-date",
+            lambda i, c=column, r=raw, u=use: f"{c} {show(r.iloc[i])} is not a date ({u})",
+        )
+        future = days.notna() & (days > pd.Timestamp(today))
         report.add(
             future,
             "future-date",
-            lambda i, c=column, p=parsed: f"{c} {p.iloc[i].date()} is in the future",
+            lambda i, c=column, p=days: f"{c} {p.iloc[i].date()} is in the future",
         )
+        days_of[column] = days
+    return days_of
 
 
-#: A time of day followed by a UTC offset ("T10:00:00+04:00", "T06:00Z").
-_UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+def _as_written(value) -> str:
+    """``empty`` for an empty cell, else the value quoted."""
+    return "empty" if pd.isna(value) or not str(value).strip() else show(value)
 
 
-#: Year, month and day (ISO 8601, extended or basic), perhaps with a time after.
-_FULL_DATE = r"^(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{8})(?:$|[T ])"
-
-
-def _parse_dates(values: pd.Series, settings: ReadSettings = _PLAIN) -> pd.Series:
-    """Calendar days: the day as written where it was, whatever its UTC offset.
-
-    "2022-07-18T02:00:00+04:00" is 18 July (in UTC it is still the 17th); offsets
-    are dropped rather than converted, so values with different offsets (or none)
-    can sit in one column. With a profile's ``date_order``, days written with
-    separators in that order (``22.02.2024`` for DMY) are read too
-    (:meth:`minemap.profile.ReadSettings.parse_dates`).
-    """
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
-    else:
-        text = values.astype("string").str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
-        # A whole day, not "2022-07" or "2022": a month or a year is not a release date.
-        iso = text.where(text.str.match(_FULL_DATE))
-        parsed = pd.to_datetime(iso, errors="coerce", format="ISO8601")
-        if settings.date_order is not None:
-            parsed = parsed.fillna(settings.parse_dates(text).astype(parsed.dtype))
-    return parsed.dt.normalize()
+def _parse_dates(values_: pd.Series, date_order: str | None = None) -> pd.Series:
+    """Calendar days of a column as :func:`minemap.values.read_dates` reads it (NaT elsewhere)."""
+    return _values.read_dates(values_, date_order=date_order).days
 
 
 def _check_enums(frame: pd.DataFrame, kind: str, report: _Report) -> None:
@@ -1339,6 +1434,9 @@ def check_layer(
     overlap_share: float = OVERLAP_SHARE,
     settings: ReadSettings | None = None,
     gazetteer=None,
+    date_order: str | None = None,
+    decimal: str | None = None,
+    unknown: Iterable[str] = (),
 ) -> tuple[gpd.GeoDataFrame, list[Problem], np.ndarray]:
     """Check every feature of a layer whose columns are already canonical.
 
@@ -1368,16 +1466,28 @@ def check_layer(
         Two hazards overlapping by more than this share of the larger are errors.
     settings
         How the source writes values (a profile's :class:`~minemap.profile.ReadSettings`):
-        ``unknown`` tokens are empty, ``decimal`` and ``date_order`` say how
-        counts and dates written as text are read.
+        its ``date_order``, ``decimal`` and ``unknown`` tokens (see below).
     gazetteer
         The district names known (default: :func:`minemap.gazetteer.active`).
+    date_order
+        ``"DMY"``, ``"MDY"`` or ``"YMD"``: how dates written with separators
+        order day, month and year (``--date-order``; it wins over the
+        settings'). Without either, each file's column must settle the order
+        (see :func:`minemap.values.read_dates`).
+    decimal
+        ``","`` or ``"."``: the decimal separator of numbers written as text
+        (``--decimal``; it wins over the settings'); without either, each
+        file's column must settle two-way numbers such as ``1,157``.
+    unknown
+        Cell values meaning "not known", beside the settings' and the built-in
+        ones (:func:`minemap.vocabulary.unknown_terms`).
 
     Returns
     -------
     cleaned, problems, rejected
         ``cleaned`` has the repairs applied and values typed (ids trimmed text,
-        counts integers, dates as days, enums in canonical spelling);
+        counts integers, NA where not known, dates as days, enums in canonical
+        spelling, a release's ``area_ha`` a number);
         ``rejected`` marks the rows with an error. Nothing is dropped here.
 
     Examples
@@ -1432,8 +1542,21 @@ def check_layer(
         dropped = frame.drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
         return dropped, report.problems, report.rejected
 
+    # The command line wins over a profile; "not known" tokens add up.
+    reading = dataclasses.replace(
+        settings,
+        date_order=_values.check_date_order(date_order or settings.date_order),
+        decimal=_values.check_decimal(decimal or settings.decimal),
+        unknown=(*settings.unknown, *unknown),
+    )
+    area_only = _area_only_rows(frame, kind, reading)
     geometry, ok = _check_geometry(
-        frame, kind, report, source_crs=source_crs, max_segment_m=max_segment_m
+        frame,
+        kind,
+        report,
+        source_crs=source_crs,
+        max_segment_m=max_segment_m,
+        area_only=area_only,
     )
     _check_text(frame, report)
     frame = frame.set_geometry(geometry).drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
@@ -1452,24 +1575,95 @@ def check_layer(
         # A copy of a record is not a second record on the same ground.
         _check_duplicates(geoms, ok & ~report.rejected & ~copy, report, overlap_share, sources)
     if kind == "releases" and hazards is not None:
-        _check_outside_hazards(geoms, ok, hazards, report)
+        _check_outside_hazards(geoms, ok & ~area_only, hazards, report)
+    area = _check_area_only(frame, area_only, report, reading, hazards) if area_only.any() else None
     _check_ids(frame, kind, report, same)
-    _check_counts(frame, kind, report, settings)
-    _check_dates(frame, kind, report, today, settings)
+    counts = _check_counts(frame, kind, report, reading)
+    days = _check_dates(frame, kind, report, today, reading)
     _check_enums(frame, kind, report)
     if s.DISTRICT in frame.columns:
         frame[s.DISTRICT] = _district_names(frame, kind, report, districts, gazetteer)
 
-    for column in s.COUNT_COLUMNS[kind]:
-        if column in frame.columns:
-            numbers = settings.to_numbers(frame[column])
-            whole = numbers.where((numbers >= 0) & (numbers % 1 == 0) & (numbers <= MAX_COUNT))
-            frame[column] = whole.round().astype("Int64")
-    for column in s.DATE_COLUMNS[kind]:
-        if column in frame.columns:
-            frame[column] = _parse_dates(frame[column], settings)
+    for column, numbers in counts.items():
+        frame[column] = numbers
+    for column, parsed in days.items():
+        frame[column] = parsed
+    if kind == "releases" and s.AREA_HA in frame.columns:
+        # Read on every release (a polygon's own area is what counts there).
+        given = _values.read_numbers(frame[s.AREA_HA], decimal=reading.decimal).numbers
+        frame[s.AREA_HA] = given if area is None else area.where(area_only, given)
     for column in s.ENUM_COLUMNS[kind]:
         if column in frame.columns:
             normalised = _normalise_enum(frame[column], column)
             frame[column] = frame[column].where(normalised.isna(), normalised)
     return frame, report.problems, report.rejected
+
+
+def _area_only_rows(frame: pd.DataFrame, kind: str, reading: ReadSettings) -> np.ndarray:
+    """Releases given as an area: no polygon (none, or a point), and ``area_ha`` given."""
+    none = np.zeros(len(frame), dtype=bool)
+    if kind != "releases" or s.AREA_HA not in frame.columns:
+        return none
+    geoms = frame.geometry.to_numpy(dtype=object)
+    note = (
+        frame[GEOMETRY_NOTE].to_numpy(dtype=object)
+        if GEOMETRY_NOTE in frame.columns
+        else np.full(len(frame), None, dtype=object)
+    )
+    present = ~pd.isna(geoms)
+    no_polygon = ~present | shapely.is_empty(np.where(present, geoms, None))
+    no_polygon |= present & (shapely.get_type_id(geoms) == shapely.GeometryType.POINT)
+    no_polygon &= ~np.isin(note, ["unreadable", "too-deep"])
+    return no_polygon & ~_values.unknown_mask(frame[s.AREA_HA], reading.unknown)
+
+
+def _check_area_only(
+    frame: pd.DataFrame,
+    area_only: np.ndarray,
+    report: _Report,
+    reading: ReadSettings,
+    hazards: gpd.GeoDataFrame | None,
+) -> pd.Series:
+    """An area-only release: a positive area in hectares, and a hazard that exists.
+
+    Its ground is taken from that hazard's remaining ground (see
+    :mod:`minemap.contamination`), so the hazard must be known: with the
+    hazards as context, a ``hazard_id`` naming none of them is an error.
+    Returns the areas (NaN where not read).
+    """
+    raw = frame[s.AREA_HA]
+    area, ambiguous = _read_numbers(frame, s.AREA_HA, report, reading, rows=area_only)
+    bad = area_only & ~ambiguous & ~(area.to_numpy() > 0)
+    report.add(
+        bad,
+        "bad-area",
+        lambda i: (
+            f"area_ha {show(raw.iloc[i])} is not an area: write the hectares released as a "
+            "number above 0 (0.75 or 0,75)"
+        ),
+    )
+    named = (
+        frame[s.HAZARD_ID].astype("string").str.strip()
+        if s.HAZARD_ID in frame.columns
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
+    unnamed = area_only & (named.isna() | (named == "")).to_numpy()
+    report.add(
+        unnamed,
+        "unknown-hazard",
+        "a release without a polygon (area_ha only) must name the hazard it released ground "
+        "of (hazard_id): its area is taken from that hazard's remaining ground",
+    )
+    if hazards is not None and s.HAZARD_ID in hazards.columns:
+        known = set(hazards[s.HAZARD_ID].astype("string").str.strip().dropna())
+        unknown = area_only & ~unnamed & ~named.isin(known).fillna(False).to_numpy(dtype=bool)
+        report.add(
+            unknown,
+            "unknown-hazard",
+            lambda i: (
+                f"hazard_id {show(named.iloc[i])} names no hazard read (a release without a "
+                "polygon takes its area from its hazard's remaining ground): check the id, "
+                "or give the file that holds that hazard"
+            ),
+        )
+    return area

@@ -328,9 +328,8 @@ def test_rejects_are_written_valid_and_keep_the_geometry_as_read(runner, tmp_pat
     assert shapely.normalize(as_read).equals_exact(shapely.normalize(bow_tie), 1e-9)
 
 
-def test_rejects_are_not_written_as_a_shapefile(runner, tmp_path):
-    # A Shapefile holds one geometry type; rejected features may mix them: refused
-    # when the command line is read, before any work.
+def test_rejects_as_a_shapefile_are_refused_before_the_run(runner, tmp_path):
+    # A Shapefile holds one geometry type and rejects may mix them: refused up front (exit 2).
     rejects = tmp_path / "rejects.shp"
     args = ["remaining", "--hazards", HAZARDS, "--releases", RELEASES, "--rejects", str(rejects)]
     result = runner.invoke(main, args)

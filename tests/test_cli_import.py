@@ -304,8 +304,10 @@ def test_russian_shapefiles_validate_with_a_profile_and_no_map(runner, week):
 def test_without_the_profile_the_same_files_say_what_to_put_in_one(runner, week):
     result = runner.invoke(main, ["validate", "--crs", "EPSG:32638", str(week["hazards"])])
     assert result.exit_code == 1
-    # Day-first dates need date_order; a word nobody knows needs [hazards.values.status].
-    assert "submitted_on '22.02.2024' is not a date" in result.stdout
+    # Day-first dates are read and said (date_order says so for good); a word nobody
+    # knows needs [hazards.values.status].
+    assert "submitted_on: dates read day-first (DD.MM.YYYY)" in result.stdout
+    assert 'date_order = "DMY"' in result.stdout
     assert "status 'qismen' is not one of open, worked_on, closed" in result.stdout
     assert '[hazards.values.status] "qismen" = "open"' in result.stdout
 

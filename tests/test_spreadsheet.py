@@ -100,9 +100,26 @@ def test_cells_keep_their_types(tmp_path):
     assert table["mines_ap"].tolist() == [3, "?"]
     assert table["note"].tolist() == ["açıq", 12.5]
     loaded = mio.load_layers([path], "hazards", crs="EPSG:4326")
+    # '?' is a count not known (a warning), never 0 and never an error.
+    assert loaded.kept[s.HAZARD_ID].tolist() == ["101", "AG-7"]
+    assert loaded.kept[s.MINES_AP].isna().tolist() == [False, True]
+    assert loaded.kept[s.MINES_AP].iloc[0] == 3
+    assert not loaded.errors
+    assert [p.rule for p in loaded.problems] == ["unknown-count"]
+    assert "'?'" in loaded.problems[0].message
+
+
+def test_a_count_cell_that_is_no_number_is_refused(tmp_path):
+    rows = [
+        ["hazard_id", "mines_ap", "mines_at", "wkt"],
+        [101, 3, 0, shapely.box(46.9, 39.98, 46.91, 39.99).wkt],
+        ["AG-7", "x", 1.5, shapely.box(46.92, 39.98, 46.93, 39.99).wkt],
+    ]
+    path = sheets.xlsx(tmp_path / "h.xlsx", {"Sahələr": sheets.rows_xml(rows)})
+    loaded = mio.load_layers([path], "hazards", crs="EPSG:4326")
     assert loaded.kept[s.HAZARD_ID].tolist() == ["101"]
-    assert [p.rule for p in loaded.errors] == ["bad-count"]
-    assert "'?'" in loaded.errors[0].message
+    assert sorted(p.rule for p in loaded.errors) == ["bad-count", "bad-count"]
+    assert any("'x'" in p.message for p in loaded.errors)
 
 
 def test_sheets_by_name_and_the_first_visible_by_default(tmp_path):

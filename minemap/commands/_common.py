@@ -234,6 +234,28 @@ def layer_for(kind: str, layers) -> str | None:
     return chosen
 
 
+def _remember_encoding(ctx, param, value):
+    """``--encoding``: an encoding nobody knows is a usage error before any reading."""
+    if value is not None:
+        try:
+            mio.text_codec(value)
+        except MinemapError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return _remember("encoding")(ctx, param, value)
+
+
+def reading() -> dict:
+    """How the inputs write dates, numbers and text (``--date-order``, ``--decimal``,
+    ``--encoding``): keyword arguments for :func:`minemap.io.load_layers`."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    return {
+        "date_order": meta.get("minemap.date_order"),
+        "decimal": meta.get("minemap.decimal"),
+        "encoding": meta.get("minemap.encoding"),
+    }
+
+
 def _remember_segment_km(ctx, param, value):
     """``--max-segment-km`` (hidden, the earlier spelling): kept in metres."""
     if value is not None:
@@ -253,7 +275,12 @@ def max_segment_m() -> float:
 
 
 def read_options(func):
-    """``--layer``, ``--crs``, ``--map``, ``--profile``, ``--gazetteer`` and ``--max-segment``."""
+    """How to read the inputs: ``--layer``, ``--crs``, ``--map``, ``--profile``,
+    ``--gazetteer``, ``--max-segment``, ``--date-order``, ``--decimal``, ``--encoding``.
+
+    Kept in ``ctx.meta`` (see :func:`reading`, :func:`max_segment_m`); the command
+    line wins over a profile.
+    """
     func = click.option(
         "--max-segment-km",
         "max_segment_km",
@@ -294,6 +321,34 @@ def read_options(func):
         help="An import profile: how this source's files map to minemap's columns and "
         "values, their encoding, CRS, date order (see docs/import.md). --map and --crs win "
         "over it. Draft one with `minemap profile draft`.",
+    )(func)
+    func = click.option(
+        "--encoding",
+        metavar="ENCODING",
+        expose_value=False,
+        callback=_remember_encoding,
+        help="Text encoding of inputs that say none or a wrong one: a Shapefile without .cpg "
+        "(or whose .cpg says UTF-8 over another code page), a CSV that is not UTF-8; e.g. "
+        "cp1254 (Azerbaijani Latin), cp1251 (Cyrillic). A .cpg naming a code page wins.",
+    )(func)
+    func = click.option(
+        "--decimal",
+        type=click.Choice([".", ","]),
+        expose_value=False,
+        callback=_remember("decimal"),
+        help="Decimal separator of numbers written as text, in every input (0,75 with ','). "
+        "Without it a column must settle two-way numbers such as 1,157 (or they are refused).",
+    )(func)
+    func = click.option(
+        "--date-order",
+        "date_order",
+        type=click.Choice(["DMY", "MDY", "YMD"], case_sensitive=False),
+        metavar="DMY|MDY|YMD",
+        expose_value=False,
+        callback=_remember("date_order"),
+        help="How dates written with separators order day, month and year (22.02.2024 is "
+        "DMY). Without it a column must settle the order (a day above 12), or its ambiguous "
+        "dates are refused. Wins over a profile's date_order.",
     )(func)
     func = click.option(
         "--map",
@@ -573,6 +628,7 @@ def load(paths, kind: str, *, districts=None, hazards=None) -> mio.Loaded:
         hazards=hazards,
         max_segment_m=max_segment_m(),
         profile=meta.get("minemap.profile"),
+        **reading(),
     )
     log_problems(loaded)
     return loaded
@@ -590,14 +646,18 @@ def warning_lines(problems, *, every: bool = False, hint: str = "-v lists each o
     A rule with one warning gives that warning; a rule with more gives one line
     with their count, the rule's description, the first few features and
     ``hint`` (where to see them all). A sample's 2,162 releases outside every
-    recorded hazard are one line, not a wall.
+    recorded hazard are one line, not a wall. A warning about a whole file (how
+    its dates were read, file by file and column by column) is always its own line.
     """
     if every:
         return [str(p) for p in problems]
     by_rule: dict[str, list] = {}
-    for problem in problems:
-        by_rule.setdefault(problem.rule, []).append(problem)
     lines = []
+    for problem in problems:
+        if problem.row is None and problem.feature == "":
+            lines.append(str(problem))
+            continue
+        by_rule.setdefault(problem.rule, []).append(problem)
     for rule, found in by_rule.items():
         if len(found) == 1:
             lines.append(str(found[0]))
@@ -807,12 +867,21 @@ def check_outputs(paths, overwrite: bool) -> None:
     outputs.refuse_existing(paths, overwrite)
 
 
+def _mines_text(value) -> str:
+    return "not known" if pd.isna(value) else f"{value:,.0f}"
+
+
 def format_table(table: pd.DataFrame) -> str:
-    """The per-district table as text, with a total line."""
+    """The per-district table as text, with a total line.
+
+    Mine figures not known show as such (a district whose records all have
+    counts not known); where some records' counts are not known, a last line
+    says the totals are of the records with known counts.
+    """
     columns = list(s.TABLE_COLUMNS)
-    shown = table[columns].copy()
-    total = shown[columns[1:]].sum()
-    shown.loc[len(shown)] = ["TOTAL", *total.to_numpy()]
+    shown = table[columns].copy().astype(dict.fromkeys(columns[4:], object))
+    total = [pd.to_numeric(shown[c], errors="coerce").sum() for c in columns[1:]]
+    shown.loc[len(shown)] = ["TOTAL", *total]
     heads = [
         "district",
         "mapped ha",
@@ -828,8 +897,8 @@ def format_table(table: pd.DataFrame) -> str:
             f"{r[s.MAPPED_AREA_HA]:,.1f}",
             f"{r[s.RELEASED_AREA_HA]:,.1f}",
             f"{r[s.REMAINING_AREA_HA]:,.1f}",
-            f"{r[s.MAPPED_MINES]:,.0f}",
-            f"{r[s.REMAINING_MINES_EST]:,.0f}",
+            _mines_text(r[s.MAPPED_MINES]),
+            _mines_text(r[s.REMAINING_MINES_EST]),
         ]
         for _, r in shown.iterrows()
     ]
@@ -841,7 +910,25 @@ def format_table(table: pd.DataFrame) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     body = [line(r) for r in rows]
-    return "\n".join([line(heads), rule, *body[:-1], rule, body[-1]])
+    return "\n".join([line(heads), rule, *body[:-1], rule, body[-1], *_known_counts_note(table)])
+
+
+def _known_counts_note(table: pd.DataFrame) -> list[str]:
+    """The footer saying the mine totals are of the records with known counts, if some are not."""
+    from minemap.render.content import unknown_records
+
+    unknown = unknown_records(table)
+    if not unknown:
+        return []
+    records = table.attrs.get("records")
+    known = f"of {records - unknown:,} records with known counts" if records is not None else ""
+    return [
+        (
+            f"mines: {known}{'; ' if known else ''}{unknown:,} record(s) whose mine count is not "
+            "known are not counted, and their remaining mines not estimated "
+            "(hazards_unknown_mines per district)"
+        )
+    ]
 
 
 def text_table(heads: list[str], rows: list[list[str]], *, right: Iterable[int] = ()) -> str:
@@ -903,6 +990,8 @@ def run_job(
         chunk_size=chunk_size,
     )
     table = contamination.by_district(rem, districts=districts)
+    for warning in rem.attrs.get("warnings") or ():
+        log.warning("releases: %s", warning)
     if layer_path is not None:
         mio.write_layer(rem, layer_path, overwrite=overwrite)
     if table_path is not None:

@@ -16,6 +16,7 @@ from minemap.commands._common import (
     note,
     parse_map,
     read_options,
+    reading,
     verbosity,
 )
 
@@ -71,6 +72,7 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         max_segment_m=max_segment_m(),
         profile=meta.get("minemap.profile"),
         reuse_profile=True,
+        reading=reading(),
     )
     if done.reused_profile is not None:
         profile, import_id = done.reused_profile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+import pandas as pd
 
 from minemap import contamination, outputs
 from minemap import schema as s
@@ -115,12 +116,19 @@ def density(
         f"density: {width} x {height} cells of {cell_size_m:g} m written to {output}; "
         f"band 1 holds {grid.mines.sum():,.1f} of {grid.total_mines_est:,.1f} remaining mines "
         "(est.)"
+        + (
+            f"; {grid.unknown_records:,} record(s) whose mine count is not known are left out "
+            "(nodata where nothing else lies)"
+            if grid.unknown_records
+            else ""
+        )
     )
     if ds is not None:
         # Read back from the raster, beside the vector table's figure for the same district.
         zones = dens.zonal_sums(grid, ds)
         table = contamination.by_district(rem, districts=ds)
-        vector = dict(zip(table[s.DISTRICT].astype(str), table[s.REMAINING_MINES_EST], strict=True))
+        estimates = pd.to_numeric(table[s.REMAINING_MINES_EST], errors="coerce").astype(float)
+        vector = dict(zip(table[s.DISTRICT].astype(str), estimates, strict=True))
         zones[f"table_{s.REMAINING_MINES_EST}"] = [
             vector.get(str(name), 0.0) for name in zones[s.DISTRICT]
         ]

@@ -18,6 +18,7 @@ from minemap.commands._common import (
     note,
     overwrite_option,
     read_options,
+    reading,
     rejects_option,
     require_inputs,
     verbosity,
@@ -97,12 +98,6 @@ def format_forecast(table: pd.DataFrame) -> str:
     "in comparison.csv, never added to them.",
 )
 @click.option(
-    "--decimal",
-    type=click.Choice([".", ","]),
-    help="Decimal mark of the bulletins' figures; without it '453,900' is flagged as "
-    "ambiguous instead of read.",
-)
-@click.option(
     "--items",
     cls=OneOrMore,
     type=EXISTING,
@@ -143,7 +138,6 @@ def progress(
     hazards,
     districts,
     reports,
-    decimal,
     items,
     as_of,
     period,
@@ -170,7 +164,9 @@ def progress(
     check_outputs([*output_paths(output, reports is not None, table_format), rejects], overwrite)
     bulletins = None
     if reports is not None:
-        bulletins = read_reports(reports, decimal=decimal)
+        # --decimal (a reading option) is the decimal separator of every input's numbers
+        # written as text, the bulletins' included.
+        bulletins = read_reports(reports, decimal=reading()["decimal"])
         flagged = bulletins[bulletins[s.PROBLEM] != ""]
         for index, problem in flagged[s.PROBLEM].items():
             click.echo(f"{reports}: row {index + 2}: {problem}", err=True)

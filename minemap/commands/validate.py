@@ -18,6 +18,7 @@ from minemap.commands._common import (
     parse_map,
     quiet,
     read_options,
+    reading,
     verbose,
     verbosity,
     warning_lines,
@@ -35,7 +36,7 @@ UNUSABLE_CONTEXT = "unusable-context"
 _ORDER = ("districts", "hazards", "releases", "items")
 
 
-def _read(path: Path, kind: str | None, crs, layers, maps, profile=None) -> list:
+def _read(path: Path, kind: str | None, crs, layers, maps, profile=None, encoding=None) -> list:
     """The layers of one file to check, with their kinds: ``[(kind, frame), ...]``.
 
     A multi-layer file (GeoPackage) without ``--layer`` has each of its layers
@@ -44,11 +45,13 @@ def _read(path: Path, kind: str | None, crs, layers, maps, profile=None) -> list
     and the guess said on stderr, with its reason.
     """
 
+    given = encoding
+
     def read(layer, as_kind):
-        # --crs wins; else the profile's, for the kind when it is known.
+        # --crs and --encoding win; else the profile's, for the kind when it is known.
         chosen_crs = crs if profile is None else profile.crs(as_kind or "", crs)
-        encoding = None if profile is None else profile.settings(as_kind or "").encoding
-        return mio.read_file(path, layer=layer, crs=chosen_crs, kind=as_kind, encoding=encoding)
+        chosen = given or (None if profile is None else profile.settings(as_kind or "").encoding)
+        return mio.read_file(path, layer=layer, crs=chosen_crs, kind=as_kind, encoding=chosen)
 
     chosen = layer_for(kind or "", layers)
     if chosen is None and mio._suffix(path) not in (".kml", ".kmz"):
@@ -114,6 +117,7 @@ def validate(files, kind, districts, as_json):
     maps = parse_map(meta.get("minemap.map"))
     crs, layers = meta.get("minemap.crs"), meta.get("minemap.layer")
     profile = meta.get("minemap.profile")
+    settings = reading()
     problems: list[Problem] = []
 
     def unreadable(path, exc) -> None:
@@ -123,7 +127,7 @@ def validate(files, kind, districts, as_json):
     groups: dict[str, list] = {k: [] for k in _ORDER}
     for path in files:
         try:
-            read = _read(path, kind, crs, layers, maps, profile)
+            read = _read(path, kind, crs, layers, maps, profile, settings["encoding"])
         except MinemapError as exc:
             unreadable(path, exc)
             continue
@@ -147,6 +151,8 @@ def validate(files, kind, districts, as_json):
                 hazards=context["hazards"] if layer_kind == "releases" else None,
                 max_segment_m=max_segment_m(),
                 profile=profile,
+                date_order=settings["date_order"],
+                decimal=settings["decimal"],
             )
         except MinemapError as exc:
             for path, _ in raws:
@@ -191,6 +197,7 @@ def _districts_context(path: Path, maps, problems: list[Problem], *, report: boo
             crs=meta.get("minemap.crs"),
             mapping=mapping_for("districts", maps),
             profile=meta.get("minemap.profile"),
+            **reading(),
         )
     except MinemapError as exc:
         message = f"cannot be used as districts ({exc}); checked without them"

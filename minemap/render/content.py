@@ -42,10 +42,12 @@ __all__ = [
     "pending_tip",
     "release_legend",
     "release_tip",
+    "released_by_area",
     "submitted_legend",
     "submitted_tip",
     "text",
     "title_lines",
+    "unknown_records",
 ]
 
 TABLE_LABELS = {
@@ -55,13 +57,28 @@ TABLE_LABELS = {
     s.MAPPED_MINES: "Mines recorded",
     s.REMAINING_MINES_EST: "Remaining mines (est.)",
     s.HAZARDS: "Hazard records",
+    s.HAZARDS_UNKNOWN_MINES: "Records with mine count not known",
     s.SHARE_RELEASED: "Share released",
     s.MAPPED_MINES_AP: "Mines recorded AP",
     s.MAPPED_MINES_AT: "Mines recorded AT",
     s.REMAINING_MINES_AP_EST: "Remaining AP mines (est.)",
     s.REMAINING_MINES_AT_EST: "Remaining AT mines (est.)",
     **{col: f"Released: {method}" for method, col in s.RELEASED_AREA_BY_METHOD_HA.items()},
+    s.RELEASED_AREA_ONLY_HA: "Released by area-only reports",
 }
+#: Mine figures: empty means not known (a record's count was not known), never 0.
+_MINE_FIGURES = (
+    s.MAPPED_MINES,
+    s.REMAINING_MINES_EST,
+    s.MAPPED_MINES_AP,
+    s.MAPPED_MINES_AT,
+    s.REMAINING_MINES_AP_EST,
+    s.REMAINING_MINES_AT_EST,
+)
+#: What the map says of a mine count that is not known (never 0).
+NOT_KNOWN = "not known"
+#: Outline of a hazard partly released by area-only reports (the share in its tooltip).
+AREA_ONLY_DASH = "10 3 2 3"
 
 
 def text(value: object) -> str:
@@ -71,8 +88,34 @@ def text(value: object) -> str:
 def _mines_ap_at(record: dict) -> str:
     ap, at = record.get(s.MINES_AP), record.get(s.MINES_AT)
     if sym.is_missing(ap) and sym.is_missing(at):
+        # A remaining piece always has both columns: missing there means not known.
+        return NOT_KNOWN if s.MINES_AP in record else ""
+    return f"{sym.format_count(ap) or NOT_KNOWN} / {sym.format_count(at) or NOT_KNOWN}"
+
+
+def _remaining_mines(record: dict) -> str:
+    value = record.get(s.REMAINING_MINES_EST)
+    if sym.is_missing(value) and s.REMAINING_MINES_EST in record:
+        return f"{NOT_KNOWN} (mine count not known)"
+    return sym.format_count(value)
+
+
+def released_by_area(record: dict) -> str:
+    """``3.20 ha (40 %)``: a record's ground released by reports without a polygon."""
+    area, mapped = record.get(s.RELEASED_AREA_ONLY_HA), record.get(s.MAPPED_AREA_HA)
+    if sym.is_missing(area) or not float(area) > 0:
         return ""
-    return f"{sym.format_count(ap) or '?'} / {sym.format_count(at) or '?'}"
+    share = float(area) / float(mapped) if not sym.is_missing(mapped) and mapped else None
+    return sym.format_area(area) + (f" ({100 * share:.0f} %)" if share is not None else "")
+
+
+def unknown_records(table: pd.DataFrame) -> int:
+    """Records whose mine count is not known (each once, though it crosses districts)."""
+    if "records_unknown_mines" in table.attrs:
+        return int(table.attrs["records_unknown_mines"])
+    if s.HAZARDS_UNKNOWN_MINES not in table.columns:
+        return 0
+    return int(pd.to_numeric(table[s.HAZARDS_UNKNOWN_MINES], errors="coerce").sum())
 
 
 def _status_text(value: object) -> str:
@@ -95,6 +138,7 @@ HAZARD_LABELS = [
     "Remaining mines (est.)",
     "Source",
     "Submitted",
+    "Released by area-only reports",
 ]
 
 
@@ -109,9 +153,10 @@ def hazard_tip(record: dict) -> dict:
             sym.format_area(record.get(s.MAPPED_AREA_HA)),
             sym.format_area(record.get(s.RELEASED_AREA_HA)),
             sym.format_area(record.get(s.REMAINING_AREA_HA)),
-            sym.format_count(record.get(s.REMAINING_MINES_EST)),
+            _remaining_mines(record),
             text(record.get(s.SOURCE)),
             sym.format_date(record.get(s.SUBMITTED_ON)),
+            released_by_area(record),
         ],
     }
 
@@ -201,7 +246,7 @@ def grid_tip(record: dict, cell_m: float) -> dict:
 
 def format_figure(column: str, value: object) -> str:
     if sym.is_missing(value):
-        return ""
+        return NOT_KNOWN if column in _MINE_FIGURES else ""
     if column.endswith("_ha"):
         return sym.format_area(value)
     if column.startswith("share"):
@@ -308,6 +353,15 @@ def hazard_legend(remaining: gpd.GeoDataFrame) -> LegendSection:
         )
         for status in sym.HAZARD_STATUSES
     )
+    released = remaining.get(s.RELEASED_AREA_ONLY_HA)
+    if released is not None and (pd.to_numeric(released, errors="coerce") > 0).any():
+        items.append(
+            legend_item(
+                "dash-dot outline: partly released by reports without a polygon "
+                "(where is not known)",
+                {**outline, "dashArray": AREA_ONLY_DASH},
+            )
+        )
     return LegendSection(title="Remaining hazards", items=items)
 
 
@@ -384,6 +438,9 @@ def title_lines(
         if s.REMAINING_MINES_EST in table.columns:
             mines = pd.to_numeric(table[s.REMAINING_MINES_EST], errors="coerce").sum()
             line += f", about {sym.format_count(mines)} mines (est.)"
+            unknown = unknown_records(table)
+            if unknown:
+                line += f" in the records with known counts; {unknown:,} record(s) not known"
         lines.append(line)
         outside = table[table[s.DISTRICT].astype(str) == s.UNASSIGNED]
         if len(outside):

@@ -217,6 +217,15 @@ def add_released_land(
     return c.release_legend()
 
 
+def _hazard_style(rec: dict) -> dict:
+    """Fill by classification, outline by status; dash-dot where reports without a polygon
+    released part of it (where is not known)."""
+    style = sym.hazard_style(rec.get(s.CLASSIFICATION), rec.get(s.STATUS))
+    if c.released_by_area(rec):
+        style = {**style, "dashArray": c.AREA_ONLY_DASH}
+    return style
+
+
 def add_remaining_hazards(
     m: folium.Map, remaining: gpd.GeoDataFrame, axis: TimeAxis | None
 ) -> LegendSection:
@@ -225,7 +234,7 @@ def add_remaining_hazards(
     styles = Styles()
     props = [
         {
-            K.style: styles(sym.hazard_style(rec.get(s.CLASSIFICATION), rec.get(s.STATUS))),
+            K.style: styles(_hazard_style(rec)),
             K.tooltip: c.hazard_tip(rec),
             K.search: c.text(rec.get(s.HAZARD_ID)),
             K.known: int(known[k]),

@@ -43,7 +43,7 @@ import pandas as pd
 from minemap import outputs
 from minemap import schema as s
 from minemap._arguments import argument
-from minemap.contamination import released_by
+from minemap.contamination import area_only_releases, released_by
 from minemap.render import content as c
 from minemap.render import layers
 from minemap.render._analysis import PUBLIC_CELL_M, public_grid
@@ -270,6 +270,11 @@ def _title(opts: MapOptions, as_of, releases, table) -> TitleSpec:
 
 
 def _released_by(releases: gpd.GeoDataFrame, as_of: pd.Timestamp | None) -> gpd.GeoDataFrame:
+    """The releases counted as of the day, with a polygon to draw.
+
+    Releases given as an area have none: their share is in their hazard's tooltip.
+    """
+    releases = releases[~area_only_releases(releases)]
     if as_of is None or s.RELEASED_ON not in releases.columns:
         return releases
     return released_by(releases, as_of)

@@ -11,6 +11,10 @@ language and where it comes from (``docs/import.md`` lists the sources):
 ``columns.csv``
     ``kind,column,name,language,source``: a column name seen in files
     (``Sahe_ID``, ``Статус``) and the minemap column it is, per layer kind.
+``unknown.csv``
+    ``term,language,source``: what a cell holds when its value is not known
+    (``?``, ``naməlum``, ``неизвестно``): a count so written is not known,
+    never 0 (:func:`unknown_terms`).
 
 English is the canonical vocabulary itself (``schema.ENUM_COLUMNS`` and
 ``schema.COLUMN_ALIASES``); the files add other languages: Azerbaijani in
@@ -39,6 +43,7 @@ __all__ = [
     "fold_words",
     "normalise_values",
     "terms",
+    "unknown_terms",
     "value_lookup",
 ]
 
@@ -113,6 +118,18 @@ def terms() -> tuple[Term, ...]:
         for r in _read("columns.csv")
     ]
     return tuple(out)
+
+
+@functools.cache
+def unknown_terms() -> tuple[str, ...]:
+    """What cells hold when their value is not known, in every language: built in.
+
+    A profile's ``unknown`` adds the source's own (see :func:`minemap.values.unknown_mask`).
+
+    >>> unknown_terms()[:3]
+    ('?', 'unknown', 'n/a')
+    """
+    return tuple(r["term"] for r in _read("unknown.csv"))
 
 
 def _allowed(column: str) -> tuple[str, ...]:
