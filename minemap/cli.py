@@ -42,6 +42,9 @@ OPTIONS = {
     "public": "--public",
     "max_misclosure_m": "--max-misclosure",
     "cell_size_m": "--cell-size",
+    "encoding": lambda code: "--encoding" + ("" if code is ... else f" {code}"),
+    "date_order": lambda order: "--date-order " + ("DMY|MDY|YMD" if order is ... else order),
+    "decimal": lambda mark: "--decimal" + ("" if mark is ... else f" {mark}"),
 }
 
 

@@ -546,7 +546,7 @@ def _cpg_codec(path: Path, target: str) -> str | None:
             path,
             f"its .cpg names an unknown encoding {show(text.strip())}; write the real code page "
             "in it (e.g. UTF-8, 1251 for Cyrillic, 1254 for Azerbaijani Latin), or delete it "
-            "and say the encoding with --encoding",
+            f"and say the encoding with {argument('encoding')}",
         )
     return codec
 
@@ -703,10 +703,11 @@ def _read_ogr_layer(
     if declared and given and given != declared and not _valid_text(table):
         # Its .cpg says a wrong one (UTF-8 over cp1254 bytes): the encoding given.
         log.warning(
-            "%s: its .cpg says %s, which its text is not in: read as %s (--encoding)",
+            "%s: its .cpg says %s, which its text is not in: read as %s (%s)",
             path,
             declared.upper(),
             given.upper(),
+            argument("encoding", given),
         )
         meta, table = pyogrio.read_arrow(target, **{**kwargs, "encoding": given})
     geometry = meta.get("geometry_name") or "wkb_geometry"
@@ -739,8 +740,8 @@ def _read_ogr_layer(
         raise InputFileError(
             path,
             f"holds text that is not valid {said}; give the file its real encoding "
-            "(a .cpg with e.g. 1251 for Cyrillic, 1254 for Azerbaijani Latin, or --encoding "
-            "cp1254)",
+            "(a .cpg with e.g. 1251 for Cyrillic, 1254 for Azerbaijani Latin, or "
+            f"{argument('encoding', 'cp1254')})",
         ) from None
     cells = _screen.nul_cells(attributes)
     cut = _cut_at_nul(path, target, suffix, layer)
@@ -994,7 +995,8 @@ def _csv_text(path: Path, raw: bytes, encoding: str | None) -> str:
             raise InputFileError(
                 path,
                 f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV "
-                "UTF-8), or say its encoding (--encoding cp1251, or encoding in the profile)",
+                f"UTF-8), or say its encoding ({argument('encoding', 'cp1251')}, or encoding in "
+                "the profile)",
             ) from None
     codec = text_codec(encoding)
     try:

@@ -151,7 +151,7 @@ RULES = {
         ERROR,
         (
             "a number reads two ways (1,157: a thousand or one?) and nothing says which: "
-            "decimal / --decimal"
+            "say it with decimal"
         ),
     ),
     "decimal-comma": (WARNING, "a column's numbers were read with a decimal comma (0,75)"),
@@ -161,7 +161,7 @@ RULES = {
         ERROR,
         (
             "a date reads two ways (03.04.2024: March or April?) and nothing says which: "
-            "date_order / --date-order"
+            "say it with date_order"
         ),
     ),
     "date-order": (WARNING, "a column's dates were read day-first (or month-first), as it shows"),

@@ -121,7 +121,7 @@ def test_dates_are_whole_days_as_written(written, day):
         assert _rules(problems) == [("release_id R1", "bad-date", ERROR)]
     elif day == "ambiguous-date":
         assert _rules(problems) == [("release_id R1", "ambiguous-date", ERROR)]
-        assert "--date-order" in problems[0].message
+        assert "date_order=..." in problems[0].message  # the library's argument, not --date-order
     else:
         assert [p.rule for p in problems if p.severity == ERROR] == []
         assert cleaned[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist() == [day, "2022-07-19"]
