@@ -6,7 +6,7 @@
    text in Azerbaijani) and N/3 releases, in two imports.
 2. Times, each the best of ``--repeat`` runs, in the same process:
 
-   * ``read``: ``store.read_workspace_layers(ws, ["hazards", "releases"])``, all
+   * ``read``: ``workspace.read_workspace_layers(ws, ["hazards", "releases"])``, all
      of it: every row read, every table's checksum and every geometry checked;
    * ``checksums``: the part of it that verifies the checksums (serialising the
      rows and hashing them), alone;
@@ -14,7 +14,7 @@
      with nothing checked: the alternative;
    * ``add``: adding a small file of districts (``integrity_check``, every
      checksum verified, the new rows' checksums made, ``quick_check``);
-   * ``verify``: ``store.verify_workspace`` (what ``minemap log --check`` does).
+   * ``verify``: ``workspace.verify_workspace`` (what ``minemap log --check`` does).
 
 3. Prints the times and the ratios: checksums / read, read / gdal.
 """
@@ -37,7 +37,7 @@ def build(folder: Path, n: int):
     import shapely
 
     from minemap import schema as s
-    from minemap import store
+    from minemap import workspace as store
 
     rng = np.random.default_rng(4)
     i = np.arange(n)
@@ -94,7 +94,8 @@ def main() -> None:
 
     import pyogrio
 
-    from minemap import store
+    from minemap import workspace as store
+    from minemap.workspace import integrity
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -113,9 +114,9 @@ def main() -> None:
         def checksums():
             with sqlite3.connect(ws) as con:
                 for table in (store.history_table(k) for k in layers):
-                    columns, rows, geoms = store._read_table(con, table)
+                    columns, rows, geoms = integrity.read_table(con, table)
                     started = time.perf_counter()
-                    store._table_checksum(columns, rows, geoms)
+                    integrity.table_checksum(columns, rows, geoms)
                     spent.append(time.perf_counter() - started)
 
         spent: list[float] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 # the function; `from minemap.progress import ...` still reaches the module.
 from minemap.accuracy import accuracy
 from minemap.bulletins import read_reports
-from minemap.contamination import by_district, remaining
+from minemap.contamination import by_district, remaining, remaining_over_time
 from minemap.errors import (
     InputFileError,
     MGRSError,
@@ -33,6 +33,7 @@ from minemap.errors import (
     WorkspaceBusyError,
     WorkspaceDamagedError,
     WorkspaceError,
+    WorkspacePermissionError,
 )
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
@@ -40,7 +41,7 @@ from minemap.priorities import priorities
 from minemap.profile import read_profile
 from minemap.progress import progress
 from minemap.records import read_record, traverse
-from minemap.store import read_workspace
+from minemap.workspace import read_workspace
 
 
 def __getattr__(name: str):
@@ -71,6 +72,7 @@ __all__ = [
     "WorkspaceBusyError",
     "WorkspaceDamagedError",
     "WorkspaceError",
+    "WorkspacePermissionError",
     "__version__",
     "accuracy",
     "by_district",
@@ -86,6 +88,7 @@ __all__ = [
     "read_reports",
     "read_workspace",
     "remaining",
+    "remaining_over_time",
     "render_map",
     "traverse",
     "write_layer",

@@ -55,7 +55,15 @@ BEND_PER_M = 1e-6
 #: narrowest first, where nothing else makes it valid in longitude/latitude.
 THIN_WIDTHS_M = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 
-__all__ = ["apply_area_only", "area_only_releases", "by_district", "remaining"]
+__all__ = [
+    "Ground",
+    "apply_area_only",
+    "area_only_releases",
+    "by_district",
+    "ground",
+    "remaining",
+    "remaining_over_time",
+]
 
 _FIGURES = (
     s.MINES,
@@ -451,15 +459,18 @@ def remaining(
     piece_area = geodesy.area_ha(pieces)
     geometry, left = _output_geometry(done.left, hz, hazards.geometry.to_numpy(), h_idx, crs)
     left_area = geodesy.area_ha(left)
-    net_area = geodesy.area_ha(done.net)
-    net_left = done.net_left.copy()
-    # A piece that counts once as it is (no earlier record over it) loses what it lost.
+    # Sums of many runs: rounding may take a piece's counted-once ground a hair
+    # below nothing or beyond the piece.
+    net_area = np.clip(done.net / geodesy.M2_PER_HA, 0.0, piece_area)
+    net_left_area = np.clip(done.net_left / geodesy.M2_PER_HA, 0.0, net_area)
+    # A piece whose written polygon lost ground (parts too thin to be valid in
+    # longitude/latitude) loses it from its counted-once figure too.
     changed = np.flatnonzero(
         np.fromiter((a is not b for a, b in zip(left, done.left, strict=True)), bool, len(left))
     )
-    same = shapely.equals_identical(net_left[changed], done.left[changed])
-    net_left[changed[same]] = left[changed[same]]
-    net_left_area = geodesy.area_ha(net_left)
+    if len(changed):
+        lost = np.maximum(geodesy.area_ha(done.left[changed]) - left_area[changed], 0.0)
+        net_left_area[changed] = np.clip(net_left_area[changed] - lost, 0.0, left_area[changed])
     # Releases given as an area take their share of what the polygons left.
     taken = apply_area_only(h_idx, left_area, net_left_area, by_area)
     left_area, net_left_area = left_area - taken.own, net_left_area - taken.net
@@ -643,3 +654,308 @@ def by_district(
     table.attrs["records"] = int(pieces[s.HAZARD_ID].nunique())
     table.attrs["records_unknown_mines"] = int(unknown_pieces[s.HAZARD_ID].nunique())
     return table
+
+
+# --- many dates from one partition ----------------------------------------------------
+
+_HAZARD, _RELEASE, _AREA = "hazard", "release", "area_ha"
+
+
+@dataclasses.dataclass
+class Ground:
+    """Hazard and release ground cut into cells, each counted once.
+
+    A cell is ground whose earliest hazard (in the hazards' priority order,
+    rows by default) and earliest release (by ``released_on``, then row, by
+    default) are the same. Every figure counted once, as of any date, is a sum
+    of cells: mapped ground is the cells with a hazard; ground released by a
+    day is those whose release is dated on or before it. Build it once with
+    :func:`ground`, then ask for as many dates as needed.
+
+    Attributes
+    ----------
+    cells
+        One row per cell: ``hazard`` (row in the hazards, -1: no hazard),
+        ``release`` (row in the releases, -1: none), ``district`` (the
+        district of the hazard's piece, of the release's piece where there is
+        no hazard and the releases were cut by districts, else
+        ``(unassigned)``) and ``area_ha`` (on the ellipsoid).
+    release_dates
+        Each release's ``released_on`` as a day (``NaT`` where missing or
+        not a date: such a release counts only when no date is asked).
+    districts
+        District names in table order (the districts layer's, then any other,
+        then ``(unassigned)``).
+    """
+
+    cells: pd.DataFrame
+    release_dates: pd.Series
+    districts: list
+    release_ids: np.ndarray
+
+    def over_time(self, dates) -> pd.DataFrame:
+        """Mapped, released and remaining ground per district on each date, counted once.
+
+        Parameters
+        ----------
+        dates
+            Days (``date``, ``Timestamp`` or ``YYYY-MM-DD``); releases dated
+            on a day count on it. ``None`` among them: every release.
+
+        Returns
+        -------
+        DataFrame
+            ``as_of, district, mapped_area_ha, released_area_ha,
+            remaining_area_ha``: per date (in the order given), one row per
+            district in table order. For each date, the same area figures as
+            :func:`by_district` of :func:`remaining` as of that date.
+
+        Raises
+        ------
+        ValidationError
+            A date is asked and a release has no valid ``released_on``.
+        """
+        days = [parse_as_of(d) for d in dates]
+        cells = self.cells[self.cells[_HAZARD] >= 0]
+        when = self.release_dates.to_numpy()
+        if any(d is not None for d in days):
+            undated = np.flatnonzero(pd.isna(when))
+            if len(undated):
+                bad = [str(v) for v in self.release_ids[undated][:5]]
+                raise ValidationError(
+                    f"releases: {len(undated)} release(s) have no valid released_on date "
+                    f"(e.g. {', '.join(bad)}), so an as-of date cannot be applied. Fix or "
+                    "reject them first (minemap validate)."
+                )
+        rows = self.districts
+        where = pd.Index(rows).get_indexer(cells[s.DISTRICT])
+        area = cells[_AREA].to_numpy()
+        release = cells[_RELEASE].to_numpy()
+        mapped = np.bincount(where, weights=area, minlength=len(rows))
+        released_cells = release >= 0
+        # Cells released by each day: sorted by date, then cumulative per district.
+        stamp = np.full(len(release), np.datetime64("NaT"), dtype="datetime64[ns]")
+        stamp[released_cells] = when[release[released_cells]]
+        out = []
+        for day in days:
+            if day is None:
+                chosen = released_cells
+            else:
+                chosen = released_cells & (stamp <= day.to_datetime64())
+            released = np.bincount(where[chosen], weights=area[chosen], minlength=len(rows))
+            released = np.minimum(released, mapped)
+            out.append(
+                pd.DataFrame(
+                    {
+                        s.AS_OF: day.date() if day is not None else None,
+                        s.DISTRICT: rows,
+                        s.MAPPED_AREA_HA: mapped,
+                        s.RELEASED_AREA_HA: released,
+                        s.REMAINING_AREA_HA: mapped - released,
+                    }
+                )
+            )
+        return pd.concat(out, ignore_index=True)
+
+
+def _priority(values, n: int, layer: str) -> np.ndarray:
+    """Positions in priority order: ``values`` (one per row) ascending, then row."""
+    if values is None:
+        return np.arange(n)
+    values = np.asarray(values)
+    if len(values) != n:
+        raise ValueError(f"{layer}: {len(values)} priorities given for {n} rows")
+    return np.argsort(values, kind="stable")
+
+
+def _polygons_only(releases: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The releases, those without a polygon (given as an area) holding no ground.
+
+    Rows stay where they are, so that cells name releases by their row.
+    """
+    geoms = releases.geometry.to_numpy(dtype=object)
+    present = ~pd.isna(geoms)
+    polygon = present & np.isin(
+        shapely.get_type_id(np.where(present, geoms, None)),
+        [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
+    )
+    if polygon.all():
+        return releases
+    out = releases.copy()
+    out[out.geometry.name] = gpd.GeoSeries(
+        np.where(polygon, geoms, shapely.Polygon()), index=releases.index, crs=releases.crs
+    )
+    return out
+
+
+def ground(
+    hazards: gpd.GeoDataFrame | None,
+    releases: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame | None = None,
+    *,
+    hazard_priority=None,
+    release_priority=None,
+    crs=None,
+    engine: str | None = None,
+    scheduler=None,
+    chunk_size: int | None = None,
+) -> Ground:
+    """Cut hazards and releases into cells counted once, for figures on many dates.
+
+    Parameters
+    ----------
+    hazards
+        Hazard records, or ``None`` (then releases are cut by districts).
+    releases
+        Released land; ``released_on`` is read where present. A release
+        without a polygon (given only as an area) holds no ground here:
+        :func:`remaining` shares such areas out over their hazard.
+    districts
+        District polygons (``district``), or ``None``: each hazard's own
+        ``district`` attribute, else ``(unassigned)``.
+    hazard_priority, release_priority
+        One value per row: where records (releases) overlap, the one with the
+        smallest value keeps the shared ground, ties to the earlier row.
+        Default: hazards by row (as :func:`remaining` counts them), releases by
+        ``released_on`` then row (undated last).
+    crs
+        Equal-area CRS to measure in; default, as :func:`remaining`, centred on
+        the hazards (on the releases without hazards).
+    engine, scheduler, chunk_size
+        As for :func:`remaining`: where the partition is computed.
+
+    Returns
+    -------
+    Ground
+        See :class:`Ground`; :meth:`Ground.over_time` gives the per-district
+        table on any dates.
+
+    Examples
+    --------
+    >>> from minemap import datasets
+    >>> g = ground(datasets.hazards(), datasets.releases(), datasets.districts())
+    >>> table = g.over_time(["2022-01-01", "2023-01-01"])
+    >>> bool((table.groupby("as_of")["mapped_area_ha"].sum().diff().dropna() == 0).all())
+    True
+    """
+    engine, scheduler, chunk_size = _engine.resolve(engine, scheduler, chunk_size)
+    releases = to_wgs84(_polygons_only(releases), "releases")
+    if hazards is not None:
+        require_columns(hazards, (s.HAZARD_ID,), "hazards")
+        hazards = to_wgs84(hazards, "hazards")
+    if crs is None:
+        bounds = (hazards if hazards is not None and len(hazards) else releases).total_bounds
+        crs = geodesy.equal_area_crs(bounds)
+    dates = (
+        pd.to_datetime(releases[s.RELEASED_ON], errors="coerce")
+        if s.RELEASED_ON in releases.columns
+        else pd.Series(pd.NaT, index=releases.index, dtype="datetime64[ns]")
+    )
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert(None)
+    dates = dates.dt.normalize().reset_index(drop=True)
+    if release_priority is None:
+        # By date, then row; undated last (numpy sorts NaT last).
+        r_order = np.argsort(dates.to_numpy(dtype="datetime64[ns]"), kind="stable")
+    else:
+        r_order = _priority(release_priority, len(releases), "releases")
+
+    zones, names = None, None
+    if districts is not None:
+        require_columns(districts, s.REQUIRED["districts"], "districts")
+        districts = to_wgs84(districts, "districts")
+        names = _district_keys(districts)
+        zones = overlay.make_disjoint(_project(districts, crs))
+
+    rel = _project(releases, crs)[r_order]
+    rel_zone = np.full(len(rel), -1, dtype=np.intp)
+    rel_row = r_order
+    if hazards is None:
+        h_row = h_zone = np.empty(0, dtype=np.intp)
+        pieces = np.empty(0, dtype=object)
+        if zones is not None:
+            # Without hazards, releases are cut by districts instead.
+            t, rel_zone, rel = _engine.split(rel, zones, chunk_size=chunk_size)
+            rel_row = r_order[t]
+    else:
+        h_order = _priority(hazard_priority, len(hazards), "hazards")
+        hz = _project(hazards, crs)[h_order]
+        t, h_zone, pieces = _engine.split(hz, zones, chunk_size=chunk_size)
+        h_row = h_order[t]
+    done = _engine.cells(pieces, rel, engine=engine, scheduler=scheduler, chunk_size=chunk_size)
+
+    if zones is not None and names is not None:
+        district_of_zone = np.append(names, s.UNASSIGNED).astype(object)
+        piece_district = district_of_zone[np.where(h_zone >= 0, h_zone, len(names))]
+        release_district = district_of_zone[np.where(rel_zone >= 0, rel_zone, len(names))]
+    else:
+        if hazards is not None and s.DISTRICT in hazards.columns:
+            recorded = hazards[s.DISTRICT].astype("string").str.strip()
+            recorded = recorded.mask(recorded == "").fillna(s.UNASSIGNED).to_numpy(dtype=object)
+            piece_district = recorded[h_row]
+        else:
+            piece_district = np.full(len(h_row), s.UNASSIGNED, dtype=object)
+        release_district = np.full(len(rel_row), s.UNASSIGNED, dtype=object)
+    has_h, has_r = done.piece >= 0, done.release >= 0
+    district = np.where(
+        has_h,
+        piece_district[np.maximum(done.piece, 0)] if len(piece_district) else s.UNASSIGNED,
+        release_district[np.maximum(done.release, 0)] if len(release_district) else s.UNASSIGNED,
+    )
+    cells = pd.DataFrame(
+        {
+            _HAZARD: np.where(has_h, h_row[np.maximum(done.piece, 0)] if len(h_row) else -1, -1),
+            _RELEASE: np.where(
+                has_r, rel_row[np.maximum(done.release, 0)] if len(rel_row) else -1, -1
+            ),
+            s.DISTRICT: district.astype(object),
+            _AREA: done.area / geodesy.M2_PER_HA,
+        }
+    )
+    rows = list(dict.fromkeys(names)) if names is not None else []
+    extra = sorted(set(cells[s.DISTRICT]) - set(rows) - {s.UNASSIGNED})
+    ids = (
+        releases[s.RELEASE_ID].astype(str).to_numpy()
+        if s.RELEASE_ID in releases.columns
+        else np.arange(len(releases)).astype(str)
+    )
+    return Ground(cells, dates, [*rows, *extra, s.UNASSIGNED], ids)
+
+
+def remaining_over_time(
+    hazards: gpd.GeoDataFrame,
+    releases: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame | None = None,
+    dates=(),
+    *,
+    engine: str | None = None,
+    scheduler=None,
+    chunk_size: int | None = None,
+) -> pd.DataFrame:
+    """Mapped, released and remaining ground per district on each of many dates.
+
+    One partition (:func:`ground`) answers every date: asking for 52 weekly
+    dates costs about one :func:`remaining`. Each date's rows hold the same
+    area figures as ``by_district(remaining(..., as_of=date))`` where every
+    release has a polygon; releases given only as an area are not counted here
+    (:func:`remaining` shares them out over their hazard).
+
+    Returns
+    -------
+    DataFrame
+        ``as_of, district, mapped_area_ha, released_area_ha,
+        remaining_area_ha``; see :meth:`Ground.over_time`.
+
+    Examples
+    --------
+    >>> from minemap import datasets
+    >>> table = remaining_over_time(
+    ...     datasets.hazards(), datasets.releases(), datasets.districts(), ["2022-06-30"]
+    ... )
+    >>> list(table.columns)
+    ['as_of', 'district', 'mapped_area_ha', 'released_area_ha', 'remaining_area_ha']
+    """
+    require_columns(releases, (s.RELEASED_ON,), "releases")
+    return ground(
+        hazards, releases, districts, engine=engine, scheduler=scheduler, chunk_size=chunk_size
+    ).over_time(dates)

@@ -22,6 +22,7 @@ __all__ = [
     "WorkspaceBusyError",
     "WorkspaceDamagedError",
     "WorkspaceError",
+    "WorkspacePermissionError",
 ]
 
 
@@ -66,6 +67,10 @@ class WorkspaceDamagedError(WorkspaceError):
 
     The message says what is damaged (the record, where it can tell) and how to recover.
     """
+
+
+class WorkspacePermissionError(WorkspaceError):
+    """The database refused: the user's role may not do this (PostgreSQL roles and grants)."""
 
 
 class SchemaError(MinemapError, ValueError):

@@ -28,7 +28,6 @@ __all__ = [
     "polygonal",
     "split",
     "subtract",
-    "subtract_and_count_once",
     "subtract_unions",
     "tree",
     "union_by_group",
@@ -442,13 +441,10 @@ def make_disjoint(geometries) -> np.ndarray:
     return subtract_unions(geoms, unions)
 
 
-def split(
-    targets, zones, *, tree: shapely.STRtree | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split(targets, zones) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut targets along zone boundaries.
 
     Zones must not overlap each other (see :func:`make_disjoint`).
-    ``tree`` is an index already built over ``zones`` (see :func:`tree`).
 
     Returns
     -------
@@ -459,22 +455,38 @@ def split(
     """
     targets, zones = _as_array(targets), _as_array(zones)
     n = len(targets)
-    index = tree if tree is not None or len(zones) == 0 else shapely.STRtree(zones)
-    # A target wholly inside one zone is its own piece: no intersection needed.
-    wi, wz = candidate_pairs(targets, zones, predicate="within", tree=index)
+    if len(zones) == 0 or n == 0:
+        wi = wz = ti = zi = np.empty(0, dtype=np.intp)
+    else:
+        # Zones are few and large (districts): each is prepared and tested against
+        # an index of the targets, not each target against them.
+        index = shapely.STRtree(targets)
+        # A target wholly inside one zone is its own piece: no intersection needed.
+        wz, wi = index.query(zones, predicate="contains")
+        zi, ti = index.query(zones, predicate="intersects")
+        order = np.lexsort((wz, wi))
+        wi, wz = wi[order], wz[order]
+        order = np.lexsort((zi, ti))
+        ti, zi = ti[order], zi[order]
     whole = np.zeros(n, dtype=bool)
     whole[wi] = True
-    ti, zi = candidate_pairs(targets, zones, tree=index)
     cut = ~whole[ti]
     ti, zi = ti[cut], zi[cut]
     inside = intersection(targets[ti], zones[zi])
     partial = np.flatnonzero(~whole)
-    # The part outside every zone: each partial target minus its own zones.
-    pi, pz = ti, zi  # pairs already sorted by target, then zone
-    outside = subtract_unions(
-        targets[partial],
-        union_by_group(zones[pz], np.searchsorted(partial, pi), len(partial)),
-    )
+    # The part outside every zone: each target that meets a zone minus all zones
+    # (GEOS clips the union to the target first); the others are outside whole.
+    outside = targets[partial].copy()
+    meets = np.flatnonzero(np.isin(partial, ti))
+    if len(meets):
+        everywhere = _robust_union(zones)
+        outside[meets] = polygonal(
+            _robust_binary(
+                shapely.difference,
+                targets[partial[meets]],
+                np.full(len(meets), everywhere, dtype=object),
+            )
+        )
 
     t_idx = np.concatenate([wi, ti, partial])
     z_idx = np.concatenate([wz, zi, np.full(len(partial), -1, dtype=np.intp)])
@@ -492,117 +504,7 @@ def piece_keys(target_index: np.ndarray, zone_index: np.ndarray, n_zones: int) -
     By target, then zone, with the part outside every zone (-1) last. Comparing
     keys tells which of two pieces comes first in the whole layer without
     holding the whole layer: what chunks and partitions need for
-    :func:`subtract_and_count_once`.
+    :func:`minemap.partition.remaining_pieces`.
     """
     zone = np.where(zone_index < 0, n_zones, zone_index).astype(np.int64)
     return np.asarray(target_index, dtype=np.int64) * (n_zones + 1) + zone
-
-
-def subtract_and_count_once(
-    pieces,
-    piece_record: np.ndarray,
-    piece_zone: np.ndarray,
-    records,
-    record_keys: np.ndarray,
-    neighbours,
-    neighbour_keys: np.ndarray,
-    cutters,
-    zones=None,
-    *,
-    neighbour_tree: shapely.STRtree | None = None,
-    cutter_tree: shapely.STRtree | None = None,
-    zone_tree: shapely.STRtree | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The kernel both engines run on a chunk of records and their pieces.
-
-    For each piece (a record's part in one zone, from :func:`split`): what is
-    left after the cutters (releases) that touch it, and the same with
-    overlapping records counted once: a record loses what records with a
-    smaller key already cover, as :func:`make_disjoint` does over the whole
-    layer, and its pieces are cut from what it keeps.
-
-    Counting once is done on whole records, not on pieces: pieces of
-    neighbouring records cut along the same zone boundary have nearly
-    coincident edges, on which GEOS can return a wrong difference without
-    raising.
-
-    Parameters
-    ----------
-    pieces, piece_record, piece_zone
-        The chunk's pieces, the position in ``records`` of each one's record,
-        and its zone (-1: outside every zone).
-    records, record_keys
-        The chunk's records and their keys (rows in the whole layer).
-    neighbours, neighbour_keys
-        Every record that may overlap a record of the chunk, the chunk's own
-        included, with their keys. Records of other chunks must be here: the
-        counted-once step needs them.
-    cutters
-        Every cutter that may touch a piece of the chunk, in the layer's order.
-    zones
-        The zones the pieces were cut by (``None``: pieces are whole records).
-    neighbour_tree, cutter_tree, zone_tree
-        Indexes already built over ``neighbours``, ``cutters`` and ``zones``
-        (shared by all chunks of the local engine).
-
-    Returns
-    -------
-    left, net, net_left
-        ``left``: each piece minus its cutters. ``net``: the piece's share of
-        its record's counted-once ground. ``net_left``: ``net`` minus the
-        cutters (so the counted-once released ground is
-        ``area(net) - area(net_left)``). Given neighbours sorted by key and
-        cutters in the layer's order, the results do not depend on how the
-        layer was chunked.
-    """
-    pieces, records = _as_array(pieces), _as_array(records)
-    neighbours, cutters = _as_array(neighbours), _as_array(cutters)
-    piece_record, piece_zone = np.asarray(piece_record), np.asarray(piece_zone)
-    record_keys, neighbour_keys = np.asarray(record_keys), np.asarray(neighbour_keys)
-    n = len(pieces)
-    ti, ci = candidate_pairs(pieces, cutters, tree=cutter_tree)
-    unions = union_by_group(cutters[ci], ti, n)
-    left = subtract_unions(pieces, unions)
-
-    # Boxes first, then the exact test only on earlier records.
-    ri, oi = _box_pairs(records, neighbours, neighbour_tree)
-    earlier = neighbour_keys[oi] < record_keys[ri]
-    ri, oi = ri[earlier], oi[earlier]
-    meets = shapely.intersects(records[ri], neighbours[oi])
-    ri, oi = ri[meets], oi[meets]
-    order = np.lexsort((neighbour_keys[oi], ri))
-    covered = union_by_group(neighbours[oi[order]], ri[order], len(records))
-    record_net = subtract_unions(records, covered)
-
-    has_covered = (covered != None)[piece_record]  # noqa: E711  (element-wise test for None)
-    net = pieces.copy()
-    # A piece that is its whole record takes the record's net ground as it is.
-    count = np.bincount(piece_record, minlength=len(records))[piece_record]
-    whole = (count == 1) & (shapely.area(pieces) == shapely.area(records[piece_record]))
-    take = np.flatnonzero(has_covered & whole)
-    net[take] = record_net[piece_record[take]]
-    if zones is not None:
-        zones = _as_array(zones)
-        inside = np.flatnonzero(has_covered & ~whole & (piece_zone >= 0))
-        net[inside] = intersection(record_net[piece_record[inside]], zones[piece_zone[inside]])
-        outside = np.flatnonzero(has_covered & ~whole & (piece_zone < 0))
-        if len(outside):
-            parts = record_net[piece_record[outside]]
-            pi, pz = candidate_pairs(parts, zones, tree=zone_tree)
-            net[outside] = subtract_unions(parts, union_by_group(zones[pz], pi, len(outside)))
-
-    # Where no earlier record overlaps, net is the piece and net_left is left;
-    # where no release touches, net_left is net.
-    net_left = np.where(has_covered, net, left)
-    both = np.flatnonzero(has_covered & (unions != None))  # noqa: E711
-    if len(both):
-        net_left[both] = polygonal(_robust_binary(shapely.difference, net[both], unions[both]))
-    return left, net, net_left
-
-
-def _box_pairs(targets: np.ndarray, others: np.ndarray, index: shapely.STRtree | None):
-    if len(targets) == 0 or len(others) == 0:
-        empty = np.empty(0, dtype=np.intp)
-        return empty, empty.copy()
-    index = index if index is not None else shapely.STRtree(others)
-    return index.query(targets)

@@ -6,8 +6,9 @@ source:
 
 * area is true area on the WGS84 ellipsoid (:mod:`minemap.geodesy`);
 * ground is counted once: releases are taken in date order and each keeps only
-  what no earlier release covered (:func:`minemap.overlay.make_disjoint`), so a
-  later release over already-released ground adds nothing;
+  what no earlier release covered (one partition of hazards and releases,
+  :func:`minemap.contamination.ground`), so a later release over
+  already-released ground adds nothing;
 * with hazards, ``released_ha`` is released *hazard* ground (the part of the
   counted-once releases inside the union of the hazards, as in
   :func:`minemap.contamination.by_district`) and ``remaining_ha`` is the hazard
@@ -45,6 +46,7 @@ from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap.contamination import (
     area_only_releases,
+    ground,
     parse_as_of,
     require_columns,
     to_wgs84,
@@ -160,12 +162,8 @@ class _Ground:
         )
         self.crs = geodesy.equal_area_crs(box)
 
-        geoms = overlay.polygonal(rel.geometry.to_crs(self.crs).to_numpy(dtype=object))
-        pieces = overlay.polygonal(overlay.make_disjoint(geoms))
-        pieces_all = pieces  # dated, counted once, before they are cut to the hazards
-
-        # Zones that name districts: the districts layer, or else the hazards
-        # (made disjoint) carrying their own district attribute.
+        # Zones that name districts: the districts layer, or else the hazards (the
+        # earliest covering one) carrying their own district attribute.
         zone_geoms, zone_names = None, None
         if districts is not None:
             names = districts[s.DISTRICT].astype("string").str.strip()
@@ -173,64 +171,63 @@ class _Ground:
                 raise SchemaError("districts: every district needs a name in 'district'.")
             zone_geoms = overlay.make_disjoint(districts.geometry.to_crs(self.crs).to_numpy())
             zone_names = names.to_numpy(dtype=object)
-
-        # Every counted-once released hectare, hazard or not: what bulletins count.
-        self.release_area = pd.DataFrame(
-            {_DATE: self.release_dates, _AREA: geodesy.area_ha(pieces)}
-        )
-        self.mapped: dict[str, float] | None = None
-        hazard_parts = None
-        if hazards is not None:
-            hazard_parts = overlay.polygonal(
-                overlay.make_disjoint(hazards.geometry.to_crs(self.crs).to_numpy(dtype=object))
+        elif hazards is not None and s.DISTRICT in hazards.columns:
+            zone_geoms = hazards.geometry.to_crs(self.crs).to_numpy(dtype=object)
+            zone_names = (
+                hazards[s.DISTRICT].astype("string").fillna(s.UNASSIGNED).to_numpy(dtype=object)
             )
-            if zone_geoms is None and s.DISTRICT in hazards.columns:
-                zone_geoms = hazard_parts
-                zone_names = (
-                    hazards[s.DISTRICT].astype("string").fillna(s.UNASSIGNED).to_numpy(dtype=object)
-                )
-            # Released hazard ground: each piece within the hazards it touches.
-            ti, hi = overlay.candidate_pairs(pieces, hazard_parts)
-            unions = overlay.union_by_group(hazard_parts[hi], ti, len(pieces))
-            touching = unions != None  # noqa: E711  (element-wise test for None)
-            on_hazards = np.full(len(pieces), shapely.Polygon(), dtype=object)
-            on_hazards[touching] = overlay.intersection(pieces[touching], unions[touching])
-            pieces = on_hazards
         self.has_districts = zone_geoms is not None
 
-        if self.has_districts:
-            t_idx, z_idx, parts = overlay.split(pieces, zone_geoms)
-            names = np.where(z_idx >= 0, zone_names[np.maximum(z_idx, 0)], s.UNASSIGNED)
-        else:
-            t_idx = np.arange(len(pieces))
-            parts, names = pieces, np.full(len(pieces), s.ALL, dtype=object)
+        # One partition of hazards and releases (releases in date order): each
+        # cell's ground counted once, under its earliest hazard and release.
+        cells = ground(
+            hazards, rel, districts, release_priority=np.arange(len(rel)), crs=self.crs
+        ).cells
+        if not self.has_districts:
+            cells[s.DISTRICT] = s.ALL
+        released = cells[cells["release"] >= 0]
+        # Every counted-once released hectare, hazard or not: what bulletins count.
+        per_release = released.groupby("release")["area_ha"].sum()
+        self.release_area = pd.DataFrame(
+            {
+                _DATE: self.release_dates,
+                _AREA: per_release.reindex(np.arange(len(rel)), fill_value=0.0).to_numpy(),
+            }
+        )
+        self.mapped: dict[str, float] | None = None
+        if hazards is not None:
+            released = released[released["hazard"] >= 0]
+            on_hazards = cells[cells["hazard"] >= 0]
+            mapped = on_hazards.groupby(s.DISTRICT)["area_ha"].sum()
+            self.mapped = {str(k): float(v) for k, v in mapped.items()}
+        parts = released.groupby(["release", s.DISTRICT], sort=True)["area_ha"].sum().reset_index()
+        t_idx = parts["release"].to_numpy()
         self.parts = pd.DataFrame(
             {
                 _DATE: self.release_dates[t_idx] if len(t_idx) else np.array([], "M8[ns]"),
-                s.DISTRICT: names.astype(object),
+                s.DISTRICT: parts[s.DISTRICT].to_numpy(dtype=object),
                 s.METHOD: rel[s.METHOD].astype(str).to_numpy()[t_idx],
-                _AREA: geodesy.area_ha(parts),
+                _AREA: parts["area_ha"].to_numpy(),
             }
         )
         self.parts = self.parts[self.parts[_AREA] > 0]
 
-        if hazard_parts is not None:
-            if self.has_districts:
-                _, hz, hparts = overlay.split(hazard_parts, zone_geoms)
-                hnames = np.where(hz >= 0, zone_names[np.maximum(hz, 0)], s.UNASSIGNED)
-            else:
-                hparts, hnames = hazard_parts, np.full(len(hazard_parts), s.ALL, dtype=object)
-            mapped = pd.Series(geodesy.area_ha(hparts)).groupby(hnames.astype(object)).sum()
-            self.mapped = {str(k): float(v) for k, v in mapped.items()}
-
         self._zones = (zone_geoms, zone_names)
         self.main_district: dict[str, str] = {}
         if len(self.by_area):
-            extra = (
-                _area_only_parts(self, hazards, pieces_all, hazard_parts)
-                if hazards is not None
-                else _area_only_as_given(self)
-            )
+            if hazards is not None:
+                # Area-only releases are shared out over the ground the polygons
+                # left, counted once: releases and hazards made disjoint by date/row.
+                geoms = overlay.polygonal(rel.geometry.to_crs(self.crs).to_numpy(dtype=object))
+                pieces_all = overlay.polygonal(overlay.make_disjoint(geoms))
+                hazard_parts = overlay.polygonal(
+                    overlay.make_disjoint(hazards.geometry.to_crs(self.crs).to_numpy(dtype=object))
+                )
+                if districts is None and zone_geoms is not None:
+                    self._zones = (hazard_parts, zone_names)
+                extra = _area_only_parts(self, hazards, pieces_all, hazard_parts)
+            else:
+                extra = _area_only_as_given(self)
             self.parts = pd.concat([self.parts, extra], ignore_index=True)
             self.release_area = pd.concat(
                 [self.release_area, extra[[_DATE, _AREA]]], ignore_index=True

@@ -86,6 +86,8 @@ NET_RELEASED_AREA_ONLY_HA = "net_released_area_only_ha"
 HAZARDS_UNKNOWN_MINES = "hazards_unknown_mines"
 HAZARDS = "hazards"
 SHARE_RELEASED = "share_released"
+#: The day a figure holds on (``remaining_over_time``).
+AS_OF = "as_of"
 RELEASED_AREA_BY_METHOD_HA = {m: f"released_{m}_ha" for m in ("cancelled", "reduced", "cleared")}
 
 #: The per-district table begins with exactly these columns, in this order.
@@ -418,6 +420,15 @@ IMPORT_COLUMNS = (
     READ_OPTIONS,
     MINEMAP_VERSION,
 )
+#: Review of an import (issue 16): ``accepted``, ``pending`` (a submitter's import on a
+#: PostgreSQL workspace, until a manager reviews it) or ``rejected`` (by a manager); who
+#: made the import (the database role), who reviewed it, when and why.
+IMPORT_STATUS = "status"
+IMPORTED_BY = "imported_by"
+REVIEWED_BY = "reviewed_by"
+REVIEWED_AT = "reviewed_at"
+REVIEW_REASON = "review_reason"
+REVIEW_COLUMNS = (IMPORT_STATUS, IMPORTED_BY, REVIEWED_BY, REVIEWED_AT, REVIEW_REASON)
 # Versions of records (<kind>_history): the import that brought a version, the one
 # that replaced it, and the --source of the import (a record is its id and this).
 SUPERSEDED_BY = "superseded_by"

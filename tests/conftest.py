@@ -117,3 +117,56 @@ def demo_outputs(tmp_path_factory) -> dict[str, Path]:
 
 
 # --- end of demo outputs --------------------------------------------------------
+
+
+# --- PostgreSQL + PostGIS (owned by minemap.workspace's tests) ------------------------
+# A throwaway server for the whole session (tests/pgserver.py), a fresh database for
+# each test. MINEMAP_REQUIRE_POSTGRES=1 (CI) makes a missing PostgreSQL fail the tests.
+import itertools  # noqa: E402
+
+_DATABASES = itertools.count(1)
+
+
+def _postgres_unavailable(reason: str) -> None:
+    if os.environ.get("MINEMAP_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason} (MINEMAP_REQUIRE_POSTGRES=1 requires the PostgreSQL tests to run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL + PostGIS server on 127.0.0.1 for this session, stopped at the end."""
+    from tests import pgserver
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _postgres_unavailable("psycopg not installed: pip install 'minemap[postgres]'")
+    try:
+        server = pgserver.Server().init()
+    except pgserver.UnavailableError as exc:
+        _postgres_unavailable(str(exc))
+    try:
+        server.prepare()
+    except pgserver.UnavailableError as exc:
+        server.remove()
+        _postgres_unavailable(str(exc))
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """The URL of a new, empty database with PostGIS (no workspace in it yet)."""
+    return pg_server.database(f"ws{next(_DATABASES)}")
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def new_workspace(request, tmp_path):
+    """Where a new workspace goes, of each kind: a ``.gpkg`` path, or a database URL."""
+    if request.param == "gpkg":
+        return tmp_path / "ws.gpkg"
+    return request.getfixturevalue("pg_url")
+
+
+# --- end of PostgreSQL ----------------------------------------------------------------

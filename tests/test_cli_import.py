@@ -531,10 +531,13 @@ def test_a_draft_refuses_to_overwrite_and_bad_usage(runner, week, tmp_path):
 # --- a workspace remembers the profile of a source ------------------------------------------
 
 
-def test_a_workspace_remembers_a_sources_profile_and_log_shows_it(runner, week, tmp_path):
+def test_a_workspace_remembers_a_sources_profile_and_log_shows_it(
+    runner, week, tmp_path, new_workspace
+):
+    """On both kinds of workspace: a GeoPackage, and a PostgreSQL database."""
     import json
 
-    workspace = tmp_path / "ws.gpkg"
+    workspace = new_workspace
     assert runner.invoke(main, ["init", str(workspace)]).exit_code == 0
     first = runner.invoke(
         main,

@@ -15,8 +15,9 @@ import shapely
 from click.testing import CliRunner
 
 from minemap import schema as s
-from minemap import store
+from minemap import workspace as store
 from minemap.cli import main
+from minemap.workspace import sqlite as gpkg_backend
 
 DATA = Path(__file__).parent / "data"
 HAZARDS = DATA / "small_hazards.geojson"
@@ -37,7 +38,7 @@ def run(runner, *args, code: int = 0):
 
 
 @pytest.fixture
-def week(tmp_path):
+def week(tmp_path, new_workspace):
     """The files of four weeks: the handover map, two weeks of releases, a corrected map."""
     releases = gpd.read_file(RELEASES)
     releases[s.RELEASED_ON] = ["2024-01-03", "2024-01-05", "2024-01-11"]
@@ -59,7 +60,7 @@ def week(tmp_path):
     corrected_path = tmp_path / "hazards_corrected.geojson"
     corrected.to_file(corrected_path)
     return {
-        "workspace": tmp_path / "aghdam.gpkg",
+        "workspace": new_workspace,  # a GeoPackage, or a PostgreSQL database
         "week1": week1,
         "week2": week2,
         "corrected": corrected_path,
@@ -121,7 +122,7 @@ def test_the_weekly_flow(runner, week):
     log = run(runner, "log", ws).stdout.splitlines()
     assert log[0].split() == [
         "#", "imported", "(UTC)", "kind", "file", "source", "read", "kept", "rejected",
-        "new", "superseded", "unchanged", "sha256",
+        "new", "superseded", "unchanged", *(["status"] if store.is_url(ws) else []), "sha256",
     ]  # fmt: skip
     assert len(log) == 2 + 5
     assert "2024-01-22 09:00:00" in log[-1]
@@ -133,6 +134,8 @@ def test_the_weekly_flow(runner, week):
     assert records[2][s.SOURCE] == "ANAMA"
     assert records[4][s.SUPERSEDED] == 1
     assert records[2][s.IMPORTED_AT] == "2024-01-08T09:00:00.000000Z"
+    assert {r[s.IMPORT_STATUS] for r in records} == {"accepted"}
+    assert {r[s.REVIEWED_BY] for r in records} == {None}
 
     # Remaining, from the workspace: the corrected hazards and both weeks of releases...
     now = folder / "now.csv"
@@ -204,8 +207,8 @@ def test_a_file_layer_replaces_that_layer_of_the_workspace(runner, week):
     assert "releases: read 3, kept 3, rejected 0" in result.stderr
 
 
-def test_rejected_features_are_kept_and_listed(runner, tmp_path):
-    ws = tmp_path / "ws.gpkg"
+def test_rejected_features_are_kept_and_listed(runner, tmp_path, new_workspace):
+    ws = new_workspace
     bad = gpd.read_file(HAZARDS)
     bad.loc[1, s.MINES_AP] = -5
     path = tmp_path / "hazards.geojson"
@@ -226,19 +229,19 @@ def test_rejected_features_are_kept_and_listed(runner, tmp_path):
     run(runner, "log", ws, "--import", "1", code=2)
 
 
-def test_every_feature_rejected_is_said_loudly(runner, tmp_path):
-    ws = tmp_path / "ws.gpkg"
+def test_every_feature_rejected_is_said_loudly(runner, tmp_path, new_workspace):
+    ws = new_workspace
     run(runner, "init", ws)
     result = run(runner, "add", "hazards", ws, RELEASES, code=1)
     assert "every feature" in result.stderr
     assert "read 3, kept 0, rejected 3" in result.stderr
 
 
-def test_columns_are_mapped_as_in_every_command(runner, tmp_path):
+def test_columns_are_mapped_as_in_every_command(runner, tmp_path, new_workspace):
     frame = gpd.read_file(HAZARDS).rename(columns={s.MINES_AP: "AP_COUNT"})
     path = tmp_path / "h.geojson"
     frame.to_file(path)
-    ws = tmp_path / "ws.gpkg"
+    ws = new_workspace
     run(runner, "init", ws)
     run(runner, "add", "hazards", ws, path, "--map", "mines_ap=AP_COUNT")
     assert store.read_workspace(ws, "hazards")[s.MINES_AP].sum() == frame["AP_COUNT"].sum()
@@ -247,7 +250,7 @@ def test_columns_are_mapped_as_in_every_command(runner, tmp_path):
 def test_a_second_writer_is_told_the_workspace_is_busy(runner, monkeypatch, tmp_path):
     ws = tmp_path / "ws.gpkg"
     run(runner, "init", ws)
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(gpkg_backend, "BUSY_TIMEOUT_S", 0.05)
     with contextlib.closing(sqlite3.connect(ws, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")
         result = run(runner, "add", "hazards", ws, HAZARDS, code=1)
@@ -362,8 +365,8 @@ def test_bad_usage_is_exit_two(runner, args, message):
     assert message in result.stderr
 
 
-def test_log_of_a_new_workspace_is_empty(runner, tmp_path):
-    ws = tmp_path / "ws.gpkg"
+def test_log_of_a_new_workspace_is_empty(runner, tmp_path, new_workspace):
+    ws = new_workspace
     run(runner, "init", ws)
     result = run(runner, "log", ws)
     assert result.stdout == ""

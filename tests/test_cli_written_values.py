@@ -291,8 +291,11 @@ def test_a_cp1251_csv_with_encoding(runner, tmp_path):
     assert read.exit_code == 0, read.output
 
 
-def test_a_release_list_goes_into_a_workspace_and_counts_from_there(runner, tmp_path, hazards_file):
-    from minemap import store
+def test_a_release_list_goes_into_a_workspace_and_counts_from_there(
+    runner, tmp_path, hazards_file, new_workspace
+):
+    """On both kinds of workspace: a GeoPackage, and a PostgreSQL database."""
+    from minemap import workspace as store
 
     releases = tmp_path / "releases.csv"
     excel_list(
@@ -302,7 +305,7 @@ def test_a_release_list_goes_into_a_workspace_and_counts_from_there(runner, tmp_
             ("T-2", "H-1", "23.02.2024", "reduced", "0,25", "?", "", ""),
         ],
     )
-    workspace = tmp_path / "ws.gpkg"
+    workspace = new_workspace
     assert runner.invoke(main, ["init", str(workspace)]).exit_code == 0
     for kind, path in (("hazards", hazards_file), ("releases", releases)):
         done = runner.invoke(main, ["add", kind, str(workspace), str(path)])
@@ -324,7 +327,7 @@ def test_a_workspace_made_before_area_only_releases_takes_them(tmp_path):
     import shutil
     from pathlib import Path
 
-    from minemap import store
+    from minemap import workspace as store
 
     workspace = tmp_path / "v1.gpkg"
     shutil.copy(Path(__file__).parent / "data" / "workspace_v1.gpkg", workspace)

@@ -26,9 +26,10 @@ from click.testing import CliRunner
 from matplotlib.figure import Figure
 
 import minemap as mm
-from minemap import contamination, outputs, store
+from minemap import contamination, outputs
 from minemap import io as mio
 from minemap import schema as s
+from minemap import workspace as store
 from minemap.cli import main
 from minemap.errors import OutputExistsError, OutputFileError
 from tests.common import LAEA, box, hazards, releases

@@ -150,61 +150,6 @@ def test_piece_keys_sort_as_split_orders_pieces():
     assert (np.diff(keys) > 0).all()
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(rects(), min_size=1, max_size=8), st.lists(rects(), max_size=6), st.data())
-def test_count_once_kernel_on_a_chunk_equals_the_whole_layer(geoms, cutters, data):
-    geoms = np.array(geoms, dtype=object)
-    keys = np.arange(len(geoms))
-    rows = np.array(sorted(data.draw(st.sets(st.integers(0, len(geoms) - 1), min_size=1))))
-    left, net, net_left = overlay.subtract_and_count_once(
-        geoms[rows],
-        np.arange(len(rows)),
-        np.full(len(rows), -1),
-        geoms[rows],
-        rows,
-        geoms,
-        keys,
-        cutters,
-    )
-    np.testing.assert_allclose(
-        shapely.area(left), shapely.area(overlay.subtract(geoms, cutters))[rows], atol=1e-9
-    )
-    whole_net = overlay.make_disjoint(geoms)[rows]
-    np.testing.assert_allclose(shapely.area(net), shapely.area(whole_net), atol=1e-9)
-    whole_net_left = overlay.subtract(overlay.make_disjoint(geoms), cutters)[rows]
-    np.testing.assert_allclose(shapely.area(net_left), shapely.area(whole_net_left), atol=1e-9)
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(rects(), min_size=1, max_size=8), st.integers(1, 40), st.data())
-def test_count_once_kernel_with_zones_gives_each_piece_its_share(geoms, cut, data):
-    geoms = np.array(geoms, dtype=object)
-    zones = np.array([box(-1, -1, cut + 0.5, 50), box(cut + 0.5, -1, 50, 20)], dtype=object)
-    t, z, pieces = overlay.split(geoms, zones)
-    rows = np.array(sorted(data.draw(st.sets(st.integers(0, len(geoms) - 1), min_size=1))))
-    mine = np.flatnonzero(np.isin(t, rows))
-    _, net, _ = overlay.subtract_and_count_once(
-        pieces[mine],
-        np.searchsorted(rows, t[mine]),
-        z[mine],
-        geoms[rows],
-        rows,
-        geoms,
-        np.arange(len(geoms)),
-        [],
-        zones,
-    )
-    # Each piece's net ground is its record's counted-once ground within its zone.
-    whole_net = overlay.make_disjoint(geoms)
-    expected = [
-        shapely.intersection(whole_net[ti], zones[zi]).area
-        if zi >= 0
-        else shapely.difference(whole_net[ti], shapely.union_all(zones)).area
-        for ti, zi in zip(t[mine], z[mine], strict=True)
-    ]
-    np.testing.assert_allclose(shapely.area(net), expected, atol=1e-9)
-
-
 def test_a_band_of_unions_that_makes_geos_raise_is_redone_group_by_group(monkeypatch):
     real = shapely.union_all
     calls = []

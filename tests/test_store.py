@@ -1,4 +1,4 @@
-"""The workspace (minemap.store): GeoPackage layout, history, rejects, transactions."""
+"""The workspace (minemap.workspace), on both kinds: layout, history, rejects, transactions."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minemap as mm
-from minemap import datasets, store
+from minemap import datasets
 from minemap import io as mio
 from minemap import schema as s
+from minemap import workspace as store
 from minemap.errors import (
     InputFileError,
     MinemapError,
@@ -36,6 +37,9 @@ from minemap.errors import (
     WorkspaceBusyError,
     WorkspaceError,
 )
+from minemap.workspace import imports as import_rules
+from minemap.workspace import sqlite as gpkg_backend
+from tests.workspaces import dump, is_pg
 
 DATA = Path(__file__).parent / "data"
 ITEMS = Path(__file__).parent.parent / "data" / "items.geojson"
@@ -70,17 +74,14 @@ def hazards_file(path: Path, ids, *, ap=None, size=None, extra=None) -> Path:
 
 
 @pytest.fixture
-def workspace(tmp_path) -> Path:
+def workspace(new_workspace):
+    """A new workspace of each kind: a GeoPackage, and a PostgreSQL database."""
+    return store.create_workspace(new_workspace)
+
+
+@pytest.fixture
+def gpkg_workspace(tmp_path) -> Path:
     return store.create_workspace(tmp_path / "ws.gpkg")
-
-
-def dump(path: Path) -> dict:
-    """Every row of every table and the schema: the whole state of a workspace."""
-    with contextlib.closing(sqlite3.connect(path)) as con:
-        schema = con.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
-        tables = [name for kind, name, _ in schema if kind == "table"]
-        rows = {t: con.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
-    return {"schema": schema, **rows}
 
 
 def integrity(path: Path) -> str:
@@ -104,7 +105,8 @@ def promoted(geoms) -> np.ndarray:
 # --- the file is a GeoPackage ---------------------------------------------------------
 
 
-def test_a_new_workspace_is_a_geopackage_gdal_opens(workspace):
+def test_a_new_workspace_is_a_geopackage_gdal_opens(gpkg_workspace):
+    workspace = gpkg_workspace
     layers = dict(pyogrio.list_layers(workspace))
     for kind in s.LAYER_KINDS:
         assert kind in layers
@@ -126,7 +128,8 @@ def test_a_new_workspace_is_a_geopackage_gdal_opens(workspace):
     assert sorted(p.name for p in workspace.parent.iterdir()) == ["ws.gpkg"]
 
 
-def test_create_replaces_an_empty_workspace_when_told(workspace):
+def test_create_replaces_an_empty_workspace_when_told(gpkg_workspace):
+    workspace = gpkg_workspace
     with pytest.raises(OutputExistsError, match="--overwrite"):
         store.create_workspace(workspace)
     # A WAL left beside the old file must not be applied to the new one.
@@ -137,8 +140,11 @@ def test_create_replaces_an_empty_workspace_when_told(workspace):
     assert integrity(workspace) == "ok"
 
 
-def test_create_does_not_replace_an_empty_workspace_while_an_import_writes(monkeypatch, workspace):
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+def test_create_does_not_replace_an_empty_workspace_while_an_import_writes(
+    monkeypatch, gpkg_workspace
+):
+    workspace = gpkg_workspace
+    monkeypatch.setattr(gpkg_backend, "BUSY_TIMEOUT_S", 0.05)
     before = workspace.read_bytes()
     with contextlib.closing(sqlite3.connect(workspace, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")
@@ -148,7 +154,8 @@ def test_create_does_not_replace_an_empty_workspace_while_an_import_writes(monke
     assert workspace.read_bytes() == before
 
 
-def test_create_never_replaces_a_workspace_that_holds_imports(tmp_path, workspace):
+def test_create_never_replaces_a_workspace_that_holds_imports(tmp_path, gpkg_workspace):
+    workspace = gpkg_workspace
     store.add_file(workspace, "districts", DATA / "small_districts.geojson")
     before = workspace.read_bytes()
     for overwrite in (False, True):
@@ -211,9 +218,9 @@ ROUND_TRIPS = {
 
 
 @pytest.mark.parametrize("kind", list(ROUND_TRIPS))
-def test_every_layer_round_trips(tmp_path, kind):
+def test_every_layer_round_trips(new_workspace, kind):
     """What a workspace gives back is what the reader gave: columns, types, values, CRS."""
-    workspace = store.create_workspace(tmp_path / "ws.gpkg")
+    workspace = store.create_workspace(new_workspace)
     path = ROUND_TRIPS[kind]
     done = store.add_file(workspace, kind, path)
     expected = mio.load_layers([path], kind).kept
@@ -230,6 +237,8 @@ def test_every_layer_round_trips(tmp_path, kind):
     assert shapely.equals_exact(
         got.geometry.to_numpy(), promoted(expected.geometry.to_numpy()), tolerance=0
     ).all()
+    if is_pg(workspace):
+        return
     # GDAL reads the same layer (the current view) and its history.
     gdal = pyogrio.read_dataframe(workspace, layer=kind)
     assert gdal[s.ID_COLUMN[kind]].tolist() == got[s.ID_COLUMN[kind]].tolist()
@@ -237,8 +246,9 @@ def test_every_layer_round_trips(tmp_path, kind):
     assert len(pyogrio.read_dataframe(workspace, layer=f"{kind}_history")) == len(got)
 
 
-def test_the_workspace_is_also_an_input_file(workspace):
+def test_the_workspace_is_also_an_input_file(gpkg_workspace):
     """`--hazards W.gpkg` reads the current hazards: the layer named like the kind."""
+    workspace = gpkg_workspace
     store.add_file(workspace, "hazards", DATA / "small_hazards.geojson")
     store.add_file(workspace, "releases", DATA / "small_releases.geojson")
     hazards = mm.read_hazards(workspace)
@@ -266,6 +276,8 @@ def test_columns_of_any_type_round_trip_and_gdal_reads_them(tmp_path, workspace)
     assert got["visits"].dtype == np.int64
     assert got["verified"].dtype == bool
     assert got["depth_m"].dtype == np.float64
+    if is_pg(workspace):
+        return
     gdal = pyogrio.read_dataframe(workspace, layer="hazards")
     assert gdal["note"].tolist()[0] == "ünïcode ə"
     assert gdal["visits"].tolist() == [1, 2, 3]
@@ -303,7 +315,8 @@ def test_the_log_records_every_import(tmp_path, workspace):
         workspace, "hazards", DATA / "small_hazards.geojson", source="ANAMA", imported_at=DAY8
     )
     log = store.read_imports(workspace)
-    assert tuple(log.columns) == s.IMPORT_COLUMNS
+    assert tuple(log.columns) == s.IMPORT_COLUMNS + s.REVIEW_COLUMNS
+    assert log[s.IMPORT_STATUS].tolist() == ["accepted", "accepted"]  # (a GeoPackage: always)
     assert log[s.IMPORT_ID].tolist() == [1, 2]
     assert log[s.KIND].tolist() == ["districts", "hazards"]
     assert pd.isna(log[s.SOURCE].iloc[0])
@@ -357,7 +370,8 @@ def test_an_unreadable_file_stores_nothing(tmp_path, workspace):
     assert dump(workspace) == before
 
 
-def test_the_workspace_is_not_added_to_itself(workspace):
+def test_the_workspace_is_not_added_to_itself(gpkg_workspace):
+    workspace = gpkg_workspace
     with pytest.raises(InputFileError, match="workspace itself"):
         store.add_file(workspace, "hazards", workspace)
 
@@ -393,6 +407,8 @@ def test_rejected_features_are_stored_with_their_reasons(tmp_path, workspace):
     assert row[s.FILE] == str(path.resolve())
     assert same_ground(rejects.geometry.iloc[0], _square(2))
     assert store.read_workspace(workspace, "hazards")[s.HAZARD_ID].tolist() == ["H-1", "H-3"]
+    if is_pg(workspace):
+        return
     gdal = pyogrio.read_dataframe(workspace, layer=store.REJECTS_TABLE)
     assert gdal[mio.PROBLEM].tolist() == rejects[mio.PROBLEM].tolist()
 
@@ -500,6 +516,8 @@ def test_a_corrected_map_supersedes_and_the_history_keeps_both(tmp_path, workspa
         first.import_id
     )
 
+    if is_pg(workspace):
+        return
     # GDAL sees the current records in the view and every version in the history.
     assert len(pyogrio.read_dataframe(workspace, layer="hazards")) == 4
     assert len(pyogrio.read_dataframe(workspace, layer="hazards_history")) == 5
@@ -553,8 +571,9 @@ def test_checks_use_the_workspace_layers_as_context(tmp_path, workspace):
 # --- transactions, writers and readers ------------------------------------------------
 
 
-def test_a_second_writer_gets_a_clear_busy_error(monkeypatch, workspace):
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
+def test_a_second_writer_gets_a_clear_busy_error(monkeypatch, gpkg_workspace):
+    workspace = gpkg_workspace
+    monkeypatch.setattr(gpkg_backend, "BUSY_TIMEOUT_S", 0.05)
     before = dump(workspace)
     with contextlib.closing(sqlite3.connect(workspace, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # another import under way
@@ -575,14 +594,14 @@ def test_readers_read_while_an_import_is_under_way(monkeypatch, tmp_path, worksp
     """An import paused inside its transaction: readers see the state before it, at once."""
     store.add_file(workspace, "hazards", hazards_file(tmp_path / "a.geojson", ["H-1"]))
     inside, carry_on = threading.Event(), threading.Event()
-    write_rejects = store._write_rejects
+    write_rejects = import_rules.write_rejects
 
     def paused(*args, **kwargs):
         write_rejects(*args, **kwargs)
         inside.set()
         carry_on.wait(30)
 
-    monkeypatch.setattr(store, "_write_rejects", paused)
+    monkeypatch.setattr(import_rules, "write_rejects", paused)
     errors = []
 
     def run():
@@ -598,15 +617,46 @@ def test_readers_read_while_an_import_is_under_way(monkeypatch, tmp_path, worksp
         assert inside.wait(30)
         assert store.read_workspace(workspace, "hazards")[s.MINES_AP].tolist() == [10]
         assert len(store.read_imports(workspace)) == 1
-        assert pyogrio.read_dataframe(workspace, layer="hazards")[s.MINES_AP].tolist() == [10]
-        monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.05)
-        with pytest.raises(WorkspaceBusyError):
-            store.add_file(workspace, "districts", DATA / "small_districts.geojson")
+        if is_pg(workspace):
+            # A second writer waits its turn (no "busy"), then lands after the first.
+            second = threading.Thread(
+                target=lambda: errors.append(
+                    store.add_file(workspace, "districts", DATA / "small_districts.geojson")
+                )
+            )
+            second.start()
+            wait_for_lock_waiter(workspace)
+            assert second.is_alive()
+        else:
+            layer = pyogrio.read_dataframe(workspace, layer="hazards")
+            assert layer[s.MINES_AP].tolist() == [10]
+            monkeypatch.setattr(gpkg_backend, "BUSY_TIMEOUT_S", 0.05)
+            with pytest.raises(WorkspaceBusyError):
+                store.add_file(workspace, "districts", DATA / "small_districts.geojson")
     finally:
         carry_on.set()
         writer.join(30)
+    if is_pg(workspace):
+        second.join(60)
+        assert [type(e).__name__ for e in errors] == ["Import"]
+        assert errors.pop().import_id == 3
     assert not errors
     assert store.read_workspace(workspace, "hazards")[s.MINES_AP].tolist() == [11, 5]
+
+
+def wait_for_lock_waiter(url: str, count: int = 1) -> None:
+    """Wait until ``count`` sessions wait for the import lock (the state, not a time)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        for _ in range(6000):
+            waiting = con.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]
+            if waiting >= count:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no import waited for the lock")
 
 
 def test_a_failing_import_leaves_nothing_behind(monkeypatch, tmp_path, workspace):
@@ -616,7 +666,7 @@ def test_a_failing_import_leaves_nothing_behind(monkeypatch, tmp_path, workspace
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store, "_write_rejects", broken)
+    monkeypatch.setattr(import_rules, "write_rejects", broken)
     path = hazards_file(tmp_path / "b.geojson", ["H-1", "H-2"], ap=[3, 4], extra={"new": [1, 2]})
     with pytest.raises(OSError, match="No space"):
         store.add_file(workspace, "hazards", path)
@@ -670,7 +720,7 @@ def test_migrating_from_the_first_version(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
     before = store.read_workspace(workspace, "hazards")  # (brings it to SCHEMA_VERSION)
     assert store.schema_version(workspace) == store.SCHEMA_VERSION
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     # The next write migrates, in the same transaction as the import.
     store.add_file(workspace, "items", ITEMS)
@@ -687,7 +737,7 @@ def test_migrating_from_the_first_version(monkeypatch, tmp_path):
 
 def test_every_step_runs_in_one_transaction_from_the_first_version(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     assert store.schema_version(workspace) == 1
     store.add_file(workspace, "items", ITEMS)
@@ -700,7 +750,7 @@ def test_every_step_runs_in_one_transaction_from_the_first_version(monkeypatch, 
 
 def test_readers_migrate_too(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     assert len(store.read_imports(workspace)) == 4
     assert store.schema_version(workspace) == NEXT
@@ -714,7 +764,7 @@ def test_a_failing_migration_changes_nothing(monkeypatch, tmp_path):
         _add_note_column(con)
         raise RuntimeError("the migration broke half way")
 
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, half_done)
     with pytest.raises(RuntimeError, match="half way"):
         store.add_file(workspace, "items", ITEMS)
@@ -724,14 +774,14 @@ def test_a_failing_migration_changes_nothing(monkeypatch, tmp_path):
 
 def test_a_missing_migration_step_and_a_newer_workspace_are_clear_errors(monkeypatch, tmp_path):
     workspace = _copy_v1(tmp_path)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT + 1)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT + 1)
     monkeypatch.setitem(store.MIGRATIONS, NEXT - 1, _add_note_column)
     with pytest.raises(WorkspaceError, match=f"no migration from it to {NEXT + 1}"):
         store.migrate(workspace)
     assert store.schema_version(workspace) == 1
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT)
     assert store.migrate(workspace) == (1, NEXT)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", NEXT - 1)
+    monkeypatch.setattr(gpkg_backend, "SCHEMA_VERSION", NEXT - 1)
     with pytest.raises(WorkspaceError, match="newer minemap"):
         store.read_imports(workspace)
 
@@ -742,16 +792,19 @@ def test_a_missing_migration_step_and_a_newer_workspace_are_clear_errors(monkeyp
 def test_the_examples_in_the_docstrings_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = doctest.testmod(store, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 10
-    assert result.failed == 0
+        attempted = 0
+        for module in (store, store.model, store.sqlite):
+            result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+            assert result.failed == 0
+            attempted += result.attempted
+    assert attempted > 10
 
 
 # --- killed at any moment: the old state or the new one -------------------------------
 
 _IMPORT = """
 import sys
-from minemap import store
+from minemap import workspace as store
 print("ready", flush=True)
 store.add_file(sys.argv[1], "hazards", sys.argv[2], source="survey", imported_at="2024-02-01")
 print("done", flush=True)
@@ -881,9 +934,9 @@ def test_an_import_killed_many_more_times(sizeable, tmp_path):
 
 _WRITER = """
 import sys
-from minemap import store
+from minemap import workspace as store
 from minemap.errors import WorkspaceBusyError
-store.BUSY_TIMEOUT_S = float(sys.argv[4])
+store.sqlite.BUSY_TIMEOUT_S = float(sys.argv[4])
 print("ready", flush=True)
 sys.stdin.readline()
 try:
@@ -952,13 +1005,24 @@ _records = st.dictionaries(
 _imports = st.lists(st.tuples(st.sampled_from(["A", "B", ""]), _records), min_size=1, max_size=4)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_imports)
-def test_any_sequence_of_imports_keeps_the_last_version_of_each_record(imports):
+_EXAMPLES = iter(range(10**6))
+
+
+@pytest.mark.parametrize("backend", ["gpkg", "postgis"])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(imports=_imports)
+def test_any_sequence_of_imports_keeps_the_last_version_of_each_record(request, backend, imports):
     """Current = the last accepted version of each record; read = kept + rejected; known-on
     after import i = the state after import i; a file seen before changes nothing."""
     with tempfile.TemporaryDirectory() as folder:
-        workspace = store.create_workspace(Path(folder) / "ws.gpkg")
+        location = Path(folder) / "ws.gpkg"
+        if backend == "postgis":
+            location = request.getfixturevalue("pg_server").database(f"seq{next(_EXAMPLES)}")
+        workspace = store.create_workspace(location)
         model: dict[str, tuple[str, int, float]] = {}
         states, seen, versions = [], set(), 0
         for number, (source, records) in enumerate(imports):
@@ -1011,6 +1075,19 @@ def test_any_sequence_of_imports_keeps_the_last_version_of_each_record(imports):
         assert len(store.read_rejects(workspace)) == log[s.REJECTED].sum()
 
 
+def test_the_old_module_name_still_works_and_warns():
+    """``minemap.store`` (0.1) re-exports the workspace's names, with a DeprecationWarning."""
+    import importlib
+    import sys as system
+
+    system.modules.pop("minemap.store", None)
+    with pytest.warns(DeprecationWarning, match="minemap.workspace"):
+        old = importlib.import_module("minemap.store")
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(store, name)
+    assert old.add_file is store.add_file
+
+
 def test_rejected_geometry_is_stored_valid_with_the_geometry_as_read(tmp_path, workspace):
     path = hazards_file(tmp_path / "h.geojson", ["H-1", "H-2"], ap=[10, -5])
     frame = gpd.read_file(path)
@@ -1019,9 +1096,47 @@ def test_rejected_geometry_is_stored_valid_with_the_geometry_as_read(tmp_path, w
     frame.loc[1, "geometry"] = bow_tie  # rejected for its count, its geometry as read
     frame.to_file(path)
     store.add_file(workspace, "hazards", path)
-    gdal = pyogrio.read_dataframe(workspace, layer=store.REJECTS_TABLE)
-    assert shapely.is_valid(gdal.geometry.to_numpy()).all()
-    as_read = store.read_rejects(workspace)[s.GEOMETRY_AS_READ].iloc[0]
+    if not is_pg(workspace):  # what GDAL reads of the rejects layer is valid
+        gdal = pyogrio.read_dataframe(workspace, layer=store.REJECTS_TABLE)
+        assert shapely.is_valid(gdal.geometry.to_numpy()).all()
+    rejects = store.read_rejects(workspace)
+    assert len(rejects) == 1
+    assert shapely.is_valid(rejects.geometry.to_numpy()).all()
+    as_read = rejects[s.GEOMETRY_AS_READ].iloc[0]
     assert shapely.normalize(shapely.from_wkt(as_read)).equals_exact(
         shapely.normalize(bow_tie), 1e-9
     )
+
+
+def test_a_sources_profile_is_stored_found_and_reused(tmp_path, workspace):
+    """The profile of an import is kept whole in the log; the next import from the same
+    source reuses it (and says which); another source's import does not."""
+    from minemap import profile
+
+    anama = profile.parse_profile('date_order = "DMY"\nunknown = ["naməlum"]', name="anama.toml")
+    first = hazards_file(tmp_path / "w1.geojson", ["H-1", "H-2"])
+    store.add_file(workspace, "hazards", first, source="ANAMA", profile=anama, max_segment_m=8000)
+    assert store.source_profile(workspace, "ANAMA")[1] == 1
+    assert store.source_profile(workspace, "HALO") is None
+    assert store.source_profile(workspace, " ") is None
+    second = hazards_file(tmp_path / "w2.geojson", ["H-1", "H-2"], ap=[12, 10])
+    done = store.add_file(workspace, "hazards", second, source="ANAMA", reuse_profile=True)
+    found, import_id = done.reused_profile
+    assert (found.name, found.text, import_id) == ("anama.toml", anama.text, 1)
+    assert done.superseded == 1
+    other = store.add_file(
+        workspace,
+        "hazards",
+        hazards_file(tmp_path / "h.geojson", ["K-9"]),
+        source="HALO",
+        reuse_profile=True,
+    )
+    assert other.reused_profile is None
+    options = [json.loads(o) for o in store.read_imports(workspace)[s.READ_OPTIONS]]
+    assert [o.get("profile", {}).get("name") for o in options] == ["anama.toml"] * 2 + [None]
+    assert options[0]["profile"]["text"] == anama.text
+    assert options[0]["max_segment_m"] == 8000
+    assert "max_segment_m" not in options[1]  # the default is left out
+    again = store.add_file(workspace, "hazards", second, source="ANAMA", reuse_profile=True)
+    assert again.already
+    assert again.reused_profile[1] == 2  # the last import from the source that had one

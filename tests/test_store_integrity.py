@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,10 +24,13 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from minemap import contamination, store
+from minemap import contamination
 from minemap import schema as s
+from minemap import workspace as store
 from minemap.cli import main
 from minemap.errors import WorkspaceError
+from minemap.workspace import integrity
+from minemap.workspace.model import REJECTS_TABLE
 
 DATA = Path(__file__).parent / "data"
 HAZARDS = DATA / "small_hazards.geojson"
@@ -394,8 +398,8 @@ def test_geometries_are_checked_even_where_the_checksums_agree(original, tmp_pat
             'UPDATE "hazards_history" SET geom = ? WHERE fid = ?',
             (_damage_blob(bytes(blob), how), fid),
         )
-        store._seal_rows(con, "hazards_history")
-        store._seal(con)
+        integrity.seal_rows(con, "hazards_history")
+        integrity.seal(con)
         con.execute("COMMIT")
     with pytest.raises(WorkspaceError) as caught:
         store.read_workspace(path, "hazards")
@@ -403,6 +407,61 @@ def test_geometries_are_checked_even_where_the_checksums_agree(original, tmp_pat
     message = str(caught.value)
     assert "X-1" in message
     assert "geometry" in message
+
+
+def _nested_wkb(depth: int) -> bytes:
+    """A GeometryCollection ``depth`` levels deep around one point (little-endian WKB)."""
+    blob = b"\x01" + struct.pack("<Idd", 1, 46.85, 39.95)
+    for _ in range(depth - 1):
+        blob = b"\x01" + struct.pack("<II", 7, 1) + blob
+    return blob
+
+
+def _minemap_process(*args) -> subprocess.CompletedProcess:
+    """``minemap ARGS`` in its own process (a crash is its exit status, not ours)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from minemap.cli import main; main()", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONFAULTHANDLER": "0"},
+    )
+
+
+@pytest.mark.parametrize("where", ["history", "inside-a-multipolygon", "rejects"])
+def test_a_geometry_nested_too_deep_is_damage_never_a_crash(original, tmp_path, where):
+    """A workspace from elsewhere may hold a geometry nested 50,000 levels deep behind
+    checksums that agree (they are no secret): GEOS, whose WKB reader recurses, never
+    sees it; the workspace is called damaged, naming the record, as the file readers
+    reject such a geometry (minemap._screen)."""
+    path = tmp_path / "deep.gpkg"
+    shutil.copy(original["path"], path)
+    table = REJECTS_TABLE if where == "rejects" else "hazards_history"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as con:
+        fid, blob = con.execute(f'SELECT fid, geom FROM "{table}" ORDER BY fid LIMIT 1').fetchone()
+        header = bytes(blob)[:8]  # the geometry's own header, without its envelope
+        header = header[:3] + bytes([header[3] & 0b1_0001]) + header[4:]
+        deep = _nested_wkb(50_000)
+        if where == "inside-a-multipolygon":
+            square = shapely.to_wkb(shapely.box(46.8, 39.9, 46.81, 39.91), flavor="iso")
+            deep = b"\x01" + struct.pack("<II", 6, 2) + square + deep
+        con.execute("BEGIN")
+        con.execute(f'UPDATE "{table}" SET geom = ? WHERE fid = ?', (header + deep, fid))
+        integrity.seal_rows(con, table)
+        integrity.seal(con)
+        con.execute("COMMIT")
+    if where == "rejects":
+        result = _minemap_process("log", path, "--rejects")
+    else:
+        result = _minemap_process("remaining", "--workspace", path, "-o", tmp_path / "r.gpkg")
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.stderr[-2000:]
+    assert f"{path}: is damaged" in errors[0]
+    assert "nests more than 32 levels deep" in errors[0]
+    assert f"row {fid} of {table}" in errors[0]
+    assert not (tmp_path / "r.gpkg").exists()
 
 
 # --- the file around the records --------------------------------------------------------

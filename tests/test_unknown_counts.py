@@ -120,13 +120,14 @@ def test_the_cli_table_says_not_known_and_of_how_many_records(tmp_path):
     assert east_row[s.HAZARDS_UNKNOWN_MINES] == 2
 
 
-def test_workspace_keeps_a_count_not_known(tmp_path):
-    from minemap import store
+def test_workspace_keeps_a_count_not_known(tmp_path, new_workspace):
+    """On both kinds of workspace: a GeoPackage, and a PostgreSQL database."""
+    from minemap import workspace as store
 
     hz, _, _ = _scene()
     path = tmp_path / "hazards.gpkg"
     mm.write_layer(hz.to_crs(s.CANONICAL_CRS), path)
-    workspace = store.create_workspace(tmp_path / "ws.gpkg")
+    workspace = store.create_workspace(new_workspace)
     done = store.add_file(workspace, "hazards", path)
     assert done.kept == 3
     got = store.read_workspace(workspace, "hazards").set_index(s.HAZARD_ID)

@@ -16,9 +16,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from minemap import contamination, gazetteer, outputs, store
+from minemap import contamination, gazetteer, outputs
 from minemap import io as mio
 from minemap import schema as s
+from minemap import workspace as store
 from minemap._text import escape_controls
 from minemap.commands._options import GROUP_QUIET, GROUP_VERBOSE, quiet_option, verbose_option
 from minemap.errors import MinemapError, WorkspaceError
@@ -390,6 +391,34 @@ def _remember_known_on(ctx, param, value):
     return _remember("known_on")(ctx, param, value)
 
 
+class WorkspaceType(click.ParamType):
+    """A workspace: a GeoPackage file (a Path), or a PostgreSQL URL (kept as text)."""
+
+    name = "workspace"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Path) or store.is_url(value):
+            return value
+        text = str(value)
+        if "://" in text:
+            self.fail(
+                f"{store.shown_location(text)}: not a workspace; give a .gpkg file or "
+                "postgresql://USER@HOST[:PORT]/DB",
+                param,
+                ctx,
+            )
+        return click.Path(dir_okay=False, path_type=Path).convert(value, param, ctx)
+
+
+#: ``WORKSPACE`` arguments and ``--workspace``: a .gpkg file, or postgresql://USER@HOST/DB.
+WORKSPACE = WorkspaceType()
+
+
+def shown(workspace) -> str:
+    """A workspace as messages show it (a URL without its password)."""
+    return store.shown_location(workspace)
+
+
 def workspace_options(func):
     """``--workspace`` and ``--known-on``: read the layers from a workspace (``minemap add``).
 
@@ -405,14 +434,24 @@ def workspace_options(func):
         "(YYYY-MM-DD, UTC) or at this moment (YYYY-MM-DDTHH:MM, UTC), before later imports "
         "and corrections. Not --as-of, which is the last release date counted.",
     )(func)
+    func = click.option(
+        "--include-pending",
+        "include_pending",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember("include_pending"),
+        help="With --workspace on PostgreSQL: count the imports waiting for a manager's "
+        "review too (a preview); by default only accepted imports count.",
+    )(func)
     return click.option(
         "--workspace",
-        metavar="WORKSPACE.gpkg",
-        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="WORKSPACE",
+        type=WORKSPACE,
         expose_value=False,
         callback=_remember("workspace"),
-        help="Read the layers from this workspace (minemap init, minemap add). A layer "
-        "also given as files is read from the files instead.",
+        help="Read the layers from this workspace (minemap init, minemap add): a .gpkg "
+        "file or postgresql://USER@HOST[:PORT]/DB. A layer also given as files is read "
+        "from the files instead.",
     )(func)
 
 
@@ -426,7 +465,7 @@ def require_inputs(**given) -> None:
     workspace = ctx.meta.get("minemap.workspace")
     if workspace is None and ctx.meta.get("minemap.known_on") is not None:
         raise click.UsageError(
-            "--known-on needs --workspace WORKSPACE.gpkg: it says which state of a workspace "
+            "--known-on needs --workspace WORKSPACE: it says which state of a workspace "
             "to read (for a release-date cut-off, use --as-of)"
         )
     if workspace is not None:
@@ -438,7 +477,7 @@ def require_inputs(**given) -> None:
                 ctx=ctx,
                 param=param,
                 message="Give one or more files, or read the layers from a workspace with "
-                "--workspace WORKSPACE.gpkg",
+                "--workspace WORKSPACE",
             )
 
 
@@ -762,18 +801,23 @@ def _from_workspace(kinds, required) -> dict:
     if workspace is None or not kinds:
         return {}
     known_on = meta.get("minemap.known_on")
-    frames = store.read_workspace_layers(workspace, kinds, known_on=known_on)
+    pending = bool(meta.get("minemap.include_pending"))
+    frames = store.read_workspace_layers(
+        workspace, kinds, known_on=known_on, include_pending=pending
+    )
     when = "" if known_on is None else f" as known on {known_on_text(known_on)}"
+    when += " (with the imports pending review)" if pending else ""
     out = {}
     for kind in kinds:
         frame = frames[kind]
-        note(f"{kind}: {len(frame)} record(s) from workspace {workspace}{when}")
+        note(f"{kind}: {len(frame)} record(s) from workspace {shown(workspace)}{when}")
         if len(frame):
             out[kind] = frame
         elif kind in required:
             raise WorkspaceError(
-                workspace,
-                f"holds no {kind}{when}; add them with `minemap add {kind} {workspace} FILE`",
+                shown(workspace),
+                f"holds no {kind}{when}; add them with `minemap add {kind} "
+                f"{shown(workspace)} FILE`",
             )
     return out
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from minemap import schema as s
-from minemap import store
+from minemap import workspace as store
 from minemap.commands._common import (
+    WORKSPACE,
     layer_for,
     log_problems,
     mapping_for,
@@ -17,6 +18,7 @@ from minemap.commands._common import (
     parse_map,
     read_options,
     reading,
+    shown,
     verbosity,
 )
 
@@ -26,7 +28,7 @@ _REJECTS_SHOWN = 30
 
 @click.command("add")
 @click.argument("kind", type=click.Choice(s.LAYER_KINDS))
-@click.argument("workspace", metavar="WORKSPACE", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("workspace", metavar="WORKSPACE", type=WORKSPACE)
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--source",
@@ -45,7 +47,7 @@ _REJECTS_SHOWN = 30
 )
 @read_options
 @verbosity
-def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
+def add(kind: str, workspace, file: Path, source, imported_at) -> None:
     """Add one file of hazards, releases, items or districts to a workspace.
 
     The file is checked like every other input. Kept features become the current
@@ -54,7 +56,9 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
     features are stored with their reasons: nothing handed over is lost. The whole
     import is one transaction. Adding the same file again changes nothing; but a file
     whose every feature was rejected is not imported (exit status 1): add it again the
-    right way.
+    right way. WORKSPACE is a .gpkg file or postgresql://USER@HOST[:PORT]/DB; there, a
+    submitter adds under its own sources, and its import counts once a manager accepts
+    it (minemap review).
 
     A --profile is stored with the import; a later file from the same --source is
     read with it again unless another --profile is given.
@@ -95,7 +99,7 @@ def add(kind: str, workspace: Path, file: Path, source, imported_at) -> None:
         # Logged with its rejects, but not imported: the same file can be added again.
         raise click.ClickException(
             f"every feature of {file} was rejected, so nothing was added (the rejects are kept "
-            f"with their reasons: `minemap log {workspace} --rejected --import "
+            f"with their reasons: `minemap log {shown(workspace)} --rejected --import "
             f"{done.import_id}`); fix the file, or add it again the right way (--source, --map, "
             "--layer, --crs, --profile)"
         )

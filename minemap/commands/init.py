@@ -1,4 +1,4 @@
-"""`minemap init`: create an empty workspace."""
+"""`minemap init`: create an empty workspace (a GeoPackage, or minemap's schema in PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,23 @@ from pathlib import Path
 
 import click
 
-from minemap import store
-from minemap.commands._common import note, verbosity
+from minemap import workspace as store
+from minemap.commands._common import WORKSPACE, note, shown, verbosity
 
 
-def _check_suffix(ctx, param, value: Path) -> Path:
-    if value.suffix.lower() != ".gpkg":
+def _check_suffix(ctx, param, value):
+    if isinstance(value, Path) and value.suffix.lower() != ".gpkg":
         raise click.BadParameter(
-            f"{value}: a workspace is a GeoPackage; give it the .gpkg extension", ctx, param
+            f"{value}: a workspace is a GeoPackage (give it the .gpkg extension) or a "
+            "database (postgresql://USER@HOST[:PORT]/DB)",
+            ctx,
+            param,
         )
     return value
 
 
 @click.command("init")
-@click.argument(
-    "workspace",
-    metavar="WORKSPACE.gpkg",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=_check_suffix,
-)
+@click.argument("workspace", metavar="WORKSPACE", type=WORKSPACE, callback=_check_suffix)
 @click.option(
     "--overwrite",
     is_flag=True,
@@ -32,18 +30,21 @@ def _check_suffix(ctx, param, value: Path) -> Path:
     "that holds imports is never replaced, nor any other file.",
 )
 @verbosity
-def init(workspace: Path, overwrite: bool) -> None:
-    """Create an empty workspace: one GeoPackage that keeps every file you add, with history.
+def init(workspace, overwrite: bool) -> None:
+    """Create an empty workspace that keeps every file you add, with history.
 
-    Add layers with `minemap add`, list the imports with `minemap log`, and read
-    the layers with `--workspace` in `remaining`, `map`, `report`, `progress`,
-    `priorities`, `accuracy` and `density`. A workspace that holds imports is
-    never replaced: give a new one another name. See docs/workspace.md.
+    WORKSPACE is a GeoPackage file (WORKSPACE.gpkg: one user, no server) or an existing
+    PostgreSQL database (postgresql://USER@HOST[:PORT]/DB: many users, roles and review;
+    the postgis extension is created if you may). Add layers with `minemap add`, list the
+    imports with `minemap log`, and read the layers with `--workspace` in `remaining`,
+    `map`, `report`, `progress`, `priorities`, `accuracy` and `density`. A workspace that
+    holds imports is never replaced. See docs/workspace.md.
     """
     store.create_workspace(workspace, overwrite=overwrite)
+    version = store.schema_version(workspace)
     note(
-        f"created workspace {workspace} (schema version {store.SCHEMA_VERSION}); add layers "
-        f"with `minemap add hazards|releases|items|districts {workspace} FILE`"
+        f"created workspace {shown(workspace)} (schema version {version}); add layers "
+        f"with `minemap add hazards|releases|items|districts {shown(workspace)} FILE`"
     )
 
 

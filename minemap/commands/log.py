@@ -10,13 +10,15 @@ import pandas as pd
 
 from minemap import io as mio
 from minemap import schema as s
-from minemap import store
+from minemap import workspace as store
 from minemap.commands._common import (
     TABLE_OUTPUTS,
+    WORKSPACE,
     OutputFile,
     check_outputs,
     note,
     overwrite_option,
+    shown,
     text_table,
     verbosity,
 )
@@ -36,8 +38,9 @@ def _profile_of(options: str) -> dict | None:
     return found if isinstance(found, dict) else None
 
 
-def format_log(log: pd.DataFrame) -> str:
-    """The import log as an aligned table (the full SHA-256 last).
+def format_log(log: pd.DataFrame, *, status: bool = False) -> str:
+    """The import log as an aligned table (the full SHA-256 last); ``status`` adds each
+    import's review status (a PostgreSQL workspace) before it.
 
     A ``profile`` column names the import profile each file was read with, when any was.
     """
@@ -63,10 +66,13 @@ def format_log(log: pd.DataFrame) -> str:
             Path(r[s.FILE]).name,
             _text(r[s.SOURCE]),
             *(str(r[c]) for c in (s.READ, s.KEPT, s.REJECTED, s.NEW, s.SUPERSEDED, s.UNCHANGED)),
+            *([r[s.IMPORT_STATUS]] if status else []),
             r[s.SHA256],
         ]
         for _, r in log.iterrows()
     ]
+    if status:
+        heads.insert(-1, "status")
     profiles = [(_profile_of(options) or {}).get("name") for options in log[s.READ_OPTIONS]]
     if any(profiles):
         heads.insert(-1, "profile")
@@ -93,7 +99,7 @@ def format_rejects(rejects: pd.DataFrame) -> str:
 
 
 @click.command("log")
-@click.argument("workspace", metavar="WORKSPACE", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("workspace", metavar="WORKSPACE", type=WORKSPACE)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
     "--rejected",
@@ -130,7 +136,7 @@ def format_rejects(rejects: pd.DataFrame) -> str:
 @overwrite_option
 @verbosity
 def log(
-    workspace: Path,
+    workspace,
     as_json: bool,
     show_rejects: bool,
     check: bool,
@@ -141,7 +147,9 @@ def log(
 ) -> None:
     """List every import of a workspace: when (UTC), which file, its SHA-256, from whom,
     how many features were read, kept and rejected, what changed, and the import
-    profile it was read with (--import N --profile prints that profile).
+    profile it was read with (--import N --profile prints that profile); on PostgreSQL,
+    each import's status (accepted, pending, rejected), who made it and who reviewed it
+    when.
     """
     if show_profile:
         if check or show_rejects:
@@ -159,6 +167,21 @@ def log(
         if show_rejects or as_json:
             raise click.UsageError("--check goes alone (without --rejected or --json)")
         rows = store.verify_workspace(workspace)
+        if store.is_url(workspace):
+            from minemap.workspace import postgis
+
+            pages = (
+                "the server checks its pages (data checksums on)"
+                if postgis.data_checksums(workspace)
+                else "WARNING: the server does not check its pages (data checksums off: "
+                "pg_checksums --enable, with the server stopped)"
+            )
+            click.echo(
+                f"{shown(workspace)}: checked: {rows} row(s), every geometry and every "
+                f"reference to the log: no damage found; {pages}",
+                err=True,
+            )
+            return
         click.echo(
             f"{workspace}: checked: SQLite's integrity check, and the checksums of {rows} "
             "row(s) and of every table, the schema and every geometry: no damage found",
@@ -171,7 +194,7 @@ def log(
             table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
             table["wkt"] = rejects.geometry.to_wkt()
             mio.write_table(table, output, overwrite=overwrite, rounded=False)  # as read
-            note(f"{len(rejects)} rejected feature(s) in {workspace} written to {output}")
+            note(f"{len(rejects)} rejected feature(s) in {shown(workspace)} written to {output}")
             return
         if as_json:
             table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
@@ -179,24 +202,30 @@ def log(
             click.echo(table.to_json(orient="records", force_ascii=False, indent=2))
         elif len(rejects):
             click.echo(format_rejects(rejects))
-        note(f"{len(rejects)} rejected feature(s) in {workspace}")
+        note(f"{len(rejects)} rejected feature(s) in {shown(workspace)}")
         return
     imports = store.read_imports(workspace)
     if output is not None:
         mio.write_table(imports, output, overwrite=overwrite)
-        note(f"{len(imports)} import(s) in {workspace} written to {output}")
+        note(f"{len(imports)} import(s) in {shown(workspace)} written to {output}")
         return
     if as_json:
-        records = imports.assign(
-            **{s.IMPORTED_AT: imports[s.IMPORTED_AT].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
-        ).to_dict(orient="records")
+        stamps = {
+            c: [None if pd.isna(v) else f"{v:%Y-%m-%dT%H:%M:%S.%fZ}" for v in imports[c]]
+            for c in (s.IMPORTED_AT, s.REVIEWED_AT)
+        }
+        records = imports.assign(**stamps).to_dict(orient="records")
         for record in records:
             record[s.READ_OPTIONS] = json.loads(record[s.READ_OPTIONS])
+            for key, value in record.items():
+                if not isinstance(value, str | int | dict | list) and pd.isna(value):
+                    record[key] = None
         click.echo(json.dumps(records, indent=2, ensure_ascii=False, default=str))
     elif len(imports):
-        click.echo(format_log(imports))
+        reviewed = store.is_url(workspace) or (imports[s.IMPORT_STATUS] != "accepted").any()
+        click.echo(format_log(imports, status=bool(reviewed)))
     note(
-        f"{len(imports)} import(s) in {workspace} "
+        f"{len(imports)} import(s) in {shown(workspace)} "
         f"(workspace schema version {store.schema_version(workspace)})"
     )
 
@@ -205,14 +234,14 @@ def _control(c: str) -> bool:
     return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0
 
 
-def _print_profile(workspace: Path, import_id, as_json: bool) -> None:
+def _print_profile(workspace, import_id, as_json: bool) -> None:
     if import_id is None:
         raise click.UsageError("--profile needs --import N: which import's profile to print")
     imports = store.read_imports(workspace)
     row = imports[imports[s.IMPORT_ID] == import_id]
     if not len(row):
         raise click.UsageError(
-            f"{workspace} has no import #{import_id} (it has {len(imports)} import(s))"
+            f"{shown(workspace)} has no import #{import_id} (it has {len(imports)} import(s))"
         )
     found = _profile_of(row[s.READ_OPTIONS].iloc[0])
     if found is None:

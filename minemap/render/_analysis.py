@@ -1,11 +1,12 @@
 """Analysis the map needs, kept apart from the drawing: the time slider's figures, the public grid.
 
-These compute released ground over time and contamination on a coarse grid
-from the full geometry (areas on the ellipsoid, ground counted once). They are
-here, in one module of their own, only until the library's own "released
-ground over time" (used by the report and ``minemap progress`` too) replaces
-them: each is called from one place, in :mod:`minemap.render.layers`
-(:func:`hazardous_by_month` and :func:`public_grid`).
+These give released ground over time and contamination on a coarse grid
+from the full geometry (areas on the ellipsoid, ground counted once). The
+figures over time come from the library's one partition of hazards and
+releases (:func:`minemap.contamination.ground`, which ``minemap progress`` and
+:func:`minemap.remaining_over_time` read too); each function is called from
+one place, in :mod:`minemap.render.layers` (:func:`hazardous_by_month` and
+:func:`public_grid`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
+from minemap.contamination import ground
 
 __all__ = [
     "PUBLIC_CELL_M",
@@ -167,29 +169,24 @@ def _hazardous_by_month(
         Month index (into ``months``) of each hazard's submission and of each
         release.
     """
-    geoms = hazards.geometry.to_numpy()
-    if not len(geoms):
-        return np.zeros(len(months))
-    crs = geodesy.equal_area_crs(shapely.total_bounds(geoms))
-
-    def _disjoint(frame: gpd.GeoDataFrame, order: np.ndarray) -> np.ndarray:
-        projected = gpd.GeoSeries(frame.geometry.to_numpy()[order], crs=s.CANONICAL_CRS)
-        return overlay.polygonal(overlay.make_disjoint(projected.to_crs(crs).to_numpy()))
-
-    # The earliest record (release) keeps shared ground: sort by date, stably.
-    h_order = np.argsort(known, kind="stable")
-    r_dates = naive_dates(releases[s.RELEASED_ON]).to_numpy()
-    r_order = np.argsort(r_dates, kind="stable")
-    h_parts, r_parts = _disjoint(hazards, h_order), _disjoint(releases, r_order)
-    h_month, r_month = known[h_order], released[r_order]
     n = len(months)
-    ground = np.bincount(h_month, weights=geodesy.area_ha(h_parts), minlength=n)[:n]
-    ri, hi = overlay.candidate_pairs(r_parts, h_parts)
-    pieces = overlay.polygonal(shapely.intersection(r_parts[ri], h_parts[hi]))
-    gone = np.bincount(
-        np.maximum(r_month[ri], h_month[hi]), weights=geodesy.area_ha(pieces), minlength=n
-    )[:n]
-    return np.cumsum(ground) - np.cumsum(gone)
+    if not len(hazards):
+        return np.zeros(n)
+    # One partition (the one minemap.remaining_over_time and minemap progress
+    # read): each cell of ground under its earliest-known hazard and its earliest
+    # release, hazardous from the one's month until the other's.
+    r_dates = naive_dates(releases[s.RELEASED_ON]).to_numpy()
+    cells = ground(hazards, releases, hazard_priority=known, release_priority=r_dates).cells
+    cells = cells[cells["hazard"] >= 0]
+    start = known[cells["hazard"].to_numpy()]
+    release = cells["release"].to_numpy()
+    stop = np.where(release >= 0, released[np.maximum(release, 0)], n)
+    stop = np.maximum(stop, start)
+    area = cells["area_ha"].to_numpy()
+    gone = stop < n
+    change = np.bincount(start, weights=area, minlength=n)[:n]
+    change -= np.bincount(stop[gone], weights=area[gone], minlength=n)[:n]
+    return np.cumsum(change)
 
 
 # --- public map -------------------------------------------------------------------

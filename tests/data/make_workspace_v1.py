@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from minemap import schema as s
-from minemap import store
+from minemap import workspace as store
 
 HERE = Path(__file__).parent
 
