@@ -12,6 +12,7 @@ __all__ = [
     "MGRSError",
     "MinemapError",
     "MisclosureError",
+    "NotAWorkspaceError",
     "OutputExistsError",
     "OutputFileError",
     "PrintUnavailableError",
@@ -48,6 +49,10 @@ class InputFileError(_FileProblem, MinemapError, OSError):
 
 class WorkspaceError(InputFileError):
     """A workspace cannot be used: missing, not a workspace, damaged, or of a newer schema."""
+
+
+class NotAWorkspaceError(WorkspaceError):
+    """The file is not a minemap workspace (and does not look like a damaged one)."""
 
 
 class WorkspaceBusyError(WorkspaceError):
