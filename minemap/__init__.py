@@ -20,9 +20,15 @@ from minemap.bulletins import read_reports
 from minemap.contamination import by_district, remaining, remaining_over_time
 from minemap.errors import (
     InputFileError,
+    MGRSError,
     MinemapError,
+    MisclosureError,
+    NotAWorkspaceError,
     OutputExistsError,
     OutputFileError,
+    PrintUnavailableError,
+    ProfileError,
+    RecordError,
     SchemaError,
     ValidationError,
     WorkspaceBusyError,
@@ -33,7 +39,7 @@ from minemap.errors import (
 from minemap.forecast import forecast
 from minemap.io import read_districts, read_hazards, read_items, read_releases, write_layer
 from minemap.priorities import priorities
-from minemap.profile import ProfileError, read_profile
+from minemap.profile import read_profile
 from minemap.progress import progress
 from minemap.records import read_record, traverse
 from minemap.workspace import read_workspace
@@ -54,10 +60,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "InputFileError",
+    "MGRSError",
     "MinemapError",
+    "MisclosureError",
+    "NotAWorkspaceError",
     "OutputExistsError",
     "OutputFileError",
+    "PrintUnavailableError",
     "ProfileError",
+    "RecordError",
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",

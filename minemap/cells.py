@@ -24,6 +24,7 @@ import shapely
 
 from minemap import _screen, mgrs
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap.errors import InputFileError
 from minemap.validate import GEOMETRY_NOTE
 
@@ -308,7 +309,8 @@ def features(
         raise InputFileError(
             path,
             "has no geometry: no WKT column (wkt, geometry), no coordinate columns "
-            "(longitude/latitude, lon/lat, or x/y with --crs) and no MGRS column (mgrs)"
+            f"(longitude/latitude, lon/lat, or x/y with {argument('crs')}) and no MGRS column "
+            "(mgrs)"
             + (
                 "; a list of releases without polygons needs hazard_id and area_ha columns"
                 if kind in (None, "releases")
@@ -318,7 +320,7 @@ def features(
     if given_crs is None and crs is None:
         raise InputFileError(
             path,
-            f"{what} has no coordinate reference system: pass --crs (crs=...) with the one its "
+            f"{what} has no coordinate reference system: pass {argument('crs')} with the one its "
             "coordinates are in (EPSG:4326 for longitude/latitude), or name the columns "
             "longitude and latitude",
         )

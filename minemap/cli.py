@@ -10,6 +10,10 @@ district named ``ESC ] 0 ; title BEL`` is printed as ``\x1b]0;title\x07``.
 
 Each command lives in its own module in :mod:`minemap.commands` and is called
 ``command`` there; every public module of that package is registered here.
+
+The library's messages name the argument that fixes a problem as Python does
+(``pass crs=...``); while a command runs they name its option instead
+(``pass --crs``): :data:`OPTIONS` says which option stands for which parameter.
 """
 
 from __future__ import annotations
@@ -23,7 +27,25 @@ import sys
 import click
 
 from minemap import __version__, commands
+from minemap._arguments import spelled_as
 from minemap._text import escape_controls
+from minemap.commands._options import GROUP_QUIET, GROUP_VERBOSE, quiet_option, verbose_option
+
+#: The option that stands for each parameter of the library a message may name as
+#: the fix (:func:`minemap._arguments.argument`).
+OPTIONS = {
+    "crs": "--crs",
+    "layer": "--layer",
+    "mapping": lambda columns: " ".join(f"--map {k}={v}" for k, v in columns.items()),
+    "gazetteer": "--gazetteer FILE",
+    "overwrite": "--overwrite",
+    "public": "--public",
+    "max_misclosure_m": "--max-misclosure",
+    "cell_size_m": "--cell-size",
+    "encoding": lambda code: "--encoding" + ("" if code is ... else f" {code}"),
+    "date_order": lambda order: "--date-order " + ("DMY|MDY|YMD" if order is ... else order),
+    "decimal": lambda mark: "--decimal" + ("" if mark is ... else f" {mark}"),
+}
 
 
 class _Escaping(io.TextIOBase):
@@ -88,20 +110,26 @@ def _escaped_output():
 
 
 class _Main(click.Group):
-    """The ``minemap`` group: every command's output, and click's, is escaped."""
+    """The ``minemap`` group: every command's output, and click's, is escaped, and
+    messages name the options of the command line (:data:`OPTIONS`)."""
 
     def main(self, *args, **kwargs):
-        with _escaped_output():
+        with _escaped_output(), spelled_as(OPTIONS):
             return super().main(*args, **kwargs)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="minemap")
-def main() -> None:
+@verbose_option
+@quiet_option
+def main(verbose: int, quiet: bool) -> None:
     """Mine-action information management: remaining contamination, per district, offline maps.
 
-    Start with `minemap demo -o DIR` to run the whole job on the bundled sample.
+    Start with `minemap demo --output-dir DIR` to run the whole job on the bundled sample.
+    -v/-q go before the command or after it: `minemap -q report ...`.
     """
+    meta = click.get_current_context().meta
+    meta[GROUP_VERBOSE], meta[GROUP_QUIET] = verbose, quiet
 
 
 for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):

@@ -1,6 +1,6 @@
 """Remaining contamination per record and per district, as of a date.
 
-DESIGN §4 is the specification:
+The semantics (``docs/design.md#semantics``), which this module implements:
 
 * remaining = hazard − union(releases with ``released_on`` ≤ as-of date);
 * areas are true areas on the WGS84 ellipsoid (see :mod:`minemap.geodesy`);

@@ -51,8 +51,8 @@ def get_path(name: str) -> Path:
     path = _folder() / filename
     if not path.is_file():
         raise FileNotFoundError(
-            f"the sample file {path} is missing; reinstall minemap or regenerate it with "
-            "python data/make_sample.py"
+            f"the sample file {path} is missing; reinstall minemap, or in a source checkout "
+            "regenerate it with the scripts in tools/sample/ (see data/README.md)"
         )
     return path
 

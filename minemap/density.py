@@ -34,6 +34,7 @@ from affine import Affine
 
 from minemap import contamination, geodesy, outputs
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap.errors import SchemaError
 
 __all__ = ["NODATA", "DensityGrid", "density", "read_density", "write_density", "zonal_sums"]
@@ -197,7 +198,7 @@ def density(
     if width * height > MAX_CELLS:
         raise ValueError(
             f"a {cell_size_m:g} m grid over the hazards has {width * height:,} cells (more than "
-            f"{MAX_CELLS:,}); choose a larger --cell-size"
+            f"{MAX_CELLS:,}); choose a larger cell size ({argument('cell_size_m')})"
         )
     mines, cover = spread(pieces, values, transform, width, height)
     cell_ha = float(cell_size_m) ** 2 / geodesy.M2_PER_HA

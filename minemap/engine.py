@@ -1,7 +1,7 @@
 """Where the geometry work runs: a local thread pool, or Dask.
 
 Both engines run the same kernels on spatially ordered chunks of the hazards
-(DESIGN §8):
+(``docs/design.md#engines``):
 
 1. **Order.** Hazards are sorted by the Hilbert code of their bounding-box
    centres and cut into chunks of ``chunk_size``; each chunk covers a compact
@@ -511,7 +511,8 @@ def _client(scheduler) -> Iterator:
     if current is not None:
         yield current
         return
-    # Threads, not processes: geometries would be copied between processes (NOTES.md).
+    # Threads, not processes: geometries would be copied between processes, 3-5x slower
+    # (docs/scale.md, "Where it runs").
     with (
         LocalCluster(
             processes=False,

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 __all__ = [
     "InputFileError",
+    "MGRSError",
     "MinemapError",
+    "MisclosureError",
+    "NotAWorkspaceError",
     "OutputExistsError",
     "OutputFileError",
     "PrintUnavailableError",
+    "ProfileError",
+    "RecordError",
     "SchemaError",
     "ValidationError",
     "WorkspaceBusyError",
@@ -46,6 +51,10 @@ class WorkspaceError(InputFileError):
     """A workspace cannot be used: missing, not a workspace, damaged, or of a newer schema."""
 
 
+class NotAWorkspaceError(WorkspaceError):
+    """The file is not a minemap workspace (and does not look like a damaged one)."""
+
+
 class WorkspaceBusyError(WorkspaceError):
     """Another process is writing to the workspace (an import is under way)."""
 
@@ -73,6 +82,20 @@ class SchemaError(MinemapError, ValueError):
     """A layer lacks a required column or has one of the wrong kind."""
 
 
+class ProfileError(SchemaError):
+    """A profile that cannot be used: malformed TOML, an unknown key or value, a wrong type.
+
+    ``str()`` is ``FILE, line N: problem``; ``.path``, ``.line`` and ``.problem`` give the parts.
+    """
+
+    def __init__(self, path: object, line: int | None, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}, line {line}" if line else self.path
+        super().__init__(f"{where}: {problem}")
+
+
 class ValidationError(MinemapError, ValueError):
     """Features fail validation; ``problems`` lists every one of them."""
 
@@ -91,3 +114,22 @@ class OutputFileError(_FileProblem, MinemapError, OSError):
 
 class PrintUnavailableError(MinemapError, RuntimeError):
     """A PDF cannot be printed here: no Chromium, or no playwright to drive it."""
+
+
+class MGRSError(MinemapError, ValueError):
+    """An MGRS reference or a UTM coordinate that cannot be converted."""
+
+
+class RecordError(MinemapError, ValueError):
+    """A minefield record cannot be read or is inconsistent; ``problems`` lists each one."""
+
+    def __init__(self, path: object, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        shown = "; ".join(self.problems[:20])
+        more = f"; ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+        super().__init__(f"{self.path}: {shown}{more}")
+
+
+class MisclosureError(RecordError):
+    """A closed traverse misses its first point by more than the allowed distance."""

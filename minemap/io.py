@@ -41,6 +41,7 @@ import shapely
 
 from minemap import _gdal, _screen, curves, geodesy, outputs, overlay, spreadsheet, vocabulary
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap._text import escape, escape_controls, show
 from minemap.cells import features as cell_features
 from minemap.cells import ids_as_written
@@ -305,7 +306,7 @@ def read_file(
         if crs is None:
             raise InputFileError(
                 path,
-                "has no coordinate reference system; pass --crs (crs=...) with the one its "
+                f"has no coordinate reference system; pass {argument('crs')} with the one its "
                 "coordinates are in (e.g. EPSG:4326 for longitude/latitude, EPSG:32638 for "
                 "UTM 38N), or save it with one",
             )
@@ -545,7 +546,7 @@ def _cpg_codec(path: Path, target: str) -> str | None:
             path,
             f"its .cpg names an unknown encoding {show(text.strip())}; write the real code page "
             "in it (e.g. UTF-8, 1251 for Cyrillic, 1254 for Azerbaijani Latin), or delete it "
-            "and say the encoding with --encoding",
+            f"and say the encoding with {argument('encoding')}",
         )
     return codec
 
@@ -672,7 +673,7 @@ def _read_ogr(
         raise InputFileError(
             path,
             f"has {len(layers)} layers ({', '.join(escape(n) for n in layers[:20])}); "
-            "choose one with --layer (layer=...)",
+            f"choose one with {argument('layer')}",
         )
     if encoding is not None and not target.lower().endswith(".shp"):
         encoding = None  # only Shapefiles (their .dbf) hold text in a code page
@@ -702,10 +703,11 @@ def _read_ogr_layer(
     if declared and given and given != declared and not _valid_text(table):
         # Its .cpg says a wrong one (UTF-8 over cp1254 bytes): the encoding given.
         log.warning(
-            "%s: its .cpg says %s, which its text is not in: read as %s (--encoding)",
+            "%s: its .cpg says %s, which its text is not in: read as %s (%s)",
             path,
             declared.upper(),
             given.upper(),
+            argument("encoding", given),
         )
         meta, table = pyogrio.read_arrow(target, **{**kwargs, "encoding": given})
     geometry = meta.get("geometry_name") or "wkb_geometry"
@@ -738,8 +740,8 @@ def _read_ogr_layer(
         raise InputFileError(
             path,
             f"holds text that is not valid {said}; give the file its real encoding "
-            "(a .cpg with e.g. 1251 for Cyrillic, 1254 for Azerbaijani Latin, or --encoding "
-            "cp1254)",
+            "(a .cpg with e.g. 1251 for Cyrillic, 1254 for Azerbaijani Latin, or "
+            f"{argument('encoding', 'cp1254')})",
         ) from None
     cells = _screen.nul_cells(attributes)
     cut = _cut_at_nul(path, target, suffix, layer)
@@ -993,7 +995,8 @@ def _csv_text(path: Path, raw: bytes, encoding: str | None) -> str:
             raise InputFileError(
                 path,
                 f"is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8 (in Excel: CSV "
-                "UTF-8), or say its encoding (--encoding cp1251, or encoding in the profile)",
+                f"UTF-8), or say its encoding ({argument('encoding', 'cp1251')}, or encoding in "
+                "the profile)",
             ) from None
     codec = text_codec(encoding)
     try:

@@ -29,11 +29,11 @@ import re
 import pyproj
 
 from minemap._text import show
-from minemap.errors import MinemapError
+from minemap.errors import MGRSError
 
 __all__ = [
     "BANDS",
-    "MGRSError",
+    "MGRSError",  # defined in minemap.errors, still importable from here
     "latlon_to_mgrs",
     "latlon_to_utm",
     "mgrs_to_latlon",
@@ -44,10 +44,6 @@ __all__ = [
     "utm_to_mgrs",
     "utm_zone_for",
 ]
-
-
-class MGRSError(MinemapError, ValueError):
-    """An MGRS reference or a UTM coordinate that cannot be converted."""
 
 
 #: Latitude bands C..X (I and O are never used), 8 degrees each from 80°S; X spans 72-84°N.

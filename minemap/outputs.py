@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap.errors import MinemapError, OutputExistsError, OutputFileError
 
 __all__ = [
@@ -304,11 +305,11 @@ def existing_outputs(path) -> list[Path]:
 
 def _exists_error(path: Path, found: Sequence[Path]) -> OutputExistsError:
     if list(found) == [path]:
-        return OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+        return OutputExistsError(f"{path} exists; pass {argument('overwrite', True)} to replace it")
     names = ", ".join(p.name for p in found)
     return OutputExistsError(
-        f"{path}: {names} exist(s) (part of the Shapefile {path.name}); pass --overwrite "
-        "(overwrite=True) to replace the whole set"
+        f"{path}: {names} exist(s) (part of the Shapefile {path.name}); pass "
+        f"{argument('overwrite', True)} to replace the whole set"
     )
 
 

@@ -1,6 +1,7 @@
 """Vectorised polygon overlay: arrays of geometries in, arrays out.
 
-This is minemap's "shapely": pure geometry, no columns and no I/O (DESIGN §8).
+This is minemap's "shapely": pure geometry, no columns and no I/O (the overlay
+stage of ``docs/design.md#data-flow``).
 Every operation finds candidate pairs with one ``STRtree.query`` call, unions
 only each target's own partners, and then runs one vectorised shapely
 operation over all targets. Nothing here calls ``geopandas.overlay`` or

@@ -39,7 +39,7 @@ import pandas as pd
 
 from minemap import schema as s
 from minemap import vocabulary
-from minemap.errors import SchemaError
+from minemap.errors import ProfileError
 from minemap.values import cpg_encoding, read_dates, read_numbers
 
 if sys.version_info >= (3, 11):
@@ -51,7 +51,7 @@ __all__ = [
     "DATE_ORDERS",
     "KindProfile",
     "Profile",
-    "ProfileError",
+    "ProfileError",  # defined in minemap.errors, still importable from here
     "ReadSettings",
     "parse_profile",
     "read_profile",
@@ -68,20 +68,6 @@ KIND_TABLES = ("columns", "values", "constants")
 DESCRIPTION = "description"
 #: Largest profile read: a profile is a page of text.
 MAX_PROFILE_BYTES = 1_000_000
-
-
-class ProfileError(SchemaError):
-    """A profile that cannot be used: malformed TOML, an unknown key or value, a wrong type.
-
-    ``str()`` is ``FILE, line N: problem``; ``.path``, ``.line`` and ``.problem`` give the parts.
-    """
-
-    def __init__(self, path: object, line: int | None, problem: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        where = f"{self.path}, line {line}" if line else self.path
-        super().__init__(f"{where}: {problem}")
 
 
 # --- settings that reach the readers --------------------------------------------

@@ -50,8 +50,9 @@ import shapely
 from minemap import geodesy
 from minemap import mgrs as _mgrs
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap._text import escape, show
-from minemap.errors import InputFileError, MinemapError
+from minemap.errors import InputFileError, MisclosureError, RecordError
 
 __all__ = [
     "BEARING_UNITS",
@@ -63,9 +64,9 @@ __all__ = [
     "ROLES",
     "WARN_MISCLOSURE_M",
     "MineCount",
-    "MisclosureError",
+    "MisclosureError",  # defined in minemap.errors, still importable from here
     "Record",
-    "RecordError",
+    "RecordError",  # defined in minemap.errors, still importable from here
     "RecordPoint",
     "Traverse",
     "read_record",
@@ -164,21 +165,6 @@ _UNIT_ALIASES |= {"mil": "mils", "mils": "mils"}
 _GEOD = pyproj.Geod(ellps="WGS84")
 #: "1,200": a thousands separator or a decimal comma, no way to tell.
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
-
-
-class RecordError(MinemapError, ValueError):
-    """A minefield record cannot be read or is inconsistent; ``problems`` lists each one."""
-
-    def __init__(self, path: object, problems: list[str]) -> None:
-        self.path = str(path)
-        self.problems = list(problems)
-        shown = "; ".join(self.problems[:20])
-        more = f"; ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
-        super().__init__(f"{self.path}: {shown}{more}")
-
-
-class MisclosureError(RecordError):
-    """A closed traverse misses its first point by more than the allowed distance."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -891,7 +877,8 @@ def traverse(
         if max_misclosure_m is not None and misclosure > max_misclosure_m:
             advice = (
                 f"{message} (more than {max_misclosure_m:g} m); check the bearings, "
-                "distances and north reference, or raise the limit (--max-misclosure)"
+                "distances and north reference, or raise the limit "
+                f"({argument('max_misclosure_m')})"
             )
             raise MisclosureError(record.path, [advice])
         if misclosure > warn_misclosure_m:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap.errors import PrintUnavailableError
 from minemap.render import symbology as sym
 from minemap.render._analysis import naive_dates as _naive_dates
@@ -652,7 +653,7 @@ def write_report_pdf(page: str, path, *, overwrite: bool = False, chromium: str 
 
     path = Path(path)
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputExistsError(f"{path} exists; pass {argument('overwrite', True)} to replace it")
     executable = chromium or find_chromium()
     # playwright's sync API refuses to run in a thread with an asyncio loop (a
     # notebook, or a caller already driving a browser): print in a thread of its own.

@@ -282,7 +282,7 @@ def closest_districts(name: str, n: int = 3, *, extra: tuple[str, ...] = ()) -> 
     return active().closest(name, n, extra=extra)
 
 
-# --- issue 7: map accuracy, density, priorities -----------------------------------
+# --- map accuracy, density, priorities ------------------------------------------
 DEVICES_NEAR = "devices_near"
 DEVICES_INSIDE = "devices_inside"
 DEVICES_INSIDE_AP = "devices_inside_ap"
@@ -317,7 +317,7 @@ ACCIDENTS_NEAR = "accidents_near"
 SCORE = "score"
 RANK = "rank"
 
-# --- issue 6: clearance progress, bulletins, forecast (and issue 3's bulletins) ------
+# --- clearance progress, bulletins, forecast --------------------------------------
 PERIOD_START = "period_start"
 PERIOD_END = "period_end"
 UXO = "uxo"
@@ -362,7 +362,7 @@ FORECAST_COLUMNS = (
     COMPLETION_LATEST,
 )
 
-# --- issue 3: minefield records (minemap.records) -------------------------------
+# --- minefield records (minemap.records) ------------------------------------------
 #: Day the mines were laid (hazards made from a minefield record).
 LAID_ON = "laid_on"
 #: Distance in metres between a traverse's closing point and its first point.
@@ -383,7 +383,7 @@ DISTANCE_M = "distance_m"
 LENGTH_M = "length_m"
 GIVEN_AS = "given_as"
 
-# --- issue 8: the workspace (minemap.store) ----------------------------------------
+# --- the workspace (minemap.store) ------------------------------------------------
 # The import log (minemap_imports), one row per file added.
 IMPORT_ID = "import_id"
 IMPORTED_AT = "imported_at"

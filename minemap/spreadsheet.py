@@ -45,6 +45,7 @@ import pandas as pd
 
 from minemap import cells, outputs
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap.errors import InputFileError, OutputFileError
 
 __all__ = [
@@ -563,7 +564,9 @@ def _choose(path: Path, workbook, sheet: str | None) -> str:
             return folded[0]
         listed = ", ".join(_shown(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
         raise InputFileError(
-            path, f"has no sheet {_shown(str(sheet))}; its sheets are: {listed} (--layer SHEET)"
+            path,
+            f"has no sheet {_shown(str(sheet))}; its sheets are: {listed} "
+            f"(choose one with {argument('layer')})",
         )
     try:
         import python_calamine

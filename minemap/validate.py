@@ -4,8 +4,8 @@ Each check looks at the whole layer and reports every failing feature, so a
 user fixes a file in one pass. Repairs (closing a ring, dropping repeated
 points or Z/M values, ``make_valid``) are warnings and the repaired feature is
 kept; anything else is an error and the feature is rejected. The rules follow
-GICHD's checks for IMSMA data (DESIGN §5); :data:`RULES` lists them, and
-``docs/import.md`` explains each.
+GICHD's checks for IMSMA data (the error model: ``docs/design.md#errors``);
+:data:`RULES` lists them, and ``docs/import.md`` explains each.
 
 Some checks need another layer as context: the lat/lon-swap check and the
 hazards' district names look at a districts layer, the "release outside every
@@ -28,6 +28,7 @@ import shapely
 from minemap import geodesy, overlay
 from minemap import schema as s
 from minemap import values as _values
+from minemap._arguments import argument
 from minemap._text import MAX_SHOWN, escape, show
 from minemap.profile import ReadSettings, toml_string
 
@@ -150,7 +151,7 @@ RULES = {
         ERROR,
         (
             "a number reads two ways (1,157: a thousand or one?) and nothing says which: "
-            "decimal / --decimal"
+            "say it with decimal"
         ),
     ),
     "decimal-comma": (WARNING, "a column's numbers were read with a decimal comma (0,75)"),
@@ -160,7 +161,7 @@ RULES = {
         ERROR,
         (
             "a date reads two ways (03.04.2024: March or April?) and nothing says which: "
-            "date_order / --date-order"
+            "say it with date_order"
         ),
     ),
     "date-order": (WARNING, "a column's dates were read day-first (or month-first), as it shows"),
@@ -946,8 +947,8 @@ def duplicate_message(other: str, share: float) -> str:
     """What ``duplicate-record`` says of a record sharing ``share`` of its ground with ``other``."""
     return (
         f"overlaps {other} on {share:.0%} of the larger one's area: the same record twice, "
-        "or the same minefield in two maps? Its mines would count twice; keep one of them "
-        "(or set this one aside with --rejects FILE)"
+        "or the same minefield in two maps? Its mines would count twice; keep one of them; "
+        "this one is set aside with the rejected features until then"
     )
 
 
@@ -1409,7 +1410,7 @@ def _district_names(
             "unknown-district",
             f"district {show(name)} is not a known district name{hint} "
             "(use one of them, give a districts layer that has it, or add it to a "
-            "gazetteer: --gazetteer FILE)",
+            f"gazetteer: {argument('gazetteer')})",
         )
     return pd.Series(out, index=frame.index, dtype="string")
 
@@ -1534,7 +1535,7 @@ def check_layer(
                 f"no column {', '.join(missing)} for a {kind} layer ("
                 + (f"columns: {', '.join(map(str, shown))}" if shown else "it has no columns")
                 + "); rename it or map it explicitly "
-                f"(--map {missing[0]}=COLUMN, or mapping={{{missing[0]!r}: 'COLUMN'}})",
+                f"({argument('mapping', {missing[0]: 'COLUMN'})})",
             )
         )
         report.rejected[:] = True

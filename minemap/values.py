@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from minemap import vocabulary
+from minemap._arguments import argument
 
 __all__ = [
     "DATE_ORDERS",
@@ -145,8 +146,8 @@ class DateReading:
         shape = written_as(self.order, self.separator)
         return (
             f"{column}: dates read {_ORDER_WORDS[self.order]} ({shape}){settled}; "
-            f'say so with date_order = "{self.order}" in the profile or --date-order '
-            f"{self.order}"
+            f'say so with date_order = "{self.order}" in the profile or '
+            f"{argument('date_order', self.order)}"
         )
 
     def ambiguity(self, column: str, value) -> str:
@@ -154,8 +155,8 @@ class DateReading:
         readings = _readings_text(str(value).strip())
         return (
             f"{column} {value!r} could be {readings}: {self.why}; say how the source writes "
-            'dates: date_order = "DMY" (or "MDY", "YMD") in the profile, or --date-order '
-            "DMY|MDY|YMD"
+            'dates: date_order = "DMY" (or "MDY", "YMD") in the profile, or '
+            f"{argument('date_order')}"
         )
 
 
@@ -474,7 +475,7 @@ class NumberReading:
         settled = f", as {self.evidence!r} can only be read" if self.evidence else ""
         return (
             f"{column}: numbers read with a decimal comma{settled}; say so with "
-            'decimal = "," in the profile or --decimal ,'
+            f'decimal = "," in the profile or {argument("decimal", ",")}'
         )
 
     def ambiguity(self, column: str, value) -> str:
@@ -484,8 +485,8 @@ class NumberReading:
         return (
             f"{column} {value!r} could be {text.replace(mark, '')} or {text.replace(mark, '.')} "
             f"({mark!r} a thousands separator or a decimal one): {self.why}; say which: "
-            f'decimal = "{mark}" (or "{other}") in the profile, or --decimal {mark} '
-            f"(or --decimal {other})"
+            f'decimal = "{mark}" (or "{other}") in the profile, or {argument("decimal", mark)} '
+            f"(or {argument('decimal', other)})"
         )
 
 

@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 . scripts/_venv.sh
 .venv/bin/python -m pip install --quiet --disable-pip-version-check .
 out=${1:-minemap-demo}
-.venv/bin/minemap demo -o "$out" --overwrite
+.venv/bin/minemap demo --output-dir "$out" --overwrite
 echo "Open $out/map.html in a browser (it works offline)." >&2

@@ -378,7 +378,8 @@ def test_inputs_are_not_modified_and_bad_arguments_raise():
 
 
 def _make_items():
-    spec = importlib.util.spec_from_file_location("make_items", ROOT / "data" / "make_items.py")
+    path = ROOT / "tools" / "sample" / "make_items.py"
+    spec = importlib.util.spec_from_file_location("make_items", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,8 +1,8 @@
 """minemap.bulletins: press figures read without guessing.
 
-``tests/data/anama_reports.csv`` is a copy of ``shared/data/anama_reports.csv``:
-ANAMA's weekly, monthly and yearly figures as reprinted by the press, with the
-source page of each row (see ``tests/data/anama_reports.md``).
+``tests/data/anama_reports.csv`` holds ANAMA's weekly, monthly and yearly figures
+as reprinted by the press, with the source page of each row (see
+``tests/data/anama_reports.md``).
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def test_cell_size_is_required_and_positive(runner, tmp_path):
     assert runner.invoke(main, [*base, "--cell-size", "0"]).exit_code == 2
     result = runner.invoke(main, [*base, "--cell-size", "0.001"])
     assert result.exit_code == 2
-    assert "cell-size" in result.output
+    assert "choose a larger cell size (--cell-size)" in result.output
 
 
 def test_missing_hazards_file_is_one_clear_error(runner, tmp_path):

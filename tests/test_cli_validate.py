@@ -128,6 +128,7 @@ def test_map_option_names_columns(runner, tmp_path):
     assert without.exit_code == 1
     assert "no column mines_ap" in without.stdout
     assert "--map mines_ap=COLUMN" in without.stdout
+    assert "mapping=" not in without.stdout  # the library's spelling stays in Python
     with_map = runner.invoke(
         main, ["validate", "--crs", "EPSG:4326", "--map", "mines_ap=ap_total", str(csv_path)]
     )
@@ -218,7 +219,7 @@ def test_remaining_takes_csv_with_crs_and_map(runner, tmp_path):
     table.to_csv(path, index=False)
     refused = runner.invoke(main, ["remaining", "--hazards", str(path), "--releases", RELEASES])
     assert refused.exit_code == 1
-    assert "pass --crs" in refused.stderr
+    assert "pass --crs with the one its coordinates are in" in refused.stderr
     result = runner.invoke(
         main,
         [

@@ -1,4 +1,4 @@
-"""Exact answers on rectangles, and the invariants of DESIGN §4 as properties."""
+"""Exact answers on rectangles, and the invariants of docs/design.md#semantics as properties."""
 
 from __future__ import annotations
 

@@ -281,6 +281,7 @@ def test_gazetteer_option_makes_another_countrys_names_known(tmp_path):
     refused = runner.invoke(main, ["validate", str(path)])
     assert refused.exit_code == 1
     assert "--gazetteer FILE" in refused.stdout
+    assert "gazetteer=" not in refused.stdout
     result = runner.invoke(main, ["validate", "--gazetteer", str(places), str(path)])
     assert result.exit_code == 0, result.output
     bad = tmp_path / "bad.csv"

@@ -349,8 +349,9 @@ def test_csv_with_wkt_and_semicolons_and_decimal_commas():
 def test_csv_with_x_y_needs_a_crs(tmp_path):
     path = tmp_path / "i.csv"
     path.write_text("item_id,found_on,item_type,x,y\nI1,2022-07-19,AP,500000,4420000\n")
-    with pytest.raises(InputFileError, match="pass --crs"):
+    with pytest.raises(InputFileError, match=r"pass crs=\.\.\. with") as info:
         mm.read_items(path)
+    assert "--" not in str(info.value)
     items = mm.read_items(path, crs="EPSG:32638")
     assert 44.9 < items.geometry.iloc[0].x < 45.1
 
@@ -398,8 +399,9 @@ def test_geopackage_layers(tmp_path):
     assert len(mm.read_hazards(path, layer="minefields_2021")) == 1
     with pytest.raises(InputFileError, match="no layer 'x'; its layers are: hazards, minefields"):
         mm.read_hazards(path, layer="x")
-    with pytest.raises(InputFileError, match="choose one with --layer"):
+    with pytest.raises(InputFileError, match=r"choose one with layer=\.\.\.") as info:
         mm.read_districts(path)
+    assert "--" not in str(info.value)
 
 
 def test_zip_with_two_shapefiles_is_refused(tmp_path):
@@ -440,8 +442,9 @@ def test_writers_refuse_to_overwrite_and_leave_no_temporary_files(tmp_path):
     frame = gpd.GeoDataFrame({"district": ["A"]}, geometry=[SQUARE], crs="EPSG:4326")
     for name in ("d.gpkg", "d.parquet", "d.zip", "d.csv"):
         path = mm.write_layer(frame, tmp_path / name)
-        with pytest.raises(OutputExistsError, match="--overwrite"):
+        with pytest.raises(OutputExistsError, match="pass overwrite=True to replace it") as info:
             mm.write_layer(frame, path)
+        assert "--" not in str(info.value)
         mm.write_layer(frame, path, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "d.gpkg", "d.parquet", "d.zip"]
     assert sorted(zipfile.ZipFile(tmp_path / "d.zip").namelist()) == [

@@ -350,7 +350,7 @@ def test_an_io_error_keeps_the_existing_output(tmp_path, monkeypatch):
 )
 def test_every_shapefile_sidecar_counts_for_overwrite(tmp_path, sidecar):
     (tmp_path / sidecar).write_text("keep")
-    with pytest.raises(OutputExistsError, match=rf"{sidecar.replace('.', '[.]')}.*--overwrite"):
+    with pytest.raises(OutputExistsError, match=rf"{sidecar.replace('.', '[.]')}.*overwrite=True"):
         mm.write_layer(_layer(), tmp_path / "h.shp")
     assert _names(tmp_path) == [sidecar]
     assert (tmp_path / sidecar).read_text() == "keep"

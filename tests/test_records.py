@@ -386,8 +386,9 @@ def test_misclosure_warning_and_limit(tmp_path, caplog):
     path = write_record(tmp_path, points)
     with pytest.raises(
         records.MisclosureError, match=r"record.json.*P4.*by 3\.00 m.*more than 2 m"
-    ):
+    ) as info:
         records.traverse(records.read_record(path), max_misclosure_m=2.0)
+    assert str(info.value).endswith("or raise the limit (max_misclosure_m=...)")
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="minemap"):
         records.traverse(records.read_record(path), warn_misclosure_m=5.0)

@@ -121,7 +121,7 @@ def test_dates_are_whole_days_as_written(written, day):
         assert _rules(problems) == [("release_id R1", "bad-date", ERROR)]
     elif day == "ambiguous-date":
         assert _rules(problems) == [("release_id R1", "ambiguous-date", ERROR)]
-        assert "--date-order" in problems[0].message
+        assert "date_order=..." in problems[0].message  # the library's argument, not --date-order
     else:
         assert [p.rule for p in problems if p.severity == ERROR] == []
         assert cleaned[s.RELEASED_ON].dt.strftime("%Y-%m-%d").tolist() == [day, "2022-07-19"]
@@ -361,7 +361,10 @@ def test_same_minefield_from_two_sources_is_an_error_that_names_both_maps():
         ("hazard_id H2", "duplicate-record", ERROR)
     ]
     assert "source Handover map" in problems[0].message
-    assert "--rejects" in problems[0].message
+    assert (
+        "keep one of them; this one is set aside with the rejected features" in problems[0].message
+    )
+    assert "--" not in problems[0].message
     assert rejected.tolist() == [False, True]
 
 
@@ -456,6 +459,8 @@ def test_missing_column_lists_the_files_columns_only():
     _, problems, _ = check_layer(frame, "hazards")
     assert [p.rule for p in problems] == ["missing-column"]
     assert "(columns: name)" in problems[0].message
+    # The library's own parameter, not the command line's --map.
+    assert problems[0].message.endswith("map it explicitly (mapping={'hazard_id': 'COLUMN'})")
     bare = _layer({}, [SQUARE])
     _, problems, _ = check_layer(bare, "hazards")
     assert "(it has no columns)" in problems[0].message
@@ -472,6 +477,8 @@ def test_unknown_district_of_a_hazard_lists_the_closest_names():
     cleaned, problems, rejected = check_layer(frame, "hazards")
     assert [(p.feature, p.rule) for p in problems] == [("hazard_id H2", "unknown-district")]
     assert "closest known: Aghdam" in problems[0].message
+    assert "add it to a gazetteer: gazetteer=...)" in problems[0].message
+    assert "--" not in problems[0].message
     assert rejected.tolist() == [False, True, False]
     assert cleaned[s.DISTRICT].iloc[0] == "Aghdam"
 

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minemap._arguments import spelled_as
+from minemap.cli import OPTIONS
 from minemap.values import (
     excel_day,
     read_dates,
@@ -51,7 +53,10 @@ def test_a_day_first_column_settles_its_ambiguous_dates():
     assert "released_on" in note
     assert "day-first (DD.MM.YYYY)" in note
     assert "date_order" in note
-    assert "--date-order DMY" in note
+    assert "date_order='DMY'" in note  # the library's own argument
+    assert "--" not in note
+    with spelled_as(OPTIONS):  # while a command runs: its option
+        assert "--date-order DMY" in reading.note("released_on")
 
 
 def test_a_month_first_column_is_read_month_first():
@@ -76,7 +81,9 @@ def test_a_column_that_does_not_settle_the_order_is_refused(column, why):
     message = reading.ambiguity("released_on", column[-1])
     assert why in message
     assert "date_order" in message
-    assert "--date-order DMY|MDY|YMD" in message
+    assert "date_order=..." in message
+    with spelled_as(OPTIONS):
+        assert "--date-order DMY|MDY|YMD" in reading.ambiguity("released_on", column[-1])
 
 
 def test_a_given_order_wins_and_refuses_what_does_not_fit_it():
@@ -164,7 +171,9 @@ def test_a_decimal_comma_column_is_read_so_with_a_note():
     note = reading.note("area_ha")
     assert "area_ha" in note
     assert "decimal comma" in note
-    assert "--decimal ," in note
+    assert "decimal=','" in note
+    with spelled_as(OPTIONS):
+        assert "--decimal ," in reading.note("area_ha")
 
 
 def test_a_two_way_number_is_refused_naming_the_option():
@@ -172,7 +181,10 @@ def test_a_two_way_number_is_refused_naming_the_option():
     assert reading.ambiguous.tolist() == [True, False]
     message = reading.ambiguity("area_ha", "1,157")
     assert "1157 or 1.157" in message
-    assert "--decimal" in message
+    assert "decimal=','" in message
+    assert "(or decimal='.')" in message
+    with spelled_as(OPTIONS):
+        assert "--decimal , (or --decimal .)" in reading.ambiguity("area_ha", "1,157")
     assert "decimal =" in message
 
 

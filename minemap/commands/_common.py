@@ -21,6 +21,7 @@ from minemap import io as mio
 from minemap import schema as s
 from minemap import workspace as store
 from minemap._text import escape_controls
+from minemap.commands._options import GROUP_QUIET, GROUP_VERBOSE, quiet_option, verbose_option
 from minemap.errors import MinemapError, WorkspaceError
 from minemap.profile import Profile, ProfileError, read_profile
 from minemap.validate import MAX_SEGMENT_M, RULES
@@ -587,10 +588,15 @@ def library_messages_logged():
 
 
 def verbosity(func):
-    @click.option("-v", "--verbose", count=True, help="More log output (repeat for more).")
-    @click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars.")
+    """``-v``/``-q`` on the command, added to those given on the group (``minemap -v CMD``)."""
+
+    @verbose_option
+    @quiet_option
     @functools.wraps(func)
     def wrapper(*args, verbose: int, quiet: bool, **kwargs):
+        ctx = click.get_current_context()
+        verbose += int(ctx.meta.get(GROUP_VERBOSE) or 0)
+        quiet = quiet or bool(ctx.meta.get(GROUP_QUIET))
         level = (
             logging.ERROR
             if quiet
@@ -606,7 +612,6 @@ def verbosity(func):
         logger.addHandler(handler)
         logger.propagate = False  # our handler prints it; not Python's last-resort one too
         logger.setLevel(min(level, saved) if saved else level)
-        ctx = click.get_current_context()
         ctx.meta["minemap.quiet"] = quiet
         ctx.meta["minemap.verbose"] = verbose
         try:

@@ -24,6 +24,8 @@ from minemap.commands._common import (
     verbosity,
     workspace_options,
 )
+from minemap.commands._engine import engine_options
+from minemap.commands._options import output_option
 
 
 def load_with_items(
@@ -98,10 +100,8 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
     help="Devices a record needs for iou and for a shift estimate (which needs at least 8; "
     "see docs/accuracy.md).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile(TABLE_OUTPUTS, "a table"),
+@output_option(
+    OutputFile(TABLE_OUTPUTS, "a table"),
     required=True,
     help="Per-record table (.csv or .xlsx); OUT_by_district and OUT_by_source, in the same "
     "format, are written beside it.",
@@ -116,6 +116,7 @@ def rollup_paths(output: Path) -> tuple[Path, Path]:
 @rejects_option
 @workspace_options
 @read_options
+@engine_options
 @overwrite_option
 @verbosity
 def accuracy(
@@ -129,6 +130,9 @@ def accuracy(
     map_path,
     rejects,
     overwrite,
+    engine,
+    scheduler,
+    chunk_size,
 ):
     """Map accuracy: each submitted record against the devices found near it.
 
@@ -157,12 +161,13 @@ def accuracy(
         from minemap.accuracy import assigned_devices
 
         devices = assigned_devices(hz, it, rel, tolerance_m=tolerance_m, search_m=search_m)
-        _write_map(hz, rel, table, devices, map_path, overwrite)
+        engine_args = {"engine": engine, "scheduler": scheduler, "chunk_size": chunk_size}
+        _write_map(hz, rel, table, devices, map_path, overwrite, engine_args)
     note(f"accuracy: {len(table)} record(s) written to {output}")
     click.echo(_format(sources_table))
 
 
-def _write_map(hazards, releases, table, devices, path: Path, overwrite: bool) -> None:
+def _write_map(hazards, releases, table, devices, path: Path, overwrite: bool, engine_args) -> None:
     import geopandas as gpd
     import pandas as pd
 
@@ -177,7 +182,7 @@ def _write_map(hazards, releases, table, devices, path: Path, overwrite: bool) -
             geometry=[],
             crs=s.CANONICAL_CRS,
         )
-    rem = contamination.remaining(hazards, releases)
+    rem = contamination.remaining(hazards, releases, **engine_args)  # the map's ground
     m = render_map(
         rem,
         hazards=hazards,

@@ -99,7 +99,7 @@ def add(kind: str, workspace, file: Path, source, imported_at) -> None:
         # Logged with its rejects, but not imported: the same file can be added again.
         raise click.ClickException(
             f"every feature of {file} was rejected, so nothing was added (the rejects are kept "
-            f"with their reasons: `minemap log {shown(workspace)} --rejects --import "
+            f"with their reasons: `minemap log {shown(workspace)} --rejected --import "
             f"{done.import_id}`); fix the file, or add it again the right way (--source, --map, "
             "--layer, --crs, --profile)"
         )

@@ -15,14 +15,12 @@ from minemap.commands._common import (
     run_job,
     verbosity,
 )
+from minemap.commands._engine import engine_options
+from minemap.commands._options import output_dir_option
 
 
 @click.command()
-@click.option(
-    "-o",
-    "--output",
-    "outdir",
-    type=click.Path(file_okay=False, path_type=Path),
+@output_dir_option(
     default=Path("minemap-demo"),
     show_default=True,
     help="Folder for the outputs.",
@@ -33,15 +31,16 @@ from minemap.commands._common import (
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Count releases dated on or before this day (YYYY-MM-DD).",
 )
+@engine_options
 @overwrite_option
 @verbosity
-def demo(outdir: Path, as_of, overwrite: bool) -> None:
+def demo(output: Path, as_of, overwrite: bool, engine, scheduler, chunk_size) -> None:
     """Run the whole job on the bundled sample (real districts, synthetic records).
 
     Writes DIR/map.html, DIR/districts.csv and DIR/remaining.gpkg and prints the
     per-district table.
     """
-    outputs = [outdir / "map.html", outdir / "districts.csv", outdir / "remaining.gpkg"]
+    outputs = [output / "map.html", output / "districts.csv", output / "remaining.gpkg"]
     check_outputs(outputs, overwrite)
     hazards, releases, districts = load_inputs(
         [datasets.get_path("hazards")],
@@ -58,6 +57,9 @@ def demo(outdir: Path, as_of, overwrite: bool) -> None:
         *outputs,
         overwrite=overwrite,
         title="minemap demo: remaining contamination (synthetic sample)",
+        engine=engine,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
     )
     note(f"wrote {', '.join(str(p) for p in outputs)}")
 

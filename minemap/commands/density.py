@@ -23,6 +23,8 @@ from minemap.commands._common import (
     verbosity,
     workspace_options,
 )
+from minemap.commands._engine import engine_options
+from minemap.commands._options import output_option
 from minemap.commands.accuracy import load_with_items
 
 
@@ -59,19 +61,31 @@ from minemap.commands.accuracy import load_with_items
     metavar="METRES",
     help="Cell size in metres on the equal-area grid.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile(RASTER_OUTPUTS, "a raster"),
+@output_option(
+    OutputFile(RASTER_OUTPUTS, "a raster"),
     required=True,
     help="The GeoTIFF to write (tiled, DEFLATE, nodata -9999).",
 )
 @rejects_option
 @workspace_options
 @read_options
+@engine_options
 @overwrite_option
 @verbosity
-def density(hazards, releases, districts, items, as_of, cell_size_m, output, rejects, overwrite):
+def density(
+    hazards,
+    releases,
+    districts,
+    items,
+    as_of,
+    cell_size_m,
+    output,
+    rejects,
+    overwrite,
+    engine,
+    scheduler,
+    chunk_size,
+):
     """Mine density raster: band 1 estimated remaining mines per cell, band 2 per hectare,
     band 3 devices found (with --items), on an equal-area (LAEA) grid.
 
@@ -87,7 +101,9 @@ def density(hazards, releases, districts, items, as_of, cell_size_m, output, rej
     )
     if rel is None:  # a workspace that holds no releases yet
         rel = no_releases()
-    rem = contamination.remaining(hz, rel, ds, as_of=as_of)
+    rem = contamination.remaining(
+        hz, rel, ds, as_of=as_of, engine=engine, scheduler=scheduler, chunk_size=chunk_size
+    )
     try:
         grid = dens.density(
             hz, rel, ds, cell_size_m=cell_size_m, as_of=as_of, items=it, remaining=rem

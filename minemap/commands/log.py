@@ -22,6 +22,7 @@ from minemap.commands._common import (
     text_table,
     verbosity,
 )
+from minemap.commands._options import Option, output_option
 
 
 def _text(value) -> str:
@@ -101,8 +102,10 @@ def format_rejects(rejects: pd.DataFrame) -> str:
 @click.argument("workspace", metavar="WORKSPACE", type=WORKSPACE)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
-    "--rejects",
+    "--rejected",
     "show_rejects",
+    cls=Option,
+    old=("--rejects",),  # the earlier spelling: --rejects FILE is a file in every other command
     is_flag=True,
     help="List the rejected features, with their reasons, instead of the imports.",
 )
@@ -117,7 +120,7 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     "import_id",
     metavar="N",
     type=click.IntRange(min=1),
-    help="With --rejects: only those of import #N. With --profile: the profile of import #N.",
+    help="With --rejected: only those of import #N. With --profile: the profile of import #N.",
 )
 @click.option(
     "--profile",
@@ -125,11 +128,9 @@ def format_rejects(rejects: pd.DataFrame) -> str:
     is_flag=True,
     help="Print the import profile import #N (--import N) was read with, as stored.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile(TABLE_OUTPUTS, "a table"),
-    help="Write the list (the imports, or with --rejects the rejected features and their "
+@output_option(
+    OutputFile(TABLE_OUTPUTS, "a table"),
+    help="Write the list (the imports, or with --rejected the rejected features and their "
     "geometry as WKT) to this .csv or .xlsx file instead of printing it.",
 )
 @overwrite_option
@@ -152,11 +153,11 @@ def log(
     """
     if show_profile:
         if check or show_rejects:
-            raise click.UsageError("--profile goes with --import N (without --check or --rejects)")
+            raise click.UsageError("--profile goes with --import N (without --check or --rejected)")
         _print_profile(workspace, import_id, as_json)
         return
     if import_id is not None and not show_rejects:
-        raise click.UsageError("--import N goes with --rejects or --profile")
+        raise click.UsageError("--import N goes with --rejected or --profile")
     if output is not None and (as_json or check or show_profile):
         raise click.UsageError(
             "-o/--output writes the list as a table: not with --json, --check or --profile"
@@ -164,7 +165,7 @@ def log(
     check_outputs([output], overwrite)
     if check:
         if show_rejects or as_json:
-            raise click.UsageError("--check goes alone (without --rejects or --json)")
+            raise click.UsageError("--check goes alone (without --rejected or --json)")
         rows = store.verify_workspace(workspace)
         if store.is_url(workspace):
             from minemap.workspace import postgis

@@ -15,6 +15,7 @@ from minemap.commands._common import (
     verbosity,
 )
 from minemap.commands._engine import engine_options
+from minemap.commands._options import output_option
 from minemap.commands.report import (
     attribution_option,
     public_option,
@@ -25,10 +26,8 @@ from minemap.commands.report import (
 
 @click.command("map")
 @layer_options()
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile(MAP_OUTPUTS, "a map"),
+@output_option(
+    OutputFile(MAP_OUTPUTS, "a map"),
     required=True,
     help="The HTML map to write (self-contained, works offline).",
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from minemap import contamination
 from minemap import io as mio
 from minemap.commands._common import (
     EXISTING,
@@ -20,6 +21,8 @@ from minemap.commands._common import (
     overwrite_option,
     verbosity,
 )
+from minemap.commands._engine import engine_options
+from minemap.commands._options import output_option
 from minemap.errors import InputFileError, MinemapError
 
 
@@ -91,16 +94,15 @@ def _context(path: Path | None, name: str):
     help="Weight of a part of the score (repeatable): density, settlements, roads, area, "
     "accidents. Defaults 0.35, 0.25, 0.15, 0.10, 0.15.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile(TABLE_OUTPUTS, "a table"),
+@output_option(
+    OutputFile(TABLE_OUTPUTS, "a table"),
     required=True,
     help="The ranked table (.csv or .xlsx) with every part of the score.",
 )
 @click.option(
     "--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows shown on stdout."
 )
+@engine_options
 @overwrite_option
 @verbosity
 def priorities(
@@ -116,6 +118,9 @@ def priorities(
     output,
     top,
     overwrite,
+    engine,
+    scheduler,
+    chunk_size,
 ):
     """Rank remaining hazards by a weighted score (density, settlements, roads, area,
     accidents); the CSV lists each part and its contribution (see minemap.priorities).
@@ -124,13 +129,22 @@ def priorities(
 
     check_outputs([output, rejects], overwrite)
     hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
+    rem = contamination.remaining(
+        hz,
+        rel,
+        ds,
+        as_of=as_of,
+        engine=engine,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+    )
     context = {
         "settlements": _context(settlements, "settlements"),
         "roads": _context(roads, "roads"),
         "accidents": _context(accidents, "accidents"),
     }
     try:
-        table = rank(hz, rel, ds, **context, as_of=as_of, weights=weights)
+        table = rank(hz, rel, ds, **context, as_of=as_of, weights=weights, remaining=rem)
     except MinemapError:
         raise
     except ValueError as exc:  # weights that leave no part to score by

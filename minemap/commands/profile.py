@@ -17,6 +17,7 @@ from minemap.commands._common import (
     overwrite_option,
     verbosity,
 )
+from minemap.commands._options import output_option
 from minemap.errors import InputFileError
 from minemap.profile import DraftSource, draft_profile, parse_profile
 
@@ -34,10 +35,8 @@ def profile() -> None:
 @click.option(
     "--kind", type=click.Choice(s.LAYER_KINDS), required=True, help="What the files hold."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile((".toml",), "an import profile"),
+@output_option(
+    OutputFile((".toml",), "an import profile"),
     help="The profile to write (.toml). Without it, the draft is printed.",
 )
 @click.option(

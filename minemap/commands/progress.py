@@ -24,6 +24,7 @@ from minemap.commands._common import (
     verbosity,
     workspace_options,
 )
+from minemap.commands._options import output_dir_option
 
 PROGRESS_CSV = "progress.csv"
 FORECAST_CSV = "forecast.csv"
@@ -115,10 +116,7 @@ def format_forecast(table: pd.DataFrame) -> str:
     show_default=True,
     help="Rows of progress.csv and bars of the charts: weeks (from Monday) or months.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
+@output_dir_option(
     required=True,
     help="Folder for progress.csv, forecast.csv, comparison.csv and the charts (SVG, PNG).",
 )

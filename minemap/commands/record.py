@@ -17,6 +17,7 @@ from minemap.commands._common import (
     overwrite_option,
     verbosity,
 )
+from minemap.commands._options import output_option
 from minemap.errors import SchemaError
 
 #: Output formats: a GeoPackage takes every layer, the others the perimeter only.
@@ -26,10 +27,8 @@ _LAYERS = ("perimeter", "rows", "points")
 
 @click.command()
 @click.argument("record", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile(LAYER_OUTPUTS, "a record's layers"),
+@output_option(
+    OutputFile(LAYER_OUTPUTS, "a record's layers"),
     help="Output file. .gpkg holds three layers (perimeter, rows, points); any other format "
     "(.geojson, .shp, .fgb, .parquet, .csv...) holds the perimeter only. Without it, the "
     "perimeter is printed as GeoJSON to stdout.",

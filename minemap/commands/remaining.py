@@ -16,14 +16,13 @@ from minemap.commands._common import (
     verbosity,
 )
 from minemap.commands._engine import engine_options
+from minemap.commands._options import output_option
 
 
 @click.command()
 @layer_options()
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile(LAYER_OUTPUTS, "a layer"),
+@output_option(
+    OutputFile(LAYER_OUTPUTS, "a layer"),
     help="Remaining hazard polygons (.gpkg, .geojson, .shp, .csv, .xlsx...).",
 )
 @click.option(

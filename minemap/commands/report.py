@@ -16,6 +16,8 @@ from minemap.commands._common import (
     run_job,
     verbosity,
 )
+from minemap.commands._engine import engine_options
+from minemap.commands._options import output_option
 
 
 def _check_tiles(ctx, param, value):
@@ -129,10 +131,8 @@ def write_map_page(
 
 @click.command("report")
 @layer_options()
-@click.option(
-    "-o",
-    "--output",
-    type=OutputFile((".html", ".htm", ".pdf"), "a report"),
+@output_option(
+    OutputFile((".html", ".htm", ".pdf"), "a report"),
     default=Path("report.html"),
     show_default=True,
     help="The report to write: .html (one self-contained page, prints on A4) or .pdf (that "
@@ -147,6 +147,7 @@ def write_map_page(
 @tiles_option
 @attribution_option
 @public_option
+@engine_options
 @overwrite_option
 @verbosity
 def report(
@@ -161,6 +162,9 @@ def report(
     attribution,
     public,
     overwrite,
+    engine,
+    scheduler,
+    chunk_size,
 ) -> None:
     """Write a one-page HTML briefing: headline figures, districts, chart, map.
 
@@ -187,7 +191,20 @@ def report(
             ctx.exit(2)
     check_outputs([output, rejects], overwrite)
     hz, rel, ds = load_inputs(hazards, releases, districts, rejects, overwrite)
-    rem, table = run_job(hz, rel, ds, as_of, None, None, None, overwrite=overwrite, title=title)
+    rem, table = run_job(
+        hz,
+        rel,
+        ds,
+        as_of,
+        None,
+        None,
+        None,
+        overwrite=overwrite,
+        title=title,
+        engine=engine,
+        scheduler=scheduler,
+        chunk_size=chunk_size,
+    )
     known_on = workspace_known_on()
     m = _render(rem, table, hz, rel, ds, as_of, title, tiles, public, attribution, known_on)
     page = build_report(

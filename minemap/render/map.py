@@ -42,6 +42,7 @@ import pandas as pd
 
 from minemap import outputs
 from minemap import schema as s
+from minemap._arguments import argument
 from minemap.contamination import area_only_releases, released_by
 from minemap.render import content as c
 from minemap.render import layers
@@ -331,7 +332,10 @@ def warn_if_large(path: Path, *, public: bool = False) -> None:
         return
     remedy = "map fewer records at a time (e.g. one district's hazards and releases)"
     if not public:
-        remedy = f"--public draws districts and a 2 km grid instead of every shape, or {remedy}"
+        remedy = (
+            f"{argument('public', True)} draws districts and a 2 km grid instead of every "
+            f"shape, or {remedy}"
+        )
     log.warning(
         "%s: the page is %s MB; browsers open pages over %s MB slowly or not at all. "
         "For a smaller page: %s",

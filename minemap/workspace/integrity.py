@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from minemap import schema as s
-from minemap.errors import WorkspaceDamagedError, WorkspaceError
+from minemap.errors import NotAWorkspaceError, WorkspaceDamagedError, WorkspaceError
 from minemap.workspace import gpkg
 from minemap.workspace.model import (
     FID,
@@ -47,10 +47,6 @@ from minemap.workspace.model import (
 
 #: The unique index of the log: one counted import per file, kind and reading options.
 IMPORTS_FILE_INDEX = f"{IMPORTS_TABLE}_file"
-
-
-class NotAWorkspaceError(WorkspaceError):
-    """The file is not a minemap workspace (and does not look like a damaged one)."""
 
 
 def table_columns(con: sqlite3.Connection, table: str) -> dict[str, str]:

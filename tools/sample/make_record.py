@@ -1,14 +1,19 @@
-"""Make example_record.json and example_record.csv (the same synthetic minefield).
+"""Make data/records/example_record.json and .csv (the same synthetic minefield).
 
 The true corners are laid out around a reference point in Aghdam district; each
 leg's bearing (magnetic, mils of 6000 to the circle, declination 6.4° E) and
 distance are measured between the true corners and rounded as a field team
 would (whole mils, 0.1 m), so the traverse misses its start by a few
-centimetres. Run: ``python data/records/make_example.py``.
+centimetres.
+
+Usage (from the repository's root)::
+
+    python tools/sample/make_record.py [--out data/records/]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -16,7 +21,8 @@ import pyproj
 
 from minemap import mgrs
 
-HERE = Path(__file__).resolve().parent
+#: The repository's data/records/ folder: the bundled example record.
+RECORDS = Path(__file__).resolve().parents[2] / "data" / "records"
 GEOD = pyproj.Geod(ellps="WGS84")
 DECLINATION = 6.4
 MILS = 6000
@@ -67,6 +73,10 @@ def leg(a: tuple[float, float], b: tuple[float, float]) -> tuple[int, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=RECORDS)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     reference = mgrs.latlon_to_mgrs(40.0205, 46.9230)
     rp = mgrs.mgrs_to_latlon(reference)
     zone, hemisphere, easting, northing = mgrs.latlon_to_utm(40.0224, 46.9277)
@@ -131,8 +141,8 @@ def main() -> None:
         ],
         "points": points,
     }
-    write_json(record, HERE / "example_record.json")
-    write_csv(record, HERE / "example_record.csv")
+    write_json(record, args.out / "example_record.json")
+    write_csv(record, args.out / "example_record.csv")
 
 
 def write_json(record: dict, path: Path) -> None:

@@ -17,9 +17,11 @@ in so that ``minemap accuracy`` has something to find:
 The true shifts come from :func:`shifts` (same seed, same result), so tests can
 check what the measure recovers. The output is deterministic for a seed.
 
-Usage::
+Usage (from the repository's root; ``--data`` is the folder holding the sample's
+``hazards.geojson`` and ``releases.geojson``)::
 
-    python data/make_items.py [--seed 7] [--share 0.2] [--out data/items.geojson]
+    python tools/sample/make_items.py [--seed 7] [--share 0.2] [--data data/]
+                                      [--out data/items.geojson]
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import pyproj
 import shapely
 import shapely.affinity
 
-HERE = Path(__file__).resolve().parent
+#: The repository's data/ folder: the bundled sample.
+DATA = Path(__file__).resolve().parents[2] / "data"
 #: The sample's working CRS (see data/README.md).
 LAEA = "+proj=laea +lat_0=39.8 +lon_0=46.8 +ellps=WGS84 +units=m +no_defs"
 MODELS = {
@@ -53,7 +56,7 @@ def _project(features: list[dict], transformer: pyproj.Transformer) -> np.ndarra
     return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(*xy.T)))
 
 
-def shifts(seed: int = 7, hazards_path: Path = HERE / "hazards.geojson") -> dict[str, tuple]:
+def shifts(seed: int = 7, hazards_path: Path = DATA / "hazards.geojson") -> dict[str, tuple]:
     """The true shift of each shifted record: ``{hazard_id: (distance_m, bearing_deg)}``."""
     rng = np.random.default_rng(seed)
     hazards = _features(hazards_path)
@@ -85,15 +88,15 @@ def _sample_in(polygon, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate(found)[:n]
 
 
-def make(seed: int = 7, share: float = 0.2, uxo_share: float = 0.01) -> dict:
+def make(seed: int = 7, share: float = 0.2, uxo_share: float = 0.01, data: Path = DATA) -> dict:
     rng = np.random.default_rng(seed + 1)
-    truth = shifts(seed)
+    truth = shifts(seed, data / "hazards.geojson")
     to_m = pyproj.Transformer.from_crs("EPSG:4326", LAEA, always_xy=True)
     to_ll = pyproj.Transformer.from_crs(LAEA, "EPSG:4326", always_xy=True)
-    hazards = _features(HERE / "hazards.geojson")
+    hazards = _features(data / "hazards.geojson")
     releases = [
         r
-        for r in _features(HERE / "releases.geojson")
+        for r in _features(data / "releases.geojson")
         if r["properties"]["method"] in ("reduced", "cleared") and r["properties"]["hazard_id"]
     ]
     hz_geom = dict(
@@ -168,14 +171,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--share", type=float, default=0.2)
-    parser.add_argument("--out", type=Path, default=HERE / "items.geojson")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--out", type=Path, default=DATA / "items.geojson")
     args = parser.parse_args()
-    collection = make(args.seed, args.share)
+    collection = make(args.seed, args.share, data=args.data)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     _write(collection, args.out)
     kinds = {}
     for f in collection["features"]:
         kinds[f["properties"]["item_type"]] = kinds.get(f["properties"]["item_type"], 0) + 1
-    truth = shifts(args.seed)
+    truth = shifts(args.seed, args.data / "hazards.geojson")
     print(f"{len(collection['features'])} SYNTHETIC items written to {args.out}: {kinds}")
     print(f"{len(truth)} records shifted (40-150 m): a wrong reference point")
 

@@ -15,10 +15,13 @@ Geometry is built in a local Lambert azimuthal equal-area CRS (metres) and conve
 longitude/latitude. The script is deterministic: the same seed and source give
 byte-identical files.
 
-Usage::
+Usage (from the repository's root)::
 
-    python data/make_sample.py [--source ../shared/data/karabakh_districts_geoboundaries.geojson]
-                               [--seed 2020] [--out data/]
+    python tools/sample/make_sample.py [--source data/districts.geojson] [--seed 2020] [--out data/]
+
+``--source`` is a district GeoJSON with the fields ``district, name_az, iso_3166_2,
+gb_shapeID`` (``attribution`` optional): by default the committed
+``data/districts.geojson``, which the script writes back unchanged.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ from pyproj import Transformer
 from shapely import affinity
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, shape
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_SOURCE = HERE.parent.parent / "shared" / "data" / "karabakh_districts_geoboundaries.geojson"
+#: The repository's data/ folder: the bundled sample.
+DATA = Path(__file__).resolve().parents[2] / "data"
+DEFAULT_SOURCE = DATA / "districts.geojson"
 
 #: Local equal-area CRS used to build and measure all geometry.
 LAEA = "+proj=laea +lat_0=39.8 +lon_0=46.8 +ellps=WGS84 +units=m"
@@ -1087,15 +1091,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--seed", type=int, default=2020)
-    parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--out", type=Path, default=DATA)
     args = parser.parse_args(argv)
     out = args.out
+    source = args.source
+    if not source.is_file():
+        sys.exit(f"make_sample.py: no district file at {source}; give one with --source FILE")
     out.mkdir(parents=True, exist_ok=True)
-    source = args.source if args.source.is_file() else out / "districts.geojson"
-    if not source.is_file():
-        source = HERE / "districts.geojson"
-    if not source.is_file():
-        sys.exit(f"make_sample.py: no district file at {args.source} nor {source}")
     print(f"districts from {source}", file=sys.stderr)
     rng = np.random.default_rng(args.seed)
     districts = read_districts(source)

@@ -7,9 +7,10 @@ random points inside the real district polygons of ``data/districts.geojson``
 the nearest settlement of the next district, as straight segments. Every feature
 carries ``synthetic: true``. The output is deterministic for a seed.
 
-Usage::
+Usage (from the repository's root; ``--data`` is the folder holding the sample's
+``districts.geojson``)::
 
-    python data/make_context.py [--seed 11] [--out data/]
+    python tools/sample/make_context.py [--seed 11] [--data data/] [--out data/]
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ import numpy as np
 import pyproj
 import shapely
 
-HERE = Path(__file__).resolve().parent
+#: The repository's data/ folder: the bundled sample.
+DATA = Path(__file__).resolve().parents[2] / "data"
 LAEA = "+proj=laea +lat_0=39.8 +lon_0=46.8 +ellps=WGS84 +units=m +no_defs"
-NOTE = "SYNTHETIC: made up by data/make_context.py for the priorities demo; not a real place"
+NOTE = (
+    "SYNTHETIC: made up by tools/sample/make_context.py for the priorities demo; not a real place"
+)
 
 
 def _points_in(polygon, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -37,11 +41,11 @@ def _points_in(polygon, n: int, rng: np.random.Generator) -> np.ndarray:
     return found[:n]
 
 
-def make(seed: int = 11) -> tuple[dict, dict]:
+def make(seed: int = 11, data: Path = DATA) -> tuple[dict, dict]:
     rng = np.random.default_rng(seed)
     to_m = pyproj.Transformer.from_crs("EPSG:4326", LAEA, always_xy=True)
     to_ll = pyproj.Transformer.from_crs(LAEA, "EPSG:4326", always_xy=True)
-    districts = json.loads((HERE / "districts.geojson").read_text(encoding="utf-8"))["features"]
+    districts = json.loads((data / "districts.geojson").read_text(encoding="utf-8"))["features"]
     names, points, owner = [], [], []
     for d in districts:
         geom = shapely.from_geojson(json.dumps(d["geometry"]))
@@ -99,9 +103,11 @@ def _write(collection: dict, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--out", type=Path, default=DATA)
     args = parser.parse_args()
-    settlements, roads = make(args.seed)
+    settlements, roads = make(args.seed, args.data)
+    args.out.mkdir(parents=True, exist_ok=True)
     _write(settlements, args.out / "settlements.geojson")
     _write(roads, args.out / "roads.geojson")
     print(
