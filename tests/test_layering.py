@@ -72,6 +72,10 @@ def test_the_geometry_core_imports_nothing_from_minemap(module):
     assert MODULES[module] == set()
 
 
+def test_the_partition_uses_only_the_overlay_kernels():
+    assert MODULES["minemap.partition"] <= {"minemap.overlay"}
+
+
 @pytest.mark.parametrize("module", ANALYSIS)
 def test_analysis_never_imports_what_shows_keeps_or_commands(module):
     reaching_back = {name for name in MODULES[module] if _within(name, SHOW_KEEP_INTERFACES)}
