@@ -454,35 +454,8 @@ def _build(data: dict, path: Path) -> Record:
     if record_id is None:
         problems.append("record_id is missing: every record needs its id")
 
-    unit_text = _text(data.get(s.BEARING_UNIT)) or "degrees"
-    unit = _UNIT_ALIASES.get(unit_text.lower())
-    if unit is None:
-        problems.append(f"bearing_unit {show(unit_text)} is neither degrees nor mils")
-    mils = None
-    if unit == "mils":
-        given = _number(data.get(MILS), MILS, problems)
-        if given is None:
-            if _blank(data.get(MILS)):
-                problems.append(
-                    "bearings are in mils but mils_per_circle is missing; "
-                    "say 6400 (NATO) or 6000 (Warsaw Pact)"
-                )
-        elif given not in MILS_PER_CIRCLE:
-            problems.append(f"mils_per_circle {given:g} must be 6400 or 6000")
-        else:
-            mils = int(given)
-    # Without a (valid) mils_per_circle, check bearings against the larger circle rather
-    # than 360: the missing field is the problem, not every bearing.
-    full_circle = float(mils or max(MILS_PER_CIRCLE)) if unit == "mils" else 360.0
-
-    north = _text(data.get(s.NORTH))
-    if north is None:
-        problems.append("north is missing: say which north the bearings use (true, grid, magnetic)")
-    elif north.lower() not in NORTH_REFERENCES:
-        problems.append(f"north {show(north)} is not one of {', '.join(NORTH_REFERENCES)}")
-        north = None
-    else:
-        north = north.lower()
+    unit, mils, full_circle = _bearing_unit(data, problems)
+    north = _record_north(data, problems)
     declination = _number(data.get(DECLINATION_DEG), DECLINATION_DEG, problems)
     if declination is not None and not -90.0 <= declination <= 90.0:
         problems.append(
@@ -496,21 +469,8 @@ def _build(data: dict, path: Path) -> Record:
     mines = _build_mines(data.get(MINES), problems)
     laid_on = _date(data.get(s.LAID_ON), s.LAID_ON, problems)
     submitted_on = _date(data.get(s.SUBMITTED_ON), s.SUBMITTED_ON, problems)
-    district = _text(data.get(s.DISTRICT))
-    if district is not None:
-        known = s.canonical_district(district)
-        if known is None:
-            close = ", ".join(s.closest_districts(district))
-            problems.append(f"district {show(district)} is not known; did you mean {close}?")
-        district = known
-    classification = _text(data.get(s.CLASSIFICATION))
-    if classification is not None:
-        if classification.upper() not in s.HAZARD_CLASSIFICATIONS:
-            problems.append(
-                f"classification {show(classification)} is not one of "
-                f"{', '.join(s.HAZARD_CLASSIFICATIONS)}"
-            )
-        classification = classification.upper()
+    district = _record_district(data, problems)
+    classification = _record_classification(data, problems)
 
     raw_points = data.get(POINTS) or []
     if not raw_points:
@@ -542,6 +502,72 @@ def _build(data: dict, path: Path) -> Record:
         district=district,
         classification=classification,
     )
+
+
+def _bearing_unit(data: dict, problems: list[str]) -> tuple[str | None, int | None, float]:
+    """``(unit, mils_per_circle, full_circle)`` of a record's bearings.
+
+    The unit is ``"degrees"`` (the default) or ``"mils"``, None if not known; mils
+    need a ``mils_per_circle`` of 6400 or 6000. Without a (valid) one, bearings are
+    checked against the larger circle rather than 360: the missing field is the
+    problem, not every bearing.
+    """
+    unit_text = _text(data.get(s.BEARING_UNIT)) or "degrees"
+    unit = _UNIT_ALIASES.get(unit_text.lower())
+    if unit is None:
+        problems.append(f"bearing_unit {show(unit_text)} is neither degrees nor mils")
+    mils = None
+    if unit == "mils":
+        given = _number(data.get(MILS), MILS, problems)
+        if given is None:
+            if _blank(data.get(MILS)):
+                problems.append(
+                    "bearings are in mils but mils_per_circle is missing; "
+                    "say 6400 (NATO) or 6000 (Warsaw Pact)"
+                )
+        elif given not in MILS_PER_CIRCLE:
+            problems.append(f"mils_per_circle {given:g} must be 6400 or 6000")
+        else:
+            mils = int(given)
+    full_circle = float(mils or max(MILS_PER_CIRCLE)) if unit == "mils" else 360.0
+    return unit, mils, full_circle
+
+
+def _record_north(data: dict, problems: list[str]) -> str | None:
+    """The record's north reference in lower case (required), None if missing or unknown."""
+    north = _text(data.get(s.NORTH))
+    if north is None:
+        problems.append("north is missing: say which north the bearings use (true, grid, magnetic)")
+        return None
+    if north.lower() not in NORTH_REFERENCES:
+        problems.append(f"north {show(north)} is not one of {', '.join(NORTH_REFERENCES)}")
+        return None
+    return north.lower()
+
+
+def _record_district(data: dict, problems: list[str]) -> str | None:
+    """The record's district by its canonical name, None if not given or not known."""
+    district = _text(data.get(s.DISTRICT))
+    if district is None:
+        return None
+    known = s.canonical_district(district)
+    if known is None:
+        close = ", ".join(s.closest_districts(district))
+        problems.append(f"district {show(district)} is not known; did you mean {close}?")
+    return known
+
+
+def _record_classification(data: dict, problems: list[str]) -> str | None:
+    """The record's hazard classification in upper case (checked), None if not given."""
+    classification = _text(data.get(s.CLASSIFICATION))
+    if classification is None:
+        return None
+    if classification.upper() not in s.HAZARD_CLASSIFICATIONS:
+        problems.append(
+            f"classification {show(classification)} is not one of "
+            f"{', '.join(s.HAZARD_CLASSIFICATIONS)}"
+        )
+    return classification.upper()
 
 
 def _build_mines(raw, problems: list[str]) -> list[MineCount]:
