@@ -668,15 +668,7 @@ def read_reports(
     frame = _read_csv(path)
     name = getattr(path, "name", None) or str(path)
     columns = _find_columns(frame)
-    if s.AREA_HA not in columns and _AREA_AS_PRINTED not in columns:
-        raise SchemaError(
-            f"{name}: no area column; expected one of area_ha, hectares_cleared, "
-            f"hectares_as_printed (columns present: {', '.join(map(str, frame.columns))})"
-        )
-    if s.PERIOD_END not in columns:
-        raise SchemaError(
-            f"{name}: no period_end column (columns present: {', '.join(map(str, frame.columns))})"
-        )
+    _require_columns(frame, columns, name)
 
     def column(key: str) -> pd.Series:
         if key in columns:
@@ -694,36 +686,14 @@ def read_reports(
     out = pd.DataFrame(index=range(len(frame)))
     out[s.PERIOD_START] = starts.to_numpy()
     out[s.PERIOD_END] = ends.to_numpy()
-    types, days = [], []
-    for i in range(len(frame)):
-        start, end = starts.iloc[i], ends.iloc[i]
-        kind = _period_type(start, end, column(_PERIOD_TYPE).iloc[i])
-        types.append(kind)
-        if not pd.isna(start) and not pd.isna(end):
-            if end < start:
-                problems[i].append(f"period_end {end:%Y-%m-%d} is before period_start")
-                days.append(np.nan)
-            else:
-                days.append(float((end - start).days + 1))
-        elif pd.isna(end):
-            if not bad_end.iloc[i]:
-                problems[i].append(f"no dates for this {kind} figure")
-            days.append(np.nan)
-        else:
-            days.append(float((end - CONFLICT_END).days + 1) if kind == "cumulative" else np.nan)
+    types, days = _periods(starts, ends, bad_end, column(_PERIOD_TYPE), problems)
 
     last_day = pd.Timestamp(today or pd.Timestamp.now().date()).normalize()
     for i in np.flatnonzero((ends > last_day).to_numpy()):
         problems[i].append(f"period_end {ends.iloc[i]:%Y-%m-%d} is in the future")
 
     for key in (s.MINES_AP, s.MINES_AT, s.UXO):
-        values = []
-        for i, text in enumerate(column(key)):
-            parsed = parse_number(text, unit="count", decimal=decimal or ".")
-            if parsed.problem:
-                problems[i].append(f"{key} {parsed.problem}")
-            values.append(parsed.value)
-        out[key] = pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+        out[key] = _counts(column(key), key, decimal, problems)
 
     languages = [
         _language(column(_LANGUAGE).iloc[i], column(_OUTLET).iloc[i], column(s.SOURCE).iloc[i])
@@ -753,13 +723,7 @@ def read_reports(
     qualifiers = [a.qualifier for a in areas]
     printed = [a.printed for a in areas]
 
-    district_names = []
-    for i, value in enumerate(column(s.DISTRICT)):
-        names, unknown = _districts(value)
-        if unknown:
-            problems[i].append(f"unknown district name(s): {', '.join(unknown)}")
-        district_names.append(names or None)
-    out[s.DISTRICT] = pd.array(district_names, dtype="string")
+    out[s.DISTRICT] = _district_lists(column(s.DISTRICT), problems)
     out[s.SOURCE] = pd.array(
         [v.strip() if isinstance(v, str) and v.strip() else None for v in column(s.SOURCE)],
         dtype="string",
@@ -773,6 +737,75 @@ def read_reports(
     out[_AREA_READING] = pd.array([a.reading for a in areas], dtype="string")
     out[_AREA_AMBIGUOUS] = [a.ambiguous for a in areas]
     return out
+
+
+def _require_columns(frame: pd.DataFrame, columns: dict, name: str) -> None:
+    """Raise :class:`SchemaError` if the bulletins have no area or no period_end column."""
+    present = ", ".join(map(str, frame.columns))
+    if s.AREA_HA not in columns and _AREA_AS_PRINTED not in columns:
+        raise SchemaError(
+            f"{name}: no area column; expected one of area_ha, hectares_cleared, "
+            f"hectares_as_printed (columns present: {present})"
+        )
+    if s.PERIOD_END not in columns:
+        raise SchemaError(f"{name}: no period_end column (columns present: {present})")
+
+
+def _periods(
+    starts: pd.Series,
+    ends: pd.Series,
+    bad_end: pd.Series,
+    given_types: pd.Series,
+    problems: list[list[str]],
+) -> tuple[list[str], list[float]]:
+    """``(period types, period days)`` of every bulletin.
+
+    A period's days count both ends; a cumulative figure without a start counts
+    from :data:`CONFLICT_END`. A period ending before it starts, or without
+    dates, has no length (NaN) and a problem.
+    """
+    types, days = [], []
+    for i in range(len(starts)):
+        start, end = starts.iloc[i], ends.iloc[i]
+        kind = _period_type(start, end, given_types.iloc[i])
+        types.append(kind)
+        if not pd.isna(start) and not pd.isna(end):
+            if end < start:
+                problems[i].append(f"period_end {end:%Y-%m-%d} is before period_start")
+                days.append(np.nan)
+            else:
+                days.append(float((end - start).days + 1))
+        elif pd.isna(end):
+            if not bad_end.iloc[i]:
+                problems[i].append(f"no dates for this {kind} figure")
+            days.append(np.nan)
+        else:
+            days.append(float((end - CONFLICT_END).days + 1) if kind == "cumulative" else np.nan)
+    return types, days
+
+
+def _counts(
+    texts: pd.Series, key: str, decimal: str | None, problems: list[list[str]]
+) -> pd.arrays.IntegerArray:
+    """A count column (mines or UXO) read as integers; a figure not read is empty."""
+    values = []
+    for i, text in enumerate(texts):
+        parsed = parse_number(text, unit="count", decimal=decimal or ".")
+        if parsed.problem:
+            problems[i].append(f"{key} {parsed.problem}")
+        values.append(parsed.value)
+    return pd.array([None if v is None else int(v) for v in values], dtype="Int64")
+
+
+def _district_lists(values: pd.Series, problems: list[list[str]]) -> pd.arrays.StringArray:
+    """The district column: the known names of each bulletin, unknown ones a problem."""
+    district_names = []
+    for i, value in enumerate(values):
+        names, unknown = _districts(value)
+        if unknown:
+            problems[i].append(f"unknown district name(s): {', '.join(unknown)}")
+        district_names.append(names or None)
+    return pd.array(district_names, dtype="string")
 
 
 def _read_csv(path) -> pd.DataFrame:

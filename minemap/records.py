@@ -454,35 +454,8 @@ def _build(data: dict, path: Path) -> Record:
     if record_id is None:
         problems.append("record_id is missing: every record needs its id")
 
-    unit_text = _text(data.get(s.BEARING_UNIT)) or "degrees"
-    unit = _UNIT_ALIASES.get(unit_text.lower())
-    if unit is None:
-        problems.append(f"bearing_unit {show(unit_text)} is neither degrees nor mils")
-    mils = None
-    if unit == "mils":
-        given = _number(data.get(MILS), MILS, problems)
-        if given is None:
-            if _blank(data.get(MILS)):
-                problems.append(
-                    "bearings are in mils but mils_per_circle is missing; "
-                    "say 6400 (NATO) or 6000 (Warsaw Pact)"
-                )
-        elif given not in MILS_PER_CIRCLE:
-            problems.append(f"mils_per_circle {given:g} must be 6400 or 6000")
-        else:
-            mils = int(given)
-    # Without a (valid) mils_per_circle, check bearings against the larger circle rather
-    # than 360: the missing field is the problem, not every bearing.
-    full_circle = float(mils or max(MILS_PER_CIRCLE)) if unit == "mils" else 360.0
-
-    north = _text(data.get(s.NORTH))
-    if north is None:
-        problems.append("north is missing: say which north the bearings use (true, grid, magnetic)")
-    elif north.lower() not in NORTH_REFERENCES:
-        problems.append(f"north {show(north)} is not one of {', '.join(NORTH_REFERENCES)}")
-        north = None
-    else:
-        north = north.lower()
+    unit, mils, full_circle = _bearing_unit(data, problems)
+    north = _record_north(data, problems)
     declination = _number(data.get(DECLINATION_DEG), DECLINATION_DEG, problems)
     if declination is not None and not -90.0 <= declination <= 90.0:
         problems.append(
@@ -496,21 +469,8 @@ def _build(data: dict, path: Path) -> Record:
     mines = _build_mines(data.get(MINES), problems)
     laid_on = _date(data.get(s.LAID_ON), s.LAID_ON, problems)
     submitted_on = _date(data.get(s.SUBMITTED_ON), s.SUBMITTED_ON, problems)
-    district = _text(data.get(s.DISTRICT))
-    if district is not None:
-        known = s.canonical_district(district)
-        if known is None:
-            close = ", ".join(s.closest_districts(district))
-            problems.append(f"district {show(district)} is not known; did you mean {close}?")
-        district = known
-    classification = _text(data.get(s.CLASSIFICATION))
-    if classification is not None:
-        if classification.upper() not in s.HAZARD_CLASSIFICATIONS:
-            problems.append(
-                f"classification {show(classification)} is not one of "
-                f"{', '.join(s.HAZARD_CLASSIFICATIONS)}"
-            )
-        classification = classification.upper()
+    district = _record_district(data, problems)
+    classification = _record_classification(data, problems)
 
     raw_points = data.get(POINTS) or []
     if not raw_points:
@@ -542,6 +502,72 @@ def _build(data: dict, path: Path) -> Record:
         district=district,
         classification=classification,
     )
+
+
+def _bearing_unit(data: dict, problems: list[str]) -> tuple[str | None, int | None, float]:
+    """``(unit, mils_per_circle, full_circle)`` of a record's bearings.
+
+    The unit is ``"degrees"`` (the default) or ``"mils"``, None if not known; mils
+    need a ``mils_per_circle`` of 6400 or 6000. Without a (valid) one, bearings are
+    checked against the larger circle rather than 360: the missing field is the
+    problem, not every bearing.
+    """
+    unit_text = _text(data.get(s.BEARING_UNIT)) or "degrees"
+    unit = _UNIT_ALIASES.get(unit_text.lower())
+    if unit is None:
+        problems.append(f"bearing_unit {show(unit_text)} is neither degrees nor mils")
+    mils = None
+    if unit == "mils":
+        given = _number(data.get(MILS), MILS, problems)
+        if given is None:
+            if _blank(data.get(MILS)):
+                problems.append(
+                    "bearings are in mils but mils_per_circle is missing; "
+                    "say 6400 (NATO) or 6000 (Warsaw Pact)"
+                )
+        elif given not in MILS_PER_CIRCLE:
+            problems.append(f"mils_per_circle {given:g} must be 6400 or 6000")
+        else:
+            mils = int(given)
+    full_circle = float(mils or max(MILS_PER_CIRCLE)) if unit == "mils" else 360.0
+    return unit, mils, full_circle
+
+
+def _record_north(data: dict, problems: list[str]) -> str | None:
+    """The record's north reference in lower case (required), None if missing or unknown."""
+    north = _text(data.get(s.NORTH))
+    if north is None:
+        problems.append("north is missing: say which north the bearings use (true, grid, magnetic)")
+        return None
+    if north.lower() not in NORTH_REFERENCES:
+        problems.append(f"north {show(north)} is not one of {', '.join(NORTH_REFERENCES)}")
+        return None
+    return north.lower()
+
+
+def _record_district(data: dict, problems: list[str]) -> str | None:
+    """The record's district by its canonical name, None if not given or not known."""
+    district = _text(data.get(s.DISTRICT))
+    if district is None:
+        return None
+    known = s.canonical_district(district)
+    if known is None:
+        close = ", ".join(s.closest_districts(district))
+        problems.append(f"district {show(district)} is not known; did you mean {close}?")
+    return known
+
+
+def _record_classification(data: dict, problems: list[str]) -> str | None:
+    """The record's hazard classification in upper case (checked), None if not given."""
+    classification = _text(data.get(s.CLASSIFICATION))
+    if classification is None:
+        return None
+    if classification.upper() not in s.HAZARD_CLASSIFICATIONS:
+        problems.append(
+            f"classification {show(classification)} is not one of "
+            f"{', '.join(s.HAZARD_CLASSIFICATIONS)}"
+        )
+    return classification.upper()
 
 
 def _build_mines(raw, problems: list[str]) -> list[MineCount]:
@@ -592,30 +618,14 @@ def _build_points(
         pid = _text(item.get(ID))
         label = f"point {escape(pid)} ({where})" if pid else f"point at {where}"
         own: list[str] = []
-        unknown = sorted(k for k in item if k not in _POINT_FIELDS)
-        if unknown:
-            own.append(
-                f"unknown field(s) {_names(unknown)}; "
-                f"the point fields are {', '.join(_POINT_FIELDS)}"
-            )
-        if pid is None:
-            own.append("id is missing")
-        elif pid in seen:
-            own.append(f"id {show(pid)} is already used by the point at {seen[pid]}")
-        role = (_text(item.get(s.ROLE)) or "perimeter").lower()
-        if role not in ROLES:
-            own.append(f"role {show(item.get(s.ROLE))} is not one of {', '.join(ROLES)}")
+        role = _point_role(item, pid, seen, own)
 
         fixed, lat, lon, given_as, zone = _coordinates(item, own)
         bearing = _number(item.get(s.BEARING), "bearing", own)
         distance = _number(item.get(s.DISTANCE_M), "distance_m", own)
         has_leg = not (_blank(item.get(s.BEARING)) and _blank(item.get(s.DISTANCE_M)))
         frompoint = _text(item.get(s.FROMPOINT))
-        point_north = _text(item.get(s.NORTH))
-        if point_north is not None:
-            if point_north.lower() not in NORTH_REFERENCES:
-                own.append(f"north {show(point_north)} is not one of {', '.join(NORTH_REFERENCES)}")
-            point_north = point_north.lower()
+        point_north = _point_north(item, own)
         if fixed and has_leg:
             own.append("has both coordinates and a bearing/distance; give one or the other")
         elif not fixed and not has_leg:
@@ -623,35 +633,8 @@ def _build_points(
                 "has neither coordinates (lat/lon, UTM or MGRS) nor a leg (bearing and distance_m)"
             )
         elif has_leg:
-            if _blank(item.get(s.BEARING)):
-                own.append("has a distance_m but no bearing")
-            elif bearing is not None and not 0.0 <= bearing <= full_circle:
-                own.append(
-                    f"bearing {bearing:g} is out of range 0 to {full_circle:g} {unit}"
-                    + (f" ({full_circle:g} mils to the circle)" if unit == "mils" else "")
-                )
-            if _blank(item.get(s.DISTANCE_M)):
-                own.append("has a bearing but no distance_m")
-            elif distance is not None and distance <= 0:
-                own.append(f"distance_m {distance:g} must be more than 0 metres")
-            if frompoint is None:
-                if not points:
-                    own.append(
-                        "is the first point but has no coordinates; the first point must be a "
-                        "reference point given as lat/lon, UTM or MGRS"
-                    )
-                else:
-                    frompoint = points[-1].id  # chained from the previous point
-            elif frompoint == pid:
-                own.append("frompoint is the point itself")
-            elif frompoint not in seen:
-                if frompoint in later:
-                    own.append(
-                        f"frompoint {show(frompoint)} is defined later ({later[frompoint]}); "
-                        "list each point after the point it is measured from"
-                    )
-                else:
-                    own.append(f"unknown frompoint {show(frompoint)}")
+            _check_leg(item, bearing, distance, full_circle=full_circle, unit=unit, own=own)
+            frompoint = _leg_origin(frompoint, pid, points, seen, later, own)
             leg_north = point_north or north
             if leg_north == "magnetic" and declination is None:
                 own.append(
@@ -663,16 +646,7 @@ def _build_points(
         closes = _flag(item.get(CLOSES), "closes", own)
         if closes and (not has_leg or role != "perimeter"):
             own.append("closes is only for a perimeter point computed by a leg")
-        row = _text(item.get(ROW))
-        if role == "row" and row is None:
-            own.append("is a row point but names no row")
-        elif row is not None and role != "row":
-            own.append(f"names row {show(row)} but its role is {role}, not row")
-        ap = _count(item.get(s.MINES_AP), "mines_ap", own)
-        at = _count(item.get(s.MINES_AT), "mines_at", own)
-        mine_type = _text(item.get(s.MINE_TYPE))
-        if (ap is not None or at is not None or mine_type) and role != "row":
-            own.append("mine counts and types go on row points (or the record's mines)")
+        row, ap, at, mine_type = _point_row(item, role, own)
         problems.extend(f"{label}: {p}" for p in own)
         if pid is not None and pid not in seen:
             seen[pid] = where
@@ -698,6 +672,104 @@ def _build_points(
         )
     _check_structure(points, problems)
     return points
+
+
+def _point_role(item: dict, pid: str | None, seen: dict[str, str], own: list[str]) -> str:
+    """The point's role in lower case (default perimeter), after checking its field
+    names, its id (present, not used by an earlier point) and the role itself."""
+    unknown = sorted(k for k in item if k not in _POINT_FIELDS)
+    if unknown:
+        own.append(
+            f"unknown field(s) {_names(unknown)}; the point fields are {', '.join(_POINT_FIELDS)}"
+        )
+    if pid is None:
+        own.append("id is missing")
+    elif pid in seen:
+        own.append(f"id {show(pid)} is already used by the point at {seen[pid]}")
+    role = (_text(item.get(s.ROLE)) or "perimeter").lower()
+    if role not in ROLES:
+        own.append(f"role {show(item.get(s.ROLE))} is not one of {', '.join(ROLES)}")
+    return role
+
+
+def _point_north(item: dict, own: list[str]) -> str | None:
+    """The point's own north reference in lower case (checked), None if not given."""
+    point_north = _text(item.get(s.NORTH))
+    if point_north is None:
+        return None
+    if point_north.lower() not in NORTH_REFERENCES:
+        own.append(f"north {show(point_north)} is not one of {', '.join(NORTH_REFERENCES)}")
+    return point_north.lower()
+
+
+def _check_leg(
+    item: dict,
+    bearing: float | None,
+    distance: float | None,
+    *,
+    full_circle: float,
+    unit: str,
+    own: list[str],
+) -> None:
+    """Check a leg's bearing (present, within the circle) and distance (present, positive)."""
+    if _blank(item.get(s.BEARING)):
+        own.append("has a distance_m but no bearing")
+    elif bearing is not None and not 0.0 <= bearing <= full_circle:
+        own.append(
+            f"bearing {bearing:g} is out of range 0 to {full_circle:g} {unit}"
+            + (f" ({full_circle:g} mils to the circle)" if unit == "mils" else "")
+        )
+    if _blank(item.get(s.DISTANCE_M)):
+        own.append("has a bearing but no distance_m")
+    elif distance is not None and distance <= 0:
+        own.append(f"distance_m {distance:g} must be more than 0 metres")
+
+
+def _leg_origin(
+    frompoint: str | None,
+    pid: str | None,
+    points: list[RecordPoint],
+    seen: dict[str, str],
+    later: dict[str, str],
+    own: list[str],
+) -> str | None:
+    """The point a leg is measured from: its ``frompoint``, checked to be an earlier
+    point other than itself, or else the previous point (the first point has none)."""
+    if frompoint is None:
+        if not points:
+            own.append(
+                "is the first point but has no coordinates; the first point must be a "
+                "reference point given as lat/lon, UTM or MGRS"
+            )
+            return None
+        return points[-1].id  # chained from the previous point
+    if frompoint == pid:
+        own.append("frompoint is the point itself")
+    elif frompoint not in seen:
+        if frompoint in later:
+            own.append(
+                f"frompoint {show(frompoint)} is defined later ({later[frompoint]}); "
+                "list each point after the point it is measured from"
+            )
+        else:
+            own.append(f"unknown frompoint {show(frompoint)}")
+    return frompoint
+
+
+def _point_row(item: dict, role: str, own: list[str]):
+    """``(row, mines_ap, mines_at, mine_type)`` of a point: a row point names its
+    row, and only row points carry mine counts and types."""
+    row = _text(item.get(ROW))
+    if role == "row" and row is None:
+        own.append("is a row point but names no row")
+    elif row is not None and role != "row":
+        own.append(f"names row {show(row)} but its role is {role}, not row")
+    ap = _count(item.get(s.MINES_AP), "mines_ap", own)
+    at = _count(item.get(s.MINES_AT), "mines_at", own)
+    mine_type = _text(item.get(s.MINE_TYPE))
+    if (ap is not None or at is not None or mine_type) and role != "row":
+        own.append("mine counts and types go on row points (or the record's mines)")
+    return row, ap, at, mine_type
 
 
 def _coordinates(item: dict, own: list[str]):

@@ -414,16 +414,7 @@ def _ods_extents(data: bytes) -> list[tuple[str, int, int, int]]:
             repeats = _count(attrs.get("table:number-rows-repeated", "1"))
             row = {"repeats": repeats, "pushed": 0, "pending": 0, "extent": 0}
         elif table is not None and row is not None and name in _ODS_CELLS:
-            repeats = _count(attrs.get("table:number-columns-repeated", "1"))
-            row["pushed"] += row["pending"]  # empty cells before this one are stored
-            row["pending"] = 0
-            if any(key in attrs for key in _ODS_VALUE):
-                row["pushed"] += repeats
-                row["extent"] = row["pushed"]
-            else:
-                row["pending"] = repeats  # stored only if a cell follows
-            if row["pushed"] > MAX_COLUMNS:
-                raise _TooLargeError(table["name"], f"a row of more than {MAX_COLUMNS:,} cells")
+            _ods_cell(table, row, attrs)
             inside_cell = 1
 
     def end(name):
@@ -434,16 +425,7 @@ def _ods_extents(data: bytes) -> list[tuple[str, int, int, int]]:
         if table is None:
             return
         if name == "table:table-row" and row is not None:
-            table["stored"] += row["pushed"]
-            if row["extent"]:
-                if table["first"] is None:
-                    table["first"] = table["index"]
-                table["last"] = table["index"] + row["repeats"]
-                table["width"] = max(table["width"], row["extent"])
-            table["index"] += row["repeats"]
-            span = table["last"] - (table["first"] or 0)
-            if table["stored"] > MAX_CELLS or span * table["width"] > MAX_CELLS:
-                raise _TooLargeError(table["name"], f"more than {MAX_CELLS:,} cells")
+            _ods_row_end(table, row)
             row = None
         elif name == "table:table":
             rows = 0 if table["first"] is None else table["last"] - table["first"]
@@ -455,6 +437,42 @@ def _ods_extents(data: bytes) -> list[tuple[str, int, int, int]]:
     parser.EndElementHandler = end
     parser.Parse(data, True)
     return sheets
+
+
+def _ods_cell(table: dict, row: dict, attrs: dict) -> None:
+    """Count a cell (repeated ``number-columns-repeated`` times) into its row.
+
+    Empty cells are stored only if a cell follows them in the row; a row of more
+    than :data:`MAX_COLUMNS` stored cells is refused.
+    """
+    repeats = _count(attrs.get("table:number-columns-repeated", "1"))
+    row["pushed"] += row["pending"]  # empty cells before this one are stored
+    row["pending"] = 0
+    if any(key in attrs for key in _ODS_VALUE):
+        row["pushed"] += repeats
+        row["extent"] = row["pushed"]
+    else:
+        row["pending"] = repeats  # stored only if a cell follows
+    if row["pushed"] > MAX_COLUMNS:
+        raise _TooLargeError(table["name"], f"a row of more than {MAX_COLUMNS:,} cells")
+
+
+def _ods_row_end(table: dict, row: dict) -> None:
+    """Count a finished row (repeated ``number-rows-repeated`` times) into its sheet.
+
+    The sheet's extent runs from its first to its last row with a value; a sheet
+    storing, or spanning, more than :data:`MAX_CELLS` cells is refused.
+    """
+    table["stored"] += row["pushed"]
+    if row["extent"]:
+        if table["first"] is None:
+            table["first"] = table["index"]
+        table["last"] = table["index"] + row["repeats"]
+        table["width"] = max(table["width"], row["extent"])
+    table["index"] += row["repeats"]
+    span = table["last"] - (table["first"] or 0)
+    if table["stored"] > MAX_CELLS or span * table["width"] > MAX_CELLS:
+        raise _TooLargeError(table["name"], f"more than {MAX_CELLS:,} cells")
 
 
 _ODS_CELLS = ("table:table-cell", "table:covered-table-cell")

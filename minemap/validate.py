@@ -1521,23 +1521,7 @@ def check_layer(
             frame[column] = pd.Series([], dtype=object)
         missing = []
     if missing:
-        bookkeeping = (frame.geometry.name, GEOMETRY_NOTE, TEXT_NOTE, s.SOURCE_FILE, s.SOURCE_ROW)
-        shown = [escape(c) for c in frame.columns if c not in bookkeeping]
-        if len(shown) > 30:
-            shown = [*shown[:30], f"... ({len(shown) - 30} more)"]
-        report.problems.append(
-            Problem(
-                source,
-                None,
-                "",
-                "missing-column",
-                ERROR,
-                f"no column {', '.join(missing)} for a {kind} layer ("
-                + (f"columns: {', '.join(map(str, shown))}" if shown else "it has no columns")
-                + "); rename it or map it explicitly "
-                f"({argument('mapping', {missing[0]: 'COLUMN'})})",
-            )
-        )
+        report.problems.append(_missing_columns(frame, kind, source, missing))
         report.rejected[:] = True
         dropped = frame.drop(columns=[GEOMETRY_NOTE, TEXT_NOTE], errors="ignore")
         return dropped, report.problems, report.rejected
@@ -1583,7 +1567,41 @@ def check_layer(
     _check_enums(frame, kind, report)
     if s.DISTRICT in frame.columns:
         frame[s.DISTRICT] = _district_names(frame, kind, report, districts, gazetteer)
+    _store_values(frame, kind, counts, days, area, area_only, reading)
+    return frame, report.problems, report.rejected
 
+
+def _missing_columns(frame: pd.DataFrame, kind: str, source: str, missing: list[str]) -> Problem:
+    """The error for a layer without a required column: which, the columns it has
+    (up to 30, bookkeeping columns left out) and how to map one."""
+    bookkeeping = (frame.geometry.name, GEOMETRY_NOTE, TEXT_NOTE, s.SOURCE_FILE, s.SOURCE_ROW)
+    shown = [escape(c) for c in frame.columns if c not in bookkeeping]
+    if len(shown) > 30:
+        shown = [*shown[:30], f"... ({len(shown) - 30} more)"]
+    return Problem(
+        source,
+        None,
+        "",
+        "missing-column",
+        ERROR,
+        f"no column {', '.join(missing)} for a {kind} layer ("
+        + (f"columns: {', '.join(map(str, shown))}" if shown else "it has no columns")
+        + "); rename it or map it explicitly "
+        f"({argument('mapping', {missing[0]: 'COLUMN'})})",
+    )
+
+
+def _store_values(
+    frame: pd.DataFrame,
+    kind: str,
+    counts: dict,
+    days: dict,
+    area: pd.Series | None,
+    area_only: np.ndarray,
+    reading: ReadSettings,
+) -> None:
+    """Put the values read into ``frame`` (in place): counts as integers, dates as
+    days, a release's ``area_ha`` as a number, enums in canonical spelling."""
     for column, numbers in counts.items():
         frame[column] = numbers
     for column, parsed in days.items():
@@ -1596,7 +1614,6 @@ def check_layer(
         if column in frame.columns:
             normalised = _normalise_enum(frame[column], column)
             frame[column] = frame[column].where(normalised.isna(), normalised)
-    return frame, report.problems, report.rejected
 
 
 def _area_only_rows(frame: pd.DataFrame, kind: str, reading: ReadSettings) -> np.ndarray:

@@ -166,43 +166,10 @@ def log(
     if check:
         if show_rejects or as_json:
             raise click.UsageError("--check goes alone (without --rejected or --json)")
-        rows = store.verify_workspace(workspace)
-        if store.is_url(workspace):
-            from minemap.workspace import postgis
-
-            pages = (
-                "the server checks its pages (data checksums on)"
-                if postgis.data_checksums(workspace)
-                else "WARNING: the server does not check its pages (data checksums off: "
-                "pg_checksums --enable, with the server stopped)"
-            )
-            click.echo(
-                f"{shown(workspace)}: checked: {rows} row(s), every geometry and every "
-                f"reference to the log: no damage found; {pages}",
-                err=True,
-            )
-            return
-        click.echo(
-            f"{workspace}: checked: SQLite's integrity check, and the checksums of {rows} "
-            "row(s) and of every table, the schema and every geometry: no damage found",
-            err=True,
-        )
+        _print_check(workspace)
         return
     if show_rejects:
-        rejects = store.read_rejects(workspace, import_id=import_id)
-        if output is not None:
-            table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
-            table["wkt"] = rejects.geometry.to_wkt()
-            mio.write_table(table, output, overwrite=overwrite, rounded=False)  # as read
-            note(f"{len(rejects)} rejected feature(s) in {shown(workspace)} written to {output}")
-            return
-        if as_json:
-            table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
-            table["wkt"] = rejects.geometry.to_wkt()
-            click.echo(table.to_json(orient="records", force_ascii=False, indent=2))
-        elif len(rejects):
-            click.echo(format_rejects(rejects))
-        note(f"{len(rejects)} rejected feature(s) in {shown(workspace)}")
+        _print_rejects(workspace, import_id, output, overwrite=overwrite, as_json=as_json)
         return
     imports = store.read_imports(workspace)
     if output is not None:
@@ -210,17 +177,7 @@ def log(
         note(f"{len(imports)} import(s) in {shown(workspace)} written to {output}")
         return
     if as_json:
-        stamps = {
-            c: [None if pd.isna(v) else f"{v:%Y-%m-%dT%H:%M:%S.%fZ}" for v in imports[c]]
-            for c in (s.IMPORTED_AT, s.REVIEWED_AT)
-        }
-        records = imports.assign(**stamps).to_dict(orient="records")
-        for record in records:
-            record[s.READ_OPTIONS] = json.loads(record[s.READ_OPTIONS])
-            for key, value in record.items():
-                if not isinstance(value, str | int | dict | list) and pd.isna(value):
-                    record[key] = None
-        click.echo(json.dumps(records, indent=2, ensure_ascii=False, default=str))
+        click.echo(json.dumps(_import_records(imports), indent=2, ensure_ascii=False, default=str))
     elif len(imports):
         reviewed = store.is_url(workspace) or (imports[s.IMPORT_STATUS] != "accepted").any()
         click.echo(format_log(imports, status=bool(reviewed)))
@@ -228,6 +185,66 @@ def log(
         f"{len(imports)} import(s) in {shown(workspace)} "
         f"(workspace schema version {store.schema_version(workspace)})"
     )
+
+
+def _print_check(workspace) -> None:
+    """Check the workspace for damage (``log --check``) and say what was checked."""
+    rows = store.verify_workspace(workspace)
+    if store.is_url(workspace):
+        from minemap.workspace import postgis
+
+        pages = (
+            "the server checks its pages (data checksums on)"
+            if postgis.data_checksums(workspace)
+            else "WARNING: the server does not check its pages (data checksums off: "
+            "pg_checksums --enable, with the server stopped)"
+        )
+        click.echo(
+            f"{shown(workspace)}: checked: {rows} row(s), every geometry and every "
+            f"reference to the log: no damage found; {pages}",
+            err=True,
+        )
+        return
+    click.echo(
+        f"{workspace}: checked: SQLite's integrity check, and the checksums of {rows} "
+        "row(s) and of every table, the schema and every geometry: no damage found",
+        err=True,
+    )
+
+
+def _print_rejects(workspace, import_id, output: Path | None, *, overwrite: bool, as_json: bool):
+    """List the rejected features (``log --rejected``), of one import with ``--import N``:
+    to a table file, as JSON (geometry as WKT) or as text."""
+    rejects = store.read_rejects(workspace, import_id=import_id)
+    if output is not None:
+        table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
+        table["wkt"] = rejects.geometry.to_wkt()
+        mio.write_table(table, output, overwrite=overwrite, rounded=False)  # as read
+        note(f"{len(rejects)} rejected feature(s) in {shown(workspace)} written to {output}")
+        return
+    if as_json:
+        table = pd.DataFrame(rejects.drop(columns=rejects.geometry.name))
+        table["wkt"] = rejects.geometry.to_wkt()
+        click.echo(table.to_json(orient="records", force_ascii=False, indent=2))
+    elif len(rejects):
+        click.echo(format_rejects(rejects))
+    note(f"{len(rejects)} rejected feature(s) in {shown(workspace)}")
+
+
+def _import_records(imports: pd.DataFrame) -> list[dict]:
+    """The import log as JSON-ready records: UTC stamps in ISO 8601, the read
+    options as an object, missing values as None."""
+    stamps = {
+        c: [None if pd.isna(v) else f"{v:%Y-%m-%dT%H:%M:%S.%fZ}" for v in imports[c]]
+        for c in (s.IMPORTED_AT, s.REVIEWED_AT)
+    }
+    records = imports.assign(**stamps).to_dict(orient="records")
+    for record in records:
+        record[s.READ_OPTIONS] = json.loads(record[s.READ_OPTIONS])
+        for key, value in record.items():
+            if not isinstance(value, str | int | dict | list) and pd.isna(value):
+                record[key] = None
+    return records
 
 
 def _control(c: str) -> bool:

@@ -163,20 +163,28 @@ def validate(files, kind, districts, as_json):
         problems.extend(loaded.problems)
         _summarise(raws, layer_kind, loaded)
 
-    if as_json:
-        click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
-    else:
-        # Every error on its own line (each is to be fixed); warnings one line per rule
-        # unless -v: --json always lists them all.
-        said = (UNREADABLE, UNUSABLE_CONTEXT)  # on stderr already
-        for problem in problems:
-            if problem.severity == ERROR and problem.rule not in said:
-                click.echo(str(problem))
-        warned = [p for p in problems if p.severity != ERROR]
-        for line in warning_lines(warned, every=verbose() > 0, hint="-v or --json lists each one"):
-            click.echo(line)
+    _print_problems(problems, as_json=as_json)
     if any(p.severity == ERROR for p in problems):
         sys.exit(1)
+
+
+def _print_problems(problems: list[Problem], *, as_json: bool) -> None:
+    """Print the problems: all of them as JSON, or every error on its own line
+    (each is to be fixed) and warnings one line per rule unless ``-v``.
+
+    Unreadable files and unusable context were said on stderr already, so their
+    errors are not repeated here (``--json`` always lists them all).
+    """
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in problems], indent=2, ensure_ascii=False))
+        return
+    said = (UNREADABLE, UNUSABLE_CONTEXT)  # on stderr already
+    for problem in problems:
+        if problem.severity == ERROR and problem.rule not in said:
+            click.echo(str(problem))
+    warned = [p for p in problems if p.severity != ERROR]
+    for line in warning_lines(warned, every=verbose() > 0, hint="-v or --json lists each one"):
+        click.echo(line)
 
 
 def _districts_context(path: Path, maps, problems: list[Problem], *, report: bool):
