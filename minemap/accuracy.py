@@ -69,6 +69,7 @@ import shapely.affinity
 
 from minemap import contamination, geodesy
 from minemap import schema as s
+from minemap._layers import layer_order
 from minemap.contamination import require_columns
 from minemap.errors import SchemaError
 
@@ -483,10 +484,15 @@ def _counted(items, releases, crs, search_m: float, item_types):
     return points, kinds, positions, searched
 
 
+@layer_order(
+    new=("hazards", "releases", "items"),
+    old=("hazards", "items", "releases"),
+    kinds={"hazards": "hazards", "releases": "releases", "items": "items"},
+)
 def assigned_devices(
     hazards: gpd.GeoDataFrame,
-    items: gpd.GeoDataFrame,
     releases: gpd.GeoDataFrame | None = None,
+    items: gpd.GeoDataFrame | None = None,
     *,
     tolerance_m: float = 0.0,
     search_m: float = 200.0,
@@ -496,8 +502,10 @@ def assigned_devices(
 
     Parameters
     ----------
-    hazards, items, releases, tolerance_m, search_m, item_types
-        As for :func:`accuracy`.
+    hazards, releases, items, tolerance_m, search_m, item_types
+        As for :func:`accuracy` (the same layer order; the old order
+        ``hazards, items, releases`` works for one release, with a
+        ``DeprecationWarning``).
 
     Returns
     -------
@@ -513,10 +521,14 @@ def assigned_devices(
     >>> import geopandas as gpd
     >>> from minemap import datasets
     >>> items = gpd.read_file(datasets.get_path("hazards").parent / "items.geojson")
-    >>> found = assigned_devices(datasets.hazards(), items)
+    >>> found = assigned_devices(datasets.hazards(), items=items)
     >>> sorted(set(found["item_type"]))
     ['AP', 'AT']
     """
+    if items is None:
+        raise TypeError(
+            "assigned_devices() needs items: assigned_devices(hazards, releases, items)"
+        )
     require_columns(hazards, s.REQUIRED["hazards"], "hazards")
     require_columns(items, (s.ITEM_TYPE,), "items")
     if releases is not None:
@@ -541,10 +553,15 @@ def assigned_devices(
     return found.to_crs(s.CANONICAL_CRS)
 
 
+@layer_order(
+    new=("hazards", "releases", "items"),
+    old=("hazards", "items", "releases"),
+    kinds={"hazards": "hazards", "releases": "releases", "items": "items"},
+)
 def accuracy(
     hazards: gpd.GeoDataFrame,
-    items: gpd.GeoDataFrame,
     releases: gpd.GeoDataFrame | None = None,
+    items: gpd.GeoDataFrame | None = None,
     *,
     tolerance_m: float = 0.0,
     search_m: float = 200.0,
@@ -557,17 +574,21 @@ def accuracy(
 ) -> pd.DataFrame:
     """Accuracy of each submitted record against the devices found near it.
 
+    Layers come in the order ``hazards, releases, items`` (by position or
+    keyword), options by keyword only. The old order ``accuracy(hazards, items,
+    releases)`` still works for one release, with a ``DeprecationWarning``.
+
     Parameters
     ----------
     hazards
         Submitted records (``hazard_id``, ``mines_ap``, ``mines_at``, polygons;
         ``district`` and ``source`` are carried into the result when present).
-    items
-        Devices found (``item_id``, ``item_type``, points).
     releases
-        Released land (``method``, polygons). With it, only devices within
-        ``search_m`` of reduced or cleared ground count, and
+        Released land (``method``, polygons), or ``None``. With it, only
+        devices within ``search_m`` of reduced or cleared ground count, and
         ``searched_share`` is filled.
+    items
+        Devices found (``item_id``, ``item_type``, points). Required.
     tolerance_m
         A device within this distance of the polygon counts as inside.
     search_m
@@ -606,10 +627,12 @@ def accuracy(
     >>> from minemap import datasets
     >>> from minemap.accuracy import accuracy
     >>> items = gpd.read_file(datasets.get_path("hazards").parent / "items.geojson")
-    >>> table = accuracy(datasets.hazards(), items)
+    >>> table = accuracy(datasets.hazards(), items=items)
     >>> bool(table["hit_rate"].dropna().between(0, 1).all())
     True
     """
+    if items is None:
+        raise TypeError("accuracy() needs items: accuracy(hazards, releases, items, ...)")
     if level not in LEVELS:
         raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     if tolerance_m < 0 or search_m <= 0 or hull_buffer_m < 0:

@@ -158,7 +158,7 @@ def forecast(
     --------
     >>> from minemap import datasets
     >>> from minemap.progress import progress
-    >>> weekly = progress(datasets.releases(), datasets.hazards(), as_of="2023-12-31")
+    >>> weekly = progress(datasets.hazards(), datasets.releases(), as_of="2023-12-31")
     >>> list(forecast(weekly).columns[:3])
     ['district', 'remaining_ha', 'rate_ha_per_week']
     """

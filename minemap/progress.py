@@ -44,6 +44,7 @@ import shapely
 
 from minemap import geodesy, overlay
 from minemap import schema as s
+from minemap._layers import layer_order
 from minemap.contamination import (
     area_only_releases,
     ground,
@@ -458,9 +459,14 @@ def _totals(records: pd.DataFrame, values: list[str], period: str) -> pd.DataFra
     return totals.groupby([s.PERIOD, s.DISTRICT, s.METHOD])[values].max().reset_index()
 
 
+@layer_order(
+    new=("hazards", "releases", "districts"),
+    old=("releases", "hazards", "districts"),
+    kinds={"hazards": "hazards", "releases": "releases", "items": "items"},
+)
 def progress(
-    releases: gpd.GeoDataFrame,
     hazards: gpd.GeoDataFrame | None = None,
+    releases: gpd.GeoDataFrame | None = None,
     districts: gpd.GeoDataFrame | None = None,
     *,
     as_of: dt.date | str | None = None,
@@ -470,14 +476,20 @@ def progress(
 ) -> pd.DataFrame:
     """Released ground, items found and remaining ground per period, district and method.
 
+    Layers come in the order ``hazards, releases, districts`` (by position or
+    keyword), options by keyword only. The old order ``progress(releases,
+    hazards, districts)`` still works for one release, with a
+    ``DeprecationWarning``.
+
     Parameters
     ----------
+    hazards
+        Submitted hazards, or ``None``: with them ``released_ha`` counts
+        released hazard ground and ``remaining_ha`` is filled; without them
+        progress works from the releases alone.
     releases
         Land releases with ``released_on`` and ``method`` (and optionally the
-        counts ``items_ap``, ``items_at``, ``items_uxo``).
-    hazards
-        Submitted hazards: with them ``released_ha`` counts released hazard
-        ground and ``remaining_ha`` is filled.
+        counts ``items_ap``, ``items_at``, ``items_uxo``). Required.
     districts
         District polygons; without them the hazards' ``district`` attribute is
         used, and without that only the district ``all`` is reported.
@@ -517,10 +529,12 @@ def progress(
     Examples
     --------
     >>> from minemap import datasets
-    >>> table = progress(datasets.releases(), as_of="2021-06-30")
+    >>> table = progress(None, datasets.releases(), as_of="2021-06-30")
     >>> list(table.columns[:3])
     ['period', 'district', 'method']
     """
+    if releases is None:
+        raise TypeError("progress() needs releases: progress(hazards, releases, districts, ...)")
     _check_period(period)
     if as_of is None and items is not None and len(items) and s.FOUND_ON in items:
         # Default: the last day anything was released or found.

@@ -219,7 +219,7 @@ def released_by_month(
     empty = pd.Series(dtype=float, name=s.RELEASED_AREA_HA)
     if releases is None or not len(releases) or s.RELEASED_ON not in releases.columns:
         return empty
-    table = progress(releases, hazards, as_of=as_of, period="month")
+    table = progress(hazards, releases, as_of=as_of, period="month")
     total = table[(table[s.DISTRICT] == s.ALL) & (table[s.METHOD] == s.ALL)]
     if not len(total):
         return empty

@@ -269,7 +269,7 @@ def test_a_map_drawn_83_m_off_is_never_under_reported():
         xy.append(devices + np.array([2000.0 * i, 0.0]))
     hz = hazards(*geoms)
     hz[s.SOURCE] = "Handover map 7"
-    table = accuracy(hz, items(np.vstack(xy)), search_m=300)
+    table = accuracy(hz, items=items(np.vstack(xy)), search_m=300)
     estimated = table[s.OFFSET_M].notna()
     for _, row in table[estimated].iterrows():
         assert abs(row[s.OFFSET_M] - 83) <= row[s.OFFSET_UNCERTAINTY_M]
@@ -299,7 +299,7 @@ def test_hit_rate_and_found_vs_recorded_on_a_hand_made_layout():
     ]  # fmt: skip
     types = ["AP", "AP", "AT", "AP", "AP", "AP", "AT", "AT"]
     hz = hazards(a, b, ap=[6, 0], at=[2, 4])
-    table = accuracy(hz, items(xy, types)).set_index(s.HAZARD_ID)
+    table = accuracy(hz, items=items(xy, types)).set_index(s.HAZARD_ID)
     assert table.loc["H1", s.DEVICES_NEAR] == 5
     assert table.loc["H1", s.HIT_RATE] == pytest.approx(3 / 5)
     assert table.loc["H1", s.FOUND_VS_RECORDED_AP] == pytest.approx(2 / 6)
@@ -307,15 +307,15 @@ def test_hit_rate_and_found_vs_recorded_on_a_hand_made_layout():
     assert table.loc["H2", s.HIT_RATE] == pytest.approx(1 / 2)
     assert np.isnan(table.loc["H2", s.FOUND_VS_RECORDED_AP])  # no AP recorded
     assert table.loc["H2", s.FOUND_VS_RECORDED_AT] == pytest.approx(1 / 4)
-    tolerant = accuracy(hz, items(xy, types), tolerance_m=5).set_index(s.HAZARD_ID)
+    tolerant = accuracy(hz, items=items(xy, types), tolerance_m=5).set_index(s.HAZARD_ID)
     assert tolerant.loc["H1", s.HIT_RATE] == pytest.approx(4 / 5)
-    narrow = accuracy(hz, items(xy, types), search_m=20).set_index(s.HAZARD_ID)
+    narrow = accuracy(hz, items=items(xy, types), search_m=20).set_index(s.HAZARD_ID)
     assert narrow.loc["H1", s.DEVICES_NEAR] == 4
 
 
 def test_a_device_belongs_to_the_nearest_record_only():
     a, b = box(0, 0, 100, 100), box(160, 0, 260, 100)
-    table = accuracy(hazards(a, b), items([(110, 50), (150, 50)]))
+    table = accuracy(hazards(a, b), items=items([(110, 50), (150, 50)]))
     assert table[s.DEVICES_NEAR].tolist() == [1, 1]
     assert table[s.HIT_RATE].tolist() == [0.0, 0.0]
 
@@ -323,16 +323,16 @@ def test_a_device_belongs_to_the_nearest_record_only():
 def test_uxo_is_not_counted_unless_asked():
     hz = hazards(box(0, 0, 100, 100))
     it = items([(10, 10), (20, 20)], ["UXO", "AP"])
-    assert accuracy(hz, it).loc[0, s.DEVICES_NEAR] == 1
-    assert accuracy(hz, it, item_types=("AP", "UXO")).loc[0, s.DEVICES_NEAR] == 2
+    assert accuracy(hz, items=it).loc[0, s.DEVICES_NEAR] == 1
+    assert accuracy(hz, items=it, item_types=("AP", "UXO")).loc[0, s.DEVICES_NEAR] == 2
 
 
 def test_iou_of_devices_filling_the_record_is_high_and_of_shifted_lower():
     record = box(0, 0, 200, 200)
-    full = accuracy(hazards(record), items(_grid_in(record, 10.0)), hull_buffer_m=0).iloc[0]
+    full = accuracy(hazards(record), items=items(_grid_in(record, 10.0)), hull_buffer_m=0).iloc[0]
     assert full[s.IOU] == pytest.approx(1.0)
     half = _grid_in(shapely.affinity.translate(record, 100, 0), 10.0)
-    shifted = accuracy(hazards(record), items(half), hull_buffer_m=0).iloc[0]
+    shifted = accuracy(hazards(record), items=items(half), hull_buffer_m=0).iloc[0]
     assert shifted[s.IOU] == pytest.approx(1 / 3, abs=1e-6)  # 100x200 over 300x200
 
 
@@ -341,10 +341,10 @@ def test_releases_restrict_devices_to_searched_ground_and_give_searched_share():
     cleared = box(0, 0, 250, 100)
     xy = [(100, 50), (900, 50)]  # the second lies 650 m from any cleared ground
     hz = hazards(record)
-    table = accuracy(hz, items(xy), releases(cleared), search_m=200)
+    table = accuracy(hz, releases(cleared), items(xy), search_m=200)
     assert table.loc[0, s.DEVICES_NEAR] == 1
     assert table.loc[0, s.SEARCHED_SHARE] == pytest.approx(0.25)
-    cancelled = accuracy(hz, items(xy), releases(cleared, methods=["cancelled"]))
+    cancelled = accuracy(hz, releases(cleared, methods=["cancelled"]), items(xy))
     assert cancelled.loc[0, s.DEVICES_NEAR] == 0
     assert cancelled.loc[0, s.SEARCHED_SHARE] == 0.0
 
@@ -354,13 +354,13 @@ def test_rollups_are_device_weighted_and_keep_every_group():
     hz = hazards(a, b, c, district=["Aghdam", "Aghdam", "Fuzuli"])
     hz[s.SOURCE] = ["map 1", "map 2", "map 2"]
     xy = [(10, 10), (20, 20), (30, 30), (150, 50), (1050, 150)]
-    table = accuracy(hz, items(xy))
+    table = accuracy(hz, items=items(xy))
     d = rollup(table, by="district").set_index(s.DISTRICT)
     assert d.loc["Aghdam", s.HIT_RATE] == pytest.approx(3 / 5)
     assert d.loc["Aghdam", s.RECORDS] == 2
     assert d.loc["Fuzuli", s.RECORDS_WITH_DEVICES] == 0
     assert np.isnan(d.loc["Fuzuli", s.HIT_RATE])
-    by_source = accuracy(hz, items(xy), level="source").set_index(s.SOURCE)
+    by_source = accuracy(hz, items=items(xy), level="source").set_index(s.SOURCE)
     assert by_source.loc["map 2", s.HIT_RATE] == 0.0
     assert by_source[s.RECORDS].sum() == 3
 
@@ -368,13 +368,13 @@ def test_rollups_are_device_weighted_and_keep_every_group():
 def test_inputs_are_not_modified_and_bad_arguments_raise():
     hz, it = hazards(box(0, 0, 100, 100)), items([(10, 10)])
     before = hz.copy(), it.copy()
-    accuracy(hz, it)
+    accuracy(hz, items=it)
     pd.testing.assert_frame_equal(hz, before[0])
     pd.testing.assert_frame_equal(it, before[1])
     with pytest.raises(ValueError, match="level"):
-        accuracy(hz, it, level="country")
+        accuracy(hz, items=it, level="country")
     with pytest.raises(mm.SchemaError, match="item_type"):
-        accuracy(hz, it.drop(columns=s.ITEM_TYPE))
+        accuracy(hz, items=it.drop(columns=s.ITEM_TYPE))
 
 
 def _make_items():
@@ -391,7 +391,7 @@ def test_sample_shifts_are_within_their_uncertainty_and_unknowns_stay_empty(with
     assert set(it[s.ITEM_TYPE]) <= {"AP", "AT", "UXO"}
     hz = mm.read_hazards(ROOT / "data" / "hazards.geojson")
     rel = mm.read_releases(ROOT / "data" / "releases.geojson") if with_releases else None
-    table = accuracy(hz, it, rel).set_index(s.HAZARD_ID)
+    table = accuracy(hz, rel, it).set_index(s.HAZARD_ID)
     truth = _make_items().shifts()
     shifted = [h for h in truth if table.loc[h, s.DEVICES_NEAR] >= 10]
     steady = table.index.difference(list(truth))
@@ -436,8 +436,8 @@ def _layered_map(tmp_path):
     xy = np.vstack([_grid_in(shapely.affinity.translate(a, 80, 0), 15.0), _grid_in(b, 50.0)])
     found = items(xy)
     found[s.ITEM_ID] = [f"{XSS}-{i}" for i in range(len(found))]
-    table = accuracy(hz, found)
-    layer = accuracy_layer(hz, table, min_shift_m=10, devices=assigned_devices(hz, found))
+    table = accuracy(hz, items=found)
+    layer = accuracy_layer(hz, table, min_shift_m=10, devices=assigned_devices(hz, items=found))
     m = OfflineMap(tiles=None)
     layer.element.add_to(m)
     m.fit_bounds([[-0.001, -0.001], [0.003, 0.013]])
@@ -491,7 +491,7 @@ def test_accuracy_layer_in_the_browser_runs_no_script_from_data(tmp_path, browse
 
 def test_no_devices_gives_empty_measures_not_errors():
     hz = hazards(box(0, 0, 100, 100), ap=[10], at=[0])
-    row = accuracy(hz, items(np.zeros((0, 2))), releases(box(0, 0, 50, 100))).iloc[0]
+    row = accuracy(hz, releases(box(0, 0, 50, 100)), items(np.zeros((0, 2)))).iloc[0]
     assert row[s.DEVICES_NEAR] == 0
     assert np.isnan(row[s.HIT_RATE])
     assert row[s.FOUND_VS_RECORDED_AP] == 0.0
@@ -519,7 +519,7 @@ def test_accuracy_layer_draws_valid_polygons_once_rounded():
         geometry=shapes,
         crs=4326,
     )
-    table = accuracy(hz, items(np.empty((0, 2))).set_crs(4326, allow_override=True))
+    table = accuracy(hz, items=items(np.empty((0, 2))).set_crs(4326, allow_override=True))
     layer = accuracy_layer(hz, table)
     found = json.loads(layer.element.data)
     geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in found["records"]["features"]])

@@ -221,7 +221,7 @@ def test_progress_counts_area_only_releases_on_their_days():
         releases(box(200, 0, 300, 100), dates=["2022-01-03"]),  # 1 ha, East
         by_area([("H1", 1.5, "2022-01-12", "reduced")]),
     )
-    table = progress(rel, hz, ds, as_of="2022-01-16")
+    table = progress(hz, rel, ds, as_of="2022-01-16")
     week = table[table[s.PERIOD] == pd.Timestamp("2022-01-10")].set_index([s.DISTRICT, s.METHOD])
     # 1.5 ha of the 3 ha left: 0.5 ha of West's 1 ha, 1 ha of East's 2 ha.
     assert week.loc[("West", "reduced"), s.RELEASED_HA] == pytest.approx(0.5, rel=1e-6)
@@ -243,7 +243,7 @@ def test_progress_agrees_with_remaining_with_area_only_releases(scene):
 
     hz, rel, ds, as_of = scene
     as_of = as_of or "2022-12-31"
-    table = progress(rel, hz, ds, as_of=as_of)
+    table = progress(hz, rel, ds, as_of=as_of)
     assert (table[s.RELEASED_HA] >= -1e-12).all()
     last = table[(table[s.PERIOD] == table[s.PERIOD].max()) & (table[s.METHOD] == s.ALL)]
     by = mm.by_district(hz, rel, ds, as_of=as_of).set_index(s.DISTRICT)
@@ -266,7 +266,7 @@ def test_accuracy_takes_no_searched_ground_from_an_area_only_release():
         geometry=[shapely.Point(510, 50)],
         crs=LAEA,
     )
-    table = accuracy(hz, items, rel, search_m=50)
+    table = accuracy(hz, rel, items, search_m=50)
     # The device lies 410 m from the cleared polygon: near no searched ground (the area-only
     # release's point is where the team worked, not ground searched).
     assert table[s.DEVICES_NEAR].iloc[0] == 0
@@ -280,7 +280,7 @@ def test_without_hazards_progress_and_bulletins_count_the_hectares_as_given():
         releases(box(0, 0, 100, 100), dates=["2022-01-03"]),  # 1 ha
         by_area([("H1", 2.5, "2022-01-04", "reduced")]),
     )
-    table = progress(rel, as_of="2022-01-09")
+    table = progress(releases=rel, as_of="2022-01-09")
     total = table[(table[s.DISTRICT] == s.ALL) & (table[s.METHOD] == s.ALL)]
     assert total[s.RELEASED_HA].sum() == pytest.approx(3.5, rel=1e-6)
     reports = pd.DataFrame(

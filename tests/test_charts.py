@@ -26,7 +26,7 @@ def table():
         dates=["2022-01-04", "2022-01-10", "2022-01-19"],
     )
     ds = districts(["A", "B"], [box(-100, -100, 1500, 200), box(1500, -100, 6000, 200)])
-    return progress(rel, hz, ds, as_of="2022-01-21")
+    return progress(hz, rel, ds, as_of="2022-01-21")
 
 
 def _line(ax, gid):
@@ -55,7 +55,7 @@ def test_the_burndown_starts_at_the_mapped_total_and_puts_each_week_at_its_end(t
 def test_a_monthly_burndown_puts_each_month_at_its_last_day(table):
     hz = hazards(box(0, 0, 1000, 100))
     rel = releases(box(0, 0, 100, 100), box(100, 0, 300, 100), dates=["2022-01-04", "2022-02-10"])
-    monthly = progress(rel, hz, period="month", as_of="2022-02-20")
+    monthly = progress(hz, rel, period="month", as_of="2022-02-20")
     x, y = _line(burndown(monthly).axes[0], "burndown-all")
     assert _days(x) == ["2022-01-01", "2022-01-31", "2022-02-20"]
     assert y == pytest.approx([10.0, 9.0, 7.0])
@@ -72,7 +72,7 @@ def test_the_burndown_draws_the_forecast_range():
         box(200, 0, 320, 100),
         dates=["2022-01-04", "2022-01-11", "2022-01-18"],
     )
-    table = progress(rel, hz, as_of="2022-01-23")
+    table = progress(hz, rel, as_of="2022-01-23")
     outlook = forecast(table).set_index(s.DISTRICT).loc[s.ALL]
     assert not pd.isna(outlook[s.COMPLETION_LATEST])
     top = burndown(table).axes[0]
@@ -100,7 +100,7 @@ def test_a_total_without_an_estimate_shows_the_pooled_range_and_says_why(table):
         dates=[f"2022-01-{d:02d}" for d in (4, 11, 18, 25)] + ["2022-02-01", "2022-02-08"],
     )
     ds = districts(["A", "B"], [box(-100, -100, 1500, 200), box(1500, -100, 6000, 200)])
-    weekly = progress(rel, hz, ds, as_of="2022-02-13")
+    weekly = progress(hz, rel, ds, as_of="2022-02-13")
     outlook = forecast(weekly).set_index(s.DISTRICT)
     assert pd.isna(outlook.loc[s.ALL, s.COMPLETION_CENTRAL])
     top = burndown(weekly).axes[0]

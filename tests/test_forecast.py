@@ -179,7 +179,7 @@ def test_end_to_end_from_polygons():
         methods=["cleared", "reduced"],
     )
     ds = districts(["Aghdam"], [box(-10, -10, 2000, 200)])
-    weekly = progress(rel, hz, ds)
+    weekly = progress(hz, rel, ds)
     out = forecast(weekly).set_index(s.DISTRICT)
     assert out.loc["Aghdam", s.REMAINING_HA] == pytest.approx(6.0, rel=1e-7)
     assert out.loc["Aghdam", s.RATE_HA_PER_WEEK] == pytest.approx(2.0, rel=1e-7)
@@ -275,7 +275,7 @@ def test_the_sample_total_is_not_before_its_districts():
     from minemap import datasets
 
     weekly = progress(
-        datasets.releases(), datasets.hazards(), datasets.districts(), as_of="2024-06-30"
+        datasets.hazards(), datasets.releases(), datasets.districts(), as_of="2024-06-30"
     )
     out = forecast(weekly).set_index(s.DISTRICT)
     parts = out.drop(index=[s.ALL, POOLED])

@@ -634,7 +634,7 @@ def test_extra_layers_accuracy_and_density_in_the_browser(browser, tmp_path, sho
         geometry=shapely.points(pts),
         crs=LAEA,
     )
-    table = accuracy(hz, items, rel)
+    table = accuracy(hz, rel, items)
     grid = density(hz, releases(box(5000, 0, 5001, 1)), cell_size_m=50)
     rem = remaining(hz, rel)
     layers = [

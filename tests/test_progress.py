@@ -56,7 +56,7 @@ def layers():
     rel[s.ITEMS_AT] = [0, 1, 3, 0, 0]
     rel[s.ITEMS_UXO] = [4, 0, 0, 0, 7]
     ds = districts(["A", "B"], [box(-100, -100, 1500, 200), box(1500, -100, 6000, 200)])
-    return rel, hz, ds
+    return hz, rel, ds
 
 
 def test_columns_exact(layers):
@@ -65,8 +65,8 @@ def test_columns_exact(layers):
 
 
 def test_known_answer_weekly(layers):
-    rel, hz, ds = layers
-    table = progress(rel, hz, ds)
+    hz, rel, ds = layers
+    table = progress(hz, rel, ds)
     assert sorted(table[s.PERIOD].unique()) == list(
         pd.to_datetime(["2022-01-03", "2022-01-10", "2022-01-17"])
     )
@@ -99,7 +99,7 @@ def test_items_from_release_counts(layers):
 
 
 def test_items_layer_replaces_counts(layers):
-    rel, hz, ds = layers
+    hz, rel, ds = layers
     items = gpd.GeoDataFrame(
         {
             s.ITEM_ID: ["I1", "I2", "I3", "I4"],
@@ -115,7 +115,7 @@ def test_items_layer_replaces_counts(layers):
         ],
         crs=LAEA,
     )
-    table = progress(rel, hz, ds, items=items, as_of="2022-01-23")
+    table = progress(hz, rel, ds, items=items, as_of="2022-01-23")
     assert _cell(table, "2022-01-03", "A", column=s.ITEMS_AP) == 1
     assert _cell(table, "2022-01-03", "A", column=s.ITEMS_UXO) == 1  # an IED
     assert _cell(table, "2022-01-03", "A", "cleared", column=s.ITEMS_AP) == 1
@@ -128,19 +128,19 @@ def test_items_layer_replaces_counts(layers):
 
 
 def test_as_of_cut_off_and_partial_week(layers):
-    rel, hz, ds = layers
-    sunday = progress(rel, hz, ds, as_of="2022-01-09")
+    hz, rel, ds = layers
+    sunday = progress(hz, rel, ds, as_of="2022-01-09")
     assert list(sunday[s.PERIOD].unique()) == [pd.Timestamp("2022-01-03")]
     assert _cell(sunday, "2022-01-03") == pytest.approx(2.5)
-    saturday = progress(rel, hz, ds, as_of="2022-01-08")
+    saturday = progress(hz, rel, ds, as_of="2022-01-08")
     assert _cell(saturday, "2022-01-03") == pytest.approx(1.0)  # R2 (Sunday) is not in
-    wednesday = progress(rel, hz, ds, as_of="2022-01-12")
+    wednesday = progress(hz, rel, ds, as_of="2022-01-12")
     # The last, partial week holds R3 (Monday) only.
     assert sorted(wednesday[s.PERIOD].unique())[-1] == pd.Timestamp("2022-01-10")
     assert _cell(wednesday, "2022-01-10") == pytest.approx(2.0)
     assert wednesday.attrs["as_of"] == "2022-01-12"
     # A later as-of day with no release adds empty weeks.
-    later = progress(rel, hz, ds, as_of="2022-02-07")
+    later = progress(hz, rel, ds, as_of="2022-02-07")
     assert later[s.PERIOD].max() == pd.Timestamp("2022-02-07")
     assert _cell(later, "2022-02-07") == 0
     assert _cell(later, "2022-02-07", column=s.REMAINING_HA) == pytest.approx(15.5)
@@ -157,7 +157,7 @@ def test_partial_first_and_last_weeks():
         box(400, 0, 500, 100),
         dates=["2022-01-07", "2022-01-09", "2022-01-11", "2022-01-12"],
     )
-    table = progress(rel, hz, as_of="2022-01-11")  # Tuesday
+    table = progress(hz, rel, as_of="2022-01-11")  # Tuesday
     total = table[table[s.METHOD] == s.ALL].set_index(s.PERIOD)
     assert list(total.index) == list(pd.to_datetime(["2022-01-03", "2022-01-10"]))
     assert total[s.RELEASED_HA].tolist() == pytest.approx([3.0, 1.0])  # Wednesday's is out
@@ -167,16 +167,16 @@ def test_partial_first_and_last_weeks():
 
 
 def test_as_of_before_every_release(layers):
-    rel, hz, ds = layers
-    table = progress(rel, hz, ds, as_of="2021-12-29")
+    hz, rel, ds = layers
+    table = progress(hz, rel, ds, as_of="2021-12-29")
     assert list(table[s.PERIOD].unique()) == [pd.Timestamp("2021-12-27")]
     assert (table[s.RELEASED_HA] == 0).all()
     assert _cell(table, "2021-12-27", column=s.REMAINING_HA) == pytest.approx(20.0)
 
 
 def test_months(layers):
-    rel, hz, ds = layers
-    table = progress(rel, hz, ds, period="month", as_of="2022-03-02")
+    hz, rel, ds = layers
+    table = progress(hz, rel, ds, period="month", as_of="2022-03-02")
     assert list(table[s.PERIOD].unique()) == list(
         pd.to_datetime(["2022-01-01", "2022-02-01", "2022-03-01"])
     )
@@ -185,46 +185,46 @@ def test_months(layers):
 
 
 def test_without_hazards_every_release_counts(layers):
-    rel, _, ds = layers
-    table = progress(rel, districts=ds)
+    _, rel, ds = layers
+    table = progress(releases=rel, districts=ds)
     assert _cell(table, "2022-01-17") == pytest.approx(1.0)  # R5 only; R4 adds nothing
     assert _cell(table, "2022-01-17", column=s.CUMULATIVE_RELEASED_HA) == pytest.approx(5.5)
     assert table[s.REMAINING_HA].isna().all()
 
 
 def test_hazard_districts_without_district_layer(layers):
-    rel, hz, _ = layers
+    hz, rel, _ = layers
     hz = hz.assign(**{s.DISTRICT: ["Aghdam", "Fuzuli"]})
-    table = progress(rel, hz)
+    table = progress(hz, rel)
     assert _cell(table, "2022-01-10", "Fuzuli") == pytest.approx(2.0)
     assert _cell(table, "2022-01-17", "Aghdam", column=s.REMAINING_HA) == pytest.approx(7.5)
 
 
 def test_no_districts_at_all(layers):
-    rel, hz, _ = layers
-    table = progress(rel, hz)
+    hz, rel, _ = layers
+    table = progress(hz, rel)
     assert set(table[s.DISTRICT]) == {s.ALL}
     assert _cell(table, "2022-01-17", column=s.REMAINING_HA) == pytest.approx(15.5)
 
 
 def test_overlapping_order_by_date_not_input(layers):
     """A later release over earlier ground adds nothing, whatever the file order."""
-    rel, hz, ds = layers
+    hz, rel, ds = layers
     shuffled = rel.iloc[::-1].reset_index(drop=True)
-    a, b = progress(rel, hz, ds), progress(shuffled, hz, ds)
+    a, b = progress(hz, rel, ds), progress(hz, shuffled, ds)
     pd.testing.assert_frame_equal(a, b)
 
 
 def test_inputs_not_modified(layers):
-    rel, hz, ds = layers
+    hz, rel, ds = layers
     copies = [x.copy() for x in layers]
-    progress(rel, hz, ds, reports=read_reports(REPORTS))
+    progress(hz, rel, ds, reports=read_reports(REPORTS))
     for before, after in zip(copies, layers, strict=True):
         pd.testing.assert_frame_equal(before, after)
 
 
 def test_reports_side_by_side(layers):
-    rel, hz, ds = layers
+    hz, rel, ds = layers
     reports = pd.DataFrame(
         {
             s.PERIOD_START: pd.to_datetime(["2022-01-03", "2022-01-03"]),
@@ -232,7 +232,7 @@ def test_reports_side_by_side(layers):
             s.AREA_HA: [3.0, 99.0],
         }
     )
-    table = progress(rel, hz, ds, reports=reports)
+    table = progress(hz, rel, ds, reports=reports)
     assert _cell(table, "2022-01-03", column=s.BULLETIN_AREA_HA) == 3.0
     assert _cell(table, "2022-01-03", column=s.DIFFERENCE_HA) == pytest.approx(-0.5)
     # The two-week bulletin fits no single week: compared nowhere, added nowhere.
@@ -246,7 +246,7 @@ def test_reports_side_by_side(layers):
 def test_comparison_leaves_periods_the_polygons_do_not_cover_empty(layers):
     """Issue 12: comparison.csv said 0 ha of polygons (difference -41,915 ha) for a year the
     polygons do not cover. The layers' releases run from 3 to 21 January 2022."""
-    rel, hz, ds = layers
+    hz, rel, ds = layers
     reports = pd.DataFrame(
         {
             s.PERIOD_START: pd.to_datetime(["2021-01-01", "2022-01-03", "2022-01-17", None]),
@@ -281,15 +281,15 @@ def test_comparison_leaves_periods_the_polygons_do_not_cover_empty(layers):
             s.AREA_HA: [7.0],
         }
     )
-    table = progress(rel, hz, ds, reports=week)
+    table = progress(hz, rel, ds, reports=week)
     assert _cell(table, "2022-01-17", column=s.BULLETIN_AREA_HA) == 7.0
     assert np.isnan(_cell(table, "2022-01-17", column=s.DIFFERENCE_HA))
-    assert _cell(progress(rel, hz, ds, reports=week, as_of="2022-01-23"), "2022-01-17",
+    assert _cell(progress(hz, rel, ds, reports=week, as_of="2022-01-23"), "2022-01-17",
                  column=s.DIFFERENCE_HA) == pytest.approx(1.0 - 7.0)  # fmt: skip
 
 
 def test_comparison_says_which_districts_each_side_covers(layers):
-    rel, _, ds = layers
+    _, rel, ds = layers
     reports = pd.DataFrame(
         {
             s.PERIOD_START: pd.to_datetime(["2022-01-03", "2022-01-10"]),
@@ -310,7 +310,7 @@ def test_comparison_says_which_districts_each_side_covers(layers):
 
 
 def test_comparison_leaves_out_a_bulletin_area_that_was_not_read(layers):
-    rel, _, _ = layers
+    _, rel, _ = layers
     reports = read_reports(
         io.StringIO('period_start,period_end,area_ha,uxo\n2022-01-03,2022-01-09,"1.157",4\n')
     )
@@ -325,12 +325,12 @@ def test_comparison_leaves_out_a_bulletin_area_that_was_not_read(layers):
 
 
 def test_undated_release_is_an_error(layers):
-    rel, hz, ds = layers
+    hz, rel, ds = layers
     rel = rel.copy()
     rel[s.RELEASED_ON] = rel[s.RELEASED_ON].astype(object)
     rel.loc[1, s.RELEASED_ON] = "sometime"
     with pytest.raises(ValidationError, match="R2"):
-        progress(rel, hz, ds)
+        progress(hz, rel, ds)
 
 
 def test_bad_period(layers):
@@ -374,7 +374,7 @@ def test_conservation(hz, rel, period):
     )
     h = hazards(*hz)
     ds = districts(["West", "East"], [box(-10, -10, 500, 800), box(500, -10, 1300, 800)])
-    table = progress(r, h, ds, period=period)
+    table = progress(h, r, ds, period=period)
     mapped = table.attrs["mapped_ha"]
     union = float(shapely.union_all(hz).area) / 1e4
     assert sum(mapped.values()) == pytest.approx(union, rel=1e-7, abs=1e-9)
@@ -401,13 +401,13 @@ def test_conservation(hz, rel, period):
 
 @pytest.fixture(scope="module")
 def sample():
-    return datasets.releases(), datasets.hazards(), datasets.districts()
+    return datasets.hazards(), datasets.releases(), datasets.districts()
 
 
 def test_sample_matches_by_district(sample):
-    rel, hz, ds = sample
+    hz, rel, ds = sample
     as_of = "2023-06-30"
-    table = progress(rel, hz, ds, as_of=as_of)
+    table = progress(hz, rel, ds, as_of=as_of)
     expected = contamination.by_district(
         contamination.remaining(hz, rel, ds, as_of=as_of), districts=ds
     ).set_index(s.DISTRICT)
@@ -424,7 +424,7 @@ def test_sample_matches_by_district(sample):
 
 def test_sample_weeks_track_real_bulletins(sample):
     """The sample's weekly totals against ANAMA's published weeks: same order of magnitude."""
-    rel, _, _ = sample
+    _, rel, _ = sample
     compared = compare_reports(rel, read_reports(REPORTS, decimal="."))
     assert len(compared) == len(pd.read_csv(REPORTS))  # every bulletin, compared or not
     # The two undated figures, the rejected "453,900" and the month that gives no area say
@@ -467,9 +467,9 @@ def test_district_names_are_drawn_as_text(layers, name):
     """Names are data: no mathtext (a parse error stopped the chart), none left out."""
     from minemap.charts import chart_svgs
 
-    rel, hz, ds = layers
+    hz, rel, ds = layers
     ds = ds.assign(**{s.DISTRICT: [name, "B"]})
-    svg = chart_svgs(progress(rel, hz, ds))["burndown"]
+    svg = chart_svgs(progress(hz, rel, ds))["burndown"]
     assert html.escape(name, quote=False) in svg
     assert "<img" not in svg
 
@@ -477,5 +477,5 @@ def test_district_names_are_drawn_as_text(layers, name):
 def test_burndown_without_hazards_says_so(layers):
     from minemap.charts import burndown, svg_text
 
-    rel, _, ds = layers
-    assert "remaining ground unknown" in svg_text(burndown(progress(rel, districts=ds)))
+    _, rel, ds = layers
+    assert "remaining ground unknown" in svg_text(burndown(progress(releases=rel, districts=ds)))

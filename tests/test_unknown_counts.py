@@ -188,7 +188,7 @@ def test_accuracy_found_vs_recorded_is_not_known_for_an_unknown_count():
         geometry=list(centres),
         crs=s.CANONICAL_CRS,
     )
-    table = accuracy(hz, items).set_index(s.HAZARD_ID)
+    table = accuracy(hz, items=items).set_index(s.HAZARD_ID)
     assert table.loc["H1", s.FOUND_VS_RECORDED_AP] == pytest.approx(0.1)
     assert np.isnan(table.loc["H2", s.FOUND_VS_RECORDED_AP])  # its AP count is not known
     assert table.loc["H3", s.DEVICES_INSIDE_AT] == 1
@@ -203,7 +203,7 @@ def test_progress_and_forecast_run_with_unknown_counts():
     from minemap.progress import progress
 
     hz, rel, ds = _scene()
-    table = progress(rel, hz, ds, as_of="2022-03-01")
+    table = progress(hz, rel, ds, as_of="2022-03-01")
     outlook = forecast(table)
     assert len(table)
     assert len(outlook)

@@ -150,7 +150,7 @@ def accuracy(
         hazards, releases, None, items, rejects, overwrite, required=("hazards", "items")
     )
     table = measure(
-        hz, it, rel, tolerance_m=tolerance_m, search_m=search_m, min_devices=min_devices
+        hz, rel, it, tolerance_m=tolerance_m, search_m=search_m, min_devices=min_devices
     )
     districts_table = rollup(table, by="district")
     sources_table = rollup(table, by="source")
@@ -160,7 +160,7 @@ def accuracy(
     if map_path is not None:
         from minemap.accuracy import assigned_devices
 
-        devices = assigned_devices(hz, it, rel, tolerance_m=tolerance_m, search_m=search_m)
+        devices = assigned_devices(hz, rel, it, tolerance_m=tolerance_m, search_m=search_m)
         engine_args = {"engine": engine, "scheduler": scheduler, "chunk_size": chunk_size}
         _write_map(hz, rel, table, devices, map_path, overwrite, engine_args)
     note(f"accuracy: {len(table)} record(s) written to {output}")

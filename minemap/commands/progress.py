@@ -193,9 +193,9 @@ def progress(
         required=("releases",),
     )
     rel, hz, ds, it = (kept[k] for k in ("releases", "hazards", "districts", "items"))
-    table = measure(rel, hz, ds, as_of=as_of, period=period, reports=bulletins, items=it)
+    table = measure(hz, rel, ds, as_of=as_of, period=period, reports=bulletins, items=it)
     weekly = (
-        table if period == "week" else measure(rel, hz, ds, as_of=as_of, period="week", items=it)
+        table if period == "week" else measure(hz, rel, ds, as_of=as_of, period="week", items=it)
     )
     outlook = forecast(weekly)
     output.mkdir(parents=True, exist_ok=True)

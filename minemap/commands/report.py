@@ -237,7 +237,7 @@ def _progress_charts(hazards, releases, districts, as_of) -> list[tuple[str, str
 
     if releases is None or len(releases) == 0:
         return []
-    svgs = chart_svgs(progress(releases, hazards, districts, as_of=as_of))
+    svgs = chart_svgs(progress(hazards, releases, districts, as_of=as_of))
     captions = {
         "burndown": "Remaining hazardous area per district (burn-down), ground counted once.",
         "released": "Land released per week by method, with its rolling mean.",
