@@ -99,6 +99,10 @@ RULES = {
         "arcs (an ArcGIS curve) were made of straight segments of at most 1° of arc",
     ),
     "z-dropped": (WARNING, "Z (height) or M (measure) values are dropped"),
+    "collection-polygons": (
+        WARNING,
+        "a GeometryCollection holding polygons: they are kept, its lines and points dropped",
+    ),
     "geometry-type": (ERROR, "the geometry type is wrong for the layer"),
     "coordinates-out-of-range": (
         ERROR,
@@ -662,6 +666,31 @@ def _check_rings(geoms, ok, invalid, report, max_segment_m: float | None) -> np.
     return bad
 
 
+def _keep_collections_polygons(geoms, present, report) -> None:
+    """Collections that hold polygons become those polygons (in place), with a warning.
+
+    A GIS intersection or clip along a hazard's own vertices returns the strip
+    together with the lines and points where edges touched; they have no area.
+    A collection without a polygon is left for the geometry-type rule.
+    """
+    collection = present & (shapely.get_type_id(geoms) == shapely.GeometryType.GEOMETRYCOLLECTION)
+    if not collection.any():
+        return
+    rows = np.flatnonzero(collection)
+    parts = overlay.polygonal(geoms[rows])
+    rows, parts = rows[~shapely.is_empty(parts)], parts[~shapely.is_empty(parts)]
+    geoms[rows] = parts
+    mask = np.zeros(len(geoms), dtype=bool)
+    mask[rows] = True
+    report.add(
+        mask,
+        "collection-polygons",
+        "a GeometryCollection: its polygons are kept as the feature, its lines and points "
+        "(no area) dropped",
+        WARNING,
+    )
+
+
 def _repair_invalid(geoms, ok, invalid, report) -> tuple[np.ndarray, np.ndarray]:
     """Repair invalid polygons with ``make_valid``: the rows repaired, and those left with no area.
 
@@ -815,6 +844,8 @@ def _check_geometry(
         geoms[has_zm] = shapely.force_2d(geoms[has_zm])
 
     allowed = s.GEOMETRY_TYPES[kind]
+    if "Polygon" in allowed:
+        _keep_collections_polygons(geoms, present, report)
     kinds = _TYPE_NAMES[shapely.get_type_id(geoms)]  # -1 (missing) picks the last: ""
     point = area_only & (kinds == "Point")
     wrong = present & ~np.isin(kinds, allowed) & ~point

@@ -75,6 +75,35 @@ def test_invalid_geometry_is_repaired_with_a_warning():
     assert cleaned.geometry.iloc[0].is_valid
 
 
+def test_a_collection_of_a_polygon_and_its_cut_lines_keeps_the_polygon_with_a_warning():
+    """A GIS intersection along a hazard's own vertices gives the strip plus the lines and
+    points where the edges touched: the polygon is the release, the rest has no area."""
+    strip = _square(0)
+    cut = shapely.intersection(_square(0, 0.02), shapely.box(46.90, 39.98, 46.91, 39.99))
+    touching = shapely.GeometryCollection(
+        [strip, shapely.LineString([(46.91, 39.98), (46.91, 39.99)]), shapely.Point(46.90, 39.98)]
+    )
+    nothing = shapely.GeometryCollection([shapely.LineString([(46.9, 39.9), (46.91, 39.9)])])
+    frame = _layer(
+        {
+            "release_id": ["R1", "R2", "R3"],
+            "released_on": ["2024-02-22"] * 3,
+            "method": ["cleared"] * 3,
+        },
+        [touching, nothing, cut],
+    )
+    cleaned, problems, rejected = check_layer(frame, "releases", source="r.gpkg")
+    assert sorted(_rules(problems)) == [
+        ("release_id R1", "collection-polygons", WARNING),
+        ("release_id R2", "geometry-type", ERROR),
+    ]
+    assert rejected.tolist() == [False, True, False]
+    kept = cleaned.geometry.iloc[0]
+    assert kept.geom_type in ("Polygon", "MultiPolygon")
+    assert kept.is_valid
+    assert kept.equals(strip)
+
+
 def test_release_dates_methods_and_future():
     frame = _layer(
         {
