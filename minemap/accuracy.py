@@ -484,11 +484,15 @@ def _counted(items, releases, crs, search_m: float, item_types):
     return points, kinds, positions, searched
 
 
-@layer_order(
+#: Both functions took (hazards, items, releases) in 0.1: still accepted, with a warning.
+_ORDER_OF_0_1 = layer_order(
     new=("hazards", "releases", "items"),
     old=("hazards", "items", "releases"),
     kinds={"hazards": "hazards", "releases": "releases", "items": "items"},
 )
+
+
+@_ORDER_OF_0_1
 def assigned_devices(
     hazards: gpd.GeoDataFrame,
     releases: gpd.GeoDataFrame | None = None,
@@ -553,11 +557,7 @@ def assigned_devices(
     return found.to_crs(s.CANONICAL_CRS)
 
 
-@layer_order(
-    new=("hazards", "releases", "items"),
-    old=("hazards", "items", "releases"),
-    kinds={"hazards": "hazards", "releases": "releases", "items": "items"},
-)
+@_ORDER_OF_0_1
 def accuracy(
     hazards: gpd.GeoDataFrame,
     releases: gpd.GeoDataFrame | None = None,
